@@ -1,0 +1,190 @@
+//! The one choke point for calls into a driver: every driver entry callback
+//! (`start`, `stop`, `output`, `outputv`, `control`, `call`, `flush`) is
+//! called from here, and only from here. The caller (`crate::port`) holds
+//! the driver and port locks.
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_uint};
+
+use crate::binary::{self, Bin};
+use crate::error::BifError;
+use crate::ffi::{ErlDrvBinary, ErlDrvData, ErlIOVec};
+use crate::port::{Port, CALL_RLEN, CONTROL_RLEN, PORT_CONTROL_FLAG_BINARY};
+use crate::term::{Atom, Term};
+
+/// `ERL_DRV_ERROR_GENERAL`, `ERL_DRV_ERROR_ERRNO`, `ERL_DRV_ERROR_BADARG`.
+const ERROR_GENERAL: isize = -1;
+const ERROR_ERRNO: isize = -2;
+const ERROR_BADARG: isize = -3;
+
+/// Calls `start(port, command)`. The errors are what ERTS's `open_port/2`
+/// raises for the three `ERL_DRV_ERROR_*` returns.
+pub(crate) fn start(port: &Port, command: &CStr) -> Result<ErlDrvData, BifError> {
+    let Some(start) = port.driver.entry().start else { return Ok(std::ptr::null_mut()) };
+    // SAFETY: `start` is the driver's callback, called as erl_driver.h
+    // specifies, with a live port handle and a NUL-terminated command that
+    // outlives the call.
+    let data = unsafe { start(port.handle(), command.as_ptr() as *mut c_char) };
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    match data as isize {
+        ERROR_GENERAL => Err(BifError::Posix(Atom::new("einval"))),
+        ERROR_ERRNO => Err(BifError::Posix(Atom::new(super::misc::errno_name(errno)))),
+        ERROR_BADARG => Err(BifError::badarg(format!(
+            "driver {} refused to start (ERL_DRV_ERROR_BADARG)",
+            port.driver.name()
+        ))),
+        _ => Ok(data),
+    }
+}
+
+/// Calls `stop(drv_data)`.
+pub(crate) fn stop(port: &Port, data: ErlDrvData) {
+    if let Some(stop) = port.driver.entry().stop {
+        // SAFETY: the driver's callback with the data its start returned.
+        unsafe { stop(data) }
+    }
+}
+
+/// Calls `flush(drv_data)`.
+pub(crate) fn flush(port: &Port, data: ErlDrvData) {
+    if let Some(flush) = port.driver.entry().flush {
+        // SAFETY: as for stop.
+        unsafe { flush(data) }
+    }
+}
+
+/// Calls `timeout(drv_data)`.
+pub(crate) fn timeout(port: &Port, data: ErlDrvData) {
+    if let Some(timeout) = port.driver.entry().timeout {
+        // SAFETY: as for stop.
+        unsafe { timeout(data) }
+    }
+}
+
+/// Calls `output(drv_data, buf, len)`.
+pub(crate) fn output(port: &Port, data: ErlDrvData, buf: &[u8]) {
+    if let Some(output) = port.driver.entry().output {
+        // SAFETY: the buffer is valid for `len` bytes during the call; the
+        // driver may not keep it (erl_driver.h).
+        unsafe { output(data, buf.as_ptr() as *mut c_char, buf.len()) }
+    }
+}
+
+/// Calls `outputv(drv_data, ev)`.
+pub(crate) fn outputv(port: &Port, data: ErlDrvData, ev: *mut ErlIOVec) {
+    if let Some(outputv) = port.driver.entry().outputv {
+        // SAFETY: `ev` and everything it points to live during the call.
+        unsafe { outputv(data, ev) }
+    }
+}
+
+/// What `control` answered.
+pub(crate) enum Reply {
+    /// `*rbuf` was set to NULL.
+    Null,
+    /// Bytes (list mode, or a binary-mode answer left in the offered buffer).
+    Bytes(Vec<u8>),
+    /// A driver binary returned in binary mode; its reference passed to us.
+    Binary(Bin),
+}
+
+/// Calls `control(drv_data, op, buf, len, &rbuf, 64)` and collects the
+/// answer as ERTS's `port_control` does: a negative return is `badarg`; in
+/// binary mode `*rbuf` is an `ErlDrvBinary` whose `orig_size` is the length;
+/// otherwise the return value is the length, and a buffer the driver
+/// allocated in place of the offered one is freed with `driver_free`.
+pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &[u8]) -> Result<Reply, BifError> {
+    let control = port.driver.entry().control.expect("caller checked");
+    let mut input = input.to_vec();
+    let mut offered = [0u8; CONTROL_RLEN];
+    let orig = offered.as_mut_ptr() as *mut c_char;
+    let mut rbuf = orig;
+    // SAFETY: the driver's callback, with a buffer of `len` bytes and an
+    // answer buffer of CONTROL_RLEN bytes, both live during the call.
+    let ret = unsafe {
+        control(data, op as c_uint, input.as_mut_ptr() as *mut c_char, input.len(), &mut rbuf, CONTROL_RLEN)
+    };
+    let binary = port.control_flags.load(std::sync::atomic::Ordering::Relaxed) & PORT_CONTROL_FLAG_BINARY != 0;
+    if ret < 0 {
+        release(rbuf, orig, binary);
+        return Err(BifError::badarg(format!(
+            "driver {} returned {ret} from control({op})",
+            port.driver.name()
+        )));
+    }
+    let ret = ret as usize;
+    if rbuf.is_null() {
+        return Ok(Reply::Null);
+    }
+    if rbuf == orig {
+        return Ok(Reply::Bytes(offered[..ret.min(CONTROL_RLEN)].to_vec()));
+    }
+    if binary {
+        let bin = rbuf as *mut ErlDrvBinary;
+        // SAFETY: in binary mode the driver hands over one reference to an
+        // ErlDrvBinary from driver_alloc_binary (the control contract).
+        let size = unsafe { (*bin).orig_size } as usize;
+        // SAFETY: as above; the range is the whole binary.
+        return Ok(Reply::Binary(unsafe { Bin::from_raw(bin, 0, size) }));
+    }
+    // SAFETY: the driver allocated `rbuf` with driver_alloc and wrote `ret`
+    // bytes; we own it now.
+    let v = unsafe { super::bytes(rbuf, ret) }.to_vec();
+    // SAFETY: allocated by driver_alloc (malloc), handed over to us.
+    unsafe { libc::free(rbuf as *mut _) };
+    Ok(Reply::Bytes(v))
+}
+
+fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
+    if rbuf.is_null() || rbuf == orig {
+        return;
+    }
+    if binary {
+        // SAFETY: a binary-mode answer is a driver binary we now own.
+        unsafe { binary::release_raw(rbuf as *mut ErlDrvBinary) }
+    } else {
+        // SAFETY: a list-mode answer buffer from driver_alloc.
+        unsafe { libc::free(rbuf as *mut _) }
+    }
+}
+
+/// Calls `call(drv_data, op, buf, len, &rbuf, 255, &flags)` with `arg` (an
+/// external-format term) and returns the `ret` bytes of its answer; a
+/// buffer the driver allocated in place of the offered one is freed with
+/// `driver_free`. A negative return is `badarg`.
+pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &[u8]) -> Result<Vec<u8>, BifError> {
+    let call = port.driver.entry().call.expect("caller checked");
+    let mut arg = arg.to_vec();
+    let mut offered = [0u8; CALL_RLEN];
+    let orig = offered.as_mut_ptr() as *mut c_char;
+    let mut rbuf = orig;
+    let mut flags: c_uint = 0;
+    // SAFETY: the driver's callback with live buffers, as for control.
+    let ret = unsafe {
+        call(data, op as c_uint, arg.as_mut_ptr() as *mut c_char, arg.len(), &mut rbuf, CALL_RLEN, &mut flags)
+    };
+    if ret < 0 {
+        release(rbuf, orig, false);
+        return Err(BifError::badarg(format!("driver {} returned {ret} from call({op})", port.driver.name())));
+    }
+    let ret = ret as usize;
+    if rbuf.is_null() {
+        return Ok(Vec::new());
+    }
+    if rbuf == orig {
+        return Ok(offered[..ret.min(CALL_RLEN)].to_vec());
+    }
+    // SAFETY: a driver_alloc'ed answer of `ret` bytes, now ours.
+    let v = unsafe { super::bytes(rbuf, ret) }.to_vec();
+    release(rbuf, orig, false);
+    Ok(v)
+}
+
+/// The term `Term::Binary` or list for `bytes` in the port's data mode.
+pub(crate) fn data_term(port: &Port, bytes: &[u8]) -> Term {
+    if port.binary_mode() {
+        Term::binary(bytes)
+    } else {
+        Term::byte_list(bytes)
+    }
+}

@@ -1,0 +1,149 @@
+//! Output to the port owner: `driver_output`, `driver_output2`,
+//! `driver_output_binary`, `driver_outputv`, `driver_vec_to_buf`
+//! (see `include/erl_driver.h`). Each sends `{Port, {data, Data}}`: in
+//! binary mode `Data` is a binary, or `[H1, ..., Hn | Binary]` when there is
+//! a header; in list mode it is a flat list of bytes. Nothing is sent while
+//! the port is closing or exiting.
+#![allow(clippy::missing_safety_doc)]
+
+use std::os::raw::{c_char, c_int};
+
+use super::{bytes, guard, port_ref};
+use crate::binary::{self, Bin};
+use crate::ffi::{ErlDrvBinary, ErlDrvPort, ErlDrvSizeT, ErlIOVec};
+use crate::port::{self as port_mod, Port};
+use crate::term::Term;
+
+/// Builds the data term from a header and a body binary.
+fn data_with_header(p: &Port, header: &[u8], body: Bin) -> Term {
+    if p.binary_mode() {
+        if header.is_empty() {
+            Term::Binary(body)
+        } else {
+            let head = header.iter().map(|&b| Term::Int(b as i64)).collect();
+            Term::Improper(head, Box::new(Term::Binary(body)))
+        }
+    } else {
+        let mut v = header.to_vec();
+        v.extend_from_slice(body.as_slice());
+        Term::byte_list(&v)
+    }
+}
+
+/// `driver_output(port, buf, len)`.
+#[no_mangle]
+pub unsafe extern "C" fn driver_output(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
+    guard("driver_output", -1, || {
+        // SAFETY: the driver passes its own live port and `len` bytes.
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
+        let data = unsafe { bytes(buf, len) };
+        port_mod::deliver(p, super::entry::data_term(p, data), len);
+        0
+    })
+}
+
+/// `driver_output2(port, hbuf, hlen, buf, len)`.
+#[no_mangle]
+pub unsafe extern "C" fn driver_output2(
+    port: ErlDrvPort,
+    hbuf: *mut c_char,
+    hlen: ErlDrvSizeT,
+    buf: *mut c_char,
+    len: ErlDrvSizeT,
+) -> c_int {
+    guard("driver_output2", -1, || {
+        // SAFETY: as for driver_output.
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
+        let (h, b) = unsafe { (bytes(hbuf, hlen), bytes(buf, len)) };
+        port_mod::deliver(p, data_with_header(p, h, Bin::from_slice(b)), hlen + len);
+        0
+    })
+}
+
+/// `driver_output_binary(port, hbuf, hlen, bin, offset, len)`: the body is
+/// a sub-binary of `bin` (one more reference, no copy).
+#[no_mangle]
+pub unsafe extern "C" fn driver_output_binary(
+    port: ErlDrvPort,
+    hbuf: *mut c_char,
+    hlen: ErlDrvSizeT,
+    bin: *mut ErlDrvBinary,
+    offset: ErlDrvSizeT,
+    len: ErlDrvSizeT,
+) -> c_int {
+    guard("driver_output_binary", -1, || {
+        // SAFETY: as for driver_output; `bin` is a live driver binary.
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
+        if bin.is_null() || offset + len > unsafe { (*bin).orig_size } as usize {
+            return -1;
+        }
+        let h = unsafe { bytes(hbuf, hlen) };
+        // SAFETY: we take one more reference to the driver's binary.
+        let body = unsafe {
+            binary::refc_add(bin, 1);
+            Bin::from_raw(bin, offset, len)
+        };
+        port_mod::deliver(p, data_with_header(p, h, body), hlen + len);
+        0
+    })
+}
+
+/// `driver_outputv(port, hbuf, hlen, ev, skip)`.
+#[no_mangle]
+pub unsafe extern "C" fn driver_outputv(
+    port: ErlDrvPort,
+    hbuf: *mut c_char,
+    hlen: ErlDrvSizeT,
+    ev: *mut ErlIOVec,
+    skip: ErlDrvSizeT,
+) -> c_int {
+    guard("driver_outputv", -1, || {
+        // SAFETY: as for driver_output; `ev` is a valid ErlIOVec.
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
+        let h = unsafe { bytes(hbuf, hlen) };
+        let body = unsafe { iovec_bytes(ev, skip) };
+        let n = body.len();
+        port_mod::deliver(p, data_with_header(p, h, Bin::from_slice(&body)), hlen + n);
+        0
+    })
+}
+
+/// The bytes of `ev` after the first `skip`.
+///
+/// # Safety
+/// `ev` must be NULL or a valid ErlIOVec whose elements are readable.
+pub(crate) unsafe fn iovec_bytes(ev: *const ErlIOVec, mut skip: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    if ev.is_null() {
+        return out;
+    }
+    // SAFETY: by contract.
+    let ev = unsafe { &*ev };
+    for i in 0..ev.vsize.max(0) as usize {
+        // SAFETY: iov has vsize elements.
+        let iov = unsafe { &*ev.iov.add(i) };
+        let b = unsafe { bytes(iov.iov_base as *const c_char, iov.iov_len) };
+        if skip >= b.len() {
+            skip -= b.len();
+            continue;
+        }
+        out.extend_from_slice(&b[skip..]);
+        skip = 0;
+    }
+    out
+}
+
+/// `driver_vec_to_buf(ev, buf, len)`: copies up to `len` bytes of `ev`
+/// into `buf`; returns the number copied.
+#[no_mangle]
+pub unsafe extern "C" fn driver_vec_to_buf(ev: *mut ErlIOVec, buf: *mut c_char, len: ErlDrvSizeT) -> ErlDrvSizeT {
+    guard("driver_vec_to_buf", 0, || {
+        // SAFETY: `ev` is valid and `buf` has room for `len` bytes.
+        let data = unsafe { iovec_bytes(ev, 0) };
+        let n = data.len().min(len);
+        if n > 0 {
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf as *mut u8, n) };
+        }
+        n
+    })
+}

@@ -1,0 +1,297 @@
+//! The port BIFs and `erl_ddll` as the port script calls them: a
+//! [`script::Runtime`] over one [`Process`].
+//!
+//! Argument checking and results follow ERTS (`erlang:open_port/2`,
+//! `erlang:port_command/2,3`, ..., `erl_ddll:*`); a bad argument raises
+//! `error:badarg`, and the reason porthost knows is kept in
+//! [`ProcessRuntime::last_error`] for the CLI to print on stderr.
+#![deny(unsafe_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ddll::Unloaded;
+use crate::error::{BifError, DdllError};
+use crate::process::Process;
+use crate::script::{Exception, Runtime};
+use crate::term::{Atom, PortId, Term};
+
+/// A port script's process and the BIFs it may call.
+pub struct ProcessRuntime {
+    process: Process,
+    /// What was wrong in the last BIF that raised, in words.
+    pub last_error: Option<String>,
+}
+
+impl ProcessRuntime {
+    /// The runtime of `process`.
+    pub fn new(process: Process) -> ProcessRuntime {
+        ProcessRuntime { process, last_error: None }
+    }
+
+    /// The process.
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
+    fn raise(&mut self, e: BifError) -> Exception {
+        if let BifError::Badarg { why } = &e {
+            self.last_error = Some(why.clone());
+        }
+        let (class, reason) = e.to_exception();
+        Exception { class, reason }
+    }
+}
+
+fn ok() -> Term {
+    Term::atom("ok")
+}
+
+fn port_arg(t: &Term) -> Result<PortId, BifError> {
+    match t {
+        Term::Port(p) => Ok(*p),
+        _ => Err(BifError::badarg(format!("{t} is not a port"))),
+    }
+}
+
+/// Text of a string argument: a character list, a binary or an atom.
+fn text_arg(t: &Term) -> Option<String> {
+    match t {
+        Term::Atom(a) => Some(a.name().to_owned()),
+        Term::Binary(b) => String::from_utf8(b.as_slice().to_vec()).ok(),
+        Term::List(items) => items
+            .iter()
+            .map(|i| i.as_int().and_then(|c| char::from_u32(c as u32)))
+            .collect(),
+        _ => None,
+    }
+}
+
+fn u32_arg(t: &Term) -> Result<u32, BifError> {
+    t.as_int()
+        .and_then(|i| u32::try_from(i).ok())
+        .ok_or_else(|| BifError::badarg(format!("{t} is not an operation number (0..2^32-1)")))
+}
+
+fn list_arg(t: &Term) -> Result<&[Term], BifError> {
+    match t {
+        Term::List(items) => Ok(items),
+        _ => Err(BifError::badarg(format!("{t} is not a proper list"))),
+    }
+}
+
+impl ProcessRuntime {
+    fn erlang(&mut self, name: &str, args: &[Term]) -> Result<Term, BifError> {
+        let p = &self.process;
+        match (name, args) {
+            ("self", []) => Ok(Term::Pid(p.pid())),
+            ("open_port", [spec, opts]) => {
+                let Term::Tuple(t) = spec else { return Err(BifError::badarg(format!("bad port name {spec}"))) };
+                let cmd = match t.as_slice() {
+                    [kind, cmd] if kind.is_atom("spawn_driver") || kind.is_atom("spawn") => {
+                        text_arg(cmd).ok_or_else(|| BifError::badarg(format!("{cmd} is not a command string")))?
+                    }
+                    _ => return Err(BifError::badarg(format!("unsupported port name {spec}: porthost opens driver ports ({{spawn_driver, Cmd}} or {{spawn, Cmd}} naming a driver)"))),
+                };
+                Ok(Term::Port(p.open_port_driver(&cmd, list_arg(opts)?)?))
+            }
+            ("port_command", [port, data]) => Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?))),
+            ("port_command", [port, data, opts]) => {
+                for o in list_arg(opts)? {
+                    if !(o.is_atom("force") || o.is_atom("nosuspend")) {
+                        return Err(BifError::badarg(format!("{o} is not a port_command option")));
+                    }
+                }
+                Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?)))
+            }
+            ("port_control", [port, op, data]) => p.port_control(port_arg(port)?, u32_arg(op)?, data),
+            ("port_call", [port, data]) => p.port_call(port_arg(port)?, 0, data),
+            ("port_call", [port, op, data]) => p.port_call(port_arg(port)?, u32_arg(op)?, data),
+            ("port_close", [port]) => {
+                p.port_close(port_arg(port)?)?;
+                Ok(Term::atom("true"))
+            }
+            ("port_connect", [port, pid]) => {
+                let Term::Pid(pid) = pid else { return Err(BifError::badarg(format!("{pid} is not a pid"))) };
+                p.port_connect(port_arg(port)?, *pid)?;
+                Ok(Term::atom("true"))
+            }
+            ("port_info", [port]) => p.port_info(port_arg(port)?),
+            ("port_info", [port, item]) => p.port_info_item(port_arg(port)?, item),
+            ("ports", []) => Ok(Term::List(p.ports().into_iter().map(Term::Port).collect())),
+            ("process_flag", [flag, value]) if flag.is_atom("trap_exit") => {
+                let on = match value {
+                    v if v.is_atom("true") => true,
+                    v if v.is_atom("false") => false,
+                    v => return Err(BifError::badarg(format!("{v} is not a boolean"))),
+                };
+                Ok(Term::atom(bool_name(p.set_trap_exit(on)?)))
+            }
+            ("exit", [Term::Port(port), reason]) => {
+                p.exit_port(*port, reason)?;
+                Ok(Term::atom("true"))
+            }
+            ("send" | "!", [dest, msg]) => {
+                match dest {
+                    Term::Port(port) => p.send_to_port(*port, msg)?,
+                    Term::Pid(pid) => p.send(*pid, msg.clone()),
+                    _ => return Err(BifError::badarg(format!("{dest} is not a pid or port"))),
+                }
+                Ok(msg.clone())
+            }
+            _ => Err(BifError::badarg(String::new())),
+        }
+    }
+
+    fn erl_ddll(&mut self, name: &str, args: &[Term]) -> Result<Term, BifError> {
+        let p = &self.process;
+        let result = |r: Result<Term, DdllError>| match r {
+            Ok(t) => Ok(t),
+            Err(DdllError::Badarg(why)) => Err(BifError::badarg(why)),
+            Err(e) => Ok(Term::Tuple(vec![Term::atom("error"), e.reason()])),
+        };
+        let path_name = |path: &Term, drv: &Term| -> Result<(PathBuf, String), BifError> {
+            let path = text_arg(path).ok_or_else(|| BifError::badarg(format!("{path} is not a path")))?;
+            let drv = text_arg(drv).ok_or_else(|| BifError::badarg(format!("{drv} is not a driver name")))?;
+            Ok((PathBuf::from(path), drv))
+        };
+        let drv_name = |drv: &Term| text_arg(drv).ok_or_else(|| BifError::badarg(format!("{drv} is not a driver name")));
+        match (name, args) {
+            ("load_driver" | "load", [path, drv]) => {
+                let (path, drv) = path_name(path, drv)?;
+                let r = p.ddll_load(&path, &drv, name == "load_driver");
+                // erl_ddll:load_driver/2 reports `inconsistent` as
+                // `bad_driver_name`.
+                let r = match r {
+                    Err(DdllError::Inconsistent) if name == "load_driver" => {
+                        Err(DdllError::BadDriverName { wanted: drv.clone(), found: drv.clone() })
+                    }
+                    r => r,
+                };
+                result(r.map(|()| ok()))
+            }
+            ("unload_driver" | "unload", [drv]) => {
+                let drv = drv_name(drv)?;
+                result(p.ddll_unload(&drv).map(|_| ok()))
+            }
+            ("try_unload", [drv, _opts]) => {
+                let drv = drv_name(drv)?;
+                result(p.ddll_unload(&drv).map(|u| {
+                    let what = match u {
+                        Unloaded::Unloaded => "unloaded",
+                        Unloaded::PendingProcess => "pending_process",
+                        Unloaded::PendingDriver => "pending_driver",
+                    };
+                    Term::Tuple(vec![ok(), Term::atom(what)])
+                }))
+            }
+            ("reload" | "reload_driver", [path, drv]) => {
+                let (path, drv) = path_name(path, drv)?;
+                result(p.ddll_reload(&path, &drv).map(|()| ok()))
+            }
+            ("loaded_drivers", []) => {
+                let names = crate::Host { inner: p.host.clone() }.loaded_drivers();
+                Ok(Term::Tuple(vec![ok(), Term::List(names.iter().map(|n| Term::string(n)).collect())]))
+            }
+            ("info", [drv]) => {
+                let drv = drv_name(drv)?;
+                let host = crate::Host { inner: p.host.clone() };
+                match host.driver_info(&drv) {
+                    None => Err(BifError::badarg(format!("driver {drv} is not loaded"))),
+                    Some(_) => Ok(Term::List(
+                        INFO_TAGS
+                            .iter()
+                            .map(|t| Term::Tuple(vec![Term::atom(t), driver_info_item(&host, &drv, t).expect("known tag")]))
+                            .collect(),
+                    )),
+                }
+            }
+            ("info", [drv, tag]) => {
+                let drv = drv_name(drv)?;
+                let tag = tag.as_atom().map(Atom::name).unwrap_or("");
+                let host = crate::Host { inner: p.host.clone() };
+                driver_info_item(&host, &drv, tag)
+                    .ok_or_else(|| BifError::badarg(format!("driver {drv} is not loaded, or {tag} is not an info item")))
+            }
+            ("format_error", [reason]) => p
+                .host
+                .ddll
+                .lock()
+                .format_error(reason)
+                .map(|t| Term::string(&t))
+                .ok_or_else(|| BifError::badarg(format!("{reason} is not an erl_ddll error reason"))),
+            ("info", []) => {
+                let host = crate::Host { inner: p.host.clone() };
+                let all = host
+                    .loaded_drivers()
+                    .into_iter()
+                    .map(|n| {
+                        let items = INFO_TAGS
+                            .iter()
+                            .map(|t| Term::Tuple(vec![Term::atom(t), driver_info_item(&host, &n, t).expect("loaded")]))
+                            .collect();
+                        Term::Tuple(vec![Term::string(&n), Term::List(items)])
+                    })
+                    .collect();
+                Ok(Term::List(all))
+            }
+            _ => Err(BifError::badarg(String::new())),
+        }
+    }
+}
+
+const INFO_TAGS: [&str; 7] =
+    ["processes", "driver_options", "port_count", "linked_in_driver", "permanent", "awaiting_load", "awaiting_unload"];
+
+fn driver_info_item(host: &crate::Host, drv: &str, tag: &str) -> Option<Term> {
+    let info = host.driver_info(drv)?;
+    Some(match tag {
+        "processes" => Term::List(
+            info.processes
+                .iter()
+                .map(|(pid, n)| Term::Tuple(vec![Term::Pid(*pid), Term::Int(*n as i64)]))
+                .collect(),
+        ),
+        "driver_options" => Term::List(if info.kill_ports { vec![Term::atom("kill_ports")] } else { vec![] }),
+        "port_count" => Term::Int(info.port_count as i64),
+        "linked_in_driver" => Term::atom("false"),
+        "permanent" => Term::atom(bool_name(info.permanent)),
+        "awaiting_load" | "awaiting_unload" => Term::nil(),
+        _ => return None,
+    })
+}
+
+fn bool_name(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+impl Runtime for ProcessRuntime {
+    fn call(&mut self, module: Atom, name: Atom, args: Vec<Term>) -> Result<Term, Exception> {
+        let r = match module.name() {
+            "erlang" => self.erlang(name.name(), &args),
+            "erl_ddll" => self.erl_ddll(name.name(), &args),
+            _ => Err(BifError::badarg(String::new())),
+        };
+        match r {
+            Ok(t) => Ok(t),
+            Err(BifError::Badarg { why }) if why.is_empty() => Err(Exception::error(Term::atom("undef"))),
+            Err(e) => Err(self.raise(e)),
+        }
+    }
+
+    fn receive(
+        &mut self,
+        matches: &mut dyn FnMut(&Term) -> bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Term>, Exception> {
+        self.process.receive_matching(matches, timeout).map_err(|e| self.raise(e))
+    }
+
+    fn check_signals(&mut self) -> Result<(), Exception> {
+        self.process.alive().map_err(|e| self.raise(e))
+    }
+}

@@ -1,0 +1,142 @@
+//! The host: one runtime holding the driver registry, the port table and
+//! the processes. Everything a port does goes through one [`Host`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::ddll::{DriverInfo, Registry};
+use crate::port::{self, PortTable};
+use crate::process::{ProcShared, Process, Signal};
+use crate::term::{Pid, Term};
+
+/// Where the drivers bundled with porthost (`drivers/c/`) were built.
+pub const BUNDLED_DRIVERS: &str = env!("PORTHOST_BUNDLED_DRIVERS");
+
+/// How a [`Host`] is set up.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Directories searched, in order, for `NAME.so` when a port names a
+    /// driver that is not loaded (porthost's load-by-name; ERTS requires an
+    /// explicit `erl_ddll:load_driver/2` first). Default: empty.
+    pub driver_paths: Vec<PathBuf>,
+    /// Also search the bundled drivers' directory ([`BUNDLED_DRIVERS`])
+    /// after `driver_paths`. Default: `true`.
+    pub bundled_drivers: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> HostConfig {
+        HostConfig { driver_paths: Vec::new(), bundled_drivers: true }
+    }
+}
+
+pub(crate) struct HostInner {
+    pub(crate) search_path: Vec<PathBuf>,
+    pub(crate) ddll: Mutex<Registry>,
+    pub(crate) ports: PortTable,
+    pub(crate) procs: RwLock<HashMap<Pid, Arc<ProcShared>>>,
+    pub(crate) timers: crate::timer::Timers,
+    next_pid: AtomicU32,
+}
+
+/// A porthost runtime. Cheap to clone (a shared handle); the runtime lives
+/// while any handle or [`Process`] does, and when the last goes every port
+/// still open is closed (its `stop` is called) and every driver unloaded.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) inner: Arc<HostInner>,
+}
+
+impl Host {
+    /// A new host with its own driver registry and port table.
+    pub fn new(config: HostConfig) -> Host {
+        let mut search_path = config.driver_paths.clone();
+        if config.bundled_drivers {
+            search_path.push(PathBuf::from(BUNDLED_DRIVERS));
+        }
+        Host {
+            inner: Arc::new(HostInner {
+                search_path,
+                ddll: Mutex::new(Registry::default()),
+                ports: PortTable::default(),
+                procs: RwLock::new(HashMap::new()),
+                timers: Default::default(),
+                next_pid: AtomicU32::new(80),
+            }),
+        }
+    }
+
+    /// Starts a new process: a pid and a mailbox, able to own ports.
+    pub fn spawn_process(&self) -> Process {
+        let pid = Pid(self.inner.next_pid.fetch_add(1, Ordering::Relaxed));
+        Process::new(self.inner.clone(), pid)
+    }
+
+    /// The directories searched for drivers by name, in order.
+    pub fn driver_search_path(&self) -> &[PathBuf] {
+        &self.inner.search_path
+    }
+
+    /// The names of the loaded drivers (`erl_ddll:loaded_drivers/0`).
+    pub fn loaded_drivers(&self) -> Vec<String> {
+        self.inner.ddll.lock().names()
+    }
+
+    /// What `erl_ddll:info/1` reports of `name`, `None` if not loaded.
+    pub fn driver_info(&self, name: &str) -> Option<DriverInfo> {
+        self.inner.ddll.lock().info(name)
+    }
+
+    /// True if `pid` is a live process of this host.
+    pub fn is_process_alive(&self, pid: Pid) -> bool {
+        self.inner.procs.read().contains_key(&pid)
+    }
+}
+
+impl HostInner {
+    /// Delivers `sig` to `pid`; dropped if the process is gone.
+    pub(crate) fn send(&self, pid: Pid, sig: Signal) {
+        if let Some(p) = self.procs.read().get(&pid) {
+            let _ = p.tx.send(sig);
+        }
+    }
+
+    /// A process ended with `reason`: its ports get the exit signal (a port
+    /// closes when its owner exits, whatever the reason) and its `erl_ddll`
+    /// references go.
+    pub(crate) fn process_exited(self: &Arc<Self>, proc_: &ProcShared, reason: &Term) {
+        self.procs.write().remove(&proc_.pid);
+        let linked = std::mem::take(&mut *proc_.links.lock());
+        for port in linked {
+            port::exit_signal(self, proc_.pid, port, reason.clone());
+        }
+        let kill = self.ddll.lock().release_process(proc_.pid);
+        for name in kill {
+            self.kill_driver_ports(&name);
+        }
+    }
+
+    /// Kills every port of driver `name` with reason `driver_unloaded`
+    /// (`kill_ports` on the last unload).
+    pub(crate) fn kill_driver_ports(self: &Arc<Self>, name: &str) {
+        for p in self.ports.all() {
+            if p.driver.name() == name {
+                port::terminate(self, &p, Term::atom("driver_unloaded"));
+            }
+        }
+    }
+}
+
+impl Drop for HostInner {
+    fn drop(&mut self) {
+        self.timers.shutdown();
+        for p in self.ports.all() {
+            port::shutdown(&p);
+        }
+        self.ddll.lock().clear();
+    }
+}

@@ -1,0 +1,40 @@
+//! porthost: a standalone host for Erlang-style port drivers.
+//!
+//! A port driver is a C-ABI shared library written against `erl_driver.h`
+//! (see `include/erl_driver.h`). porthost loads it by name (as `erl_ddll`
+//! does), opens ports on it (as `open_port/2` does) and drives them with the
+//! operations ERTS offers: `port_command`, `port_control`, `port_call`,
+//! `port_close`, `port_connect`, `port_info`. The answers are ERTS 25's.
+//!
+//! ```
+//! use porthost::{Host, Term};
+//!
+//! let host = Host::new(Default::default());
+//! let owner = host.spawn_process();
+//! // The bundled echo driver is found by name.
+//! let port = owner.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
+//! owner.port_command(port, &Term::string("hi")).unwrap();
+//! let msg = owner.receive(Some(std::time::Duration::from_secs(5))).unwrap();
+//! assert_eq!(msg.to_string(), format!("{{{},{{data,<<104,105>>}}}}", Term::Port(port)));
+//! owner.port_close(port).unwrap();
+//! ```
+#![deny(missing_docs)]
+
+pub mod abi;
+pub mod bif;
+pub mod binary;
+pub mod ddll;
+pub mod error;
+#[allow(missing_docs)]
+pub mod ffi;
+pub mod host;
+pub mod port;
+pub mod process;
+pub mod script;
+pub mod term;
+pub mod timer;
+
+pub use error::{BifError, DdllError};
+pub use host::{Host, HostConfig};
+pub use process::Process;
+pub use term::{Atom, Bin, Pid, PortId, Term};

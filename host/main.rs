@@ -1,0 +1,83 @@
+//! The `porthost` command: runs port scripts (`porthost run FILE`) and an
+//! interactive shell (`porthost shell`) over a host.
+#![deny(unsafe_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use porthost::bif::ProcessRuntime;
+use porthost::{script, Host, HostConfig};
+
+/// A standalone host for Erlang port drivers.
+#[derive(Parser)]
+#[command(name = "porthost", version, about)]
+struct Cli {
+    /// Also look for drivers by name in DIR (repeatable; searched in order,
+    /// before the bundled drivers).
+    #[arg(long = "driver-path", value_name = "DIR", global = true)]
+    driver_path: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a port script: print each expression's value with ~w, one per
+    /// line, as ../shared/erlrun.escript does under ERTS.
+    Run {
+        /// The script file.
+        file: PathBuf,
+    },
+    /// An interactive Erlang-like shell over porthost's port BIFs.
+    Shell,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("porthost: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let host = Host::new(HostConfig { driver_paths: cli.driver_path, ..HostConfig::default() });
+    let mut rt = ProcessRuntime::new(host.spawn_process());
+    match cli.command {
+        Command::Run { file } => {
+            let src = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let forms = match script::parse_script(&src) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("{}:{e}", file.display());
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let result = script::run_script(&forms, &mut rt, &mut out);
+            out.flush()?;
+            match result {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(exc) => {
+                    writeln!(out, "{exc}")?;
+                    out.flush()?;
+                    if let Some(why) = rt.last_error.take() {
+                        eprintln!("porthost: {why}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Shell => {
+            script::shell::shell(&mut rt)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

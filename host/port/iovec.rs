@@ -1,0 +1,119 @@
+//! Building the `ErlIOVec` that `outputv` receives from an iolist, split the
+//! way ERTS 25 splits it (`io_list_vec_len` and `io_list_to_vec` in
+//! `erts/emulator/beam/erl_io_queue.c`; observed with `tests/drivers/probe_drv.c`,
+//! see `docs/erts-notes.md` §3):
+//!
+//! - element 0 is empty (`iov_len` 0, `binv[0]` NULL): room for a header;
+//!   `vsize` counts it and `size` is the byte total;
+//! - integers and heap binaries ([`Bin::is_heap`]) are *characters*: each
+//!   maximal run of them is one element pointing into one common binary that
+//!   holds all the characters, and `binv` holds that common binary;
+//! - each refc binary is an element of its own pointing into it, with the
+//!   binary itself in `binv` (no copy);
+//! - when that makes 16 or more elements, refc binaries shorter than
+//!   [`SMALL_IO_BIN_LIMIT`] bytes are copied as characters too.
+
+use crate::binary::Bin;
+use crate::ffi::{ErlDrvBinary, ErlIOVec, SysIOVec};
+use crate::term::{IoPiece, Term};
+
+/// Refc binaries shorter than this are copied when the vector would be long
+/// (ERTS's `ERL_SMALL_IO_BIN_LIMIT`, `4 * ERL_ONHEAP_BIN_LIMIT`).
+pub const SMALL_IO_BIN_LIMIT: usize = 256;
+
+/// Element count from which small refc binaries are copied (ERTS's
+/// `SMALL_WRITE_VEC`).
+const SMALL_WRITE_VEC: usize = 16;
+
+enum Seg {
+    /// `len` bytes at `off` in the common binary.
+    Copied { off: usize, len: usize },
+    /// A binary passed by reference.
+    Large(Bin),
+}
+
+fn is_char_bin(b: &Bin, pack: bool) -> bool {
+    b.is_heap() || (pack && b.len() < SMALL_IO_BIN_LIMIT)
+}
+
+/// How many elements (runs of characters, refc binaries) `data` makes.
+fn count_elements(data: &Term) -> usize {
+    let (mut n, mut in_run) = (0, false);
+    let _ = data.iolist_walk(&mut |piece| {
+        let is_char = match piece {
+            IoPiece::Byte(_) => true,
+            IoPiece::Bin(b) => is_char_bin(b, false),
+        };
+        if !is_char {
+            n += 1;
+        } else if !in_run {
+            n += 1;
+        }
+        in_run = is_char;
+    });
+    n
+}
+
+/// An `ErlIOVec` and the memory it points to.
+pub struct IoVec {
+    iov: Vec<SysIOVec>,
+    binv: Vec<*mut ErlDrvBinary>,
+    _keep: Vec<Bin>,
+    ev: ErlIOVec,
+}
+
+impl IoVec {
+    /// Splits the iolist `data` (of `size` bytes; the caller has checked it
+    /// is one) into an `ErlIOVec`.
+    pub fn from_iolist(data: &Term, size: usize) -> IoVec {
+        let mut common: Vec<u8> = Vec::new();
+        let mut segs: Vec<Seg> = Vec::new();
+        let push_copied = |segs: &mut Vec<Seg>, common: &mut Vec<u8>, bytes: &[u8]| {
+            let off = common.len();
+            common.extend_from_slice(bytes);
+            match segs.last_mut() {
+                Some(Seg::Copied { len, .. }) => *len += bytes.len(),
+                _ => segs.push(Seg::Copied { off, len: bytes.len() }),
+            }
+        };
+        let pack = count_elements(data) >= SMALL_WRITE_VEC;
+        data.iolist_walk(&mut |piece| match piece {
+            IoPiece::Byte(b) => push_copied(&mut segs, &mut common, &[b]),
+            IoPiece::Bin(b) if is_char_bin(b, pack) => {
+                if !b.is_empty() {
+                    push_copied(&mut segs, &mut common, b.as_slice())
+                }
+            }
+            IoPiece::Bin(b) => segs.push(Seg::Large(b.clone())),
+        })
+        .expect("caller checked the iolist");
+        let common = (!common.is_empty()).then(|| Bin::from_slice(&common));
+        let mut iov = vec![SysIOVec { iov_base: std::ptr::null_mut(), iov_len: 0 }];
+        let mut binv = vec![std::ptr::null_mut()];
+        let mut keep = Vec::new();
+        for seg in segs {
+            match seg {
+                Seg::Copied { off, len } => {
+                    let c = common.as_ref().expect("copied bytes exist");
+                    iov.push(SysIOVec { iov_base: c.as_slice()[off..].as_ptr() as *mut _, iov_len: len });
+                    binv.push(c.raw());
+                }
+                Seg::Large(b) => {
+                    iov.push(SysIOVec { iov_base: b.as_slice().as_ptr() as *mut _, iov_len: b.len() });
+                    binv.push(b.raw());
+                    keep.push(b);
+                }
+            }
+        }
+        keep.extend(common);
+        let ev = ErlIOVec { vsize: iov.len() as i32, size, iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };
+        IoVec { iov, binv, _keep: keep, ev }
+    }
+
+    /// The `ErlIOVec` to pass to `outputv`; valid while `self` lives.
+    pub fn as_erl_iovec(&mut self) -> *mut ErlIOVec {
+        self.ev.iov = self.iov.as_mut_ptr();
+        self.ev.binv = self.binv.as_mut_ptr();
+        &mut self.ev
+    }
+}

@@ -1,0 +1,683 @@
+//! Ports: the port state machine, the port BIFs and the port side of the
+//! driver API.
+//!
+//! A [`Port`] is one open instance of a driver. Its state sits behind a
+//! re-entrant lock (the port lock): a BIF takes it and calls the driver
+//! directly on the caller's thread, as ERTS does when the port lock is free,
+//! and the driver's calls back into the host (`driver_output`,
+//! `driver_failure`, ...) take it again on the same thread. A driver without
+//! `ERL_DRV_FLAG_USE_PORT_LOCKING` is also serialised by its driver lock.
+//!
+//! States: `Open` → (`port_close` with a non-empty driver queue) `Closing`
+//! (`flush` has been called; the port closes when the queue drains) →
+//! `Closed`. An exit asked for from inside a callback (`driver_failure*`,
+//! `driver_exit`, the queue draining while closing) is carried out when the
+//! outermost callback returns; from that moment the port is `Exiting` and
+//! the output functions send nothing, as in ERTS.
+
+mod iovec;
+pub mod queue;
+mod table;
+
+use std::ffi::CString;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use crossbeam_channel::Sender;
+use parking_lot::{Mutex, ReentrantMutex};
+
+use crate::abi::entry;
+use crate::ddll::Driver;
+use crate::error::BifError;
+use crate::ffi::{ErlDrvData, ErlDrvPort};
+use crate::host::HostInner;
+use crate::process::{ProcShared, Signal};
+use crate::term::{self, Atom, PortId, Term};
+
+pub use queue::DriverQueue;
+pub use table::PortTable;
+
+/// `PORT_CONTROL_FLAG_BINARY`.
+pub const PORT_CONTROL_FLAG_BINARY: i32 = 1;
+/// `PORT_CONTROL_FLAG_HEAVY`.
+pub const PORT_CONTROL_FLAG_HEAVY: i32 = 2;
+/// `rlen` that `port_control` offers the driver (ERTS's `ERL_ONHEAP_BIN_LIMIT`).
+pub const CONTROL_RLEN: usize = 64;
+/// `rlen` that `port_call` offers the driver.
+pub const CALL_RLEN: usize = 255;
+
+/// Where a port is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Running `start`.
+    Starting,
+    /// Open.
+    Open,
+    /// Closing normally: `flush` was called, waiting for the queue to drain.
+    Closing,
+    /// An exit is pending until the running callback returns.
+    Exiting,
+    /// Gone.
+    Closed,
+}
+
+/// The options of `open_port/2` that matter to a driver port.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// `binary`: data arrives as binaries rather than lists.
+    pub binary: bool,
+    /// `eof`: `driver_failure_eof` sends `{Port, eof}` instead of closing.
+    pub eof: bool,
+    /// `in` without `out`: the port may not be written to.
+    pub input_only: bool,
+    /// `out` without `in`: nothing is read from the port.
+    pub output_only: bool,
+}
+
+impl OpenOptions {
+    /// Parses an `open_port/2` option list.
+    ///
+    /// # Errors
+    /// `badarg` for anything ERTS does not accept.
+    pub fn parse(opts: &[Term]) -> Result<OpenOptions, BifError> {
+        let mut o = OpenOptions::default();
+        let (mut inp, mut out) = (false, false);
+        for opt in opts {
+            match opt {
+                Term::Atom(a) => match a.name() {
+                    "binary" => o.binary = true,
+                    "eof" => o.eof = true,
+                    "in" => inp = true,
+                    "out" => out = true,
+                    "stream" | "hide" | "use_stdio" | "nouse_stdio" | "stderr_to_stdout"
+                    | "exit_status" | "overlapped_io" => {}
+                    other => return Err(BifError::badarg(format!("unknown open_port option {other}"))),
+                },
+                Term::Tuple(t) if t.len() == 2 && t[0].as_atom().is_some() => {
+                    match (t[0].as_atom().unwrap().name(), &t[1]) {
+                        ("packet", Term::Int(1 | 2 | 4)) | ("line", Term::Int(1..)) => {}
+                        ("parallelism", Term::Atom(_)) | ("cd", _) | ("env", _) | ("args", _)
+                        | ("arg0", _) | ("busy_limits_port", _) | ("busy_limits_msgq", _) => {}
+                        _ => return Err(BifError::badarg(format!("bad open_port option {opt}"))),
+                    }
+                }
+                _ => return Err(BifError::badarg(format!("bad open_port option {opt}"))),
+            }
+        }
+        o.input_only = inp && !out;
+        o.output_only = out && !inp;
+        Ok(o)
+    }
+}
+
+/// The mutable state of a port, behind the port lock.
+pub(crate) struct PortState {
+    pub(crate) phase: Phase,
+    pub(crate) drv_data: ErlDrvData,
+    pub(crate) owner: term::Pid,
+    pub(crate) owner_tx: Sender<Signal>,
+    pub(crate) links: Vec<term::Pid>,
+    /// Depth of driver callbacks running on this port.
+    depth: u32,
+    /// An exit to carry out when the outermost callback returns.
+    pending_exit: Option<Term>,
+    /// The process on whose behalf the running callback was called
+    /// (`driver_caller`).
+    pub(crate) caller: term::Pid,
+}
+
+// SAFETY: `drv_data` is the driver's opaque pointer; it is only passed back
+// to the driver, under the port lock.
+unsafe impl Send for PortState {}
+
+/// An open port.
+pub struct Port {
+    pub(crate) id: PortId,
+    pub(crate) host: Weak<HostInner>,
+    pub(crate) driver: Arc<Driver>,
+    /// The command string `open_port` was given.
+    pub(crate) name: String,
+    pub(crate) options: OpenOptions,
+    pub(crate) state: ReentrantMutex<std::cell::RefCell<PortState>>,
+    pub(crate) queue: Mutex<DriverQueue>,
+    pub(crate) control_flags: AtomicI32,
+    /// Bytes the driver sent to the owner (`port_info(P, input)`).
+    pub(crate) input: AtomicU64,
+    /// Bytes written to the port (`port_info(P, output)`).
+    pub(crate) output: AtomicU64,
+    /// The armed timer: deadline and sequence number (see [`crate::timer`]).
+    pub(crate) timer: Mutex<Option<(std::time::Instant, u64)>>,
+}
+
+impl Port {
+    /// This port's `ErlDrvPort` handle: the address of the `Port`, valid
+    /// while the port is open (the port table holds it).
+    pub(crate) fn handle(&self) -> ErlDrvPort {
+        self as *const Port as ErlDrvPort
+    }
+
+    /// The port behind an `ErlDrvPort`.
+    ///
+    /// # Safety
+    /// `h` must be the handle of a port that is still open (or being closed):
+    /// drivers only get handles of their own live ports.
+    pub(crate) unsafe fn from_handle<'a>(h: ErlDrvPort) -> &'a Port {
+        // SAFETY: by contract, `h` points to a live Port.
+        unsafe { &*(h as *const Port) }
+    }
+
+    /// The port's id.
+    pub fn id(&self) -> PortId {
+        self.id
+    }
+
+    /// Whether the port delivers binaries (`binary` option).
+    pub fn binary_mode(&self) -> bool {
+        self.options.binary
+    }
+}
+
+fn atom(name: &str) -> Term {
+    Term::atom(name)
+}
+
+/// Runs `f` with the driver and port locks held, as one driver callback:
+/// exits requested during it are carried out after it returns.
+fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> R) -> R {
+    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let guard = port.state.lock();
+    let data = {
+        let mut s = guard.borrow_mut();
+        s.depth += 1;
+        s.caller = caller;
+        s.drv_data
+    };
+    let r = f(data);
+    let pending = {
+        let mut s = guard.borrow_mut();
+        s.depth -= 1;
+        if s.depth == 0 {
+            s.pending_exit.take()
+        } else {
+            None
+        }
+    };
+    if let Some(reason) = pending {
+        if let Some(host) = port.host.upgrade() {
+            terminate(&host, port, reason);
+        }
+    }
+    r
+}
+
+/// Looks up an open port for a BIF; `badarg` if it is closed or closing.
+fn lookup_open(host: &HostInner, id: PortId) -> Result<Arc<Port>, BifError> {
+    let port = host.ports.get(id).ok_or_else(|| BifError::badarg(format!("{} is not an open port", Term::Port(id))))?;
+    let phase = port.state.lock().borrow().phase;
+    if phase != Phase::Open {
+        return Err(BifError::badarg(format!("{} is closing", Term::Port(id))));
+    }
+    Ok(port)
+}
+
+/// `open_port/2` on a driver.
+pub(crate) fn open(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    command: &str,
+    options: OpenOptions,
+) -> Result<PortId, BifError> {
+    let drv_name = command.split(' ').next().unwrap_or("");
+    let cmd = CString::new(command).map_err(|_| BifError::badarg("the command string contains NUL"))?;
+    let driver = {
+        let mut reg = host.ddll.lock();
+        let d = match reg.get(drv_name) {
+            Some(d) => d,
+            None => reg.autoload(&host.search_path, drv_name).map_err(|e| {
+                BifError::badarg(format!("no driver {drv_name:?} is loaded, and loading it failed: {e}"))
+            })?,
+        };
+        reg.port_opened(drv_name);
+        d
+    };
+    let port = host.ports.insert_with(|id| Arc::new(Port {
+        id,
+        host: Arc::downgrade(host),
+        driver,
+        name: command.to_owned(),
+        options,
+        state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
+            phase: Phase::Starting,
+            drv_data: std::ptr::null_mut(),
+            owner: caller.pid,
+            owner_tx: caller.tx.clone(),
+            links: vec![caller.pid],
+            depth: 0,
+            pending_exit: None,
+            caller: caller.pid,
+        })),
+        queue: Mutex::new(DriverQueue::default()),
+        control_flags: AtomicI32::new(0),
+        input: AtomicU64::new(0),
+        output: AtomicU64::new(0),
+        timer: Mutex::new(None),
+    }));
+    let id = port.id;
+    caller.links.lock().push(id);
+
+    let started = {
+        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+        let guard = port.state.lock();
+        guard.borrow_mut().depth += 1;
+        let r = entry::start(&port, &cmd);
+        let mut s = guard.borrow_mut();
+        s.depth -= 1;
+        match r {
+            Ok(data) => {
+                s.drv_data = data;
+                if s.phase == Phase::Starting {
+                    s.phase = Phase::Open;
+                }
+                Ok(s.pending_exit.take())
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match started {
+        Ok(pending) => {
+            if let Some(reason) = pending {
+                terminate(host, &port, reason);
+            }
+            Ok(id)
+        }
+        Err(e) => {
+            port.state.lock().borrow_mut().phase = Phase::Closed;
+            host.ports.remove(id);
+            caller.links.lock().retain(|p| *p != id);
+            host.ddll.lock().port_closed(port.driver.name());
+            Err(e)
+        }
+    }
+}
+
+/// `port_command/2`.
+pub(crate) fn command(host: &HostInner, caller: term::Pid, id: PortId, data: &Term) -> Result<(), BifError> {
+    let port = lookup_open(host, id)?;
+    if port.options.input_only {
+        return Err(BifError::badarg(format!("{} was opened for input only", Term::Port(id))));
+    }
+    let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
+    port.output.fetch_add(size as u64, Ordering::Relaxed);
+    let e = port.driver.entry();
+    if e.outputv.is_some() {
+        let mut ev = iovec::IoVec::from_iolist(data, size);
+        in_callback(&port, caller, |d| entry::outputv(&port, d, ev.as_erl_iovec()));
+    } else if e.output.is_some() {
+        match data {
+            Term::Binary(b) => in_callback(&port, caller, |d| entry::output(&port, d, b.as_slice())),
+            _ => {
+                let bytes = data.iolist_to_bytes().expect("checked to be an iolist");
+                in_callback(&port, caller, |d| entry::output(&port, d, &bytes));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `port_control/3`.
+pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
+    let port = lookup_open(host, id)?;
+    let bytes = flat_bytes(data)?;
+    if port.driver.entry().control.is_none() {
+        return Err(BifError::badarg(format!("driver {} has no control callback", port.driver.name())));
+    }
+    let reply = in_callback(&port, caller, |d| entry::control(&port, d, op, &bytes))?;
+    let binary = port.control_flags.load(Ordering::Relaxed) & PORT_CONTROL_FLAG_BINARY != 0;
+    Ok(match reply {
+        entry::Reply::Null => Term::nil(),
+        entry::Reply::Bytes(v) if binary => Term::binary(&v),
+        entry::Reply::Bytes(v) => Term::byte_list(&v),
+        entry::Reply::Binary(b) if binary => Term::Binary(b),
+        entry::Reply::Binary(b) => Term::byte_list(b.as_slice()),
+    })
+}
+
+/// `erlang:port_call/3`.
+pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
+    let port = lookup_open(host, id)?;
+    if port.driver.entry().call.is_none() {
+        return Err(BifError::badarg(format!("driver {} has no call callback", port.driver.name())));
+    }
+    let arg = term::ext::encode(data).map_err(|e| BifError::badarg(format!("cannot encode {data}: {e}")))?;
+    let reply = in_callback(&port, caller, |d| entry::call(&port, d, op, &arg))?;
+    term::ext::decode(&reply).map_err(|e| {
+        BifError::badarg(format!(
+            "driver {} answered port_call with {} bytes that are not external term format: {e}",
+            port.driver.name(),
+            reply.len()
+        ))
+    })
+}
+
+fn flat_bytes(data: &Term) -> Result<Vec<u8>, BifError> {
+    data.iolist_to_bytes().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))
+}
+
+/// `port_close/1`.
+pub(crate) fn close(host: &HostInner, _caller: term::Pid, id: PortId) -> Result<(), BifError> {
+    let port = lookup_open(host, id)?;
+    begin_close(&port);
+    Ok(())
+}
+
+/// Closes a port normally. With an empty driver queue it closes at once.
+/// Otherwise, as in ERTS, the linked processes get their exit signal now
+/// (the links go), `flush` is called, and the port lingers in `Closing`
+/// until the driver drains its queue.
+fn begin_close(port: &Arc<Port>) {
+    let Some(host) = port.host.upgrade() else { return };
+    if port.queue.lock().size() == 0 {
+        terminate(&host, port, atom("normal"));
+        return;
+    }
+    port.state.lock().borrow_mut().phase = Phase::Closing;
+    notify_links(&host, port, &atom("normal"));
+    call_flush(port);
+    queue_changed(port);
+}
+
+fn call_flush(port: &Port) {
+    if port.driver.entry().flush.is_some() {
+        let owner = port.state.lock().borrow().owner;
+        in_callback(port, owner, |d| entry::flush(port, d));
+    }
+}
+
+/// Called after the driver queue shrank: a closing port whose queue has
+/// drained now closes (at the end of the running callback, if any).
+pub(crate) fn queue_changed(port: &Port) {
+    if port.queue.lock().size() != 0 {
+        return;
+    }
+    let guard = port.state.lock();
+    let mut s = guard.borrow_mut();
+    if s.phase != Phase::Closing {
+        return;
+    }
+    if s.depth > 0 {
+        s.phase = Phase::Exiting;
+        s.pending_exit = Some(atom("normal"));
+        return;
+    }
+    drop(s);
+    if let Some(host) = port.host.upgrade() {
+        terminate(&host, port, atom("normal"));
+    }
+}
+
+/// Makes the port exit with `reason` (`driver_failure*`, `driver_exit`):
+/// at once if no callback is running on it, else when the callback returns.
+/// Output sent after this point is dropped.
+pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
+    if discard_queue {
+        port.queue.lock().clear();
+    }
+    let guard = port.state.lock();
+    let mut s = guard.borrow_mut();
+    if matches!(s.phase, Phase::Closed | Phase::Exiting) {
+        return;
+    }
+    if s.depth > 0 {
+        s.phase = Phase::Exiting;
+        s.pending_exit = Some(reason);
+        return;
+    }
+    drop(s);
+    if let Some(host) = port.host.upgrade() {
+        terminate(&host, port, reason);
+    }
+}
+
+/// Closes the port now: `stop`, free its slot, send the exit signal with
+/// `reason` to every linked process.
+pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
+    let guard = port.state.lock();
+    let started = {
+        let mut s = guard.borrow_mut();
+        if s.phase == Phase::Closed {
+            return;
+        }
+        let started = s.phase != Phase::Starting;
+        s.phase = Phase::Closed;
+        started
+    };
+    if started && port.driver.entry().stop.is_some() {
+        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+        let data = {
+            let mut s = guard.borrow_mut();
+            s.depth += 1;
+            s.drv_data
+        };
+        entry::stop(port, data);
+        guard.borrow_mut().depth -= 1;
+    }
+    port.queue.lock().clear();
+    *port.timer.lock() = None;
+    host.ports.remove(port.id);
+    host.ddll.lock().port_closed(port.driver.name());
+    drop(guard);
+    let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
+    notify_links(host, port, &reason);
+}
+
+/// Removes every link of the port and sends each linked process the exit
+/// signal with `reason`.
+fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
+    let links = std::mem::take(&mut port.state.lock().borrow_mut().links);
+    let procs = host.procs.read();
+    for pid in links {
+        if let Some(p) = procs.get(&pid) {
+            p.links.lock().retain(|l| *l != port.id);
+            let _ = p.tx.send(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
+        }
+    }
+}
+
+/// Host shutdown: `stop` without messages.
+pub(crate) fn shutdown(port: &Port) {
+    let guard = port.state.lock();
+    let started = {
+        let mut s = guard.borrow_mut();
+        let started = !matches!(s.phase, Phase::Starting | Phase::Closed);
+        s.phase = Phase::Closed;
+        started
+    };
+    if started && port.driver.entry().stop.is_some() {
+        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+        let data = guard.borrow().drv_data;
+        entry::stop(port, data);
+    }
+    port.queue.lock().clear();
+}
+
+/// `port_connect/2` (and `{connect, Pid}`): `pid` becomes the owner and is
+/// linked to the port.
+pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: bool) -> Result<(), BifError> {
+    let port = lookup_open(host, id)?;
+    let procs = host.procs.read();
+    let p = procs.get(&pid).ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
+    let guard = port.state.lock();
+    let mut s = guard.borrow_mut();
+    s.owner = pid;
+    s.owner_tx = p.tx.clone();
+    if !s.links.contains(&pid) {
+        s.links.push(pid);
+        p.links.lock().push(id);
+    }
+    Ok(())
+}
+
+/// `Port ! Msg` from `sender`.
+pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg: &Term) {
+    let Ok(port) = lookup_open(host, id) else { return };
+    let owner = port.state.lock().borrow().owner;
+    let badsig = || request_exit(&port, atom("badsig"), true);
+    let Term::Tuple(t) = msg else { return badsig() };
+    let [Term::Pid(from), cmd] = t.as_slice() else { return badsig() };
+    if *from != owner {
+        return badsig();
+    }
+    match cmd {
+        Term::Atom(a) if a.name() == "close" => {
+            begin_close(&port);
+            host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("closed")])));
+        }
+        Term::Tuple(c) if c.len() == 2 && c[0].is_atom("command") => {
+            if command(host, *from, id, &c[1]).is_err() {
+                badsig();
+            }
+        }
+        Term::Tuple(c) if c.len() == 2 && c[0].is_atom("connect") => match &c[1] {
+            Term::Pid(new) if connect(host, id, *new, true).is_ok() => {
+                host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("connected")])));
+            }
+            _ => badsig(),
+        },
+        _ => badsig(),
+    }
+}
+
+/// An exit signal from process `from` to port `id`.
+pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, reason: Term) {
+    let Some(port) = host.ports.get(id) else { return };
+    let (owner, phase) = {
+        let g = port.state.lock();
+        let s = g.borrow();
+        (s.owner, s.phase)
+    };
+    if phase == Phase::Closed {
+        return;
+    }
+    if reason.is_atom("normal") {
+        if from == owner && phase == Phase::Open {
+            begin_close(&port);
+        }
+        return;
+    }
+    // Any other reason closes the port without waiting for its queue; ERTS
+    // still lets the driver flush first, except for `kill`.
+    if !reason.is_atom("kill") && phase == Phase::Open && port.queue.lock().size() > 0 {
+        port.state.lock().borrow_mut().phase = Phase::Exiting;
+        call_flush(&port);
+    }
+    terminate(host, &port, reason);
+}
+
+/// The port's timer fired: calls `timeout` if the port is still open or
+/// closing (a lingering port may drain its queue from a timer).
+pub(crate) fn timeout(port: &Arc<Port>) {
+    if port.driver.entry().timeout.is_none() {
+        return;
+    }
+    let (owner, phase) = {
+        let g = port.state.lock();
+        let s = g.borrow();
+        (s.owner, s.phase)
+    };
+    if matches!(phase, Phase::Open | Phase::Closing) {
+        in_callback(port, owner, |d| entry::timeout(port, d));
+    }
+}
+
+/// Sends `{Port, {data, Data}}` to the owner, unless the port is closing.
+pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
+    let guard = port.state.lock();
+    let s = guard.borrow();
+    if !matches!(s.phase, Phase::Open | Phase::Starting) {
+        return;
+    }
+    port.input.fetch_add(bytes as u64, Ordering::Relaxed);
+    let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![atom("data"), data])]);
+    let _ = s.owner_tx.send(Signal::Message(msg));
+}
+
+/// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
+pub(crate) fn send_owner(port: &Port, msg: Term) {
+    let guard = port.state.lock();
+    let s = guard.borrow();
+    if matches!(s.phase, Phase::Open | Phase::Starting) {
+        let _ = s.owner_tx.send(Signal::Message(msg));
+    }
+}
+
+/// Removes the owner's link to the port (`driver_exit` does this first, so
+/// that no `EXIT` message reaches the owner).
+pub(crate) fn unlink_owner(port: &Port) {
+    let Some(host) = port.host.upgrade() else { return };
+    let guard = port.state.lock();
+    let mut s = guard.borrow_mut();
+    let owner = s.owner;
+    s.links.retain(|p| *p != owner);
+    let procs = host.procs.read();
+    if let Some(p) = procs.get(&owner) {
+        p.links.lock().retain(|l| *l != port.id);
+    }
+}
+
+const INFO_ALL: [&str; 7] = ["name", "links", "id", "connected", "input", "output", "os_pid"];
+
+/// `erlang:port_info/1`.
+pub(crate) fn info_all(host: &HostInner, id: PortId) -> Term {
+    let Some(port) = host.ports.get(id) else { return atom("undefined") };
+    let items: Vec<Term> = INFO_ALL
+        .iter()
+        .map(|i| Term::Tuple(vec![atom(i), info_value(&port, i).expect("known item")]))
+        .collect();
+    Term::List(items)
+}
+
+/// `erlang:port_info/2`.
+pub(crate) fn info_item(host: &HostInner, id: PortId, item: &Term) -> Result<Term, BifError> {
+    let name = item.as_atom().map(Atom::name).ok_or_else(|| BifError::badarg(format!("{item} is not a port_info item")))?;
+    let Some(port) = host.ports.get(id) else {
+        // ERTS checks the item even for a closed port.
+        return match info_value_known(name) {
+            true => Ok(atom("undefined")),
+            false => Err(BifError::badarg(format!("{name} is not a port_info item"))),
+        };
+    };
+    let v = info_value(&port, name).ok_or_else(|| BifError::badarg(format!("{name} is not a port_info item")))?;
+    if name == "registered_name" && v.is_nil() {
+        return Ok(Term::nil());
+    }
+    Ok(Term::Tuple(vec![atom(name), v]))
+}
+
+fn info_value_known(name: &str) -> bool {
+    matches!(
+        name,
+        "name" | "links" | "id" | "connected" | "input" | "output" | "os_pid" | "registered_name"
+            | "monitors" | "monitored_by" | "parallelism" | "locking" | "memory" | "queue_size"
+    )
+}
+
+fn info_value(port: &Port, item: &str) -> Option<Term> {
+    let guard = port.state.lock();
+    let s = guard.borrow();
+    Some(match item {
+        "name" => Term::string(&port.name),
+        "links" => Term::List(s.links.iter().map(|p| Term::Pid(*p)).collect()),
+        "id" => Term::Int(8 * port.id.0 as i64),
+        "connected" => Term::Pid(s.owner),
+        "input" => Term::Int(port.input.load(Ordering::Relaxed) as i64),
+        "output" => Term::Int(port.output.load(Ordering::Relaxed) as i64),
+        "os_pid" => atom("undefined"),
+        "registered_name" => Term::nil(),
+        "monitors" | "monitored_by" => Term::nil(),
+        "parallelism" => atom("false"),
+        "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),
+        "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64),
+        "queue_size" => Term::Int(port.queue.lock().size() as i64),
+        _ => return None,
+    })
+}

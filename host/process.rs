@@ -1,0 +1,351 @@
+//! Processes: the owners of ports. A [`Process`] has a pid, a mailbox, links
+//! to its ports and ERTS's exit-signal rules.
+//!
+//! A port sends `{Port, {data, D}}` and the other port messages into its
+//! owner's mailbox, and an exit signal to every process linked to it when it
+//! exits. As in ERTS, a process that does not trap exits dies from an exit
+//! signal whose reason is not `normal`; after that every operation of its
+//! handle fails with [`BifError::Exited`] and its ports are closed. With
+//! `trap_exit` set the signal arrives as a message `{'EXIT', Port, Reason}`.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::Mutex;
+
+use crate::ddll::Unloaded;
+use crate::error::{BifError, DdllError};
+use crate::host::HostInner;
+use crate::port::{self, OpenOptions};
+use crate::term::{Pid, PortId, Term};
+
+/// A signal in a process's mailbox channel.
+pub(crate) enum Signal {
+    /// An ordinary message.
+    Message(Term),
+    /// An exit signal from a linked port (or the host).
+    Exit {
+        /// The sender (a port id term).
+        from: Term,
+        /// The exit reason.
+        reason: Term,
+    },
+}
+
+/// The part of a process that ports and the host reach: where to send, and
+/// whether exits are trapped.
+pub(crate) struct ProcShared {
+    pub(crate) pid: Pid,
+    pub(crate) tx: Sender<Signal>,
+    pub(crate) trap_exit: AtomicBool,
+    /// Ports linked to this process.
+    pub(crate) links: Mutex<Vec<PortId>>,
+}
+
+/// An Erlang-style process: the owner of the ports it opens.
+///
+/// Created by [`crate::Host::spawn_process`]. The handle is the process: it
+/// is `Send` but not `Sync` (one thread runs a process at a time, as one
+/// scheduler runs an Erlang process), and dropping it ends the process with
+/// reason `normal`, which closes the ports it owns and drops its `erl_ddll`
+/// references, as ERTS does when a process exits.
+pub struct Process {
+    pub(crate) host: Arc<HostInner>,
+    pub(crate) shared: Arc<ProcShared>,
+    rx: Receiver<Signal>,
+    /// Messages taken off the channel but not yet received (selective
+    /// receive keeps non-matching messages in order).
+    saved: RefCell<VecDeque<Term>>,
+    /// The exit reason once the process has been killed.
+    dead: RefCell<Option<Term>>,
+}
+
+impl Process {
+    pub(crate) fn new(host: Arc<HostInner>, pid: Pid) -> Process {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(ProcShared {
+            pid,
+            tx,
+            trap_exit: AtomicBool::new(false),
+            links: Mutex::new(Vec::new()),
+        });
+        host.procs.write().insert(pid, shared.clone());
+        Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
+    }
+
+    /// This process's pid (`self()`).
+    pub fn pid(&self) -> Pid {
+        self.shared.pid
+    }
+
+    /// Sets `trap_exit` and returns the old value
+    /// (`process_flag(trap_exit, Bool)`). Default `false`.
+    pub fn set_trap_exit(&self, on: bool) -> Result<bool, BifError> {
+        self.alive()?;
+        Ok(self.shared.trap_exit.swap(on, Ordering::SeqCst))
+    }
+
+    /// `Err(Exited)` if the process has been killed; handles signals that
+    /// have arrived first.
+    pub fn alive(&self) -> Result<(), BifError> {
+        self.drain_signals()?;
+        Ok(())
+    }
+
+    /// The result of a synchronous port operation, unless a signal it
+    /// caused (the port failing) killed the process: as in ERTS, the caller
+    /// dies before it can use the value.
+    fn settled<T>(&self, r: Result<T, BifError>) -> Result<T, BifError> {
+        let v = r?;
+        self.drain_signals()?;
+        Ok(v)
+    }
+
+    fn check_dead(&self) -> Result<(), BifError> {
+        match &*self.dead.borrow() {
+            Some(r) => Err(BifError::Exited(r.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves every signal waiting in the channel into the saved queue,
+    /// applying exit signals; returns `Err` once the process is dead.
+    fn drain_signals(&self) -> Result<(), BifError> {
+        self.check_dead()?;
+        while let Ok(sig) = self.rx.try_recv() {
+            self.handle(sig)?;
+        }
+        Ok(())
+    }
+
+    fn handle(&self, sig: Signal) -> Result<(), BifError> {
+        match sig {
+            Signal::Message(m) => self.saved.borrow_mut().push_back(m),
+            Signal::Exit { from, reason } => {
+                if self.shared.trap_exit.load(Ordering::SeqCst) {
+                    let msg = Term::Tuple(vec![Term::atom("EXIT"), from, reason]);
+                    self.saved.borrow_mut().push_back(msg);
+                } else if !reason.is_atom("normal") {
+                    self.die(reason.clone());
+                    return Err(BifError::Exited(reason));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills the process with `reason`: its ports get the exit signal.
+    fn die(&self, reason: Term) {
+        if self.dead.borrow().is_some() {
+            return;
+        }
+        *self.dead.borrow_mut() = Some(reason.clone());
+        self.host.process_exited(&self.shared, &reason);
+    }
+
+    /// Receives the first message, waiting up to `timeout` (`None`: for
+    /// ever). `Ok(None)` on timeout.
+    ///
+    /// # Errors
+    /// [`BifError::Exited`] if an exit signal kills the process.
+    pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<Term>, BifError> {
+        self.receive_matching(&mut |_| true, timeout)
+    }
+
+    /// Selective receive: removes and returns the first message for which
+    /// `matches` is true, leaving the others in order, waiting up to
+    /// `timeout` for one (Erlang's `receive ... after T -> ... end`).
+    ///
+    /// # Errors
+    /// [`BifError::Exited`] if an exit signal kills the process.
+    pub fn receive_matching(
+        &self,
+        matches: &mut dyn FnMut(&Term) -> bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Term>, BifError> {
+        self.drain_signals()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut scanned = 0;
+        loop {
+            {
+                let mut saved = self.saved.borrow_mut();
+                if let Some(i) = saved.iter().skip(scanned).position(|m| matches(m)) {
+                    return Ok(saved.remove(scanned + i));
+                }
+                scanned = saved.len();
+            }
+            let sig = match deadline {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => self.rx.recv_deadline(d),
+            };
+            match sig {
+                Ok(sig) => self.handle(sig)?,
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Sends `msg` to the process `pid` (`Pid ! Msg`); a message to a dead
+    /// process is dropped, as in Erlang.
+    pub fn send(&self, pid: Pid, msg: Term) {
+        self.host.send(pid, Signal::Message(msg));
+    }
+
+    /// Opens a port (`open_port/2`) owned by and linked to this process.
+    /// `name` is the command string: its first word names the driver,
+    /// `start` receives all of it. `options` are `open_port`'s options
+    /// (`binary`, `stream`, `in`, `out`, ...).
+    ///
+    /// # Errors
+    /// `badarg` for an unknown driver or option; what the driver's `start`
+    /// reports (`ERL_DRV_ERROR_GENERAL` → `einval`, `ERL_DRV_ERROR_ERRNO` →
+    /// the errno atom, `ERL_DRV_ERROR_BADARG` → `badarg`), as ERTS's
+    /// `open_port/2` raises them.
+    pub fn open_port_driver(&self, name: &str, options: &[Term]) -> Result<PortId, BifError> {
+        self.alive()?;
+        let opts = OpenOptions::parse(options)?;
+        self.settled(port::open(&self.host, &self.shared, name, opts))
+    }
+
+    /// `port_command(Port, Data)`: sends the iolist `data` to the port's
+    /// driver (`outputv` with an `ErlIOVec` if it has one, else `output`
+    /// with a flat buffer). Returns `true`.
+    ///
+    /// # Errors
+    /// `badarg` if the port is closed or `data` is not an iolist.
+    pub fn port_command(&self, port: PortId, data: &Term) -> Result<bool, BifError> {
+        self.alive()?;
+        self.settled(port::command(&self.host, self.pid(), port, data))?;
+        Ok(true)
+    }
+
+    /// `port_control(Port, Operation, Data)`: calls the driver's `control`
+    /// with the flattened iolist `data` and returns its answer: a list of
+    /// bytes, or a binary if the driver set `PORT_CONTROL_FLAG_BINARY`.
+    ///
+    /// # Errors
+    /// `badarg` if the port is closed, `data` is not an iolist, the driver
+    /// has no `control`, or `control` returned a negative value.
+    pub fn port_control(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
+        self.alive()?;
+        self.settled(port::control(&self.host, self.pid(), port, op, data))
+    }
+
+    /// `erlang:port_call(Port, Operation, Data)`: passes `data` in the
+    /// external term format to the driver's `call` and decodes its answer.
+    ///
+    /// # Errors
+    /// `badarg` if the port is closed, the driver has no `call`, `call`
+    /// returned a negative value or its answer is not valid external term
+    /// format.
+    pub fn port_call(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
+        self.alive()?;
+        self.settled(port::call(&self.host, self.pid(), port, op, data))
+    }
+
+    /// `port_close(Port)`: closes the port. A driver with a non-empty driver
+    /// queue and a `flush` callback is flushed first and the port lingers
+    /// until the queue drains.
+    ///
+    /// # Errors
+    /// `badarg` if the port is already closed.
+    pub fn port_close(&self, port: PortId) -> Result<(), BifError> {
+        self.alive()?;
+        self.settled(port::close(&self.host, self.pid(), port))
+    }
+
+    /// `port_connect(Port, Pid)`: makes `pid` the port owner and links it.
+    ///
+    /// # Errors
+    /// `badarg` if the port is closed or `pid` is not a live process.
+    pub fn port_connect(&self, port: PortId, pid: Pid) -> Result<(), BifError> {
+        self.alive()?;
+        port::connect(&self.host, port, pid, false)
+    }
+
+    /// `Port ! {self(), Command}` with the commands ERTS ports understand:
+    /// `{command, Data}`, `close` (answered by `{Port, closed}`) and
+    /// `{connect, Pid}` (answered by `{Port, connected}` to the old owner).
+    /// A message that is none of these, or that does not come from the
+    /// owner, kills the port with reason `badsig`, as in ERTS.
+    pub fn send_to_port(&self, port: PortId, msg: &Term) -> Result<(), BifError> {
+        self.alive()?;
+        port::port_message(&self.host, self.pid(), port, msg);
+        Ok(())
+    }
+
+    /// `exit(Port, Reason)`: sends an exit signal to a port. From its owner
+    /// any reason closes it; from another process `normal` is ignored.
+    pub fn exit_port(&self, port: PortId, reason: &Term) -> Result<(), BifError> {
+        self.alive()?;
+        port::exit_signal(&self.host, self.pid(), port, reason.clone());
+        Ok(())
+    }
+
+    /// `erlang:port_info(Port)`: the `{Item, Value}` list, or `undefined`
+    /// for a closed port.
+    pub fn port_info(&self, port: PortId) -> Result<Term, BifError> {
+        self.alive()?;
+        Ok(port::info_all(&self.host, port))
+    }
+
+    /// `erlang:port_info(Port, Item)`: `{Item, Value}` or `undefined`.
+    ///
+    /// # Errors
+    /// `badarg` for an unknown item.
+    pub fn port_info_item(&self, port: PortId, item: &Term) -> Result<Term, BifError> {
+        self.alive()?;
+        port::info_item(&self.host, port, item)
+    }
+
+    /// `erlang:ports()`: every open port, in the order they were opened.
+    pub fn ports(&self) -> Vec<PortId> {
+        self.host.ports.ids()
+    }
+
+    /// `erl_ddll:load(Path, Name)` (with `kill_ports` false) or
+    /// `erl_ddll:load_driver(Path, Name)` (`kill_ports` true).
+    ///
+    /// # Errors
+    /// The `erl_ddll` error reasons, see [`DdllError`].
+    pub fn ddll_load(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
+        self.alive().map_err(|e| DdllError::Badarg(e.to_string()))?;
+        self.host.ddll.lock().load(self.pid(), dir, name, kill_ports)
+    }
+
+    /// `erl_ddll:unload(Name)` / `unload_driver(Name)`: drops one of this
+    /// process's references to the driver. Returns what happened.
+    ///
+    /// # Errors
+    /// `not_loaded`, `not_loaded_by_this_process`, `permanent`.
+    pub fn ddll_unload(&self, name: &str) -> Result<Unloaded, DdllError> {
+        let (what, kill) = self.host.ddll.lock().unload(self.pid(), name)?;
+        if kill {
+            self.host.kill_driver_ports(name);
+        }
+        Ok(what)
+    }
+
+    /// `erl_ddll:reload(Path, Name)`: unloads and loads the driver again,
+    /// keeping every process's references. Refused while ports are open.
+    ///
+    /// # Errors
+    /// `not_loaded`, `not_loaded_by_this_process`, `inconsistent`,
+    /// `pending_process` (ports are open), and the load errors.
+    pub fn ddll_reload(&self, dir: &Path, name: &str) -> Result<(), DdllError> {
+        self.host.ddll.lock().reload(self.pid(), dir, name)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.dead.borrow().is_none() {
+            self.die(Term::atom("normal"));
+        }
+    }
+}

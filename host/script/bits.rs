@@ -1,0 +1,580 @@
+//! The bit syntax: building binaries from segments and matching segments
+//! against binaries, as `eval_bits` does for `erl_eval`.
+//!
+//! Segments work at bit granularity (`<<1:3, 5:5>>` is `<<37>>`,
+//! `<<A:4, B:4>> = <<16#12>>` binds `A = 1, B = 2`), but porthost's binary
+//! terms are whole bytes: building a value whose total size is not a
+//! multiple of 8 raises `error:{unsupported_bitstring, Bits}`, and so does
+//! matching a `bits` segment that would bind a bitstring that is not whole
+//! bytes.
+//!
+//! Integers are two's complement, truncated to the segment size when built;
+//! little-endian segments whose size is not a multiple of 8 put the whole
+//! bytes first, least significant first, then the remaining high bits, as
+//! ERTS does (`<<16#123:12/little>>` is `<<16#23, 1:4>>`). `native` is the
+//! host's byte order. Floats are 16, 32 or 64 bits; building one that
+//! overflows the size gives infinity, as ERTS 25 does, and matching an
+//! infinity or NaN fails.
+
+use crate::script::num::{self, normalize_big};
+use crate::script::parse::{BitSpec, BitType, Endian};
+use crate::script::Exception;
+use crate::term::{Bin, Term};
+
+fn badarg() -> Exception {
+    Exception::badarg()
+}
+
+fn little(e: Endian) -> bool {
+    match e {
+        Endian::Big => false,
+        Endian::Little => true,
+        Endian::Native => cfg!(target_endian = "little"),
+    }
+}
+
+/// The default unit of a segment type.
+pub fn default_unit(ty: BitType) -> u32 {
+    match ty {
+        BitType::Binary => 8,
+        _ => 1,
+    }
+}
+
+/// The size in bits of a segment given its evaluated size expression, or
+/// the type's default size (`None` for "all the rest" / utf types).
+pub fn segment_bits(spec: &BitSpec, size: Option<&Term>) -> Result<Option<usize>, Exception> {
+    let unit = match spec.unit {
+        Some(0) => 256,
+        Some(u) => u as u64,
+        None => default_unit(spec.ty) as u64,
+    };
+    match size {
+        None => Ok(match spec.ty {
+            BitType::Integer => Some(8),
+            BitType::Float => Some(64),
+            _ => None,
+        }),
+        Some(_) if matches!(spec.ty, BitType::Utf8 | BitType::Utf16 | BitType::Utf32) => Err(badarg()),
+        Some(Term::Int(n)) if *n >= 0 => {
+            let bits = (*n as u64).checked_mul(unit).filter(|&b| b <= (1u64 << 40)).ok_or_else(badarg)?;
+            Ok(Some(bits as usize))
+        }
+        Some(_) => Err(badarg()),
+    }
+}
+
+/// A bit-granular output buffer.
+#[derive(Default)]
+pub struct BitWriter {
+    bytes: Vec<u8>,
+    bits: usize,
+}
+
+impl BitWriter {
+    /// An empty writer.
+    pub fn new() -> BitWriter {
+        BitWriter::default()
+    }
+
+    fn push_bit(&mut self, bit: bool) {
+        if self.bits % 8 == 0 {
+            self.bytes.push(0);
+        }
+        if bit {
+            let last = self.bytes.len() - 1;
+            self.bytes[last] |= 0x80 >> (self.bits % 8);
+        }
+        self.bits += 1;
+    }
+
+    /// Appends the low `n` bits of `v` (`n <= 8`), most significant first.
+    fn push_small(&mut self, v: u8, n: usize) {
+        if n == 8 && self.bits % 8 == 0 {
+            self.bytes.push(v);
+            self.bits += 8;
+            return;
+        }
+        for i in (0..n).rev() {
+            self.push_bit((v >> i) & 1 == 1);
+        }
+    }
+
+    /// Appends whole bytes.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        if self.bits % 8 == 0 {
+            self.bytes.extend_from_slice(bytes);
+            self.bits += bytes.len() * 8;
+        } else {
+            for &b in bytes {
+                self.push_small(b, 8);
+            }
+        }
+    }
+
+    /// Appends the first `n` bits of `bytes`.
+    fn push_bits_of(&mut self, bytes: &[u8], n: usize) {
+        self.push_bytes(&bytes[..n / 8]);
+        if n % 8 != 0 {
+            self.push_small(bytes[n / 8] >> (8 - n % 8), n % 8);
+        }
+    }
+
+    /// Appends an `n`-bit value given as little-endian bytes (the top byte
+    /// holding the `n % 8` high bits when `n` is not a multiple of 8).
+    fn push_le_value(&mut self, le: &[u8], n: usize, little: bool) {
+        let full = n / 8;
+        let part = n % 8;
+        if little {
+            for &b in &le[..full] {
+                self.push_small(b, 8);
+            }
+            if part != 0 {
+                self.push_small(le[full], part);
+            }
+        } else {
+            if part != 0 {
+                self.push_small(le[full], part);
+            }
+            for &b in le[..full].iter().rev() {
+                self.push_small(b, 8);
+            }
+        }
+    }
+
+    /// The bytes written; `error:{unsupported_bitstring, Bits}` when they do
+    /// not make whole bytes.
+    pub fn finish(self) -> Result<Vec<u8>, Exception> {
+        if self.bits % 8 != 0 {
+            return Err(unsupported_bitstring(self.bits));
+        }
+        Ok(self.bytes)
+    }
+}
+
+fn unsupported_bitstring(bits: usize) -> Exception {
+    Exception::error(Term::tuple(vec![Term::atom("unsupported_bitstring"), Term::Int(bits as i64)]))
+}
+
+/// The low `n` bits of integer `v` as little-endian two's complement bytes
+/// (`ceil(n/8)` of them, the top one masked to `n % 8` bits).
+fn int_le_bytes(v: &Term, n: usize) -> Result<Vec<u8>, Exception> {
+    let len = n.div_ceil(8);
+    let (mut le, neg) = match v {
+        Term::Int(i) => (i.to_le_bytes().to_vec(), *i < 0),
+        Term::BigInt(b) => (b.value.to_signed_bytes_le(), num::is_negative(v)),
+        _ => return Err(badarg()),
+    };
+    le.resize(len, if neg { 0xff } else { 0 });
+    if n % 8 != 0 {
+        le[len - 1] &= (1u8 << (n % 8)) - 1;
+    }
+    Ok(le)
+}
+
+/// Converts to IEEE half precision, rounding to nearest even; values too
+/// large give infinity.
+fn f64_to_f16(f: f64) -> u16 {
+    let sign: u16 = if f.is_sign_negative() { 0x8000 } else { 0 };
+    let x = f.abs();
+    if x == 0.0 {
+        return sign;
+    }
+    if x.is_nan() {
+        return 0x7e00;
+    }
+    if x < 6.103515625e-5 {
+        // Subnormal: units of 2^-24.
+        let m = (x * 16777216.0).round_ties_even() as u16;
+        return sign | m;
+    }
+    let e = ((x.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    let mut m = (x / 2f64.powi(e - 10)).round_ties_even() as u32;
+    let mut e = e;
+    if m == 2048 {
+        m = 1024;
+        e += 1;
+    }
+    if e > 15 {
+        return sign | 0x7c00;
+    }
+    sign | (((e + 15) as u16) << 10) | (m - 1024) as u16
+}
+
+fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let e = ((h >> 10) & 0x1f) as i32;
+    let m = (h & 0x3ff) as f64;
+    match e {
+        0 => sign * m * 2f64.powi(-24),
+        31 => {
+            if m == 0.0 {
+                sign * f64::INFINITY
+            } else {
+                f64::NAN
+            }
+        }
+        _ => sign * (1024.0 + m) * 2f64.powi(e - 25),
+    }
+}
+
+/// Appends one segment's value. `bits` is the segment size from
+/// [`segment_bits`].
+pub fn write_segment(w: &mut BitWriter, v: &Term, bits: Option<usize>, spec: &BitSpec) -> Result<(), Exception> {
+    let le = little(spec.endian);
+    match spec.ty {
+        BitType::Integer => {
+            let n = bits.ok_or_else(badarg)?;
+            let bytes = int_le_bytes(v, n)?;
+            w.push_le_value(&bytes, n, le);
+        }
+        BitType::Float => {
+            let f = num::to_f64(v).ok_or_else(badarg)?;
+            let bytes: Vec<u8> = match bits {
+                Some(64) => f.to_le_bytes().to_vec(),
+                Some(32) => (f as f32).to_le_bytes().to_vec(),
+                Some(16) => f64_to_f16(f).to_le_bytes().to_vec(),
+                _ => return Err(badarg()),
+            };
+            w.push_le_value(&bytes, bytes.len() * 8, le);
+        }
+        BitType::Binary | BitType::Bits => {
+            let b = match v {
+                Term::Binary(b) => b,
+                _ => return Err(badarg()),
+            };
+            let n = bits.unwrap_or(b.len() * 8);
+            if n > b.len() * 8 {
+                return Err(badarg());
+            }
+            w.push_bits_of(b.as_slice(), n);
+        }
+        BitType::Utf8 | BitType::Utf16 | BitType::Utf32 => {
+            let c = match v {
+                Term::Int(i) => u32::try_from(*i).ok().and_then(char::from_u32).ok_or_else(badarg)?,
+                _ => return Err(badarg()),
+            };
+            match spec.ty {
+                BitType::Utf8 => {
+                    let mut buf = [0u8; 4];
+                    w.push_bytes(c.encode_utf8(&mut buf).as_bytes());
+                }
+                BitType::Utf16 => {
+                    let mut buf = [0u16; 2];
+                    for unit in c.encode_utf16(&mut buf) {
+                        w.push_le_value(&unit.to_le_bytes(), 16, le);
+                    }
+                }
+                _ => w.push_le_value(&(c as u32).to_le_bytes(), 32, le),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A bit-granular cursor over a binary being matched.
+pub struct BitReader<'a> {
+    bin: &'a Bin,
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> BitReader<'a> {
+    /// A reader at the start of `bin`.
+    pub fn new(bin: &'a Bin) -> BitReader<'a> {
+        BitReader { bin, pos: 0, end: bin.len() * 8 }
+    }
+
+    /// Bits left.
+    pub fn remaining(&self) -> usize {
+        self.end - self.pos
+    }
+
+    fn bit(&self, i: usize) -> bool {
+        let b = self.bin.as_slice()[i / 8];
+        (b >> (7 - i % 8)) & 1 == 1
+    }
+
+    /// Reads `n <= 8` bits as the low bits of a byte.
+    fn small(&mut self, n: usize) -> u8 {
+        if n == 8 && self.pos % 8 == 0 {
+            let b = self.bin.as_slice()[self.pos / 8];
+            self.pos += 8;
+            return b;
+        }
+        let mut v = 0u8;
+        for _ in 0..n {
+            v = (v << 1) | self.bit(self.pos) as u8;
+            self.pos += 1;
+        }
+        v
+    }
+
+    /// Reads an `n`-bit value into little-endian bytes (inverse of
+    /// `BitWriter::push_le_value`).
+    fn le_value(&mut self, n: usize, little: bool) -> Vec<u8> {
+        let full = n / 8;
+        let part = n % 8;
+        let mut le = vec![0u8; n.div_ceil(8)];
+        if little {
+            for b in le.iter_mut().take(full) {
+                *b = self.small(8);
+            }
+            if part != 0 {
+                le[full] = self.small(part);
+            }
+        } else {
+            if part != 0 {
+                le[full] = self.small(part);
+            }
+            for i in (0..full).rev() {
+                le[i] = self.small(8);
+            }
+        }
+        le
+    }
+
+    /// Takes `n` bits as a binary term: a sub-binary sharing the bytes when
+    /// aligned, a copy otherwise.
+    fn take_binary(&mut self, n: usize) -> Result<Term, Exception> {
+        if n % 8 != 0 {
+            return Err(unsupported_bitstring(n));
+        }
+        if self.pos % 8 == 0 {
+            let b = self.bin.sub(self.pos / 8, n / 8);
+            self.pos += n;
+            return Ok(Term::Binary(b));
+        }
+        let bytes: Vec<u8> = (0..n / 8).map(|_| self.small(8)).collect();
+        Ok(Term::binary(&bytes))
+    }
+}
+
+/// Converts little-endian bytes of an `n`-bit integer to a term.
+fn le_to_int(le: &[u8], n: usize, signed: bool) -> Term {
+    if n == 0 {
+        return Term::Int(0);
+    }
+    if n <= 120 {
+        let mut v: i128 = 0;
+        for &b in le.iter().rev() {
+            v = (v << 8) | b as i128;
+        }
+        if signed && (v >> (n - 1)) & 1 == 1 {
+            v -= 1i128 << n;
+        }
+        return Term::int(v);
+    }
+    let mut v = eetf::BigInteger::from(0u8).value;
+    for &b in le.iter().rev() {
+        v = (v << 8usize) + eetf::BigInteger::from(b).value;
+    }
+    if signed && (le[(n - 1) / 8] >> ((n - 1) % 8)) & 1 == 1 {
+        v -= eetf::BigInteger::from(1u8).value << n;
+    }
+    normalize_big(eetf::BigInteger { value: v })
+}
+
+/// Reads one segment. `Ok(None)` when the binary does not match (too short,
+/// invalid UTF, a float that is not finite); `bits` is from
+/// [`segment_bits`] (`None`: the rest, for binaries).
+pub fn read_segment(r: &mut BitReader<'_>, bits: Option<usize>, spec: &BitSpec) -> Result<Option<Term>, Exception> {
+    let le = little(spec.endian);
+    match spec.ty {
+        BitType::Integer => {
+            let n = bits.ok_or_else(badarg)?;
+            if n > r.remaining() {
+                return Ok(None);
+            }
+            let bytes = r.le_value(n, le);
+            Ok(Some(le_to_int(&bytes, n, spec.signed)))
+        }
+        BitType::Float => {
+            let n = bits.ok_or_else(badarg)?;
+            if !matches!(n, 16 | 32 | 64) || n > r.remaining() {
+                return Ok(None);
+            }
+            let b = r.le_value(n, le);
+            let f = match n {
+                64 => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+                32 => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+                _ => f16_to_f64(u16::from_le_bytes(b.try_into().expect("2 bytes"))),
+            };
+            Ok(f.is_finite().then_some(Term::Float(f)))
+        }
+        BitType::Binary | BitType::Bits => {
+            let n = match bits {
+                Some(n) => n,
+                None => {
+                    let rest = r.remaining();
+                    if spec.ty == BitType::Binary && rest % 8 != 0 {
+                        return Ok(None);
+                    }
+                    rest
+                }
+            };
+            if n > r.remaining() {
+                return Ok(None);
+            }
+            r.take_binary(n).map(Some)
+        }
+        BitType::Utf8 => {
+            if r.remaining() < 8 {
+                return Ok(None);
+            }
+            let save = r.pos;
+            let first = r.small(8);
+            let len = match first {
+                0x00..=0x7f => 1,
+                0xc2..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xf4 => 4,
+                _ => 0,
+            };
+            if len == 0 || r.remaining() < (len - 1) * 8 {
+                r.pos = save;
+                return Ok(None);
+            }
+            let mut buf = vec![first];
+            for _ in 1..len {
+                buf.push(r.small(8));
+            }
+            match std::str::from_utf8(&buf) {
+                Ok(s) => Ok(Some(Term::Int(s.chars().next().expect("one char") as i64))),
+                Err(_) => {
+                    r.pos = save;
+                    Ok(None)
+                }
+            }
+        }
+        BitType::Utf16 => {
+            if r.remaining() < 16 {
+                return Ok(None);
+            }
+            let save = r.pos;
+            let u1 = u16::from_le_bytes(r.le_value(16, le).try_into().expect("2 bytes"));
+            let units = if (0xd800..0xdc00).contains(&u1) {
+                if r.remaining() < 16 {
+                    r.pos = save;
+                    return Ok(None);
+                }
+                let u2 = u16::from_le_bytes(r.le_value(16, le).try_into().expect("2 bytes"));
+                vec![u1, u2]
+            } else {
+                vec![u1]
+            };
+            match char::decode_utf16(units).next() {
+                Some(Ok(c)) => Ok(Some(Term::Int(c as i64))),
+                _ => {
+                    r.pos = save;
+                    Ok(None)
+                }
+            }
+        }
+        BitType::Utf32 => {
+            if r.remaining() < 32 {
+                return Ok(None);
+            }
+            let save = r.pos;
+            let u = u32::from_le_bytes(r.le_value(32, le).try_into().expect("4 bytes"));
+            match char::from_u32(u) {
+                Some(c) => Ok(Some(Term::Int(c as i64))),
+                None => {
+                    r.pos = save;
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(ty: BitType, signed: bool, endian: Endian) -> BitSpec {
+        BitSpec { ty, signed, endian, unit: None }
+    }
+
+    fn build(segs: &[(Term, usize, BitSpec)]) -> Result<Vec<u8>, Exception> {
+        let mut w = BitWriter::new();
+        for (v, n, s) in segs {
+            write_segment(&mut w, v, Some(*n), s)?;
+        }
+        w.finish()
+    }
+
+    #[test]
+    fn little_endian_partial_bytes_match_erts() {
+        let int_le = spec(BitType::Integer, false, Endian::Little);
+        let int = spec(BitType::Integer, false, Endian::Big);
+        // <<16#123:12/little, 0:4>> = <<35,16>>
+        assert_eq!(build(&[(Term::Int(0x123), 12, int_le), (Term::Int(0), 4, int)]).unwrap(), [35, 16]);
+        // <<16#ABCDE:20/little, 0:4>> = <<222,188,160>>
+        assert_eq!(build(&[(Term::Int(0xABCDE), 20, int_le), (Term::Int(0), 4, int)]).unwrap(), [222, 188, 160]);
+        // <<-1:12/little, 0:4>> = <<255,240>>
+        assert_eq!(build(&[(Term::Int(-1), 12, int_le), (Term::Int(0), 4, int)]).unwrap(), [255, 240]);
+        // <<1:1, 2:7, 3:4, 5:4>> = <<130,53>>
+        assert_eq!(
+            build(&[(Term::Int(1), 1, int), (Term::Int(2), 7, int), (Term::Int(3), 4, int), (Term::Int(5), 4, int)]).unwrap(),
+            [130, 53]
+        );
+        // Matching <<X:12/little, _:4>> = <<16#23, 16#10>> gives 291.
+        let b = Bin::from_slice(&[0x23, 0x10]);
+        let mut r = BitReader::new(&b);
+        assert_eq!(read_segment(&mut r, Some(12), &int_le).unwrap().unwrap().to_string(), "291");
+        // <<A:3/signed, _:5>> = <<16#C0>> gives -2.
+        let b = Bin::from_slice(&[0xc0]);
+        let mut r = BitReader::new(&b);
+        let s = spec(BitType::Integer, true, Endian::Big);
+        assert_eq!(read_segment(&mut r, Some(3), &s).unwrap().unwrap().to_string(), "-2");
+    }
+
+    #[test]
+    fn floats_and_utf() {
+        let f = spec(BitType::Float, false, Endian::Big);
+        assert_eq!(build(&[(Term::Float(1.5), 16, f)]).unwrap(), [62, 0]);
+        assert_eq!(build(&[(Term::Float(65504.0), 16, f)]).unwrap(), [123, 255]);
+        assert_eq!(build(&[(Term::Float(65520.0), 16, f)]).unwrap(), [124, 0]);
+        assert_eq!(build(&[(Term::Float(3.0e-8), 16, f)]).unwrap(), [0, 1]);
+        assert_eq!(build(&[(Term::Float(1.0e300), 32, f)]).unwrap(), [127, 128, 0, 0]);
+        assert_eq!(build(&[(Term::Int(1), 64, f)]).unwrap(), [63, 240, 0, 0, 0, 0, 0, 0]);
+        assert!(build(&[(Term::Float(1.0), 24, f)]).is_err());
+        let fl = spec(BitType::Float, false, Endian::Little);
+        assert_eq!(build(&[(Term::Float(1.5), 64, fl)]).unwrap(), [0, 0, 0, 0, 0, 0, 248, 63]);
+        let b = Bin::from_slice(&[62, 0]);
+        assert_eq!(read_segment(&mut BitReader::new(&b), Some(16), &f).unwrap().unwrap().to_string(), "1.5");
+        let inf = Bin::from_slice(&[127, 128, 0, 0]);
+        assert!(read_segment(&mut BitReader::new(&inf), Some(32), &f).unwrap().is_none());
+
+        let mut w = BitWriter::new();
+        write_segment(&mut w, &Term::Int(97), None, &spec(BitType::Utf16, false, Endian::Little)).unwrap();
+        write_segment(&mut w, &Term::Int(0x1F600), None, &spec(BitType::Utf16, false, Endian::Big)).unwrap();
+        write_segment(&mut w, &Term::Int(0x1F600), None, &spec(BitType::Utf32, false, Endian::Big)).unwrap();
+        assert_eq!(w.finish().unwrap(), [97, 0, 216, 61, 222, 0, 0, 1, 246, 0]);
+        let mut w = BitWriter::new();
+        assert!(write_segment(&mut w, &Term::Int(0xD800), None, &spec(BitType::Utf8, false, Endian::Big)).is_err());
+    }
+
+    #[test]
+    fn big_integers() {
+        let int = spec(BitType::Integer, false, Endian::Big);
+        let big = Term::int(1i128 << 70);
+        assert_eq!(build(&[(big, 72, int)]).unwrap(), [64, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let b = Bin::from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let v = read_segment(&mut BitReader::new(&b), Some(72), &int).unwrap().unwrap();
+        assert_eq!(v.to_string(), "18446744073709551616");
+        let b = Bin::from_slice(&[0xff; 20]);
+        let s = spec(BitType::Integer, true, Endian::Big);
+        assert_eq!(read_segment(&mut BitReader::new(&b), Some(160), &s).unwrap().unwrap().to_string(), "-1");
+        let v = read_segment(&mut BitReader::new(&b), Some(160), &int).unwrap().unwrap();
+        assert_eq!(v.to_string(), "1461501637330902918203684832716283019655932542975");
+    }
+
+    #[test]
+    fn unaligned_results_are_rejected() {
+        let int = spec(BitType::Integer, false, Endian::Big);
+        let e = build(&[(Term::Int(1), 4, int)]).unwrap_err();
+        assert_eq!(e.reason.to_string(), "{unsupported_bitstring,4}");
+    }
+}

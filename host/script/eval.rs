@@ -1,0 +1,707 @@
+//! The evaluator: expressions, patterns, guards and calls, with the
+//! semantics (and the exception reasons) of OTP 25's `erl_eval` as
+//! `erlrun.escript` drives it.
+//!
+//! Bindings are one map per session. A match binds into it directly (a
+//! failed top-level match raises, and [`Session`] then discards the form's
+//! bindings, as the Erlang shell does); a `case`, `receive` or comprehension
+//! clause matches into a copy that replaces the bindings only when the
+//! pattern and guard succeed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::Duration;
+
+use super::bifs::{self, as_bool, make_list};
+use super::bits::{self, BitReader, BitWriter};
+use super::num;
+use super::parse::{BinSeg, Clause, Expr, Form, Guard, MapField, Qualifier, UnOp};
+use super::{Exception, Runtime};
+use crate::term::order::compare;
+use crate::term::{Atom, Ref, Term};
+
+/// Variable bindings.
+pub(crate) type Bindings = HashMap<String, Term>;
+
+type R = Result<Term, Exception>;
+
+/// What an evaluation may touch besides bindings: the runtime (absent in
+/// guards of `receive` and in pure evaluation) and the output `flush()`
+/// writes to.
+pub(crate) struct Ctx<'a> {
+    rt: Option<&'a mut dyn Runtime>,
+    out: Option<&'a mut dyn Write>,
+}
+
+impl Ctx<'_> {
+    fn pure() -> Ctx<'static> {
+        Ctx { rt: None, out: None }
+    }
+}
+
+fn err2(tag: &str, v: Term) -> Exception {
+    Exception::error(Term::tuple(vec![Term::atom(tag), v]))
+}
+
+fn unbound(name: &str) -> Exception {
+    err2("unbound", Term::atom(name))
+}
+
+fn t_true() -> Term {
+    Term::atom("true")
+}
+
+fn t_false() -> Term {
+    Term::atom("false")
+}
+
+/// A map term from key-value pairs: keys sorted in (exact) term order, the
+/// last value winning for a repeated key.
+pub fn make_map(mut pairs: Vec<(Term, Term)>) -> Term {
+    pairs.sort_by(|a, b| compare(&a.0, &b.0, true));
+    let mut out: Vec<(Term, Term)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ => out.push((k, v)),
+        }
+    }
+    Term::Map(out)
+}
+
+/// A session of the script language: the bindings that carry from one
+/// form to the next, as in the Erlang shell.
+#[derive(Default)]
+pub struct Session {
+    bindings: Bindings,
+}
+
+impl Session {
+    /// A session with no bindings.
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Evaluates one form; its value is the value of its last expression.
+    /// `flush()` writes to `out`. On an exception the bindings are left as
+    /// they were before the form.
+    ///
+    /// # Errors
+    /// The uncaught exception (class and reason as ERTS would raise them).
+    pub fn eval_form(&mut self, form: &Form, rt: &mut dyn Runtime, out: &mut dyn Write) -> Result<Term, Exception> {
+        let mut b = self.bindings.clone();
+        let mut cx = Ctx { rt: Some(rt), out: Some(out) };
+        let v = eval_body(&mut b, &form.exprs, &mut cx)?;
+        self.bindings = b;
+        Ok(v)
+    }
+
+    /// Evaluates a form without a runtime: calls that need one raise
+    /// `error:undef`, `receive` and `flush()` raise `error:badarg`.
+    ///
+    /// # Errors
+    /// The uncaught exception.
+    pub fn eval_pure(&mut self, form: &Form) -> Result<Term, Exception> {
+        let mut b = self.bindings.clone();
+        let v = eval_body(&mut b, &form.exprs, &mut Ctx::pure())?;
+        self.bindings = b;
+        Ok(v)
+    }
+
+    /// The value bound to `name`, if any.
+    pub fn binding(&self, name: &str) -> Option<&Term> {
+        self.bindings.get(name)
+    }
+
+    /// All bindings, sorted by name.
+    pub fn bindings(&self) -> Vec<(&str, &Term)> {
+        let mut v: Vec<_> = self.bindings.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Forgets all bindings (the shell's `f()`).
+    pub fn forget_all(&mut self) {
+        self.bindings.clear();
+    }
+
+    /// Forgets one binding (the shell's `f(X)`).
+    pub fn forget(&mut self, name: &str) {
+        self.bindings.remove(name);
+    }
+}
+
+fn eval_body(b: &mut Bindings, body: &[Expr], cx: &mut Ctx<'_>) -> R {
+    let mut v = Term::atom("ok");
+    for e in body {
+        v = eval(b, e, cx)?;
+    }
+    Ok(v)
+}
+
+fn eval_list(b: &mut Bindings, items: &[Expr], cx: &mut Ctx<'_>) -> Result<Vec<Term>, Exception> {
+    items.iter().map(|e| eval(b, e, cx)).collect()
+}
+
+fn eval(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
+    match e {
+        Expr::Lit(t) => Ok(t.clone()),
+        Expr::Str(s) => Ok(Term::string(s)),
+        Expr::Var(v) => b.get(v).cloned().ok_or_else(|| unbound(v)),
+        Expr::Tuple(items) => Ok(Term::Tuple(eval_list(b, items, cx)?)),
+        Expr::List(items, tail) => {
+            let vals = eval_list(b, items, cx)?;
+            match tail {
+                None => Ok(Term::List(vals)),
+                Some(t) => {
+                    let tv = eval(b, t, cx)?;
+                    Ok(make_list(vals, tv))
+                }
+            }
+        }
+        Expr::Bin(segs) => build_binary(b, segs, cx),
+        Expr::Map(base, fields) => eval_map(b, base.as_deref(), fields, cx),
+        Expr::Match(p, e) => {
+            let v = eval(b, e, cx)?;
+            if match_pattern(b, p, &v, cx)? {
+                Ok(v)
+            } else {
+                Err(err2("badmatch", v))
+            }
+        }
+        Expr::Send(d, m) => {
+            let dv = eval(b, d, cx)?;
+            let mv = eval(b, m, cx)?;
+            call_remote(Atom::new("erlang"), Atom::new("send"), vec![dv, mv], cx)
+        }
+        Expr::Op(op, l, r) => {
+            let lv = eval(b, l, cx)?;
+            let rv = eval(b, r, cx)?;
+            bifs::binop(*op, &lv, &rv)
+        }
+        Expr::Unary(op, x) => {
+            let v = eval(b, x, cx)?;
+            unary(*op, &v)
+        }
+        Expr::AndAlso(l, r) => match eval(b, l, cx)? {
+            v if v.is_atom("true") => eval(b, r, cx),
+            v if v.is_atom("false") => Ok(v),
+            v => Err(err2("badarg", v)),
+        },
+        Expr::OrElse(l, r) => match eval(b, l, cx)? {
+            v if v.is_atom("false") => eval(b, r, cx),
+            v if v.is_atom("true") => Ok(v),
+            v => Err(err2("badarg", v)),
+        },
+        Expr::Call(m, f, args) => eval_call(b, m.as_deref(), f, args, cx),
+        Expr::Block(body) => eval_body(b, body, cx),
+        Expr::Case(e, clauses) => {
+            let v = eval(b, e, cx)?;
+            for cl in clauses {
+                let mut trial = b.clone();
+                if match_pattern(&mut trial, &cl.pattern, &v, cx)? && guard_ok(&mut trial, &cl.guard, cx) {
+                    *b = trial;
+                    return eval_body(b, &cl.body, cx);
+                }
+            }
+            Err(err2("case_clause", v))
+        }
+        Expr::If(clauses) => {
+            for (g, body) in clauses {
+                if guard_ok(b, g, cx) {
+                    return eval_body(b, body, cx);
+                }
+            }
+            Err(Exception::error(Term::atom("if_clause")))
+        }
+        Expr::Receive(clauses, after) => eval_receive(b, clauses, after.as_ref(), cx),
+        Expr::ListComp(e, quals) => {
+            let mut out = Vec::new();
+            comprehension(b.clone(), e, quals, cx, &mut out)?;
+            Ok(Term::List(out))
+        }
+        Expr::Catch(e) => match eval(b, e, cx) {
+            Ok(v) => Ok(v),
+            Err(ex) => Ok(match ex.class.name() {
+                "throw" => ex.reason,
+                "exit" => Term::tuple(vec![Term::atom("EXIT"), ex.reason]),
+                _ => Term::tuple(vec![Term::atom("EXIT"), Term::tuple(vec![ex.reason, Term::nil()])]),
+            }),
+        },
+    }
+}
+
+fn unary(op: UnOp, v: &Term) -> R {
+    match op {
+        UnOp::Plus => {
+            if num::is_number(v) {
+                Ok(v.clone())
+            } else {
+                Err(num::badarith())
+            }
+        }
+        UnOp::Minus => num::neg(v),
+        UnOp::Bnot => num::bnot(v),
+        UnOp::Not => as_bool(v).map(|x| if x { t_false() } else { t_true() }).ok_or_else(Exception::badarg),
+    }
+}
+
+fn eval_map(b: &mut Bindings, base: Option<&Expr>, fields: &[MapField], cx: &mut Ctx<'_>) -> R {
+    let base = match base {
+        Some(e) => match eval(b, e, cx)? {
+            Term::Map(pairs) => Some(pairs),
+            v => {
+                // Fields are evaluated before the base is checked.
+                for f in fields {
+                    eval(b, &f.key, cx)?;
+                    eval(b, &f.value, cx)?;
+                }
+                return Err(err2("badmap", v));
+            }
+        },
+        None => None,
+    };
+    let mut kv = Vec::with_capacity(fields.len());
+    for f in fields {
+        let k = eval(b, &f.key, cx)?;
+        let v = eval(b, &f.value, cx)?;
+        kv.push((k, v, f.exact));
+    }
+    let mut pairs = base.unwrap_or_default();
+    for (k, v, exact) in kv {
+        match pairs.iter_mut().find(|(pk, _)| *pk == k) {
+            Some(slot) => slot.1 = v,
+            None if exact => return Err(err2("badkey", k)),
+            None => pairs.push((k, v)),
+        }
+    }
+    Ok(make_map(pairs))
+}
+
+fn build_binary(b: &mut Bindings, segs: &[BinSeg], cx: &mut Ctx<'_>) -> R {
+    let mut w = BitWriter::new();
+    for seg in segs {
+        match &seg.value {
+            Expr::Str(s) => {
+                let size = match &seg.size {
+                    Some(e) => Some(eval(b, e, cx)?),
+                    None => None,
+                };
+                let n = bits::segment_bits(&seg.spec, size.as_ref())?;
+                for c in s.chars() {
+                    bits::write_segment(&mut w, &Term::Int(c as i64), n, &seg.spec)?;
+                }
+            }
+            value => {
+                let v = eval(b, value, cx)?;
+                let size = match &seg.size {
+                    Some(e) => Some(eval(b, e, cx)?),
+                    None => None,
+                };
+                let n = bits::segment_bits(&seg.spec, size.as_ref())?;
+                bits::write_segment(&mut w, &v, n, &seg.spec)?;
+            }
+        }
+    }
+    Ok(Term::binary(&w.finish()?))
+}
+
+/// The cells of a list term: its elements and the tail (`None` for `[]`).
+fn list_cells(t: &Term) -> Option<(&[Term], Option<&Term>)> {
+    match t {
+        Term::List(v) => Some((v, None)),
+        Term::Improper(v, tail) => Some((v, Some(tail))),
+        _ => None,
+    }
+}
+
+/// Evaluates an expression in a pattern that must be a constant or use
+/// bound variables only (map keys, binary sizes, `-1`, `"pre" ++ T`).
+fn eval_in_pattern(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
+    eval(b, e, cx)
+}
+
+/// Matches `v` against pattern `p`, binding new variables into `b`.
+/// `Ok(false)` when it does not match (`b` may then hold some of the
+/// pattern's bindings; callers match into a copy when that matters).
+pub(crate) fn match_pattern(b: &mut Bindings, p: &Expr, v: &Term, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
+    Ok(match p {
+        Expr::Var(n) if n == "_" => true,
+        Expr::Var(n) => match b.get(n) {
+            Some(bound) => bound == v,
+            None => {
+                b.insert(n.clone(), v.clone());
+                true
+            }
+        },
+        Expr::Lit(t) => t == v,
+        Expr::Str(s) => *v == Term::string(s),
+        Expr::Tuple(ps) => match v {
+            Term::Tuple(vs) if vs.len() == ps.len() => {
+                for (p, v) in ps.iter().zip(vs) {
+                    if !match_pattern(b, p, v, cx)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        },
+        Expr::List(ps, tail) => {
+            if ps.is_empty() && tail.is_none() {
+                return Ok(v.is_nil());
+            }
+            let (items, vtail) = match list_cells(v) {
+                Some(c) => c,
+                None => return Ok(false),
+            };
+            let n = ps.len();
+            if items.len() < n || (tail.is_none() && (items.len() != n || vtail.is_some())) {
+                return Ok(false);
+            }
+            for (p, v) in ps.iter().zip(items) {
+                if !match_pattern(b, p, v, cx)? {
+                    return Ok(false);
+                }
+            }
+            match tail {
+                None => true,
+                Some(tp) => {
+                    let rest = make_list(items[n..].to_vec(), vtail.cloned().unwrap_or_else(Term::nil));
+                    match_pattern(b, tp, &rest, cx)?
+                }
+            }
+        }
+        Expr::Bin(segs) => match v {
+            Term::Binary(bin) => match_binary(b, segs, bin, cx)?,
+            _ => false,
+        },
+        Expr::Map(None, fields) => match v {
+            Term::Map(pairs) => {
+                for f in fields {
+                    if !f.exact {
+                        return Err(Exception::error(Term::atom("illegal_pattern")));
+                    }
+                    let k = eval_in_pattern(b, &f.key, cx)?;
+                    match pairs.iter().find(|(pk, _)| *pk == k) {
+                        Some((_, pv)) => {
+                            if !match_pattern(b, &f.value, pv, cx)? {
+                                return Ok(false);
+                            }
+                        }
+                        None => return Ok(false),
+                    }
+                }
+                true
+            }
+            _ => false,
+        },
+        Expr::Match(p1, p2) => match_pattern(b, p1, v, cx)? && match_pattern(b, p2, v, cx)?,
+        Expr::Op(super::parse::BinOp::Append, l, r) => {
+            let prefix = eval_in_pattern(b, l, cx)?;
+            let pre = match bifs::list_items(&prefix) {
+                Some(p) => p,
+                None => return Err(Exception::error(Term::atom("illegal_pattern"))),
+            };
+            let (items, vtail) = match list_cells(v) {
+                Some(c) => c,
+                None => return Ok(pre.is_empty() && match_pattern(b, r, v, cx)?),
+            };
+            if items.len() < pre.len() || pre.iter().zip(items).any(|(x, y)| x != y) {
+                return Ok(false);
+            }
+            let rest = make_list(items[pre.len()..].to_vec(), vtail.cloned().unwrap_or_else(Term::nil));
+            match_pattern(b, r, &rest, cx)?
+        }
+        Expr::Unary(..) | Expr::Op(..) => {
+            let c = eval_in_pattern(b, p, cx)?;
+            c == *v
+        }
+        _ => return Err(Exception::error(Term::atom("illegal_pattern"))),
+    })
+}
+
+fn match_binary(b: &mut Bindings, segs: &[BinSeg], bin: &crate::term::Bin, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
+    let mut r = BitReader::new(bin);
+    for seg in segs {
+        let size = match &seg.size {
+            Some(e) => Some(eval_in_pattern(b, e, cx)?),
+            None => None,
+        };
+        let n = match bits::segment_bits(&seg.spec, size.as_ref()) {
+            Ok(n) => n,
+            Err(_) => return Ok(false),
+        };
+        if let Expr::Str(s) = &seg.value {
+            for c in s.chars() {
+                match bits::read_segment(&mut r, n, &seg.spec)? {
+                    Some(Term::Int(got)) if got == c as i64 => {}
+                    _ => return Ok(false),
+                }
+            }
+            continue;
+        }
+        let got = match bits::read_segment(&mut r, n, &seg.spec)? {
+            Some(t) => t,
+            None => return Ok(false),
+        };
+        if !match_pattern(b, &seg.value, &got, cx)? {
+            return Ok(false);
+        }
+    }
+    Ok(r.remaining() == 0)
+}
+
+/// True if some alternative of the guard has all its tests `true`; an
+/// exception in a test makes that test false, as in Erlang.
+fn guard_ok(b: &mut Bindings, g: &Guard, cx: &mut Ctx<'_>) -> bool {
+    g.is_empty()
+        || g.iter().any(|alt| alt.iter().all(|test| matches!(eval(b, test, cx), Ok(v) if v.is_atom("true"))))
+}
+
+fn eval_receive(b: &mut Bindings, clauses: &[Clause], after: Option<&(Box<Expr>, Vec<Expr>)>, cx: &mut Ctx<'_>) -> R {
+    let timeout = match after {
+        None => None,
+        Some((t, _)) => match eval(b, t, cx)? {
+            v if v.is_atom("infinity") => None,
+            Term::Int(ms) if ms >= 0 => Some(Duration::from_millis(ms as u64)),
+            Term::BigInt(_) => None,
+            _ => return Err(Exception::error(Term::atom("timeout_value"))),
+        },
+    };
+    loop {
+        let mut chosen: Option<(usize, Bindings)> = None;
+        let got = {
+            let rt = cx.rt.as_deref_mut().ok_or_else(Exception::badarg)?;
+            let snapshot: &Bindings = b;
+            let mut matcher = |m: &Term| -> bool {
+                let mut pure = Ctx::pure();
+                for (i, cl) in clauses.iter().enumerate() {
+                    let mut trial = snapshot.clone();
+                    if matches!(match_pattern(&mut trial, &cl.pattern, m, &mut pure), Ok(true))
+                        && guard_ok(&mut trial, &cl.guard, &mut pure)
+                    {
+                        chosen = Some((i, trial));
+                        return true;
+                    }
+                }
+                false
+            };
+            rt.receive(&mut matcher, timeout)?
+        };
+        match (got, chosen) {
+            (Some(_), Some((i, nb))) => {
+                *b = nb;
+                return eval_body(b, &clauses[i].body, cx);
+            }
+            (Some(_), None) => {
+                // The runtime handed back a message the matcher rejected;
+                // should not happen, but wait again rather than misbehave.
+                continue;
+            }
+            (None, _) => match after {
+                Some((_, body)) => return eval_body(b, body, cx),
+                None => continue,
+            },
+        }
+    }
+}
+
+/// The variables a pattern binds (for comprehension generators, whose
+/// patterns shadow outer variables).
+fn pattern_vars(p: &Expr, out: &mut Vec<String>) {
+    match p {
+        Expr::Var(v) if v != "_" => out.push(v.clone()),
+        Expr::Tuple(items) => items.iter().for_each(|e| pattern_vars(e, out)),
+        Expr::List(items, tail) => {
+            items.iter().for_each(|e| pattern_vars(e, out));
+            if let Some(t) = tail {
+                pattern_vars(t, out);
+            }
+        }
+        Expr::Bin(segs) => segs.iter().for_each(|s| pattern_vars(&s.value, out)),
+        Expr::Map(_, fields) => fields.iter().for_each(|f| pattern_vars(&f.value, out)),
+        Expr::Match(a, c) => {
+            pattern_vars(a, out);
+            pattern_vars(c, out);
+        }
+        Expr::Op(_, _, r) => pattern_vars(r, out),
+        _ => {}
+    }
+}
+
+/// True for expressions that are guard tests (`erl_lint:is_guard_test/1`):
+/// literals, variables, operators and the guard BIFs over guard tests.
+fn is_guard_expr(e: &Expr) -> bool {
+    const GUARD_BIFS: &[&str] = &[
+        "abs", "binary_part", "bit_size", "byte_size", "ceil", "element", "float", "floor", "hd",
+        "is_atom", "is_binary", "is_bitstring", "is_boolean", "is_float", "is_function",
+        "is_integer", "is_list", "is_map", "is_map_key", "is_number", "is_pid", "is_port",
+        "is_record", "is_reference", "is_tuple", "length", "map_get", "map_size", "max", "min",
+        "node", "round", "self", "size", "tl", "trunc", "tuple_size",
+    ];
+    let all = |v: &[Expr]| v.iter().all(is_guard_expr);
+    match e {
+        Expr::Lit(_) | Expr::Str(_) | Expr::Var(_) => true,
+        Expr::Tuple(v) => all(v),
+        Expr::List(v, t) => all(v) && t.as_deref().is_none_or(is_guard_expr),
+        Expr::Bin(segs) => segs.iter().all(|s| is_guard_expr(&s.value)),
+        Expr::Map(base, fields) => {
+            base.as_deref().is_none_or(is_guard_expr)
+                && fields.iter().all(|f| is_guard_expr(&f.key) && is_guard_expr(&f.value))
+        }
+        Expr::Op(_, l, r) | Expr::AndAlso(l, r) | Expr::OrElse(l, r) => is_guard_expr(l) && is_guard_expr(r),
+        Expr::Unary(_, x) => is_guard_expr(x),
+        Expr::Call(m, f, args) => {
+            let module_ok = match m.as_deref() {
+                None => true,
+                Some(Expr::Lit(t)) => t.is_atom("erlang"),
+                Some(_) => false,
+            };
+            module_ok && matches!(&**f, Expr::Lit(Term::Atom(a)) if GUARD_BIFS.contains(&a.name())) && all(args)
+        }
+        _ => false,
+    }
+}
+
+fn comprehension(b: Bindings, e: &Expr, quals: &[Qualifier], cx: &mut Ctx<'_>, out: &mut Vec<Term>) -> Result<(), Exception> {
+    match quals.split_first() {
+        None => {
+            let mut b = b;
+            out.push(eval(&mut b, e, cx)?);
+        }
+        Some((Qualifier::Generator(p, src), rest)) => {
+            let mut b1 = b.clone();
+            let items = match eval(&mut b1, src, cx)? {
+                Term::List(items) => items,
+                v => return Err(err2("bad_generator", v)),
+            };
+            let mut fresh = Vec::new();
+            pattern_vars(p, &mut fresh);
+            for item in &items {
+                let mut trial = b.clone();
+                for v in &fresh {
+                    trial.remove(v);
+                }
+                if match_pattern(&mut trial, p, item, cx)? {
+                    comprehension(trial, e, rest, cx, out)?;
+                }
+            }
+        }
+        Some((Qualifier::Filter(f), rest)) if is_guard_expr(f) => {
+            // A filter that is a guard test is evaluated as a guard: an
+            // exception or a non-boolean value just skips the element.
+            let mut b1 = b;
+            if guard_ok(&mut b1, &vec![vec![f.clone()]], cx) {
+                comprehension(b1, e, rest, cx, out)?;
+            }
+        }
+        Some((Qualifier::Filter(f), rest)) => {
+            let mut b1 = b;
+            match eval(&mut b1, f, cx)? {
+                v if v.is_atom("true") => comprehension(b1, e, rest, cx, out)?,
+                v if v.is_atom("false") => {}
+                v => return Err(err2("bad_filter", v)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval_call(b: &mut Bindings, m: Option<&Expr>, f: &Expr, args: &[Expr], cx: &mut Ctx<'_>) -> R {
+    match m {
+        Some(me) => {
+            let mv = eval(b, me, cx)?;
+            let fv = eval(b, f, cx)?;
+            let argv = eval_list(b, args, cx)?;
+            match (mv, fv) {
+                (Term::Atom(m), Term::Atom(f)) => call_remote(m, f, argv, cx),
+                (mv, fv) => Err(err2("badfun", Term::tuple(vec![mv, fv]))),
+            }
+        }
+        None => match f {
+            Expr::Lit(Term::Atom(name)) => {
+                let argv = eval_list(b, args, cx)?;
+                call_local(*name, argv, cx)
+            }
+            _ => {
+                let fv = eval(b, f, cx)?;
+                eval_list(b, args, cx)?;
+                Err(err2("badfun", fv))
+            }
+        },
+    }
+}
+
+fn call_local(name: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
+    let n = name.name();
+    if n == "flush" && args.is_empty() {
+        return flush(cx);
+    }
+    if bifs::is_auto_imported(n, args.len()) {
+        return call_remote(Atom::new("erlang"), name, args, cx);
+    }
+    Err(Exception::error(Term::tuple(vec![Term::atom("undef"), Term::Atom(name), Term::Int(args.len() as i64)])))
+}
+
+fn undef() -> Exception {
+    Exception::error(Term::atom("undef"))
+}
+
+/// Local references, for `make_ref/0` when the runtime has none of its own.
+static NEXT_REF: AtomicU64 = AtomicU64::new(1 << 40);
+
+fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
+    let (mn, fnm) = (m.name(), f.name());
+    if let Some(r) = bifs::call(mn, fnm, &args) {
+        return r;
+    }
+    if mn == "erlang" {
+        match (fnm, args.len()) {
+            ("apply", 3) => {
+                let argv = bifs::list_items(&args[2]).ok_or_else(Exception::badarg)?.to_vec();
+                return match (&args[0], &args[1]) {
+                    (Term::Atom(m2), Term::Atom(f2)) => call_remote(*m2, *f2, argv, cx),
+                    _ => Err(Exception::badarg()),
+                };
+            }
+            ("apply", 2) => return Err(err2("badfun", args[0].clone())),
+            ("make_ref", 0) => {
+                let r = match cx.rt.as_deref_mut() {
+                    Some(rt) => rt.call(m, f, Vec::new()),
+                    None => Err(undef()),
+                };
+                return match r {
+                    Err(e) if e.reason.is_atom("undef") => {
+                        Ok(Term::Ref(Ref(NEXT_REF.fetch_add(1, AtomicOrdering::Relaxed))))
+                    }
+                    r => r,
+                };
+            }
+            _ => {}
+        }
+    }
+    match cx.rt.as_deref_mut() {
+        Some(rt) => rt.call(m, f, args),
+        None => Err(undef()),
+    }
+}
+
+/// `flush()`: prints `Shell got ~w` for each waiting message; returns `ok`.
+fn flush(cx: &mut Ctx<'_>) -> R {
+    loop {
+        let msg = {
+            let rt = cx.rt.as_deref_mut().ok_or_else(Exception::badarg)?;
+            rt.receive(&mut |_| true, Some(Duration::ZERO))?
+        };
+        match msg {
+            Some(m) => {
+                if let Some(out) = cx.out.as_deref_mut() {
+                    let _ = writeln!(out, "Shell got {m}");
+                }
+            }
+            None => return Ok(Term::atom("ok")),
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! The external term format for `term_to_binary/1` and `binary_to_term/1`.
+//!
+//! Encoding produces the bytes OTP 25's `term_to_binary/1` produces
+//! (minor version 1): `ATOM_EXT` for Latin-1 atoms and `SMALL_ATOM_UTF8_EXT`
+//! for others, `STRING_EXT` for lists of bytes, `NEW_FLOAT_EXT`,
+//! `SMALL_BIG_EXT`/`LARGE_BIG_EXT`, `MAP_EXT` with keys in map order, and
+//! pids, ports and references of the node `nonode@nohost` with creation 0.
+//! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
+//! only to inflate compressed terms.)
+//!
+//! Decoding accepts every tag a port script can meet and answers `badarg`
+//! on anything malformed; trailing bytes are ignored, as ERTS ignores them.
+
+use crate::script::num::normalize_big;
+use crate::script::Exception;
+use crate::term::{Atom, Pid, PortId, Ref, Term};
+
+const NODE: &str = "nonode@nohost";
+
+fn put_atom(out: &mut Vec<u8>, name: &str) {
+    if name.chars().all(|c| (c as u32) < 256) {
+        out.push(100);
+        out.extend_from_slice(&(name.chars().count() as u16).to_be_bytes());
+        out.extend(name.chars().map(|c| c as u8));
+    } else if name.len() < 256 {
+        out.push(119);
+        out.push(name.len() as u8);
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(118);
+        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        out.extend_from_slice(name.as_bytes());
+    }
+}
+
+fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
+    let neg = b.value < eetf::BigInteger::from(0u8).value;
+    let mag = if neg { -&b.value } else { b.value.clone() };
+    let mut bytes = mag.to_signed_bytes_le();
+    while bytes.len() > 1 && *bytes.last().unwrap() == 0 {
+        bytes.pop();
+    }
+    if bytes.len() < 256 {
+        out.push(110);
+        out.push(bytes.len() as u8);
+    } else {
+        out.push(111);
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    }
+    out.push(neg as u8);
+    out.extend_from_slice(&bytes);
+}
+
+fn put_term(out: &mut Vec<u8>, t: &Term) {
+    match t {
+        Term::Atom(a) => put_atom(out, a.name()),
+        Term::Int(i) if (0..=255).contains(i) => {
+            out.push(97);
+            out.push(*i as u8);
+        }
+        Term::Int(i) if i32::try_from(*i).is_ok() => {
+            out.push(98);
+            out.extend_from_slice(&(*i as i32).to_be_bytes());
+        }
+        Term::Int(i) => put_big(out, &eetf::BigInteger::from(*i)),
+        Term::BigInt(b) => put_big(out, b),
+        Term::Float(f) => {
+            out.push(70);
+            out.extend_from_slice(&f.to_be_bytes());
+        }
+        Term::Binary(b) => {
+            out.push(109);
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.extend_from_slice(b.as_slice());
+        }
+        Term::List(items) if items.is_empty() => out.push(106),
+        Term::List(items)
+            if items.len() < 65536 && items.iter().all(|t| matches!(t, Term::Int(0..=255))) =>
+        {
+            out.push(107);
+            out.extend_from_slice(&(items.len() as u16).to_be_bytes());
+            out.extend(items.iter().map(|t| t.as_int().unwrap_or(0) as u8));
+        }
+        Term::List(items) => {
+            out.push(108);
+            out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            items.iter().for_each(|t| put_term(out, t));
+            out.push(106);
+        }
+        Term::Improper(items, tail) => {
+            out.push(108);
+            out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            items.iter().for_each(|t| put_term(out, t));
+            put_term(out, tail);
+        }
+        Term::Tuple(items) => {
+            if items.len() < 256 {
+                out.push(104);
+                out.push(items.len() as u8);
+            } else {
+                out.push(105);
+                out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            }
+            items.iter().for_each(|t| put_term(out, t));
+        }
+        Term::Map(pairs) => {
+            out.push(116);
+            out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
+            for (k, v) in pairs {
+                put_term(out, k);
+                put_term(out, v);
+            }
+        }
+        Term::Pid(p) => {
+            out.push(88);
+            put_atom(out, NODE);
+            out.extend_from_slice(&p.0.to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
+        }
+        Term::Port(p) => {
+            if let Ok(id) = u32::try_from(p.0) {
+                out.push(89);
+                put_atom(out, NODE);
+                out.extend_from_slice(&id.to_be_bytes());
+            } else {
+                out.push(120);
+                put_atom(out, NODE);
+                out.extend_from_slice(&p.0.to_be_bytes());
+            }
+            out.extend_from_slice(&0u32.to_be_bytes());
+        }
+        Term::Ref(r) => {
+            out.push(90);
+            out.extend_from_slice(&3u16.to_be_bytes());
+            put_atom(out, NODE);
+            out.extend_from_slice(&0u32.to_be_bytes());
+            out.extend_from_slice(&(r.0 as u32).to_be_bytes());
+            out.extend_from_slice(&((r.0 >> 32) as u32).to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
+        }
+    }
+}
+
+/// `term_to_binary(T)`: the external format of `t`, version byte first.
+pub fn term_to_binary(t: &Term) -> Vec<u8> {
+    let mut out = vec![131];
+    put_term(&mut out, t);
+    out
+}
+
+/// `binary_to_term(B)`: the term encoded in `bytes`; `badarg` if they are
+/// not a valid external term.
+pub fn binary_to_term(bytes: &[u8]) -> Result<Term, Exception> {
+    match bytes {
+        [131, 80, ..] => {
+            // Compressed: let eetf inflate and decode it.
+            let t = eetf::Term::decode(bytes).map_err(|_| Exception::badarg())?;
+            from_eetf(&t).ok_or_else(Exception::badarg)
+        }
+        [131, rest @ ..] => {
+            let mut d = Decoder { b: rest, depth: 0 };
+            d.term().ok_or_else(Exception::badarg)
+        }
+        _ => Err(Exception::badarg()),
+    }
+}
+
+struct Decoder<'a> {
+    b: &'a [u8],
+    depth: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.b.len() < n {
+            return None;
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Some(h)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Option<usize> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?) as usize)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn len32(&mut self) -> Option<usize> {
+        let n = self.u32()? as usize;
+        // Every element takes at least one byte: reject lengths the input
+        // cannot hold before allocating for them.
+        (n <= self.b.len()).then_some(n)
+    }
+
+    fn atom_name(&mut self) -> Option<String> {
+        let tag = self.u8()?;
+        self.atom_body(tag)
+    }
+
+    fn atom_body(&mut self, tag: u8) -> Option<String> {
+        match tag {
+            100 => {
+                let n = self.u16()?;
+                Some(self.take(n)?.iter().map(|&b| b as char).collect())
+            }
+            115 => {
+                let n = self.u8()? as usize;
+                Some(self.take(n)?.iter().map(|&b| b as char).collect())
+            }
+            118 => {
+                let n = self.u16()?;
+                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+            }
+            119 => {
+                let n = self.u8()? as usize;
+                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+            }
+            _ => None,
+        }
+    }
+
+    fn big(&mut self, n: usize) -> Option<Term> {
+        let sign = self.u8()?;
+        let digits = self.take(n)?;
+        let mut v = eetf::BigInteger::from(0u8).value;
+        for &d in digits.iter().rev() {
+            v = (v << 8usize) + eetf::BigInteger::from(d).value;
+        }
+        if sign != 0 {
+            v = -v;
+        }
+        Some(normalize_big(eetf::BigInteger { value: v }))
+    }
+
+    fn term(&mut self) -> Option<Term> {
+        self.depth += 1;
+        if self.depth > 10_000 {
+            return None;
+        }
+        let tag = self.u8()?;
+        let t = match tag {
+            97 => Term::Int(self.u8()? as i64),
+            98 => Term::Int(i32::from_be_bytes(self.take(4)?.try_into().ok()?) as i64),
+            70 => {
+                let f = f64::from_be_bytes(self.take(8)?.try_into().ok()?);
+                if !f.is_finite() {
+                    return None;
+                }
+                Term::Float(f)
+            }
+            99 => {
+                let s = std::str::from_utf8(self.take(31)?).ok()?;
+                let s = s.trim_end_matches('\0');
+                Term::Float(s.trim().parse().ok()?)
+            }
+            100 | 115 | 118 | 119 => Term::Atom(Atom::new(&self.atom_body(tag)?)),
+            104 => {
+                let n = self.u8()? as usize;
+                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+            }
+            105 => {
+                let n = self.len32()?;
+                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+            }
+            106 => Term::nil(),
+            107 => {
+                let n = self.u16()?;
+                Term::byte_list(self.take(n)?)
+            }
+            108 => {
+                let n = self.len32()?;
+                let items: Vec<Term> = (0..n).map(|_| self.term()).collect::<Option<_>>()?;
+                let tail = self.term()?;
+                match tail {
+                    Term::List(rest) => {
+                        let mut items = items;
+                        items.extend(rest);
+                        Term::List(items)
+                    }
+                    Term::Improper(rest, tail) => {
+                        let mut items = items;
+                        items.extend(rest);
+                        Term::Improper(items, tail)
+                    }
+                    tail if items.is_empty() => tail,
+                    tail => Term::Improper(items, Box::new(tail)),
+                }
+            }
+            109 => {
+                let n = self.len32()?;
+                Term::binary(self.take(n)?)
+            }
+            77 => {
+                // A bitstring: representable only when it is whole bytes.
+                let n = self.len32()?;
+                let bits = self.u8()?;
+                let bytes = self.take(n)?;
+                if bits != 8 && !(bits == 0 && n == 0) {
+                    return None;
+                }
+                Term::binary(bytes)
+            }
+            110 => {
+                let n = self.u8()? as usize;
+                self.big(n)?
+            }
+            111 => {
+                let n = self.len32()?;
+                self.big(n)?
+            }
+            116 => {
+                let n = self.len32()?;
+                let mut pairs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = self.term()?;
+                    let v = self.term()?;
+                    pairs.push((k, v));
+                }
+                crate::script::eval::make_map(pairs)
+            }
+            88 | 103 => {
+                self.atom_name()?;
+                let id = self.u32()?;
+                self.u32()?;
+                if tag == 88 {
+                    self.u32()?;
+                } else {
+                    self.u8()?;
+                }
+                Term::Pid(Pid(id))
+            }
+            89 | 102 | 120 => {
+                self.atom_name()?;
+                let id = if tag == 120 {
+                    u64::from_be_bytes(self.take(8)?.try_into().ok()?)
+                } else {
+                    self.u32()? as u64
+                };
+                if tag == 102 {
+                    self.u8()?;
+                } else {
+                    self.u32()?;
+                }
+                Term::Port(PortId(id))
+            }
+            90 | 114 => {
+                let n = self.u16()?;
+                self.atom_name()?;
+                if tag == 90 {
+                    self.u32()?;
+                } else {
+                    self.u8()?;
+                }
+                let ids: Vec<u32> = (0..n).map(|_| self.u32()).collect::<Option<_>>()?;
+                let lo = ids.first().copied().unwrap_or(0) as u64;
+                let hi = ids.get(1).copied().unwrap_or(0) as u64;
+                Term::Ref(Ref(lo | (hi << 32)))
+            }
+            _ => return None,
+        };
+        self.depth -= 1;
+        Some(t)
+    }
+}
+
+/// Converts an `eetf` term (from a compressed external term) to a [`Term`].
+fn from_eetf(t: &eetf::Term) -> Option<Term> {
+    use eetf::Term as E;
+    Some(match t {
+        E::Atom(a) => Term::atom(&a.name),
+        E::FixInteger(i) => Term::Int(i.value as i64),
+        E::BigInteger(b) => normalize_big(b.clone()),
+        E::Float(f) => Term::Float(f.value),
+        E::Pid(p) => Term::Pid(Pid(p.id)),
+        E::Port(p) => Term::Port(PortId(p.id)),
+        E::Reference(r) => {
+            let lo = r.id.first().copied().unwrap_or(0) as u64;
+            let hi = r.id.get(1).copied().unwrap_or(0) as u64;
+            Term::Ref(Ref(lo | (hi << 32)))
+        }
+        E::Binary(b) => Term::binary(&b.bytes),
+        E::BitBinary(b) if b.tail_bits_size == 8 => Term::binary(&b.bytes),
+        E::ByteList(l) => Term::byte_list(&l.bytes),
+        E::List(l) => Term::List(l.elements.iter().map(from_eetf).collect::<Option<_>>()?),
+        E::ImproperList(l) => {
+            let items: Vec<Term> = l.elements.iter().map(from_eetf).collect::<Option<_>>()?;
+            let tail = from_eetf(&l.last)?;
+            if items.is_empty() {
+                tail
+            } else {
+                Term::Improper(items, Box::new(tail))
+            }
+        }
+        E::Tuple(tu) => Term::Tuple(tu.elements.iter().map(from_eetf).collect::<Option<_>>()?),
+        E::Map(m) => crate::script::eval::make_map(
+            m.map.iter().map(|(k, v)| Some((from_eetf(k)?, from_eetf(v)?))).collect::<Option<_>>()?,
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::parse_script;
+
+    fn bytes(t: &Term) -> String {
+        Term::binary(&term_to_binary(t)).to_string()
+    }
+
+    #[test]
+    fn encoding_matches_otp25() {
+        // term_to_binary({a,1,"x",<<1>>, 1.5, 300, -1, 1 bsl 70, [1|2], #{a=>1}}) under OTP 25.
+        let t = Term::tuple(vec![
+            Term::atom("a"),
+            Term::Int(1),
+            Term::string("x"),
+            Term::binary(&[1]),
+            Term::Float(1.5),
+            Term::Int(300),
+            Term::Int(-1),
+            Term::int(1 << 70),
+            Term::Improper(vec![Term::Int(1)], Box::new(Term::Int(2))),
+            Term::Map(vec![(Term::atom("a"), Term::Int(1))]),
+        ]);
+        assert_eq!(
+            bytes(&t),
+            "<<131,104,10,100,0,1,97,97,1,107,0,1,120,109,0,0,0,1,1,70,63,248,0,0,0,0,0,0,98,0,0,1,44,\
+             98,255,255,255,255,110,9,0,0,0,0,0,0,0,0,0,64,108,0,0,0,1,97,1,97,2,116,0,0,0,1,100,0,1,97,97,1>>"
+        );
+        assert_eq!(bytes(&Term::atom("é")), "<<131,100,0,1,233>>");
+        assert_eq!(bytes(&Term::List(vec![Term::Int(1), Term::Int(300)])), "<<131,108,0,0,0,2,97,1,98,0,0,1,44,106>>");
+        assert_eq!(
+            bytes(&Term::Pid(Pid(9))),
+            "<<131,88,100,0,13,110,111,110,111,100,101,64,110,111,104,111,115,116,0,0,0,9,0,0,0,0,0,0,0,0>>"
+        );
+        assert_eq!(
+            bytes(&Term::Port(PortId(0))),
+            "<<131,89,100,0,13,110,111,110,111,100,101,64,110,111,104,111,115,116,0,0,0,0,0,0,0,0>>"
+        );
+        assert_eq!(bytes(&Term::Float(-3.0)), "<<131,70,192,8,0,0,0,0,0,0>>");
+        assert_eq!(bytes(&Term::binary(&[])), "<<131,109,0,0,0,0>>");
+        assert_eq!(bytes(&Term::tuple(vec![])), "<<131,104,0>>");
+        assert_eq!(bytes(&Term::Int(1 << 31)), "<<131,110,4,0,0,0,0,128>>");
+        assert_eq!(bytes(&Term::Int(-(1 << 31))), "<<131,98,128,0,0,0>>");
+    }
+
+    #[test]
+    fn round_trips() {
+        let forms = parse_script(
+            "{hello, [1,2], <<3>>, [], [a|b], \"str\", -5, 1.0e-10, 123456789012345678901234567890, \
+              -123456789012345678901234567890, #{b => 1, a => [x]}, {}, 'quoted atom'}.",
+        )
+        .unwrap();
+        let mut s = crate::script::Session::new();
+        let t = s.eval_pure(&forms[0]).unwrap();
+        let back = binary_to_term(&term_to_binary(&t)).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.to_string(), t.to_string());
+        for r in [Term::Ref(Ref(5)), Term::Ref(Ref(1 << 40)), Term::Pid(Pid(3)), Term::Port(PortId(1 << 33))] {
+            assert_eq!(binary_to_term(&term_to_binary(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_badarg() {
+        for bad in [&[][..], &[1, 2], &[131], &[131, 107, 0, 5, 1], &[131, 108, 255, 255, 255, 255], &[131, 68, 0]] {
+            let e = binary_to_term(bad).unwrap_err();
+            assert_eq!(e.reason.to_string(), "badarg");
+        }
+        // Trailing bytes are ignored, as in ERTS.
+        assert_eq!(binary_to_term(&[131, 97, 1, 0]).unwrap(), Term::Int(1));
+    }
+}

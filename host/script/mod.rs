@@ -1,0 +1,128 @@
+//! The port script language: a subset of the Erlang shell (see
+//! `../shared/DESIGN.md`, "The port script"), evaluated over a [`Runtime`]
+//! that supplies the port BIFs, `erl_ddll`, the mailbox and exit signals.
+//!
+//! The evaluator itself does everything that needs no runtime: parsing
+//! (over `erl_tokenize`'s tokens), bindings, pattern matching, operators,
+//! the pure term BIFs, `~w` output and `flush()`.
+//!
+//! ```
+//! use porthost::script::{parse_script, Session};
+//!
+//! let forms = parse_script("X = 6 * 7. <<X, 1:16>>.").unwrap();
+//! let mut s = Session::new();
+//! assert_eq!(s.eval_pure(&forms[0]).unwrap().to_string(), "42");
+//! assert_eq!(s.eval_pure(&forms[1]).unwrap().to_string(), "<<42,0,1>>");
+//! ```
+//!
+//! Modules: [`parse`] (grammar), `eval` (evaluator, [`Session`]), `bits`
+//! (bit syntax), `bifs` (pure BIFs), `num` (arithmetic), `ext` (external
+//! term format), [`shell`] (interactive REPL).
+#![deny(unsafe_code)]
+
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::term::{Atom, Term};
+
+mod bifs;
+mod bits;
+#[cfg(test)]
+mod erts_tests;
+mod eval;
+mod ext;
+mod num;
+pub mod parse;
+pub mod shell;
+
+pub use eval::Session;
+pub use parse::{decode_latin1, is_complete, parse_script, Form, ParseError};
+pub use shell::shell;
+
+/// An Erlang exception: class (`error`, `exit` or `throw`) and reason.
+#[derive(Clone, Debug)]
+pub struct Exception {
+    /// `error`, `exit` or `throw`.
+    pub class: Atom,
+    /// The reason term.
+    pub reason: Term,
+}
+
+impl Exception {
+    /// `error:Reason`.
+    pub fn error(reason: Term) -> Exception {
+        Exception { class: Atom::new("error"), reason }
+    }
+    /// `error:badarg`.
+    pub fn badarg() -> Exception {
+        Exception::error(Term::atom("badarg"))
+    }
+    /// `exit:Reason`.
+    pub fn exit(reason: Term) -> Exception {
+        Exception { class: Atom::new("exit"), reason }
+    }
+    /// `throw:Reason`.
+    pub fn throw(reason: Term) -> Exception {
+        Exception { class: Atom::new("throw"), reason }
+    }
+}
+
+impl fmt::Display for Exception {
+    /// `error: {Class,Reason}`, the line `erlrun.escript` prints for an
+    /// uncaught exception (`~w`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", Term::tuple(vec![Term::Atom(self.class), self.reason.clone()]))
+    }
+}
+
+impl std::error::Error for Exception {}
+
+/// Runs a parsed script as `erlrun.escript` does: before each form,
+/// [`Runtime::check_signals`]; then the form's value is printed with `~w` on
+/// a line of its own (and `flush()` prints `Shell got ~w` lines) to `out`.
+/// Bindings carry from one form to the next.
+///
+/// # Errors
+/// The first uncaught exception, or the exit signal that killed the
+/// process. The caller prints it (its `Display` is `error: {Class,Reason}`)
+/// and exits with status 1. Errors writing to `out` are ignored.
+pub fn run_script(forms: &[Form], rt: &mut dyn Runtime, out: &mut dyn Write) -> Result<(), Exception> {
+    let mut session = Session::new();
+    for form in forms {
+        rt.check_signals()?;
+        let v = session.eval_form(form, rt, out)?;
+        let _ = writeln!(out, "{v}");
+        let _ = out.flush();
+    }
+    Ok(())
+}
+
+/// What the evaluator needs from the host: everything that touches ports,
+/// drivers, processes or the mailbox. One `Runtime` is one Erlang process
+/// (the script's process, owner of the ports it opens).
+pub trait Runtime {
+    /// Calls `Module:Name(Args...)` for the BIFs the evaluator does not
+    /// implement itself. `module` is `erlang` for auto-imported BIFs
+    /// (`open_port`, `port_command`, `port_control`, `port_close`,
+    /// `port_connect`, `self`, `process_flag`, `exit`), and `erlang`,
+    /// `erl_ddll` etc. for remote calls. Unknown functions return
+    /// `error:undef` (the evaluator formats ERTS's `undef` reason).
+    fn call(&mut self, module: Atom, name: Atom, args: Vec<Term>) -> Result<Term, Exception>;
+
+    /// Removes and returns the first message in the mailbox for which
+    /// `matches` returns true, waiting up to `timeout` (`None`: forever)
+    /// for one to arrive; `Ok(None)` after the timeout. Messages that do not
+    /// match stay in the mailbox, in order (Erlang's selective receive).
+    /// Returns `Err` if an exit signal kills the process while it waits.
+    fn receive(
+        &mut self,
+        matches: &mut dyn FnMut(&Term) -> bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Term>, Exception>;
+
+    /// Handles pending signals (exit signals from linked ports); the
+    /// evaluator calls it between expressions. `Err` with class `exit` when
+    /// the process has been killed by one.
+    fn check_signals(&mut self) -> Result<(), Exception>;
+}

@@ -1,0 +1,248 @@
+//! Erlang terms as porthost holds them.
+//!
+//! [`Term`] is the value type of the whole host: messages in a mailbox, the
+//! arguments of the port BIFs, the values a port script computes. Atoms are
+//! interned in one global table (as in ERTS, atoms are never freed), so an
+//! [`Atom`] is a small index and doubles as the `ErlDrvTermData` that
+//! `driver_mk_atom` returns. Binaries are reference-counted driver binaries
+//! ([`Bin`]), so a binary passes between a script, a mailbox and a driver's
+//! `ErlIOVec` without being copied, as ERTS passes refc binaries.
+//!
+//! Formatting with `{}` prints a term as Erlang's `io:format("~w", [T])`
+//! does; ordering follows Erlang's standard term order (see [`order`]).
+
+pub mod ext;
+pub mod fmt;
+pub mod order;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use parking_lot::RwLock;
+
+pub use crate::binary::Bin;
+
+/// An interned atom. The index is stable for the life of the process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Atom(u32);
+
+struct AtomTable {
+    names: Vec<&'static str>,
+    index: HashMap<&'static str, u32>,
+}
+
+fn atom_table() -> &'static RwLock<AtomTable> {
+    static TABLE: OnceLock<RwLock<AtomTable>> = OnceLock::new();
+    TABLE.get_or_init(|| RwLock::new(AtomTable { names: Vec::new(), index: HashMap::new() }))
+}
+
+impl Atom {
+    /// Interns `name` (UTF-8 text; ERTS allows at most 255 characters) and
+    /// returns its atom.
+    pub fn new(name: &str) -> Atom {
+        if let Some(&i) = atom_table().read().index.get(name) {
+            return Atom(i);
+        }
+        let mut t = atom_table().write();
+        if let Some(&i) = t.index.get(name) {
+            return Atom(i);
+        }
+        let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        let i = t.names.len() as u32;
+        t.names.push(name);
+        t.index.insert(name, i);
+        Atom(i)
+    }
+
+    /// The atom's text.
+    pub fn name(self) -> &'static str {
+        atom_table().read().names[self.0 as usize]
+    }
+
+    /// The atom's index in the atom table (used as its `ErlDrvTermData`).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+
+    /// The atom with index `i`, if one has been interned.
+    pub fn from_index(i: u32) -> Option<Atom> {
+        (i < atom_table().read().names.len() as u32).then_some(Atom(i))
+    }
+}
+
+impl std::fmt::Debug for Atom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", fmt::quote_atom(self.name()))
+    }
+}
+
+/// A process identifier, printed as `<0.N.0>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pid(pub u32);
+
+/// A port identifier: the port's number `N`, printed as `#Port<0.N>`
+/// (see [`crate::port`] for how numbers are given out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortId(pub u64);
+
+/// A reference, printed as `#Ref<0.0.0.N>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ref(pub u64);
+
+/// An Erlang term.
+#[derive(Clone, Debug)]
+pub enum Term {
+    /// An atom.
+    Atom(Atom),
+    /// An integer that fits 64 bits.
+    Int(i64),
+    /// An integer that does not fit 64 bits (never holds a value that fits).
+    BigInt(eetf::BigInteger),
+    /// A float.
+    Float(f64),
+    /// A binary (byte-aligned bitstring).
+    Binary(Bin),
+    /// A proper list; `List(vec![])` is `[]`.
+    List(Vec<Term>),
+    /// An improper list: the elements and a tail that is not a list.
+    /// Never has an empty element vector.
+    Improper(Vec<Term>, Box<Term>),
+    /// A tuple.
+    Tuple(Vec<Term>),
+    /// A map, its keys unique and sorted in term order.
+    Map(Vec<(Term, Term)>),
+    /// A process identifier.
+    Pid(Pid),
+    /// A port identifier.
+    Port(PortId),
+    /// A reference.
+    Ref(Ref),
+}
+
+impl Term {
+    /// The atom `name`.
+    pub fn atom(name: &str) -> Term {
+        Term::Atom(Atom::new(name))
+    }
+    /// `[]`.
+    pub fn nil() -> Term {
+        Term::List(Vec::new())
+    }
+    /// A tuple of `items`.
+    pub fn tuple(items: Vec<Term>) -> Term {
+        Term::Tuple(items)
+    }
+    /// A binary holding a copy of `bytes`.
+    pub fn binary(bytes: &[u8]) -> Term {
+        Term::Binary(Bin::from_slice(bytes))
+    }
+    /// A list of the bytes of `bytes` (how ERTS delivers data in list mode).
+    pub fn byte_list(bytes: &[u8]) -> Term {
+        Term::List(bytes.iter().map(|&b| Term::Int(b as i64)).collect())
+    }
+    /// A string as a list of code points, as `"..."` reads in Erlang.
+    pub fn string(s: &str) -> Term {
+        Term::List(s.chars().map(|c| Term::Int(c as i64)).collect())
+    }
+    /// An integer, small or big.
+    pub fn int(i: i128) -> Term {
+        match i64::try_from(i) {
+            Ok(v) => Term::Int(v),
+            Err(_) => Term::BigInt(eetf::BigInteger { value: i.into() }),
+        }
+    }
+    /// The atom, if this is one.
+    pub fn as_atom(&self) -> Option<Atom> {
+        match self {
+            Term::Atom(a) => Some(*a),
+            _ => None,
+        }
+    }
+    /// True if this is the atom `name`.
+    pub fn is_atom(&self, name: &str) -> bool {
+        matches!(self, Term::Atom(a) if a.name() == name)
+    }
+    /// The integer, if this is an integer that fits `i64`.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Term::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    /// True for `[]`.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Term::List(v) if v.is_empty())
+    }
+
+    /// Flattens an iolist (a binary, or a possibly improper, possibly deep
+    /// list of bytes and binaries whose tail is a binary or `[]`) into bytes,
+    /// as `erlang:iolist_to_binary/1` does. `None` if `self` is not an
+    /// iolist (ERTS raises `badarg`).
+    pub fn iolist_to_bytes(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        self.iolist_walk(&mut |piece| match piece {
+            IoPiece::Byte(b) => out.push(b),
+            IoPiece::Bin(b) => out.extend_from_slice(b.as_slice()),
+        })?;
+        Some(out)
+    }
+
+    /// The byte length of an iolist, `None` if `self` is not one.
+    pub fn iolist_size(&self) -> Option<usize> {
+        let mut n = 0;
+        self.iolist_walk(&mut |piece| match piece {
+            IoPiece::Byte(_) => n += 1,
+            IoPiece::Bin(b) => n += b.len(),
+        })?;
+        Some(n)
+    }
+
+    /// Visits the pieces of an iolist in order; `None` if not an iolist.
+    pub fn iolist_walk(&self, f: &mut dyn FnMut(IoPiece<'_>)) -> Option<()> {
+        match self {
+            Term::Binary(b) => {
+                f(IoPiece::Bin(b));
+                Some(())
+            }
+            Term::List(items) => items.iter().try_for_each(|t| t.iolist_item(f)),
+            Term::Improper(items, tail) => {
+                items.iter().try_for_each(|t| t.iolist_item(f))?;
+                match &**tail {
+                    Term::Binary(b) => {
+                        f(IoPiece::Bin(b));
+                        Some(())
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn iolist_item(&self, f: &mut dyn FnMut(IoPiece<'_>)) -> Option<()> {
+        match self {
+            Term::Int(i) if (0..=255).contains(i) => {
+                f(IoPiece::Byte(*i as u8));
+                Some(())
+            }
+            Term::Binary(_) | Term::List(_) | Term::Improper(..) => self.iolist_walk(f),
+            _ => None,
+        }
+    }
+}
+
+/// One piece of an iolist, in order: a single byte (an integer element) or a
+/// whole binary.
+pub enum IoPiece<'a> {
+    /// An integer element 0..=255.
+    Byte(u8),
+    /// A binary element or tail.
+    Bin(&'a Bin),
+}
+
+impl PartialEq for Term {
+    /// Exact equality (`=:=`).
+    fn eq(&self, other: &Term) -> bool {
+        order::compare(self, other, true) == std::cmp::Ordering::Equal
+    }
+}

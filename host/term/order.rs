@@ -1,0 +1,282 @@
+//! Erlang's standard term order.
+//!
+//! `number < atom < reference < fun < port < pid < tuple < map < nil < list
+//! < bitstring`. Within a type: numbers by value; atoms by their text;
+//! references, ports and pids by number; tuples by size, then element by
+//! element; maps by size, then by their keys in order, then by the values in
+//! key order; lists element by element (a proper list's end, `[]`, sorts
+//! before any further element); binaries byte by byte, a prefix first.
+//!
+//! Two modes, as in ERTS's `erts_cmp`:
+//! - **arithmetic** (`exact == false`; `<`, `==`, `lists:sort/1`): an
+//!   integer and a float compare by their exact mathematical values, so
+//!   `1 == 1.0`;
+//! - **exact** (`exact == true`; `=:=`, `=/=`, map keys): integers and floats
+//!   are never equal, and every integer orders before every float (this is
+//!   the order ERTS uses for the keys of a map: `#{-1 => a,2 => b,0.5 => c}`).
+//!
+//! Map keys are always compared exactly, in both modes (`#{1 => a} ==
+//! #{1.0 => a}` is `false` in ERTS).
+
+use std::cmp::Ordering;
+
+use super::Term;
+
+/// The rank of a term's type in the standard order.
+fn rank(t: &Term) -> u8 {
+    match t {
+        Term::Int(_) | Term::BigInt(_) | Term::Float(_) => 0,
+        Term::Atom(_) => 1,
+        Term::Ref(_) => 2,
+        Term::Port(_) => 4,
+        Term::Pid(_) => 5,
+        Term::Tuple(_) => 6,
+        Term::Map(_) => 7,
+        Term::List(v) if v.is_empty() => 8,
+        Term::List(_) | Term::Improper(..) => 9,
+        Term::Binary(_) => 10,
+    }
+}
+
+/// Compares two terms in the standard order; `exact` selects `=:=`
+/// semantics for numbers (see the module documentation).
+pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
+    let (ra, rb) = (rank(a), rank(b));
+    if ra != rb {
+        return ra.cmp(&rb);
+    }
+    match (a, b) {
+        (Term::Atom(x), Term::Atom(y)) => {
+            if x == y {
+                Ordering::Equal
+            } else {
+                x.name().cmp(y.name())
+            }
+        }
+        (Term::Ref(x), Term::Ref(y)) => x.cmp(y),
+        (Term::Port(x), Term::Port(y)) => x.cmp(y),
+        (Term::Pid(x), Term::Pid(y)) => x.cmp(y),
+        (Term::Tuple(x), Term::Tuple(y)) => {
+            x.len().cmp(&y.len()).then_with(|| compare_seq(x, y, exact))
+        }
+        (Term::Map(x), Term::Map(y)) => x.len().cmp(&y.len()).then_with(|| {
+            for ((ka, _), (kb, _)) in x.iter().zip(y) {
+                match compare(ka, kb, true) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+            }
+            for ((_, va), (_, vb)) in x.iter().zip(y) {
+                match compare(va, vb, exact) {
+                    Ordering::Equal => {}
+                    o => return o,
+                }
+            }
+            Ordering::Equal
+        }),
+        (Term::Binary(x), Term::Binary(y)) => x.as_slice().cmp(y.as_slice()),
+        (Term::List(_) | Term::Improper(..), Term::List(_) | Term::Improper(..)) => {
+            compare_lists(a, b, exact)
+        }
+        _ => compare_numbers(a, b, exact),
+    }
+}
+
+fn compare_seq(x: &[Term], y: &[Term], exact: bool) -> Ordering {
+    for (p, q) in x.iter().zip(y) {
+        match compare(p, q, exact) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+    }
+    Ordering::Equal
+}
+
+/// The cons cells of a list term: its elements and what follows them.
+fn list_parts(t: &Term) -> (&[Term], Option<&Term>) {
+    match t {
+        Term::List(v) => (v, None),
+        Term::Improper(v, tail) => (v, Some(tail)),
+        _ => (&[], Some(t)),
+    }
+}
+
+fn compare_lists(a: &Term, b: &Term, exact: bool) -> Ordering {
+    let (xa, ta) = list_parts(a);
+    let (xb, tb) = list_parts(b);
+    match compare_seq(xa, xb, exact) {
+        Ordering::Equal => {}
+        o => return o,
+    }
+    // What follows the common prefix: either more cells of the longer list,
+    // or each list's tail (`[]` for a proper list).
+    let nil = Term::nil();
+    let n = xa.len().min(xb.len());
+    match (xa.len() > n, xb.len() > n) {
+        (false, false) => match (ta, tb) {
+            (None, None) => Ordering::Equal,
+            _ => compare(ta.unwrap_or(&nil), tb.unwrap_or(&nil), exact),
+        },
+        // `b` continues with a cons cell; `a` ends with its tail.
+        (false, true) => rank(ta.unwrap_or(&nil)).cmp(&9).then(Ordering::Less),
+        (true, false) => 9.cmp(&rank(tb.unwrap_or(&nil))).then(Ordering::Greater),
+        (true, true) => unreachable!("compare_seq covered the common prefix"),
+    }
+}
+
+/// 2^63 as a float.
+const TWO_63: f64 = 9223372036854775808.0;
+
+fn big_is_negative(b: &eetf::BigInteger) -> bool {
+    b.value < eetf::BigInteger::from(0u8).value
+}
+
+/// Compares an integer with a float by their exact values.
+fn cmp_int_float(i: i64, f: f64) -> Ordering {
+    if f >= TWO_63 {
+        return Ordering::Less;
+    }
+    if f < -TWO_63 {
+        return Ordering::Greater;
+    }
+    let t = f.trunc();
+    match i.cmp(&(t as i64)) {
+        Ordering::Equal => {
+            let frac = f - t;
+            if frac > 0.0 {
+                Ordering::Less
+            } else if frac < 0.0 {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        }
+        o => o,
+    }
+}
+
+/// Compares a big integer (outside the `i64` range) with a float exactly.
+fn cmp_big_float(b: &eetf::BigInteger, f: f64) -> Ordering {
+    if f.abs() < TWO_63 {
+        return if big_is_negative(b) { Ordering::Less } else { Ordering::Greater };
+    }
+    // A float of magnitude 2^63 or more is an integer: compare exactly.
+    let fb = eetf::BigInteger { value: format!("{f:.0}").parse().expect("integral float") };
+    b.value.cmp(&fb.value)
+}
+
+fn compare_numbers(a: &Term, b: &Term, exact: bool) -> Ordering {
+    use Term::*;
+    match (a, b) {
+        (Int(x), Int(y)) => x.cmp(y),
+        (Float(x), Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (BigInt(x), BigInt(y)) => x.value.cmp(&y.value),
+        (Int(_), BigInt(y)) => {
+            if big_is_negative(y) {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (BigInt(x), Int(_)) => {
+            if big_is_negative(x) {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (Int(_) | BigInt(_), Float(_)) if exact => Ordering::Less,
+        (Float(_), Int(_) | BigInt(_)) if exact => Ordering::Greater,
+        (Int(x), Float(y)) => cmp_int_float(*x, *y),
+        (Float(x), Int(y)) => cmp_int_float(*y, *x).reverse(),
+        (BigInt(x), Float(y)) => cmp_big_float(x, *y),
+        (Float(x), BigInt(y)) => cmp_big_float(y, *x).reverse(),
+        _ => unreachable!("compare_numbers on non-numbers"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::{Pid, PortId, Ref};
+    use Ordering::*;
+
+    fn big(v: i128) -> Term {
+        Term::BigInt(eetf::BigInteger { value: v.into() })
+    }
+
+    #[test]
+    fn type_order() {
+        let ascending = [
+            Term::Int(5),
+            Term::atom("a"),
+            Term::Ref(Ref(1)),
+            Term::Port(PortId(1)),
+            Term::Pid(Pid(1)),
+            Term::tuple(vec![]),
+            Term::Map(vec![]),
+            Term::nil(),
+            Term::List(vec![Term::Int(1)]),
+            Term::binary(b""),
+        ];
+        for (i, a) in ascending.iter().enumerate() {
+            for (j, b) in ascending.iter().enumerate() {
+                assert_eq!(compare(a, b, false), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(compare(&Term::Int(1), &Term::Float(1.0), false), Equal);
+        assert_eq!(compare(&Term::Int(1), &Term::Float(1.0), true), Less);
+        assert_eq!(compare(&Term::Int(2), &Term::Float(1.5), false), Greater);
+        assert_eq!(compare(&Term::Int(2), &Term::Float(1.5), true), Less);
+        assert_eq!(compare(&Term::Int(-1), &Term::Float(-0.5), false), Less);
+        assert_eq!(compare(&Term::Float(0.5), &Term::Int(1), false), Less);
+        assert_eq!(compare(&big(1 << 64), &Term::Float(1.8446744073709552e19), false), Equal);
+        assert_eq!(compare(&big(1 << 64), &Term::Float(1.0e30), false), Less);
+        assert_eq!(compare(&big(-(1 << 64)), &Term::Float(1.0), false), Less);
+        assert_eq!(compare(&big(1 << 64), &Term::Int(i64::MAX), false), Greater);
+        assert_eq!(compare(&big(-(1 << 64)), &Term::Int(i64::MIN), false), Less);
+        assert_eq!(compare(&big(1 << 65), &big(1 << 64), false), Greater);
+        assert_eq!(compare(&Term::Int(i64::MAX), &Term::Float(9.3e18), false), Less);
+    }
+
+    #[test]
+    fn compound() {
+        let t = |v: Vec<Term>| Term::tuple(v);
+        assert_eq!(compare(&t(vec![Term::Int(1), Term::Int(2)]), &t(vec![Term::Int(3)]), false), Greater);
+        let l = |v: Vec<i64>| Term::List(v.into_iter().map(Term::Int).collect());
+        assert_eq!(compare(&l(vec![1]), &l(vec![1, 2]), false), Less);
+        assert_eq!(compare(&l(vec![2]), &l(vec![1, 2]), false), Greater);
+        // [1|2] vs [1,2]: tail 2 (a number) < [2] (a list).
+        let imp = Term::Improper(vec![Term::Int(1)], Box::new(Term::Int(2)));
+        assert_eq!(compare(&imp, &l(vec![1, 2]), false), Less);
+        // [1|<<>>] vs [1,2]: a binary tail sorts after a list.
+        let imp2 = Term::Improper(vec![Term::Int(1)], Box::new(Term::binary(b"")));
+        assert_eq!(compare(&imp2, &l(vec![1, 2]), false), Greater);
+        assert_eq!(compare(&imp, &imp, true), Equal);
+        assert_eq!(compare(&Term::binary(b"ab"), &Term::binary(b"b"), false), Less);
+        assert_eq!(compare(&Term::binary(b"a"), &Term::binary(b"ab"), false), Less);
+        assert_eq!(compare(&Term::atom("b"), &Term::atom("ab"), false), Greater);
+        // [1] == [1.0] but not =:=.
+        let lf = Term::List(vec![Term::Float(1.0)]);
+        assert_eq!(compare(&l(vec![1]), &lf, false), Equal);
+        assert_ne!(compare(&l(vec![1]), &lf, true), Equal);
+    }
+
+    #[test]
+    fn maps_compare_keys_exactly() {
+        let m = |k: Term, v: Term| Term::Map(vec![(k, v)]);
+        // #{1 => a} == #{1.0 => a} is false in ERTS.
+        assert_ne!(compare(&m(Term::Int(1), Term::atom("a")), &m(Term::Float(1.0), Term::atom("a")), false), Equal);
+        // #{a => 1} == #{a => 1.0} is true.
+        assert_eq!(compare(&m(Term::atom("a"), Term::Int(1)), &m(Term::atom("a"), Term::Float(1.0)), false), Equal);
+        // #{a=>1,b=>2} < #{a=>2,c=>1}: keys first.
+        let m2 = |a: (&str, i64), b: (&str, i64)| {
+            Term::Map(vec![(Term::atom(a.0), Term::Int(a.1)), (Term::atom(b.0), Term::Int(b.1))])
+        };
+        assert_eq!(compare(&m2(("a", 1), ("b", 2)), &m2(("a", 2), ("c", 1)), false), Less);
+    }
+}

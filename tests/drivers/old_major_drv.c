@@ -1,0 +1,27 @@
+/*
+ * old_major_drv: major_version 1, older than the oldest the host accepts;
+ * loading it must fail with ERTS's version error.
+ */
+#include "erl_driver.h"
+
+static ErlDrvEntry entry = {
+    NULL,                           /* init */
+    NULL,                           /* start */
+    NULL,                           /* stop */
+    NULL,                           /* output */
+    NULL,                           /* ready_input */
+    NULL,                           /* ready_output */
+    "old_major_drv",                /* driver_name */
+    NULL, NULL, NULL, NULL, NULL,   /* finish .. outputv */
+    NULL, NULL, NULL, NULL,         /* ready_async .. unused */
+    ERL_DRV_EXTENDED_MARKER,        /* extended_marker */
+    1,                              /* major_version */
+    0,                              /* minor_version */
+    0,                              /* driver_flags */
+    NULL, NULL, NULL, NULL          /* handle2 .. emergency_close */
+};
+
+DRIVER_INIT(old_major_drv)
+{
+    return &entry;
+}

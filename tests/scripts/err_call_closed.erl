@@ -1,0 +1,5 @@
+% port_call on a closed port: badarg.
+erl_ddll:load_driver("@DRIVERS@", probe_drv).
+P = open_port({spawn_driver, "probe_drv"}, []).
+port_close(P).
+erlang:port_call(P, 0, x).

@@ -1,0 +1,2 @@
+% An empty command string: badarg.
+open_port({spawn_driver, ""}, []).
