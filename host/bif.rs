@@ -47,9 +47,14 @@ fn ok() -> Term {
     Term::atom("ok")
 }
 
-fn port_arg(t: &Term) -> Result<PortId, BifError> {
+/// A port argument: a port, or the registered name of one.
+fn port_arg_of(p: &Process, t: &Term) -> Result<PortId, BifError> {
     match t {
         Term::Port(p) => Ok(*p),
+        Term::Atom(a) => match p.whereis(*a) {
+            Some(Term::Port(port)) => Ok(port),
+            _ => Err(BifError::badarg(format!("{t} is not the name of a port"))),
+        },
         _ => Err(BifError::badarg(format!("{t} is not a port"))),
     }
 }
@@ -83,6 +88,7 @@ fn list_arg(t: &Term) -> Result<&[Term], BifError> {
 impl ProcessRuntime {
     fn erlang(&mut self, name: &str, args: &[Term]) -> Result<Term, BifError> {
         let p = &self.process;
+        let port_arg = |t: &Term| port_arg_of(p, t);
         match (name, args) {
             ("self", []) => Ok(Term::Pid(p.pid())),
             ("open_port", [spec, opts]) => {
@@ -97,12 +103,15 @@ impl ProcessRuntime {
             }
             ("port_command", [port, data]) => Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?))),
             ("port_command", [port, data, opts]) => {
+                let mut force = false;
                 for o in list_arg(opts)? {
-                    if !(o.is_atom("force") || o.is_atom("nosuspend")) {
-                        return Err(BifError::badarg(format!("{o} is not a port_command option")));
+                    match o {
+                        o if o.is_atom("force") => force = true,
+                        o if o.is_atom("nosuspend") => {}
+                        o => return Err(BifError::badarg(format!("{o} is not a port_command option"))),
                     }
                 }
-                Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?)))
+                Ok(Term::atom(bool_name(p.port_command_opts(port_arg(port)?, data, force)?)))
             }
             ("port_control", [port, op, data]) => p.port_control(port_arg(port)?, u32_arg(op)?, data),
             ("port_call", [port, data]) => p.port_call(port_arg(port)?, 0, data),
@@ -127,12 +136,33 @@ impl ProcessRuntime {
                 };
                 Ok(Term::atom(bool_name(p.set_trap_exit(on)?)))
             }
+            ("link", [Term::Port(port)]) => {
+                p.link_port(*port)?;
+                Ok(Term::atom("true"))
+            }
+            ("unlink", [Term::Port(port)]) => {
+                p.unlink_port(*port)?;
+                Ok(Term::atom("true"))
+            }
             ("exit", [Term::Port(port), reason]) => {
                 p.exit_port(*port, reason)?;
                 Ok(Term::atom("true"))
             }
+            ("register", [Term::Atom(n), what]) => {
+                p.register(*n, what)?;
+                Ok(Term::atom("true"))
+            }
+            ("unregister", [Term::Atom(n)]) => {
+                p.unregister(*n)?;
+                Ok(Term::atom("true"))
+            }
+            ("whereis", [Term::Atom(n)]) => Ok(p.whereis(*n).unwrap_or_else(|| Term::atom("undefined"))),
             ("send" | "!", [dest, msg]) => {
-                match dest {
+                let dest = match dest {
+                    Term::Atom(a) => p.whereis(*a).ok_or_else(|| BifError::badarg(format!("{dest} is not a registered name")))?,
+                    d => d.clone(),
+                };
+                match &dest {
                     Term::Port(port) => p.send_to_port(*port, msg)?,
                     Term::Pid(pid) => p.send(*pid, msg.clone()),
                     _ => return Err(BifError::badarg(format!("{dest} is not a pid or port"))),
@@ -160,15 +190,14 @@ impl ProcessRuntime {
             ("load_driver" | "load", [path, drv]) => {
                 let (path, drv) = path_name(path, drv)?;
                 let r = p.ddll_load(&path, &drv, name == "load_driver");
-                // erl_ddll:load_driver/2 reports `inconsistent` as
-                // `bad_driver_name`.
-                let r = match r {
-                    Err(DdllError::Inconsistent) if name == "load_driver" => {
-                        Err(DdllError::BadDriverName { wanted: drv.clone(), found: drv.clone() })
-                    }
-                    r => r,
-                };
-                result(r.map(|()| ok()))
+                result(inconsistent_as_bad_name(r, &drv).map(|_| ok()))
+            }
+            ("try_load", [path, drv, opts]) => {
+                let (path, drv) = path_name(path, drv)?;
+                let kill_ports = driver_options(opts)?;
+                result(p.ddll_load(&path, &drv, kill_ports).map(|fresh| {
+                    Term::Tuple(vec![ok(), Term::atom(if fresh { "loaded" } else { "already_loaded" })])
+                }))
             }
             ("unload_driver" | "unload", [drv]) => {
                 let drv = drv_name(drv)?;
@@ -177,17 +206,19 @@ impl ProcessRuntime {
             ("try_unload", [drv, _opts]) => {
                 let drv = drv_name(drv)?;
                 result(p.ddll_unload(&drv).map(|u| {
+                    // ERTS 25 finishes an unload asynchronously, so even a
+                    // driver without ports is reported as pending_driver.
                     let what = match u {
-                        Unloaded::Unloaded => "unloaded",
+                        Unloaded::Unloaded | Unloaded::PendingDriver => "pending_driver",
                         Unloaded::PendingProcess => "pending_process",
-                        Unloaded::PendingDriver => "pending_driver",
                     };
                     Term::Tuple(vec![ok(), Term::atom(what)])
                 }))
             }
             ("reload" | "reload_driver", [path, drv]) => {
                 let (path, drv) = path_name(path, drv)?;
-                result(p.ddll_reload(&path, &drv).map(|()| ok()))
+                let r = p.ddll_reload(&path, &drv, name == "reload_driver");
+                result(inconsistent_as_bad_name(r, &drv).map(|()| ok()))
             }
             ("loaded_drivers", []) => {
                 let names = crate::Host { inner: p.host.clone() }.loaded_drivers();
@@ -238,6 +269,31 @@ impl ProcessRuntime {
             _ => Err(BifError::badarg(String::new())),
         }
     }
+}
+
+/// `erl_ddll:load/2`, `load_driver/2`, `reload/2` and `reload_driver/2`
+/// report `inconsistent` as `bad_driver_name` (erl_ddll.erl does so).
+fn inconsistent_as_bad_name<T>(r: Result<T, DdllError>, drv: &str) -> Result<T, DdllError> {
+    match r {
+        Err(DdllError::Inconsistent) => {
+            Err(DdllError::BadDriverName { wanted: drv.to_owned(), found: drv.to_owned() })
+        }
+        r => r,
+    }
+}
+
+/// The `kill_ports` flag of a `try_load` option list
+/// (`{driver_options, [kill_ports]}`); other options are accepted.
+fn driver_options(opts: &Term) -> Result<bool, BifError> {
+    let mut kill = false;
+    for o in list_arg(opts)? {
+        if let Term::Tuple(t) = o {
+            if t.len() == 2 && t[0].is_atom("driver_options") {
+                kill = list_arg(&t[1])?.iter().any(|x| x.is_atom("kill_ports"));
+            }
+        }
+    }
+    Ok(kill)
 }
 
 const INFO_TAGS: [&str; 7] =

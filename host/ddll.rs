@@ -215,13 +215,13 @@ impl Registry {
     /// # Errors
     /// As [`load_library`], and [`DdllError::Inconsistent`] if the driver is
     /// loaded from another directory.
-    pub fn load(&mut self, pid: Pid, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
+    pub fn load(&mut self, pid: Pid, dir: &Path, name: &str, kill_ports: bool) -> Result<bool, DdllError> {
         if let Some(r) = self.drivers.get_mut(name) {
             if r.driver.path != dir.join(format!("{name}.so")) || r.kill_ports != kill_ports {
                 return Err(DdllError::Inconsistent);
             }
             *r.users.entry(pid).or_insert(0) += 1;
-            return Ok(());
+            return Ok(false);
         }
         let driver = load_library(dir, name).map_err(|e| self.number(e))?;
         let mut users = BTreeMap::new();
@@ -230,7 +230,7 @@ impl Registry {
             name.to_owned(),
             Record { driver, users, autoloaded: false, kill_ports, ports: 0, permanent: false },
         );
-        Ok(())
+        Ok(true)
     }
 
     /// Loads `name` from the first of `dirs` that has `name.so`, held by the
@@ -373,12 +373,12 @@ impl Registry {
     /// [`DdllError::Inconsistent`] (another path), [`DdllError::PendingPorts`]
     /// (ports are open: ERTS would wait for them to close), and the errors of
     /// [`load_library`] (the driver is then gone, as in ERTS).
-    pub fn reload(&mut self, pid: Pid, dir: &Path, name: &str) -> Result<(), DdllError> {
+    pub fn reload(&mut self, pid: Pid, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
         let r = self.drivers.get(name).ok_or(DdllError::NotLoaded)?;
         if !r.users.contains_key(&pid) {
             return Err(DdllError::NotLoadedByThisProcess);
         }
-        if r.driver.path != dir.join(format!("{name}.so")) {
+        if r.driver.path != dir.join(format!("{name}.so")) || r.kill_ports != kill_ports {
             return Err(DdllError::Inconsistent);
         }
         if r.ports > 0 {

@@ -40,6 +40,8 @@ pub(crate) struct HostInner {
     pub(crate) ports: PortTable,
     pub(crate) procs: RwLock<HashMap<Pid, Arc<ProcShared>>>,
     pub(crate) timers: crate::timer::Timers,
+    /// Registered names (`register/2`): a name to a pid or port term.
+    pub(crate) names: Mutex<HashMap<crate::term::Atom, Term>>,
     next_pid: AtomicU32,
 }
 
@@ -65,6 +67,7 @@ impl Host {
                 ports: PortTable::default(),
                 procs: RwLock::new(HashMap::new()),
                 timers: Default::default(),
+                names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
             }),
         }
@@ -105,11 +108,22 @@ impl HostInner {
         }
     }
 
+    /// The name `t` (a pid or port) is registered under, if any.
+    pub(crate) fn registered_name(&self, t: &Term) -> Option<crate::term::Atom> {
+        self.names.lock().iter().find(|(_, v)| *v == t).map(|(k, _)| *k)
+    }
+
+    /// Drops the registration of `t` (it exited).
+    pub(crate) fn unregister_term(&self, t: &Term) {
+        self.names.lock().retain(|_, v| v != t);
+    }
+
     /// A process ended with `reason`: its ports get the exit signal (a port
     /// closes when its owner exits, whatever the reason) and its `erl_ddll`
     /// references go.
     pub(crate) fn process_exited(self: &Arc<Self>, proc_: &ProcShared, reason: &Term) {
         self.procs.write().remove(&proc_.pid);
+        self.unregister_term(&Term::Pid(proc_.pid));
         let linked = std::mem::take(&mut *proc_.links.lock());
         for port in linked {
             port::exit_signal(self, proc_.pid, port, reason.clone());

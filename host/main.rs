@@ -51,7 +51,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {
-            let src = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            // Latin-1, byte for byte, as erlrun.escript reads scripts.
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let src = script::decode_latin1(&bytes);
             let forms = match script::parse_script(&src) {
                 Ok(f) => f,
                 Err(e) => {

@@ -219,9 +219,36 @@ impl Process {
     /// # Errors
     /// `badarg` if the port is closed or `data` is not an iolist.
     pub fn port_command(&self, port: PortId, data: &Term) -> Result<bool, BifError> {
+        self.port_command_opts(port, data, false)
+    }
+
+    /// `port_command(Port, Data, Options)`: `force` sends even to a busy
+    /// port and needs a driver with `ERL_DRV_FLAG_SOFT_BUSY`.
+    ///
+    /// # Errors
+    /// As [`Process::port_command`]; `notsup` for `force` on a driver
+    /// without `ERL_DRV_FLAG_SOFT_BUSY`.
+    pub fn port_command_opts(&self, port: PortId, data: &Term, force: bool) -> Result<bool, BifError> {
         self.alive()?;
-        self.settled(port::command(&self.host, self.pid(), port, data))?;
+        self.settled(port::command(&self.host, self.pid(), port, data, force))?;
         Ok(true)
+    }
+
+    /// `link(Port)`: links this process and the port. Linking to a closed
+    /// port sends this process the exit signal `noproc`, as in ERTS.
+    pub fn link_port(&self, port: PortId) -> Result<(), BifError> {
+        self.alive()?;
+        if !port::link(&self.host, &self.shared, port) {
+            let _ = self.shared.tx.send(Signal::Exit { from: Term::Port(port), reason: Term::atom("noproc") });
+        }
+        self.drain_signals()
+    }
+
+    /// `unlink(Port)`: removes the link, if any.
+    pub fn unlink_port(&self, port: PortId) -> Result<(), BifError> {
+        self.alive()?;
+        port::unlink(&self.host, &self.shared, port);
+        Ok(())
     }
 
     /// `port_control(Port, Operation, Data)`: calls the driver's `control`
@@ -303,6 +330,45 @@ impl Process {
         port::info_item(&self.host, port, item)
     }
 
+    /// `register(Name, PidOrPort)`.
+    ///
+    /// # Errors
+    /// `badarg` if the name is taken, `undefined`, or the pid or port is not
+    /// alive or already has a name.
+    pub fn register(&self, name: crate::term::Atom, what: &Term) -> Result<(), BifError> {
+        self.alive()?;
+        let alive = match what {
+            Term::Pid(p) => self.host.procs.read().contains_key(p),
+            Term::Port(p) => self.host.ports.get(*p).is_some(),
+            _ => false,
+        };
+        let mut names = self.host.names.lock();
+        if !alive || name.name() == "undefined" || names.contains_key(&name) || names.values().any(|v| v == what) {
+            return Err(BifError::badarg(format!("cannot register {what} as {}", Term::Atom(name))));
+        }
+        names.insert(name, what.clone());
+        Ok(())
+    }
+
+    /// `unregister(Name)`.
+    ///
+    /// # Errors
+    /// `badarg` if the name is not registered.
+    pub fn unregister(&self, name: crate::term::Atom) -> Result<(), BifError> {
+        self.alive()?;
+        self.host
+            .names
+            .lock()
+            .remove(&name)
+            .map(|_| ())
+            .ok_or_else(|| BifError::badarg(format!("{} is not a registered name", Term::Atom(name))))
+    }
+
+    /// `whereis(Name)`: the pid or port, if registered.
+    pub fn whereis(&self, name: crate::term::Atom) -> Option<Term> {
+        self.host.names.lock().get(&name).cloned()
+    }
+
     /// `erlang:ports()`: every open port, in the order they were opened.
     pub fn ports(&self) -> Vec<PortId> {
         self.host.ports.ids()
@@ -313,7 +379,9 @@ impl Process {
     ///
     /// # Errors
     /// The `erl_ddll` error reasons, see [`DdllError`].
-    pub fn ddll_load(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
+    /// Returns `true` if the library was loaded now, `false` if it already
+    /// was (`erl_ddll:try_load/3`'s `loaded` and `already_loaded`).
+    pub fn ddll_load(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<bool, DdllError> {
         self.alive().map_err(|e| DdllError::Badarg(e.to_string()))?;
         self.host.ddll.lock().load(self.pid(), dir, name, kill_ports)
     }
@@ -331,14 +399,16 @@ impl Process {
         Ok(what)
     }
 
-    /// `erl_ddll:reload(Path, Name)`: unloads and loads the driver again,
-    /// keeping every process's references. Refused while ports are open.
+    /// `erl_ddll:reload(Path, Name)` (`kill_ports` false) or
+    /// `reload_driver(Path, Name)` (true): unloads and loads the driver
+    /// again, keeping every process's references. Refused while ports are
+    /// open.
     ///
     /// # Errors
     /// `not_loaded`, `not_loaded_by_this_process`, `inconsistent`,
     /// `pending_process` (ports are open), and the load errors.
-    pub fn ddll_reload(&self, dir: &Path, name: &str) -> Result<(), DdllError> {
-        self.host.ddll.lock().reload(self.pid(), dir, name)
+    pub fn ddll_reload(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
+        self.host.ddll.lock().reload(self.pid(), dir, name, kill_ports)
     }
 }
 

@@ -151,6 +151,27 @@ impl Term {
             Err(_) => Term::BigInt(eetf::BigInteger { value: i.into() }),
         }
     }
+    /// An integer from a big integer: `Int` when it fits 64 bits (the one
+    /// representation of each integer).
+    pub fn from_big(b: eetf::BigInteger) -> Term {
+        match i64::try_from(&b.value) {
+            Ok(i) => Term::Int(i),
+            Err(_) => Term::BigInt(b),
+        }
+    }
+    /// A map of `pairs`: keys sorted in term order, a later duplicate key
+    /// replacing an earlier one (as `#{K => V, ...}` builds it).
+    pub fn map(mut pairs: Vec<(Term, Term)>) -> Term {
+        pairs.sort_by(|a, b| order::compare(&a.0, &b.0, true));
+        let mut out: Vec<(Term, Term)> = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        Term::Map(out)
+    }
     /// The atom, if this is one.
     pub fn as_atom(&self) -> Option<Atom> {
         match self {

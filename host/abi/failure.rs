@@ -24,10 +24,11 @@ fn fail(port: ErlDrvPort, reason: impl FnOnce() -> Term) -> c_int {
     })
 }
 
-/// `driver_failure(port, error)`: exit reason `error` (an integer).
+/// `driver_failure(port, error)`: exit reason `error` (an integer; 0 is
+/// `normal`, as in ERTS).
 #[no_mangle]
 pub unsafe extern "C" fn driver_failure(port: ErlDrvPort, error: c_int) -> c_int {
-    fail(port, || Term::Int(error as i64))
+    fail(port, || if error == 0 { Term::atom("normal") } else { Term::Int(error as i64) })
 }
 
 /// `driver_failure_atom(port, string)`: exit reason `list_to_atom(string)`.

@@ -101,18 +101,35 @@ pub unsafe extern "C" fn driver_outputv(
         // SAFETY: as for driver_output; `ev` is a valid ErlIOVec.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let h = unsafe { bytes(hbuf, hlen) };
-        let body = unsafe { iovec_bytes(ev, skip) };
-        let n = body.len();
-        port_mod::deliver(p, data_with_header(p, h, Bin::from_slice(&body)), hlen + n);
+        let pieces = unsafe { iovec_pieces(ev, skip) };
+        let n: usize = pieces.iter().map(|b| b.len()).sum();
+        let data = if p.binary_mode() {
+            // ERTS: the header bytes, then one binary per element, the last
+            // one as the tail: [H1, ..., Bin1, Bin2 | BinLast].
+            let mut items: Vec<Term> = h.iter().map(|&b| Term::Int(b as i64)).collect();
+            let tail = pieces.last().map(|b| Term::binary(b));
+            let n_pieces = pieces.len();
+            items.extend(pieces.into_iter().take(n_pieces.saturating_sub(1)).map(|b| Term::binary(&b)));
+            match tail {
+                None => Term::List(items),
+                Some(t) if items.is_empty() => t,
+                Some(t) => Term::Improper(items, Box::new(t)),
+            }
+        } else {
+            let mut v = h.to_vec();
+            pieces.iter().for_each(|b| v.extend_from_slice(b));
+            Term::byte_list(&v)
+        };
+        port_mod::deliver(p, data, hlen + n);
         0
     })
 }
 
-/// The bytes of `ev` after the first `skip`.
+/// The non-empty elements of `ev` after the first `skip` bytes.
 ///
 /// # Safety
 /// `ev` must be NULL or a valid ErlIOVec whose elements are readable.
-pub(crate) unsafe fn iovec_bytes(ev: *const ErlIOVec, mut skip: usize) -> Vec<u8> {
+unsafe fn iovec_pieces(ev: *const ErlIOVec, mut skip: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     if ev.is_null() {
         return out;
@@ -127,11 +144,12 @@ pub(crate) unsafe fn iovec_bytes(ev: *const ErlIOVec, mut skip: usize) -> Vec<u8
             skip -= b.len();
             continue;
         }
-        out.extend_from_slice(&b[skip..]);
+        out.push(b[skip..].to_vec());
         skip = 0;
     }
     out
 }
+
 
 /// `driver_vec_to_buf(ev, buf, len)`: copies up to `len` bytes of `ev`
 /// into `buf`; returns the number copied.
@@ -139,7 +157,7 @@ pub(crate) unsafe fn iovec_bytes(ev: *const ErlIOVec, mut skip: usize) -> Vec<u8
 pub unsafe extern "C" fn driver_vec_to_buf(ev: *mut ErlIOVec, buf: *mut c_char, len: ErlDrvSizeT) -> ErlDrvSizeT {
     guard("driver_vec_to_buf", 0, || {
         // SAFETY: `ev` is valid and `buf` has room for `len` bytes.
-        let data = unsafe { iovec_bytes(ev, 0) };
+        let data: Vec<u8> = unsafe { iovec_pieces(ev, 0) }.concat();
         let n = data.len().min(len);
         if n > 0 {
             unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf as *mut u8, n) };

@@ -41,6 +41,8 @@ pub use table::PortTable;
 pub const PORT_CONTROL_FLAG_BINARY: i32 = 1;
 /// `PORT_CONTROL_FLAG_HEAVY`.
 pub const PORT_CONTROL_FLAG_HEAVY: i32 = 2;
+/// `ERL_DRV_FLAG_SOFT_BUSY`.
+pub const FLAG_SOFT_BUSY: i32 = 1 << 1;
 /// `rlen` that `port_control` offers the driver (ERTS's `ERL_ONHEAP_BIN_LIMIT`).
 pub const CONTROL_RLEN: usize = 64;
 /// `rlen` that `port_call` offers the driver.
@@ -301,8 +303,11 @@ pub(crate) fn open(
 }
 
 /// `port_command/2`.
-pub(crate) fn command(host: &HostInner, caller: term::Pid, id: PortId, data: &Term) -> Result<(), BifError> {
+pub(crate) fn command(host: &HostInner, caller: term::Pid, id: PortId, data: &Term, force: bool) -> Result<(), BifError> {
     let port = lookup_open(host, id)?;
+    if force && port.driver.entry().driver_flags & FLAG_SOFT_BUSY == 0 {
+        return Err(BifError::Posix(Atom::new("notsup")));
+    }
     if port.options.input_only {
         return Err(BifError::badarg(format!("{} was opened for input only", Term::Port(id))));
     }
@@ -348,11 +353,11 @@ pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, dat
     if port.driver.entry().call.is_none() {
         return Err(BifError::badarg(format!("driver {} has no call callback", port.driver.name())));
     }
-    let arg = term::ext::encode(data).map_err(|e| BifError::badarg(format!("cannot encode {data}: {e}")))?;
+    let arg = term::ext::term_to_binary(data);
     let reply = in_callback(&port, caller, |d| entry::call(&port, d, op, &arg))?;
-    term::ext::decode(&reply).map_err(|e| {
+    term::ext::binary_to_term(&reply).ok_or_else(|| {
         BifError::badarg(format!(
-            "driver {} answered port_call with {} bytes that are not external term format: {e}",
+            "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
             port.driver.name(),
             reply.len()
         ))
@@ -464,6 +469,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.queue.lock().clear();
     *port.timer.lock() = None;
     host.ports.remove(port.id);
+    host.unregister_term(&Term::Port(port.id));
     host.ddll.lock().port_closed(port.driver.name());
     drop(guard);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
@@ -517,11 +523,36 @@ pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: boo
     Ok(())
 }
 
-/// `Port ! Msg` from `sender`.
+/// `link(Port)` from `proc_`; false if the port is not open.
+pub(crate) fn link(host: &HostInner, proc_: &ProcShared, id: PortId) -> bool {
+    let Some(port) = host.ports.get(id) else { return false };
+    let guard = port.state.lock();
+    let mut s = guard.borrow_mut();
+    if matches!(s.phase, Phase::Closed | Phase::Exiting) {
+        return false;
+    }
+    if !s.links.contains(&proc_.pid) {
+        s.links.push(proc_.pid);
+        proc_.links.lock().push(id);
+    }
+    true
+}
+
+/// `unlink(Port)` from `proc_`.
+pub(crate) fn unlink(host: &HostInner, proc_: &ProcShared, id: PortId) {
+    proc_.links.lock().retain(|l| *l != id);
+    if let Some(port) = host.ports.get(id) {
+        port.state.lock().borrow_mut().links.retain(|p| *p != proc_.pid);
+    }
+}
+
+/// `Port ! Msg` from `sender`. A message that is not `{Owner, Command}`
+/// with a command ports understand makes the port send the exit signal
+/// `badsig` to its owner (ERTS's `send_badsig`); the port stays open.
 pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg: &Term) {
     let Ok(port) = lookup_open(host, id) else { return };
     let owner = port.state.lock().borrow().owner;
-    let badsig = || request_exit(&port, atom("badsig"), true);
+    let badsig = || host.send(owner, Signal::Exit { from: Term::Port(id), reason: atom("badsig") });
     let Term::Tuple(t) = msg else { return badsig() };
     let [Term::Pid(from), cmd] = t.as_slice() else { return badsig() };
     if *from != owner {
@@ -533,7 +564,7 @@ pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg
             host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("closed")])));
         }
         Term::Tuple(c) if c.len() == 2 && c[0].is_atom("command") => {
-            if command(host, *from, id, &c[1]).is_err() {
+            if command(host, *from, id, &c[1], false).is_err() {
                 badsig();
             }
         }
@@ -626,13 +657,14 @@ pub(crate) fn unlink_owner(port: &Port) {
 
 const INFO_ALL: [&str; 7] = ["name", "links", "id", "connected", "input", "output", "os_pid"];
 
-/// `erlang:port_info/1`.
+/// `erlang:port_info/1`: `registered_name` first when the port has one.
 pub(crate) fn info_all(host: &HostInner, id: PortId) -> Term {
     let Some(port) = host.ports.get(id) else { return atom("undefined") };
-    let items: Vec<Term> = INFO_ALL
-        .iter()
-        .map(|i| Term::Tuple(vec![atom(i), info_value(&port, i).expect("known item")]))
-        .collect();
+    let mut items: Vec<Term> = Vec::new();
+    if let Some(name) = host.registered_name(&Term::Port(id)) {
+        items.push(Term::Tuple(vec![atom("registered_name"), Term::Atom(name)]));
+    }
+    items.extend(INFO_ALL.iter().map(|i| Term::Tuple(vec![atom(i), info_value(&port, i).expect("known item")])));
     Term::List(items)
 }
 
@@ -646,10 +678,13 @@ pub(crate) fn info_item(host: &HostInner, id: PortId, item: &Term) -> Result<Ter
             false => Err(BifError::badarg(format!("{name} is not a port_info item"))),
         };
     };
-    let v = info_value(&port, name).ok_or_else(|| BifError::badarg(format!("{name} is not a port_info item")))?;
-    if name == "registered_name" && v.is_nil() {
-        return Ok(Term::nil());
+    if name == "registered_name" {
+        return Ok(match host.registered_name(&Term::Port(id)) {
+            Some(n) => Term::Tuple(vec![atom(name), Term::Atom(n)]),
+            None => Term::nil(),
+        });
     }
+    let v = info_value(&port, name).ok_or_else(|| BifError::badarg(format!("{name} is not a port_info item")))?;
     Ok(Term::Tuple(vec![atom(name), v]))
 }
 
@@ -672,7 +707,6 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         "input" => Term::Int(port.input.load(Ordering::Relaxed) as i64),
         "output" => Term::Int(port.output.load(Ordering::Relaxed) as i64),
         "os_pid" => atom("undefined"),
-        "registered_name" => Term::nil(),
         "monitors" | "monitored_by" => Term::nil(),
         "parallelism" => atom("false"),
         "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),

@@ -10,9 +10,10 @@
 
 use std::cmp::Ordering;
 
-use super::num::{self, badarith, is_integer, is_number, normalize_big};
+use super::num::{self, badarith, is_integer, is_number};
 use super::parse::BinOp;
-use super::{ext, Exception};
+use super::Exception;
+use crate::term::ext;
 use crate::term::order::compare;
 use crate::term::{Atom, Term};
 
@@ -312,7 +313,7 @@ fn string_to_integer(s: &str, base: Option<&Term>) -> R {
     if neg {
         v = -v;
     }
-    Ok(normalize_big(eetf::BigInteger { value: v }))
+    Ok(Term::from_big(eetf::BigInteger { value: v }))
 }
 
 fn iolist_bytes(t: &Term) -> Result<Vec<u8>, Exception> {
@@ -507,7 +508,7 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
             }
         }
         ("term_to_binary", 1) => Ok(Term::binary(&ext::term_to_binary(&a[0]))),
-        ("binary_to_term", 1) => binary_arg(&a[0]).and_then(|b| ext::binary_to_term(b.as_slice())),
+        ("binary_to_term", 1) => binary_arg(&a[0]).and_then(|b| ext::binary_to_term(b.as_slice()).ok_or_else(Exception::badarg)),
         ("max", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Less { a[1].clone() } else { a[0].clone() }),
         ("min", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Greater { a[1].clone() } else { a[0].clone() }),
         ("is_atom", 1) => Ok(boolean(matches!(a[0], Term::Atom(_)))),

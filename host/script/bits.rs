@@ -16,7 +16,7 @@
 //! overflows the size gives infinity, as ERTS 25 does, and matching an
 //! infinity or NaN fails.
 
-use crate::script::num::{self, normalize_big};
+use crate::script::num;
 use crate::script::parse::{BitSpec, BitType, Endian};
 use crate::script::Exception;
 use crate::term::{Bin, Term};
@@ -372,7 +372,7 @@ fn le_to_int(le: &[u8], n: usize, signed: bool) -> Term {
     if signed && (le[(n - 1) / 8] >> ((n - 1) % 8)) & 1 == 1 {
         v -= eetf::BigInteger::from(1u8).value << n;
     }
-    normalize_big(eetf::BigInteger { value: v })
+    Term::from_big(eetf::BigInteger { value: v })
 }
 
 /// Reads one segment. `Ok(None)` when the binary does not match (too short,

@@ -55,7 +55,7 @@ impl Runtime for MockRuntime {
         matches: &mut dyn FnMut(&Term) -> bool,
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, Exception> {
-        if let Some(i) = self.mailbox.iter().position(|m| matches(m)) {
+        if let Some(i) = self.mailbox.iter().position(&mut *matches) {
             return Ok(self.mailbox.remove(i));
         }
         assert!(timeout.is_some(), "the script would wait forever");

@@ -18,7 +18,6 @@ use super::bits::{self, BitReader, BitWriter};
 use super::num;
 use super::parse::{BinSeg, Clause, Expr, Form, Guard, MapField, Qualifier, UnOp};
 use super::{Exception, Runtime};
-use crate::term::order::compare;
 use crate::term::{Atom, Ref, Term};
 
 /// Variable bindings.
@@ -54,20 +53,6 @@ fn t_true() -> Term {
 
 fn t_false() -> Term {
     Term::atom("false")
-}
-
-/// A map term from key-value pairs: keys sorted in (exact) term order, the
-/// last value winning for a repeated key.
-pub fn make_map(mut pairs: Vec<(Term, Term)>) -> Term {
-    pairs.sort_by(|a, b| compare(&a.0, &b.0, true));
-    let mut out: Vec<(Term, Term)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        match out.last_mut() {
-            Some(last) if last.0 == k => last.1 = v,
-            _ => out.push((k, v)),
-        }
-    }
-    Term::Map(out)
 }
 
 /// A session of the script language: the bindings that carry from one
@@ -276,7 +261,7 @@ fn eval_map(b: &mut Bindings, base: Option<&Expr>, fields: &[MapField], cx: &mut
             None => pairs.push((k, v)),
         }
     }
-    Ok(make_map(pairs))
+    Ok(Term::map(pairs))
 }
 
 fn build_binary(b: &mut Bindings, segs: &[BinSeg], cx: &mut Ctx<'_>) -> R {
@@ -304,7 +289,8 @@ fn build_binary(b: &mut Bindings, segs: &[BinSeg], cx: &mut Ctx<'_>) -> R {
             }
         }
     }
-    Ok(Term::binary(&w.finish()?))
+    // erl_eval builds every non-empty binary off-heap (see Bin::is_heap).
+    Ok(Term::Binary(crate::binary::Bin::from_slice_refc(&w.finish()?)))
 }
 
 /// The cells of a list term: its elements and the tail (`None` for `[]`).

@@ -17,7 +17,7 @@
 //!
 //! Modules: [`parse`] (grammar), `eval` (evaluator, [`Session`]), `bits`
 //! (bit syntax), `bifs` (pure BIFs), `num` (arithmetic), `ext` (external
-//! term format), [`shell`] (interactive REPL).
+//! term format), [`mod@shell`] (interactive REPL).
 #![deny(unsafe_code)]
 
 use std::fmt;
@@ -31,7 +31,6 @@ mod bits;
 #[cfg(test)]
 mod erts_tests;
 mod eval;
-mod ext;
 mod num;
 pub mod parse;
 pub mod shell;

@@ -13,14 +13,6 @@ type Big = eetf::BigInteger;
 /// Bits beyond which `bsl` gives `system_limit` instead of allocating.
 const MAX_SHIFT: i64 = 1 << 24;
 
-/// The integer `b` as a term: `Int` when it fits `i64`, else `BigInt`.
-pub fn normalize_big(b: Big) -> Term {
-    match i64::try_from(&b.value) {
-        Ok(i) => Term::Int(i),
-        Err(_) => Term::BigInt(b),
-    }
-}
-
 fn big(i: i64) -> Big {
     Big::from(i)
 }
@@ -105,7 +97,7 @@ pub fn arith(op: u8, a: &Term, b: &Term) -> Result<Term, Exception> {
                 b'-' => &x.value - &y.value,
                 _ => &x.value * &y.value,
             };
-            Ok(normalize_big(Big { value }))
+            Ok(Term::from_big(Big { value }))
         }
         _ if is_number(a) && is_number(b) => {
             let x = to_f64(a).ok_or_else(badarith)?;
@@ -148,7 +140,7 @@ pub fn int_div(a: &Term, b: &Term, rem: bool) -> Result<Term, Exception> {
         _ if is_integer(a) && is_integer(b) => {
             let (x, y) = (to_big(a).unwrap(), to_big(b).unwrap());
             let value = if rem { &x.value % &y.value } else { &x.value / &y.value };
-            Ok(normalize_big(Big { value }))
+            Ok(Term::from_big(Big { value }))
         }
         _ => Err(badarith()),
     }
@@ -169,7 +161,7 @@ pub fn bitwise(op: u8, a: &Term, b: &Term) -> Result<Term, Exception> {
                 b'|' => &x.value | &y.value,
                 _ => &x.value ^ &y.value,
             };
-            Ok(normalize_big(Big { value }))
+            Ok(Term::from_big(Big { value }))
         }
         _ => Err(badarith()),
     }
@@ -212,7 +204,7 @@ pub fn shift(a: &Term, b: &Term, left: bool) -> Result<Term, Exception> {
             }
         }
         let x = to_big(a).unwrap();
-        Ok(normalize_big(Big { value: &x.value << (n as usize) }))
+        Ok(Term::from_big(Big { value: &x.value << (n as usize) }))
     } else {
         let n = n.unsigned_abs();
         match a {
@@ -220,7 +212,7 @@ pub fn shift(a: &Term, b: &Term, left: bool) -> Result<Term, Exception> {
             _ => {
                 let x = to_big(a).unwrap();
                 let n = n.min(u32::MAX as u64) as usize;
-                Ok(normalize_big(Big { value: &x.value >> n }))
+                Ok(Term::from_big(Big { value: &x.value >> n }))
             }
         }
     }
@@ -230,7 +222,7 @@ pub fn shift(a: &Term, b: &Term, left: bool) -> Result<Term, Exception> {
 pub fn bnot(a: &Term) -> Result<Term, Exception> {
     match a {
         Term::Int(x) => Ok(Term::Int(!x)),
-        Term::BigInt(x) => Ok(normalize_big(Big { value: -&x.value - big(1).value })),
+        Term::BigInt(x) => Ok(Term::from_big(Big { value: -&x.value - big(1).value })),
         _ => Err(badarith()),
     }
 }
@@ -239,7 +231,7 @@ pub fn bnot(a: &Term) -> Result<Term, Exception> {
 pub fn neg(a: &Term) -> Result<Term, Exception> {
     match a {
         Term::Int(x) => Ok(x.checked_neg().map(Term::Int).unwrap_or_else(|| Term::int(-(*x as i128)))),
-        Term::BigInt(x) => Ok(normalize_big(Big { value: -&x.value })),
+        Term::BigInt(x) => Ok(Term::from_big(Big { value: -&x.value })),
         Term::Float(f) => Ok(Term::Float(-f)),
         _ => Err(badarith()),
     }
@@ -261,7 +253,7 @@ pub fn float_to_int(f: f64) -> Term {
     if t.abs() < 9.2e18 {
         Term::Int(t as i64)
     } else {
-        normalize_big(Big { value: format!("{t:.0}").parse().expect("integral float") })
+        Term::from_big(Big { value: format!("{t:.0}").parse().expect("integral float") })
     }
 }
 

@@ -327,7 +327,7 @@ fn parse_big_integer(text: &str) -> Term {
         let d = eetf::BigInteger::from(c.to_digit(radix).unwrap_or(0));
         v = eetf::BigInteger { value: &v.value * &r.value + &d.value };
     }
-    crate::script::num::normalize_big(v)
+    Term::from_big(v)
 }
 
 fn tokenize(src: &str) -> Result<Vec<Tok>, ParseError> {

@@ -1,99 +1,70 @@
-//! The external term format (`term_to_binary/1`, `binary_to_term/1`, the
-//! arguments and answers of `port_call`), through the `eetf` crate.
+//! The external term format for `term_to_binary/1` and `binary_to_term/1`.
 //!
-//! Decoding uses `eetf`. Encoding is written here because a driver sees the
-//! bytes and a script can print them, so they must be exactly what ERTS 25's
-//! `term_to_binary/1` produces, and `eetf` encodes a newer dialect (UTF-8
-//! atoms, as OTP 26 does). ERTS 25 writes: Latin-1 atoms as `ATOM_EXT` (100;
-//! others as `ATOM_UTF8_EXT` 118 / `SMALL_ATOM_UTF8_EXT` 119), integers as
-//! `SMALL_INTEGER_EXT`, `INTEGER_EXT` or `SMALL_BIG_EXT`, floats as
-//! `NEW_FLOAT_EXT`, byte lists as `STRING_EXT`, pids, ports and references as
-//! `NEW_PID_EXT`, `NEW_PORT_EXT` and `NEWER_REFERENCE_EXT` of node
-//! `nonode@nohost` with creation 0, and map keys in term order.
+//! Encoding produces the bytes OTP 25's `term_to_binary/1` produces
+//! (minor version 1): `ATOM_EXT` for Latin-1 atoms and `SMALL_ATOM_UTF8_EXT`
+//! for others, `STRING_EXT` for lists of bytes, `NEW_FLOAT_EXT`,
+//! `SMALL_BIG_EXT`/`LARGE_BIG_EXT`, `MAP_EXT` with keys in map order, and
+//! pids, ports and references of the node `nonode@nohost` with creation 0.
+//! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
+//! only to inflate compressed terms.)
+//!
+//! Decoding accepts every tag a port script can meet and answers `badarg`
+//! on anything malformed; trailing bytes are ignored, as ERTS ignores them.
 
-use crate::binary::Bin;
 use crate::term::{Atom, Pid, PortId, Ref, Term};
 
 const NODE: &str = "nonode@nohost";
 
-/// Encodes `t` with the version byte 131, as `term_to_binary/1`.
-///
-/// # Errors
-/// The encoder's error (an atom longer than 65535 bytes).
-pub fn encode(t: &Term) -> Result<Vec<u8>, String> {
-    let mut out = vec![131];
-    encode_into(t, &mut out)?;
-    Ok(out)
+fn put_atom(out: &mut Vec<u8>, name: &str) {
+    if name.chars().all(|c| (c as u32) < 256) {
+        out.push(100);
+        out.extend_from_slice(&(name.chars().count() as u16).to_be_bytes());
+        out.extend(name.chars().map(|c| c as u8));
+    } else if name.len() < 256 {
+        out.push(119);
+        out.push(name.len() as u8);
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        out.push(118);
+        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        out.extend_from_slice(name.as_bytes());
+    }
 }
 
-fn encode_atom(name: &str, out: &mut Vec<u8>) -> Result<(), String> {
-    let latin1: Option<Vec<u8>> = name.chars().map(|c| u8::try_from(c as u32).ok()).collect();
-    match latin1 {
-        Some(bytes) if bytes.len() <= 255 => {
-            out.push(100);
-            out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
-            out.extend_from_slice(&bytes);
-        }
-        Some(_) => return Err(format!("atom too long: {name}")),
-        None if name.len() <= 255 => {
-            out.extend_from_slice(&[119, name.len() as u8]);
-            out.extend_from_slice(name.as_bytes());
-        }
-        None => {
-            out.push(118);
-            out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-            out.extend_from_slice(name.as_bytes());
-        }
+fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
+    let neg = b.value < eetf::BigInteger::from(0u8).value;
+    let mag = if neg { -&b.value } else { b.value.clone() };
+    let mut bytes = mag.to_signed_bytes_le();
+    while bytes.len() > 1 && *bytes.last().unwrap() == 0 {
+        bytes.pop();
     }
-    Ok(())
-}
-
-fn encode_big(sign: bool, mut magnitude: Vec<u8>, out: &mut Vec<u8>) {
-    // Little-endian digits, as SMALL_BIG_EXT / LARGE_BIG_EXT want.
-    while magnitude.last() == Some(&0) && magnitude.len() > 1 {
-        magnitude.pop();
-    }
-    if magnitude.len() <= 255 {
-        out.extend_from_slice(&[110, magnitude.len() as u8]);
+    if bytes.len() < 256 {
+        out.push(110);
+        out.push(bytes.len() as u8);
     } else {
         out.push(111);
-        out.extend_from_slice(&(magnitude.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
     }
-    out.push(sign as u8);
-    out.extend_from_slice(&magnitude);
+    out.push(neg as u8);
+    out.extend_from_slice(&bytes);
 }
 
-fn encode_len_items(small: u8, large: u8, n: usize, out: &mut Vec<u8>) {
-    if n <= 255 && small != 0 {
-        out.extend_from_slice(&[small, n as u8]);
-    } else {
-        out.push(large);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    }
-}
-
-fn encode_node(out: &mut Vec<u8>) {
-    encode_atom(NODE, out).expect("a short atom");
-}
-
-fn encode_into(t: &Term, out: &mut Vec<u8>) -> Result<(), String> {
+fn put_term(out: &mut Vec<u8>, t: &Term) {
     match t {
-        Term::Atom(a) => encode_atom(a.name(), out)?,
-        Term::Int(i @ 0..=255) => out.extend_from_slice(&[97, *i as u8]),
-        Term::Int(i) => match i32::try_from(*i) {
-            Ok(v) => {
-                out.push(98);
-                out.extend_from_slice(&v.to_be_bytes());
-            }
-            Err(_) => encode_big(*i < 0, i.unsigned_abs().to_le_bytes().to_vec(), out),
-        },
-        Term::BigInt(b) => {
-            let (sign, mag) = b.value.to_bytes_le();
-            encode_big(sign == num_bigint::Sign::Minus, mag, out)
+        Term::Atom(a) => put_atom(out, a.name()),
+        Term::Int(i) if (0..=255).contains(i) => {
+            out.push(97);
+            out.push(*i as u8);
         }
+        Term::Int(i) if i32::try_from(*i).is_ok() => {
+            out.push(98);
+            out.extend_from_slice(&(*i as i32).to_be_bytes());
+        }
+        Term::Int(i) => put_big(out, &eetf::BigInteger::from(*i)),
+        Term::BigInt(b) => put_big(out, b),
         Term::Float(f) => {
             out.push(70);
-            out.extend_from_slice(&f.to_bits().to_be_bytes());
+            out.extend_from_slice(&f.to_be_bytes());
         }
         Term::Binary(b) => {
             out.push(109);
@@ -101,136 +72,405 @@ fn encode_into(t: &Term, out: &mut Vec<u8>) -> Result<(), String> {
             out.extend_from_slice(b.as_slice());
         }
         Term::List(items) if items.is_empty() => out.push(106),
-        Term::List(items) if items.len() < 65536 && items.iter().all(|i| matches!(i, Term::Int(0..=255))) => {
+        Term::List(items)
+            if items.len() < 65536 && items.iter().all(|t| matches!(t, Term::Int(0..=255))) =>
+        {
             out.push(107);
             out.extend_from_slice(&(items.len() as u16).to_be_bytes());
-            out.extend(items.iter().map(|i| i.as_int().unwrap() as u8));
+            out.extend(items.iter().map(|t| t.as_int().unwrap_or(0) as u8));
         }
         Term::List(items) => {
-            encode_len_items(0, 108, items.len(), out);
-            for i in items {
-                encode_into(i, out)?;
-            }
+            out.push(108);
+            out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            items.iter().for_each(|t| put_term(out, t));
             out.push(106);
         }
         Term::Improper(items, tail) => {
-            encode_len_items(0, 108, items.len(), out);
-            for i in items {
-                encode_into(i, out)?;
-            }
-            encode_into(tail, out)?;
+            out.push(108);
+            out.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            items.iter().for_each(|t| put_term(out, t));
+            put_term(out, tail);
         }
         Term::Tuple(items) => {
-            encode_len_items(104, 105, items.len(), out);
-            for i in items {
-                encode_into(i, out)?;
+            if items.len() < 256 {
+                out.push(104);
+                out.push(items.len() as u8);
+            } else {
+                out.push(105);
+                out.extend_from_slice(&(items.len() as u32).to_be_bytes());
             }
+            items.iter().for_each(|t| put_term(out, t));
         }
-        Term::Map(kvs) => {
+        Term::Map(pairs) => {
             out.push(116);
-            out.extend_from_slice(&(kvs.len() as u32).to_be_bytes());
-            for (k, v) in kvs {
-                encode_into(k, out)?;
-                encode_into(v, out)?;
+            out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
+            for (k, v) in pairs {
+                put_term(out, k);
+                put_term(out, v);
             }
         }
         Term::Pid(p) => {
             out.push(88);
-            encode_node(out);
+            put_atom(out, NODE);
             out.extend_from_slice(&p.0.to_be_bytes());
             out.extend_from_slice(&0u32.to_be_bytes());
             out.extend_from_slice(&0u32.to_be_bytes());
         }
         Term::Port(p) => {
-            out.push(89);
-            encode_node(out);
-            out.extend_from_slice(&(p.0 as u32).to_be_bytes());
+            if let Ok(id) = u32::try_from(p.0) {
+                out.push(89);
+                put_atom(out, NODE);
+                out.extend_from_slice(&id.to_be_bytes());
+            } else {
+                out.push(120);
+                put_atom(out, NODE);
+                out.extend_from_slice(&p.0.to_be_bytes());
+            }
             out.extend_from_slice(&0u32.to_be_bytes());
         }
         Term::Ref(r) => {
             out.push(90);
             out.extend_from_slice(&3u16.to_be_bytes());
-            encode_node(out);
+            put_atom(out, NODE);
             out.extend_from_slice(&0u32.to_be_bytes());
-            for w in [r.0 as u32, (r.0 >> 32) as u32, 0] {
-                out.extend_from_slice(&w.to_be_bytes());
-            }
+            out.extend_from_slice(&(r.0 as u32).to_be_bytes());
+            out.extend_from_slice(&((r.0 >> 32) as u32).to_be_bytes());
+            out.extend_from_slice(&0u32.to_be_bytes());
         }
     }
-    Ok(())
 }
 
+/// `term_to_binary(T)`: the external format of `t`, version byte first.
+pub fn term_to_binary(t: &Term) -> Vec<u8> {
+    let mut out = vec![131];
+    put_term(&mut out, t);
+    out
+}
 
-/// Decodes external term format (with its version byte), as
-/// `binary_to_term/1`. Trailing bytes are an error.
-///
-/// # Errors
-/// A message saying what is malformed.
-pub fn decode(bytes: &[u8]) -> Result<Term, String> {
-    let mut cursor = std::io::Cursor::new(bytes);
-    let t = eetf::Term::decode(&mut cursor).map_err(|e| e.to_string())?;
-    if (cursor.position() as usize) != bytes.len() {
-        return Err(format!("{} trailing bytes", bytes.len() - cursor.position() as usize));
+/// `binary_to_term(B)`: the term encoded in `bytes`; `None` (ERTS raises
+/// `badarg`) if they are not a valid external term. Bytes after the term
+/// are ignored, as ERTS ignores them.
+pub fn binary_to_term(bytes: &[u8]) -> Option<Term> {
+    match bytes {
+        [131, 80, ..] => {
+            // Compressed: let eetf inflate and decode it.
+            let t = eetf::Term::decode(bytes).ok()?;
+            from_eetf(&t)
+        }
+        [131, rest @ ..] => {
+            let mut d = Decoder { b: rest, depth: 0 };
+            d.term()
+        }
+        _ => None,
     }
-    from_eetf(t)
 }
 
-fn from_eetf(t: eetf::Term) -> Result<Term, String> {
+struct Decoder<'a> {
+    b: &'a [u8],
+    depth: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.b.len() < n {
+            return None;
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Some(h)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Option<usize> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?) as usize)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn len32(&mut self) -> Option<usize> {
+        let n = self.u32()? as usize;
+        // Every element takes at least one byte: reject lengths the input
+        // cannot hold before allocating for them.
+        (n <= self.b.len()).then_some(n)
+    }
+
+    fn atom_name(&mut self) -> Option<String> {
+        let tag = self.u8()?;
+        self.atom_body(tag)
+    }
+
+    fn atom_body(&mut self, tag: u8) -> Option<String> {
+        match tag {
+            100 => {
+                let n = self.u16()?;
+                Some(self.take(n)?.iter().map(|&b| b as char).collect())
+            }
+            115 => {
+                let n = self.u8()? as usize;
+                Some(self.take(n)?.iter().map(|&b| b as char).collect())
+            }
+            118 => {
+                let n = self.u16()?;
+                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+            }
+            119 => {
+                let n = self.u8()? as usize;
+                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+            }
+            _ => None,
+        }
+    }
+
+    fn big(&mut self, n: usize) -> Option<Term> {
+        let sign = self.u8()?;
+        let digits = self.take(n)?;
+        let mut v = eetf::BigInteger::from(0u8).value;
+        for &d in digits.iter().rev() {
+            v = (v << 8usize) + eetf::BigInteger::from(d).value;
+        }
+        if sign != 0 {
+            v = -v;
+        }
+        Some(Term::from_big(eetf::BigInteger { value: v }))
+    }
+
+    fn term(&mut self) -> Option<Term> {
+        self.depth += 1;
+        if self.depth > 10_000 {
+            return None;
+        }
+        let tag = self.u8()?;
+        let t = match tag {
+            97 => Term::Int(self.u8()? as i64),
+            98 => Term::Int(i32::from_be_bytes(self.take(4)?.try_into().ok()?) as i64),
+            70 => {
+                let f = f64::from_be_bytes(self.take(8)?.try_into().ok()?);
+                if !f.is_finite() {
+                    return None;
+                }
+                Term::Float(f)
+            }
+            99 => {
+                let s = std::str::from_utf8(self.take(31)?).ok()?;
+                let s = s.trim_end_matches('\0');
+                Term::Float(s.trim().parse().ok()?)
+            }
+            100 | 115 | 118 | 119 => Term::Atom(Atom::new(&self.atom_body(tag)?)),
+            104 => {
+                let n = self.u8()? as usize;
+                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+            }
+            105 => {
+                let n = self.len32()?;
+                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+            }
+            106 => Term::nil(),
+            107 => {
+                let n = self.u16()?;
+                Term::byte_list(self.take(n)?)
+            }
+            108 => {
+                let n = self.len32()?;
+                let items: Vec<Term> = (0..n).map(|_| self.term()).collect::<Option<_>>()?;
+                let tail = self.term()?;
+                match tail {
+                    Term::List(rest) => {
+                        let mut items = items;
+                        items.extend(rest);
+                        Term::List(items)
+                    }
+                    Term::Improper(rest, tail) => {
+                        let mut items = items;
+                        items.extend(rest);
+                        Term::Improper(items, tail)
+                    }
+                    tail if items.is_empty() => tail,
+                    tail => Term::Improper(items, Box::new(tail)),
+                }
+            }
+            109 => {
+                let n = self.len32()?;
+                Term::binary(self.take(n)?)
+            }
+            77 => {
+                // A bitstring: representable only when it is whole bytes.
+                let n = self.len32()?;
+                let bits = self.u8()?;
+                let bytes = self.take(n)?;
+                if bits != 8 && !(bits == 0 && n == 0) {
+                    return None;
+                }
+                Term::binary(bytes)
+            }
+            110 => {
+                let n = self.u8()? as usize;
+                self.big(n)?
+            }
+            111 => {
+                let n = self.len32()?;
+                self.big(n)?
+            }
+            116 => {
+                let n = self.len32()?;
+                let mut pairs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let k = self.term()?;
+                    let v = self.term()?;
+                    pairs.push((k, v));
+                }
+                Term::map(pairs)
+            }
+            88 | 103 => {
+                self.atom_name()?;
+                let id = self.u32()?;
+                self.u32()?;
+                if tag == 88 {
+                    self.u32()?;
+                } else {
+                    self.u8()?;
+                }
+                Term::Pid(Pid(id))
+            }
+            89 | 102 | 120 => {
+                self.atom_name()?;
+                let id = if tag == 120 {
+                    u64::from_be_bytes(self.take(8)?.try_into().ok()?)
+                } else {
+                    self.u32()? as u64
+                };
+                if tag == 102 {
+                    self.u8()?;
+                } else {
+                    self.u32()?;
+                }
+                Term::Port(PortId(id))
+            }
+            90 | 114 => {
+                let n = self.u16()?;
+                self.atom_name()?;
+                if tag == 90 {
+                    self.u32()?;
+                } else {
+                    self.u8()?;
+                }
+                let ids: Vec<u32> = (0..n).map(|_| self.u32()).collect::<Option<_>>()?;
+                let lo = ids.first().copied().unwrap_or(0) as u64;
+                let hi = ids.get(1).copied().unwrap_or(0) as u64;
+                Term::Ref(Ref(lo | (hi << 32)))
+            }
+            _ => return None,
+        };
+        self.depth -= 1;
+        Some(t)
+    }
+}
+
+/// Converts an `eetf` term (from a compressed external term) to a [`Term`].
+fn from_eetf(t: &eetf::Term) -> Option<Term> {
     use eetf::Term as E;
-    Ok(match t {
-        E::Atom(a) => Term::Atom(Atom::new(&a.name)),
+    Some(match t {
+        E::Atom(a) => Term::atom(&a.name),
         E::FixInteger(i) => Term::Int(i.value as i64),
-        E::BigInteger(b) => match i64::try_from(&b.value) {
-            Ok(v) => Term::Int(v),
-            Err(_) => Term::BigInt(b),
-        },
+        E::BigInteger(b) => Term::from_big(b.clone()),
         E::Float(f) => Term::Float(f.value),
-        E::Binary(b) => Term::Binary(Bin::from_slice(&b.bytes)),
-        E::BitBinary(_) => return Err("bitstrings that are not binaries are not supported".into()),
-        E::ByteList(l) => Term::byte_list(&l.bytes),
-        E::List(l) => Term::List(l.elements.into_iter().map(from_eetf).collect::<Result<_, _>>()?),
-        E::ImproperList(l) => {
-            let items: Vec<Term> = l.elements.into_iter().map(from_eetf).collect::<Result<_, _>>()?;
-            let tail = from_eetf(*l.last)?;
-            match tail {
-                Term::List(more) => Term::List(items.into_iter().chain(more).collect()),
-                Term::Improper(more, t) => Term::Improper(items.into_iter().chain(more).collect(), t),
-                t if items.is_empty() => t,
-                t => Term::Improper(items, Box::new(t)),
-            }
-        }
-        E::Tuple(t) => Term::Tuple(t.elements.into_iter().map(from_eetf).collect::<Result<_, _>>()?),
-        E::Map(m) => {
-            let mut kvs: Vec<(Term, Term)> = m
-                .map
-                .into_iter()
-                .map(|(k, v)| Ok((from_eetf(k)?, from_eetf(v)?)))
-                .collect::<Result<_, String>>()?;
-            kvs.sort_by(|a, b| super::order::compare(&a.0, &b.0, true));
-            Term::Map(kvs)
-        }
         E::Pid(p) => Term::Pid(Pid(p.id)),
         E::Port(p) => Term::Port(PortId(p.id)),
-        E::Reference(r) => Term::Ref(Ref(r.id.first().copied().unwrap_or(0) as u64
-            | (r.id.get(1).copied().unwrap_or(0) as u64) << 32)),
-        E::ExternalFun(_) | E::InternalFun(_) => return Err("funs are not supported".into()),
+        E::Reference(r) => {
+            let lo = r.id.first().copied().unwrap_or(0) as u64;
+            let hi = r.id.get(1).copied().unwrap_or(0) as u64;
+            Term::Ref(Ref(lo | (hi << 32)))
+        }
+        E::Binary(b) => Term::binary(&b.bytes),
+        E::BitBinary(b) if b.tail_bits_size == 8 => Term::binary(&b.bytes),
+        E::ByteList(l) => Term::byte_list(&l.bytes),
+        E::List(l) => Term::List(l.elements.iter().map(from_eetf).collect::<Option<_>>()?),
+        E::ImproperList(l) => {
+            let items: Vec<Term> = l.elements.iter().map(from_eetf).collect::<Option<_>>()?;
+            let tail = from_eetf(&l.last)?;
+            if items.is_empty() {
+                tail
+            } else {
+                Term::Improper(items, Box::new(tail))
+            }
+        }
+        E::Tuple(tu) => Term::Tuple(tu.elements.iter().map(from_eetf).collect::<Option<_>>()?),
+        E::Map(m) => Term::map(
+            m.map.iter().map(|(k, v)| Some((from_eetf(k)?, from_eetf(v)?))).collect::<Option<_>>()?,
+        ),
+        _ => return None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::script::parse_script;
+
+    fn bytes(t: &Term) -> String {
+        Term::binary(&term_to_binary(t)).to_string()
+    }
 
     #[test]
-    fn encodes_like_erts() {
-        // term_to_binary({ok, [1,2], <<3>>}) in ERTS 25.
-        let t = Term::Tuple(vec![Term::atom("ok"), Term::byte_list(&[1, 2]), Term::binary(&[3])]);
+    fn encoding_matches_otp25() {
+        // term_to_binary({a,1,"x",<<1>>, 1.5, 300, -1, 1 bsl 70, [1|2], #{a=>1}}) under OTP 25.
+        let t = Term::tuple(vec![
+            Term::atom("a"),
+            Term::Int(1),
+            Term::string("x"),
+            Term::binary(&[1]),
+            Term::Float(1.5),
+            Term::Int(300),
+            Term::Int(-1),
+            Term::int(1 << 70),
+            Term::Improper(vec![Term::Int(1)], Box::new(Term::Int(2))),
+            Term::Map(vec![(Term::atom("a"), Term::Int(1))]),
+        ]);
         assert_eq!(
-            encode(&t).unwrap(),
-            [131, 104, 3, 100, 0, 2, b'o', b'k', 107, 0, 2, 1, 2, 109, 0, 0, 0, 1, 3]
+            bytes(&t),
+            "<<131,104,10,100,0,1,97,97,1,107,0,1,120,109,0,0,0,1,1,70,63,248,0,0,0,0,0,0,98,0,0,1,44,\
+             98,255,255,255,255,110,9,0,0,0,0,0,0,0,0,0,64,108,0,0,0,1,97,1,97,2,116,0,0,0,1,100,0,1,97,97,1>>"
         );
-        assert_eq!(decode(&encode(&t).unwrap()).unwrap(), t);
-        assert!(decode(&[131, 97]).is_err());
-        assert!(decode(&[131, 97, 1, 0]).is_err());
+        assert_eq!(bytes(&Term::atom("é")), "<<131,100,0,1,233>>");
+        assert_eq!(bytes(&Term::List(vec![Term::Int(1), Term::Int(300)])), "<<131,108,0,0,0,2,97,1,98,0,0,1,44,106>>");
+        assert_eq!(
+            bytes(&Term::Pid(Pid(9))),
+            "<<131,88,100,0,13,110,111,110,111,100,101,64,110,111,104,111,115,116,0,0,0,9,0,0,0,0,0,0,0,0>>"
+        );
+        assert_eq!(
+            bytes(&Term::Port(PortId(0))),
+            "<<131,89,100,0,13,110,111,110,111,100,101,64,110,111,104,111,115,116,0,0,0,0,0,0,0,0>>"
+        );
+        assert_eq!(bytes(&Term::Float(-3.0)), "<<131,70,192,8,0,0,0,0,0,0>>");
+        assert_eq!(bytes(&Term::binary(&[])), "<<131,109,0,0,0,0>>");
+        assert_eq!(bytes(&Term::tuple(vec![])), "<<131,104,0>>");
+        assert_eq!(bytes(&Term::Int(1 << 31)), "<<131,110,4,0,0,0,0,128>>");
+        assert_eq!(bytes(&Term::Int(-(1 << 31))), "<<131,98,128,0,0,0>>");
+    }
+
+    #[test]
+    fn round_trips() {
+        let forms = parse_script(
+            "{hello, [1,2], <<3>>, [], [a|b], \"str\", -5, 1.0e-10, 123456789012345678901234567890, \
+              -123456789012345678901234567890, #{b => 1, a => [x]}, {}, 'quoted atom'}.",
+        )
+        .unwrap();
+        let mut s = crate::script::Session::new();
+        let t = s.eval_pure(&forms[0]).unwrap();
+        let back = binary_to_term(&term_to_binary(&t)).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.to_string(), t.to_string());
+        for r in [Term::Ref(Ref(5)), Term::Ref(Ref(1 << 40)), Term::Pid(Pid(3)), Term::Port(PortId(1 << 33))] {
+            assert_eq!(binary_to_term(&term_to_binary(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_badarg() {
+        for bad in [&[][..], &[1, 2], &[131], &[131, 107, 0, 5, 1], &[131, 108, 255, 255, 255, 255], &[131, 68, 0]] {
+            assert!(binary_to_term(bad).is_none(), "{bad:?}");
+        }
+        // Trailing bytes are ignored, as in ERTS.
+        assert_eq!(binary_to_term(&[131, 97, 1, 0]).unwrap(), Term::Int(1));
     }
 }
