@@ -14,7 +14,7 @@
 //! // The bundled echo driver is found by name.
 //! let port = owner.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
 //! owner.port_command(port, &Term::string("hi")).unwrap();
-//! let msg = owner.receive(Some(std::time::Duration::from_secs(5))).unwrap();
+//! let msg = owner.receive(Some(std::time::Duration::from_secs(5))).unwrap().expect("a reply");
 //! assert_eq!(msg.to_string(), format!("{{{},{{data,<<104,105>>}}}}", Term::Port(port)));
 //! owner.port_close(port).unwrap();
 //! ```

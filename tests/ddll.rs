@@ -63,3 +63,25 @@ fn a_dying_process_releases_its_driver_references() {
     drop(a);
     assert!(h.loaded_drivers().is_empty());
 }
+
+#[test]
+fn unloading_closes_the_library_so_a_new_load_starts_fresh() {
+    // probe_drv numbers its ports in a static counter: after the last
+    // unload the library is dlclose'd (as ERTS does), so the next load
+    // starts counting from 1 again.
+    let h = host();
+    let p = h.spawn_process();
+    let dir = drivers_dir(Header::Own);
+    let first_start = |p: &porthost::Process| {
+        let port = p.open_port_driver("probe_drv", &[]).unwrap();
+        let log = p.port_control(port, 'K' as u32, &porthost::Term::nil()).unwrap();
+        p.port_close(port).unwrap();
+        String::from_utf8(log.iolist_to_bytes().unwrap()).unwrap()
+    };
+    p.ddll_load(dir, "probe_drv", false).unwrap();
+    assert_eq!(first_start(&p), "start(1)");
+    assert_eq!(first_start(&p), "stop(1) start(2)");
+    p.ddll_unload("probe_drv").unwrap();
+    p.ddll_load(dir, "probe_drv", false).unwrap();
+    assert_eq!(first_start(&p), "start(1)");
+}

@@ -1,6 +1,8 @@
 //! porthost's integration tests: one binary, a module per feature.
 mod util;
 
+mod cli;
+
 mod ddll;
 mod differential;
 mod ffi;
