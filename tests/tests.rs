@@ -1,6 +1,7 @@
 //! porthost's integration tests: one binary, a module per feature.
 mod util;
 
+mod abi_coverage;
 mod cli;
 
 mod ddll;
