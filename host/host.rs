@@ -26,11 +26,14 @@ pub struct HostConfig {
     /// Also search the bundled drivers' directory ([`BUNDLED_DRIVERS`])
     /// after `driver_paths`. Default: `true`.
     pub bundled_drivers: bool,
+    /// Threads in the async pool (`driver_async`; ERTS's `+A`). Default: 1,
+    /// as in ERTS 25; 0 runs async jobs at once in the calling thread.
+    pub async_threads: usize,
 }
 
 impl Default for HostConfig {
     fn default() -> HostConfig {
-        HostConfig { driver_paths: Vec::new(), bundled_drivers: true }
+        HostConfig { driver_paths: Vec::new(), bundled_drivers: true, async_threads: 1 }
     }
 }
 
@@ -40,6 +43,8 @@ pub(crate) struct HostInner {
     pub(crate) ports: PortTable,
     pub(crate) procs: RwLock<HashMap<Pid, Arc<ProcShared>>>,
     pub(crate) timers: crate::timer::Timers,
+    pub(crate) poll: crate::poll::Poll,
+    pub(crate) async_pool: crate::async_pool::AsyncPool,
     /// Registered names (`register/2`): a name to a pid or port term.
     pub(crate) names: Mutex<HashMap<crate::term::Atom, Term>>,
     next_pid: AtomicU32,
@@ -67,6 +72,8 @@ impl Host {
                 ports: PortTable::default(),
                 procs: RwLock::new(HashMap::new()),
                 timers: Default::default(),
+                poll: Default::default(),
+                async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
             }),
@@ -148,6 +155,8 @@ impl HostInner {
 impl Drop for HostInner {
     fn drop(&mut self) {
         self.timers.shutdown();
+        self.poll.shutdown();
+        self.async_pool.shutdown();
         for p in self.ports.all() {
             port::shutdown(&p);
         }

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod async_pool;
 pub mod bif;
 pub mod binary;
 pub mod ddll;
@@ -28,6 +29,7 @@ pub mod error;
 #[allow(missing_docs)]
 pub mod ffi;
 pub mod host;
+pub mod poll;
 pub mod port;
 pub mod process;
 pub mod script;

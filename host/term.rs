@@ -7,6 +7,11 @@
 //! `driver_mk_atom` returns. Binaries are reference-counted driver binaries
 //! ([`Bin`]), so a binary passes between a script, a mailbox and a driver's
 //! `ErlIOVec` without being copied, as ERTS passes refc binaries.
+//! Bitstrings whose size is not a whole number of bytes (`<<1,2:3>>`) are
+//! their own variant, [`Term::BitString`]: ERTS accepts them wherever a
+//! bitstring will do (bit syntax, `bit_size/1`, term order, the external
+//! format) and refuses them wherever a binary or an iolist is needed, and
+//! keeping them apart makes every `match` say which of the two it means.
 //!
 //! Formatting with `{}` prints a term as Erlang's `io:format("~w", [T])`
 //! does; ordering follows Erlang's standard term order (see [`order`]).
@@ -102,6 +107,17 @@ pub enum Term {
     Float(f64),
     /// A binary (byte-aligned bitstring).
     Binary(Bin),
+    /// A bitstring that is not a whole number of bytes, such as `<<1,2:3>>`
+    /// (OTP: `is_bitstring/1` true, `is_binary/1` false).
+    ///
+    /// `BitString(bytes, bits)` holds the whole bytes followed by one more
+    /// byte whose `bits` leading (most significant) bits are the bitstring's
+    /// last bits, the rest of that byte zero; `bits` is 1..=7, so the size
+    /// is `(bytes.len() - 1) * 8 + bits` bits. A size that is a multiple of
+    /// 8 is always a [`Term::Binary`]; build both with [`Term::bitstring`],
+    /// which keeps these rules. A bitstring is not an iolist: the port BIFs
+    /// and `iolist_to_binary/1` raise `badarg` for it, as ERTS does.
+    BitString(Bin, u8),
     /// A proper list; `List(vec![])` is `[]`.
     List(Vec<Term>),
     /// An improper list: the elements and a tail that is not a list.
@@ -135,6 +151,33 @@ impl Term {
     /// A binary holding a copy of `bytes`.
     pub fn binary(bytes: &[u8]) -> Term {
         Term::Binary(Bin::from_slice(bytes))
+    }
+    /// The bitstring of the first `bits` bits of `bytes`: a
+    /// [`Term::Binary`] when `bits` is a multiple of 8, otherwise a
+    /// [`Term::BitString`] (the bits after the first `bits` are cleared in
+    /// the copy).
+    ///
+    /// # Panics
+    /// If `bytes` holds fewer than `bits` bits.
+    pub fn bitstring(bytes: &[u8], bits: usize) -> Term {
+        let len = bits.div_ceil(8);
+        assert!(len <= bytes.len(), "bitstring of {bits} bits from {} bytes", bytes.len());
+        let tail = (bits % 8) as u8;
+        if tail == 0 {
+            return Term::binary(&bytes[..len]);
+        }
+        let mut v = bytes[..len].to_vec();
+        v[len - 1] &= 0xffu8 << (8 - tail);
+        Term::BitString(Bin::from_slice(&v), tail)
+    }
+    /// The bytes and the size in bits of a binary or bitstring (the bytes
+    /// as [`Term::BitString`] documents them); `None` for other terms.
+    pub fn as_bits(&self) -> Option<(&[u8], usize)> {
+        match self {
+            Term::Binary(b) => Some((b.as_slice(), b.len() * 8)),
+            Term::BitString(b, bits) => Some((b.as_slice(), (b.len() - 1) * 8 + *bits as usize)),
+            _ => None,
+        }
     }
     /// A list of the bytes of `bytes` (how ERTS delivers data in list mode).
     pub fn byte_list(bytes: &[u8]) -> Term {
@@ -218,7 +261,8 @@ impl Term {
         Some(n)
     }
 
-    /// Visits the pieces of an iolist in order; `None` if not an iolist.
+    /// Visits the pieces of an iolist in order; `None` if not an iolist
+    /// (a [`Term::BitString`] anywhere in it makes it not one).
     pub fn iolist_walk(&self, f: &mut dyn FnMut(IoPiece<'_>)) -> Option<()> {
         match self {
             Term::Binary(b) => {

@@ -8,7 +8,8 @@ use std::os::raw::{c_char, c_uint};
 
 use crate::binary::{self, Bin};
 use crate::error::BifError;
-use crate::ffi::{ErlDrvBinary, ErlDrvData, ErlIOVec};
+use crate::ddll::Driver;
+use crate::ffi::{ErlDrvBinary, ErlDrvData, ErlDrvEvent, ErlDrvThreadData, ErlIOVec};
 use crate::port::{Port, CALL_RLEN, CONTROL_RLEN, PORT_CONTROL_FLAG_BINARY};
 use crate::term::{Atom, Term};
 
@@ -58,6 +59,39 @@ pub(crate) fn timeout(port: &Port, data: ErlDrvData) {
     if let Some(timeout) = port.driver.entry().timeout {
         // SAFETY: as for stop.
         unsafe { timeout(data) }
+    }
+}
+
+/// Calls `ready_input(drv_data, event)`.
+pub(crate) fn ready_input(port: &Port, data: ErlDrvData, fd: i32) {
+    if let Some(f) = port.driver.entry().ready_input {
+        // SAFETY: the driver's callback for an event it selected.
+        unsafe { f(data, fd as isize as ErlDrvEvent) }
+    }
+}
+
+/// Calls `ready_output(drv_data, event)`.
+pub(crate) fn ready_output(port: &Port, data: ErlDrvData, fd: i32) {
+    if let Some(f) = port.driver.entry().ready_output {
+        // SAFETY: as for ready_input.
+        unsafe { f(data, fd as isize as ErlDrvEvent) }
+    }
+}
+
+/// Calls `stop_select(event, NULL)`: the driver may now close the event.
+pub(crate) fn stop_select(driver: &Driver, fd: i32) {
+    if let Some(f) = driver.entry().stop_select {
+        let _guard = driver.driver_lock.lock();
+        // SAFETY: the driver's callback for an event it marked in use.
+        unsafe { f(fd as isize as ErlDrvEvent, std::ptr::null_mut()) }
+    }
+}
+
+/// Calls `ready_async(drv_data, async_data)`.
+pub(crate) fn ready_async(port: &Port, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
+    if let Some(f) = port.driver.entry().ready_async {
+        // SAFETY: the driver's callback with the data of its finished job.
+        unsafe { f(data, async_data as ErlDrvThreadData) }
     }
 }
 

@@ -13,6 +13,10 @@ pub mod failure;
 pub mod misc;
 pub mod output;
 pub mod queue;
+pub mod select;
+pub mod sys;
+pub mod terms;
+pub mod thread;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

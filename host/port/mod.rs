@@ -149,6 +149,8 @@ pub struct Port {
     pub(crate) output: AtomicU64,
     /// The armed timer: deadline and sequence number (see [`crate::timer`]).
     pub(crate) timer: Mutex<Option<(std::time::Instant, u64)>>,
+    /// How many events the port has in the selection table ([`crate::poll`]).
+    pub(crate) selected: std::sync::atomic::AtomicUsize,
 }
 
 impl Port {
@@ -263,6 +265,7 @@ pub(crate) fn open(
         input: AtomicU64::new(0),
         output: AtomicU64::new(0),
         timer: Mutex::new(None),
+        selected: std::sync::atomic::AtomicUsize::new(0),
     }));
     let id = port.id;
     caller.links.lock().push(id);
@@ -468,6 +471,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     }
     port.queue.lock().clear();
     *port.timer.lock() = None;
+    for fd in host.poll.port_closed(port) {
+        entry::stop_select(&port.driver, fd);
+    }
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
     host.ddll.lock().port_closed(port.driver.name());
@@ -604,20 +610,23 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
     terminate(host, &port, reason);
 }
 
-/// The port's timer fired: calls `timeout` if the port is still open or
-/// closing (a lingering port may drain its queue from a timer).
-pub(crate) fn timeout(port: &Arc<Port>) {
-    if port.driver.entry().timeout.is_none() {
-        return;
-    }
+/// Runs `f` as a callback of an event (timer, I/O, async) on the port, if
+/// it is still open or closing (a lingering port may drain its queue from
+/// such a callback): under its locks, with the owner as `driver_caller`.
+pub(crate) fn run_callback(port: &Arc<Port>, f: impl FnOnce(&Port, ErlDrvData)) {
     let (owner, phase) = {
         let g = port.state.lock();
         let s = g.borrow();
         (s.owner, s.phase)
     };
     if matches!(phase, Phase::Open | Phase::Closing) {
-        in_callback(port, owner, |d| entry::timeout(port, d));
+        in_callback(port, owner, |d| f(port, d));
     }
+}
+
+/// The port's timer fired: calls `timeout`.
+pub(crate) fn timeout(port: &Arc<Port>) {
+    run_callback(port, |port, d| entry::timeout(port, d));
 }
 
 /// Sends `{Port, {data, Data}}` to the owner, unless the port is closing.

@@ -10,6 +10,7 @@
 
 use std::cmp::Ordering;
 
+use super::bits::BitWriter;
 use super::num::{self, badarith, is_integer, is_number};
 use super::parse::BinOp;
 use super::Exception;
@@ -327,10 +328,69 @@ fn binary_arg(t: &Term) -> Result<&crate::term::Bin, Exception> {
     }
 }
 
+/// The whole bytes of a binary or bitstring, for the BIFs that take a
+/// bitstring but work on its bytes (`binary_part/3`, `binary:part/3`,
+/// `binary_to_list/3`, `split_binary/2`: ERTS ignores the last 1..=7 bits).
+fn whole_bytes_arg(t: &Term) -> Result<crate::term::Bin, Exception> {
+    match t {
+        Term::Binary(b) => Ok(b.clone()),
+        Term::BitString(b, _) => Ok(b.sub(0, b.len() - 1)),
+        _ => Err(badarg()),
+    }
+}
+
+/// `bitstring_to_list/1`: the bytes as integers, then the last 1..=7 bits,
+/// if any, as a bitstring element.
+fn bitstring_to_list(t: &Term) -> R {
+    match t {
+        Term::Binary(b) => Ok(Term::byte_list(b.as_slice())),
+        Term::BitString(b, bits) => {
+            let n = b.len() - 1;
+            let mut items: Vec<Term> = b.as_slice()[..n].iter().map(|&x| Term::Int(x as i64)).collect();
+            items.push(Term::BitString(b.sub(n, 1), *bits));
+            Ok(Term::List(items))
+        }
+        _ => Err(badarg()),
+    }
+}
+
+/// Appends a bitstring list (an iolist in which bitstrings may stand where
+/// binaries may) to `w`; `None` if `t` is not one.
+fn push_bitstring_list(w: &mut BitWriter, t: &Term) -> Option<()> {
+    let (items, tail) = match t {
+        Term::List(v) => (v.as_slice(), None),
+        Term::Improper(v, tail) => (v.as_slice(), Some(&**tail)),
+        _ => return None,
+    };
+    for x in items {
+        match x {
+            Term::Int(i @ 0..=255) => w.push_bytes(&[*i as u8]),
+            Term::List(_) | Term::Improper(..) => push_bitstring_list(w, x)?,
+            _ => {
+                let (bytes, n) = x.as_bits()?;
+                w.push_bits_of(bytes, n);
+            }
+        }
+    }
+    if let Some(tail) = tail {
+        let (bytes, n) = tail.as_bits()?;
+        w.push_bits_of(bytes, n);
+    }
+    Some(())
+}
+
+/// `list_to_bitstring/1`.
+fn list_to_bitstring(t: &Term) -> R {
+    let mut w = BitWriter::new();
+    push_bitstring_list(&mut w, t).ok_or_else(badarg)?;
+    let (bytes, n) = w.into_bits();
+    Ok(Term::bitstring(&bytes, n))
+}
+
 /// `binary_part(Bin, Pos, Len)` with ERTS's rules (a negative length counts
 /// back from `Pos`).
 fn binary_part(b: &Term, pos: &Term, len: &Term) -> R {
-    let bin = binary_arg(b)?;
+    let bin = whole_bytes_arg(b)?;
     let (pos, len) = (int_arg(pos).ok_or_else(badarg)?, int_arg(len).ok_or_else(badarg)?);
     let (start, end) = if len >= 0 { (pos, pos.checked_add(len)) } else { (pos + len, Some(pos)) };
     let end = end.ok_or_else(badarg)?;
@@ -384,11 +444,10 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         ("list_to_atom", 1) | ("list_to_existing_atom", 1) => list_to_atom(&a[0]),
         ("binary_to_atom", 1) | ("binary_to_existing_atom", 1) => binary_to_atom(&a[0], None),
         ("binary_to_atom", 2) | ("binary_to_existing_atom", 2) => binary_to_atom(&a[0], Some(&a[1])),
-        ("binary_to_list", 1) | ("bitstring_to_list", 1) => {
-            binary_arg(&a[0]).map(|b| Term::byte_list(b.as_slice()))
-        }
+        ("binary_to_list", 1) => binary_arg(&a[0]).map(|b| Term::byte_list(b.as_slice())),
+        ("bitstring_to_list", 1) => bitstring_to_list(&a[0]),
         ("binary_to_list", 3) => (|| {
-            let b = binary_arg(&a[0])?;
+            let b = whole_bytes_arg(&a[0])?;
             let (s, e) = (index_arg(&a[1]).ok_or_else(badarg)?, index_arg(&a[2]).ok_or_else(badarg)?);
             if s < 1 || s > e || e > b.len() {
                 return Err(badarg());
@@ -401,9 +460,13 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         },
         ("binary_part", 3) => binary_part(&a[0], &a[1], &a[2]),
         ("split_binary", 2) => (|| {
-            let b = binary_arg(&a[0])?;
+            let b = whole_bytes_arg(&a[0])?;
             let n = index_arg(&a[1]).filter(|&n| n <= b.len()).ok_or_else(badarg)?;
-            Ok(Term::tuple(vec![Term::Binary(b.sub(0, n)), Term::Binary(b.sub(n, b.len() - n))]))
+            let rest = match &a[0] {
+                Term::BitString(all, bits) => Term::BitString(all.sub(n, all.len() - n), *bits),
+                _ => Term::Binary(b.sub(n, b.len() - n)),
+            };
+            Ok(Term::tuple(vec![Term::Binary(b.sub(0, n)), rest]))
         })(),
         ("integer_to_list", 1) => integer_to_string(&a[0], None).map(|s| Term::string(&s)),
         ("integer_to_list", 2) => integer_to_string(&a[0], Some(&a[1])).map(|s| Term::string(&s)),
@@ -422,10 +485,11 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
             },
             _ => Err(badarg()),
         },
-        ("bit_size", 1) => binary_arg(&a[0]).map(|b| Term::Int(b.len() as i64 * 8)),
-        ("byte_size", 1) => binary_arg(&a[0]).map(|b| Term::Int(b.len() as i64)),
+        ("bit_size", 1) => a[0].as_bits().map(|(_, n)| Term::Int(n as i64)).ok_or_else(badarg),
+        ("byte_size", 1) => a[0].as_bits().map(|(_, n)| Term::Int(n.div_ceil(8) as i64)).ok_or_else(badarg),
         ("size", 1) => match &a[0] {
             Term::Binary(b) => Ok(Term::Int(b.len() as i64)),
+            Term::BitString(b, _) => Ok(Term::Int(b.len() as i64 - 1)),
             Term::Tuple(t) => Ok(Term::Int(t.len() as i64)),
             _ => Err(badarg()),
         },
@@ -500,7 +564,8 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         },
         ("length", 1) => list_items(&a[0]).map(|v| Term::Int(v.len() as i64)).ok_or_else(badarg),
         ("iolist_size", 1) => a[0].iolist_size().map(|n| Term::Int(n as i64)).ok_or_else(badarg),
-        ("iolist_to_binary", 1) | ("list_to_binary", 1) | ("list_to_bitstring", 1) => {
+        ("list_to_bitstring", 1) => list_to_bitstring(&a[0]),
+        ("iolist_to_binary", 1) | ("list_to_binary", 1) => {
             if name != "iolist_to_binary" && !matches!(a[0], Term::List(_) | Term::Improper(..)) {
                 Err(badarg())
             } else {
@@ -512,7 +577,8 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         ("max", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Less { a[1].clone() } else { a[0].clone() }),
         ("min", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Greater { a[1].clone() } else { a[0].clone() }),
         ("is_atom", 1) => Ok(boolean(matches!(a[0], Term::Atom(_)))),
-        ("is_binary", 1) | ("is_bitstring", 1) => Ok(boolean(matches!(a[0], Term::Binary(_)))),
+        ("is_binary", 1) => Ok(boolean(matches!(a[0], Term::Binary(_)))),
+        ("is_bitstring", 1) => Ok(boolean(matches!(a[0], Term::Binary(_) | Term::BitString(..)))),
         ("is_boolean", 1) => Ok(boolean(as_bool(&a[0]).is_some())),
         ("is_float", 1) => Ok(boolean(matches!(a[0], Term::Float(_)))),
         ("is_function", 1) => Ok(boolean(false)),

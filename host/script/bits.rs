@@ -1,12 +1,18 @@
-//! The bit syntax: building binaries from segments and matching segments
-//! against binaries, as `eval_bits` does for `erl_eval`.
+//! The bit syntax: building bitstrings from segments and matching segments
+//! against bitstrings, as `eval_bits` does for `erl_eval`.
 //!
 //! Segments work at bit granularity (`<<1:3, 5:5>>` is `<<37>>`,
-//! `<<A:4, B:4>> = <<16#12>>` binds `A = 1, B = 2`), but porthost's binary
-//! terms are whole bytes: building a value whose total size is not a
-//! multiple of 8 raises `error:{unsupported_bitstring, Bits}`, and so does
-//! matching a `bits` segment that would bind a bitstring that is not whole
-//! bytes.
+//! `<<A:4, B:4>> = <<16#12>>` binds `A = 1, B = 2`). A value whose size is
+//! a multiple of 8 bits is a [`Term::Binary`], any other a
+//! [`Term::BitString`] (`<<1:7>>`, `<<X:3, Rest/bits>> = <<255,1>>` binds
+//! `Rest = <<248,1:5>>`).
+//!
+//! `binary` segments take a unit (default 8): built without a size, the
+//! value's size must be a multiple of it, and matched without a size, the
+//! rest must be (`<<X/binary-unit:3>> = <<1:6>>` matches). `bits` segments
+//! have unit 1 and no other: an explicit `unit:N` with `N /= 1` raises
+//! `error:{bittype_mismatch, N, 1, "unit"}` when building and does not
+//! match in a pattern, as `erl_bits` makes `erl_eval` behave.
 //!
 //! Integers are two's complement, truncated to the segment size when built;
 //! little-endian segments whose size is not a multiple of 8 put the whole
@@ -41,14 +47,31 @@ pub fn default_unit(ty: BitType) -> u32 {
     }
 }
 
-/// The size in bits of a segment given its evaluated size expression, or
-/// the type's default size (`None` for "all the rest" / utf types).
-pub fn segment_bits(spec: &BitSpec, size: Option<&Term>) -> Result<Option<usize>, Exception> {
-    let unit = match spec.unit {
+/// The unit of a segment: its `unit:N`, else the type's default.
+fn unit_of(spec: &BitSpec) -> u64 {
+    match spec.unit {
         Some(0) => 256,
         Some(u) => u as u64,
         None => default_unit(spec.ty) as u64,
-    };
+    }
+}
+
+/// The size in bits of a segment given its evaluated size expression, or
+/// the type's default size (`None` for "all the rest" / utf types).
+///
+/// # Errors
+/// `badarg` for a bad size; `{bittype_mismatch, N, 1, "unit"}` for a `bits`
+/// segment with `unit:N`, `N /= 1`.
+pub fn segment_bits(spec: &BitSpec, size: Option<&Term>) -> Result<Option<usize>, Exception> {
+    let unit = unit_of(spec);
+    if spec.ty == BitType::Bits && unit != 1 {
+        return Err(Exception::error(Term::tuple(vec![
+            Term::atom("bittype_mismatch"),
+            Term::Int(unit as i64),
+            Term::Int(1),
+            Term::string("unit"),
+        ])));
+    }
     match size {
         None => Ok(match spec.ty {
             BitType::Integer => Some(8),
@@ -113,7 +136,10 @@ impl BitWriter {
     }
 
     /// Appends the first `n` bits of `bytes`.
-    fn push_bits_of(&mut self, bytes: &[u8], n: usize) {
+    ///
+    /// # Panics
+    /// If `bytes` holds fewer than `n` bits.
+    pub fn push_bits_of(&mut self, bytes: &[u8], n: usize) {
         self.push_bytes(&bytes[..n / 8]);
         if n % 8 != 0 {
             self.push_small(bytes[n / 8] >> (8 - n % 8), n % 8);
@@ -142,18 +168,22 @@ impl BitWriter {
         }
     }
 
-    /// The bytes written; `error:{unsupported_bitstring, Bits}` when they do
-    /// not make whole bytes.
-    pub fn finish(self) -> Result<Vec<u8>, Exception> {
-        if self.bits % 8 != 0 {
-            return Err(unsupported_bitstring(self.bits));
-        }
-        Ok(self.bytes)
+    /// The bytes written and their size in bits (the unused bits of the
+    /// last byte clear).
+    pub fn into_bits(self) -> (Vec<u8>, usize) {
+        (self.bytes, self.bits)
     }
-}
 
-fn unsupported_bitstring(bits: usize) -> Exception {
-    Exception::error(Term::tuple(vec![Term::atom("unsupported_bitstring"), Term::Int(bits as i64)]))
+    /// The bits written as a term: a binary that ERTS would keep off-heap
+    /// (as `erl_eval` builds every non-empty binary, see
+    /// [`Bin::is_heap`]) when they make whole bytes, otherwise a bitstring.
+    pub fn into_term(self) -> Term {
+        match self.bits % 8 {
+            // The unused bits of the last byte were never set.
+            0 => Term::Binary(Bin::from_slice_refc(&self.bytes)),
+            tail => Term::BitString(Bin::from_slice(&self.bytes), tail as u8),
+        }
+    }
 }
 
 /// The low `n` bits of integer `v` as little-endian two's complement bytes
@@ -239,15 +269,16 @@ pub fn write_segment(w: &mut BitWriter, v: &Term, bits: Option<usize>, spec: &Bi
             w.push_le_value(&bytes, bytes.len() * 8, le);
         }
         BitType::Binary | BitType::Bits => {
-            let b = match v {
-                Term::Binary(b) => b,
-                _ => return Err(badarg()),
+            let (bytes, size) = v.as_bits().ok_or_else(badarg)?;
+            let n = match bits {
+                Some(n) => n,
+                None if size as u64 % unit_of(spec) == 0 => size,
+                None => return Err(badarg()),
             };
-            let n = bits.unwrap_or(b.len() * 8);
-            if n > b.len() * 8 {
+            if n > size {
                 return Err(badarg());
             }
-            w.push_bits_of(b.as_slice(), n);
+            w.push_bits_of(bytes, n);
         }
         BitType::Utf8 | BitType::Utf16 | BitType::Utf32 => {
             let c = match v {
@@ -272,7 +303,7 @@ pub fn write_segment(w: &mut BitWriter, v: &Term, bits: Option<usize>, spec: &Bi
     Ok(())
 }
 
-/// A bit-granular cursor over a binary being matched.
+/// A bit-granular cursor over a bitstring being matched.
 pub struct BitReader<'a> {
     bin: &'a Bin,
     pos: usize,
@@ -280,9 +311,18 @@ pub struct BitReader<'a> {
 }
 
 impl<'a> BitReader<'a> {
-    /// A reader at the start of `bin`.
+    /// A reader at the start of binary `bin`.
     pub fn new(bin: &'a Bin) -> BitReader<'a> {
         BitReader { bin, pos: 0, end: bin.len() * 8 }
+    }
+
+    /// A reader at the start of `t`, if it is a binary or bitstring.
+    pub fn of_term(t: &'a Term) -> Option<BitReader<'a>> {
+        match t {
+            Term::Binary(b) => Some(BitReader::new(b)),
+            Term::BitString(b, bits) => Some(BitReader { bin: b, pos: 0, end: (b.len() - 1) * 8 + *bits as usize }),
+            _ => None,
+        }
     }
 
     /// Bits left.
@@ -334,19 +374,26 @@ impl<'a> BitReader<'a> {
         le
     }
 
-    /// Takes `n` bits as a binary term: a sub-binary sharing the bytes when
-    /// aligned, a copy otherwise.
-    fn take_binary(&mut self, n: usize) -> Result<Term, Exception> {
-        if n % 8 != 0 {
-            return Err(unsupported_bitstring(n));
-        }
-        if self.pos % 8 == 0 {
-            let b = self.bin.sub(self.pos / 8, n / 8);
+    /// Takes `n` bits as a binary or bitstring term: a sub-binary sharing
+    /// the bytes when they start on a byte boundary and are whole bytes or
+    /// the rest of the input (whose unused last bits are clear), a copy
+    /// otherwise.
+    fn take_bits(&mut self, n: usize) -> Term {
+        if self.pos % 8 == 0 && (n % 8 == 0 || self.pos + n == self.end) {
+            let b = self.bin.sub(self.pos / 8, n.div_ceil(8));
             self.pos += n;
-            return Ok(Term::Binary(b));
+            return match n % 8 {
+                0 => Term::Binary(b),
+                tail => Term::BitString(b, tail as u8),
+            };
         }
-        let bytes: Vec<u8> = (0..n / 8).map(|_| self.small(8)).collect();
-        Ok(Term::binary(&bytes))
+        let mut bytes: Vec<u8> = (0..n / 8).map(|_| self.small(8)).collect();
+        if n % 8 == 0 {
+            return Term::binary(&bytes);
+        }
+        let tail = n % 8;
+        bytes.push(self.small(tail) << (8 - tail));
+        Term::BitString(Bin::from_slice(&bytes), tail as u8)
     }
 }
 
@@ -407,7 +454,7 @@ pub fn read_segment(r: &mut BitReader<'_>, bits: Option<usize>, spec: &BitSpec) 
                 Some(n) => n,
                 None => {
                     let rest = r.remaining();
-                    if spec.ty == BitType::Binary && rest % 8 != 0 {
+                    if rest as u64 % unit_of(spec) != 0 {
                         return Ok(None);
                     }
                     rest
@@ -416,7 +463,7 @@ pub fn read_segment(r: &mut BitReader<'_>, bits: Option<usize>, spec: &BitSpec) 
             if n > r.remaining() {
                 return Ok(None);
             }
-            r.take_binary(n).map(Some)
+            Ok(Some(r.take_bits(n)))
         }
         BitType::Utf8 => {
             if r.remaining() < 8 {
@@ -496,12 +543,21 @@ mod tests {
         BitSpec { ty, signed, endian, unit: None }
     }
 
-    fn build(segs: &[(Term, usize, BitSpec)]) -> Result<Vec<u8>, Exception> {
+    /// The term built from `segs`.
+    fn build_term(segs: &[(Term, usize, BitSpec)]) -> Result<Term, Exception> {
         let mut w = BitWriter::new();
         for (v, n, s) in segs {
             write_segment(&mut w, v, Some(*n), s)?;
         }
-        w.finish()
+        Ok(w.into_term())
+    }
+
+    /// The bytes of the binary built from `segs`.
+    fn build(segs: &[(Term, usize, BitSpec)]) -> Result<Vec<u8>, Exception> {
+        match build_term(segs)? {
+            Term::Binary(b) => Ok(b.as_slice().to_vec()),
+            t => panic!("{t} is not a binary"),
+        }
     }
 
     #[test]
@@ -551,7 +607,7 @@ mod tests {
         write_segment(&mut w, &Term::Int(97), None, &spec(BitType::Utf16, false, Endian::Little)).unwrap();
         write_segment(&mut w, &Term::Int(0x1F600), None, &spec(BitType::Utf16, false, Endian::Big)).unwrap();
         write_segment(&mut w, &Term::Int(0x1F600), None, &spec(BitType::Utf32, false, Endian::Big)).unwrap();
-        assert_eq!(w.finish().unwrap(), [97, 0, 216, 61, 222, 0, 0, 1, 246, 0]);
+        assert_eq!(w.into_term().to_string(), "<<97,0,216,61,222,0,0,1,246,0>>");
         let mut w = BitWriter::new();
         assert!(write_segment(&mut w, &Term::Int(0xD800), None, &spec(BitType::Utf8, false, Endian::Big)).is_err());
     }
@@ -571,10 +627,51 @@ mod tests {
         assert_eq!(v.to_string(), "1461501637330902918203684832716283019655932542975");
     }
 
+    /// Expectations from OTP 25's `erl_eval`.
     #[test]
-    fn unaligned_results_are_rejected() {
+    fn unaligned_results_are_bitstrings() {
         let int = spec(BitType::Integer, false, Endian::Big);
-        let e = build(&[(Term::Int(1), 4, int)]).unwrap_err();
-        assert_eq!(e.reason.to_string(), "{unsupported_bitstring,4}");
+        let bits = spec(BitType::Bits, false, Endian::Big);
+        // <<1:4>>
+        assert_eq!(build_term(&[(Term::Int(1), 4, int)]).unwrap().to_string(), "<<1:4>>");
+        // <<256:9>>, <<-1:3>>, <<300:12/little>>
+        assert_eq!(build_term(&[(Term::Int(256), 9, int)]).unwrap().to_string(), "<<128,0:1>>");
+        assert_eq!(build_term(&[(Term::Int(-1), 3, int)]).unwrap().to_string(), "<<7:3>>");
+        let int_le = spec(BitType::Integer, false, Endian::Little);
+        assert_eq!(build_term(&[(Term::Int(300), 12, int_le)]).unwrap().to_string(), "<<44,1:4>>");
+        // B = <<1,2:3>>, <<B:4/bits>> is <<0:4>>; <<B:9/bits, 0:7>> is <<1,0>>.
+        let b = Term::bitstring(&[1, 0x40], 11);
+        assert_eq!(build_term(&[(b.clone(), 4, bits)]).unwrap().to_string(), "<<0:4>>");
+        assert_eq!(build_term(&[(b.clone(), 9, bits), (Term::Int(0), 7, int)]).unwrap().to_string(), "<<1,0>>");
+        assert!(build_term(&[(b, 12, bits)]).is_err());
+
+        // <<X:3, Rest/bits>> = <<255,1>> gives {7,<<248,1:5>>}.
+        let src = Term::binary(&[255, 1]);
+        let mut r = BitReader::of_term(&src).unwrap();
+        assert_eq!(read_segment(&mut r, Some(3), &int).unwrap().unwrap().to_string(), "7");
+        assert_eq!(read_segment(&mut r, None, &bits).unwrap().unwrap().to_string(), "<<248,1:5>>");
+        // <<_:4, R/bits>> = <<1>> gives <<1:4>>; the rest of a bitstring is
+        // shared, a middle part copied and masked.
+        let src = Term::bitstring(&[0xab, 0xcd, 0xe0], 19);
+        let mut r = BitReader::of_term(&src).unwrap();
+        assert_eq!(r.remaining(), 19);
+        assert_eq!(read_segment(&mut r, Some(4), &bits).unwrap().unwrap().to_string(), "<<10:4>>");
+        assert_eq!(read_segment(&mut r, Some(4), &int).unwrap().unwrap().to_string(), "11");
+        assert_eq!(read_segment(&mut r, None, &bits).unwrap().unwrap().to_string(), "<<205,7:3>>");
+        // A `binary` segment without a size needs whole units of the rest.
+        let src = Term::bitstring(&[0x04], 6);
+        let bin = spec(BitType::Binary, false, Endian::Big);
+        assert!(read_segment(&mut BitReader::of_term(&src).unwrap(), None, &bin).unwrap().is_none());
+        let bin3 = BitSpec { unit: Some(3), ..bin };
+        assert_eq!(read_segment(&mut BitReader::of_term(&src).unwrap(), None, &bin3).unwrap().unwrap().to_string(), "<<1:6>>");
+    }
+
+    #[test]
+    fn bits_segments_take_no_unit_but_one() {
+        let bits3 = BitSpec { unit: Some(3), ..spec(BitType::Bits, false, Endian::Big) };
+        let e = segment_bits(&bits3, Some(&Term::Int(2))).unwrap_err();
+        assert_eq!(e.reason.to_string(), "{bittype_mismatch,3,1,[117,110,105,116]}");
+        let bits1 = BitSpec { unit: Some(1), ..bits3 };
+        assert_eq!(segment_bits(&bits1, Some(&Term::Int(6))).unwrap(), Some(6));
     }
 }

@@ -289,8 +289,7 @@ fn build_binary(b: &mut Bindings, segs: &[BinSeg], cx: &mut Ctx<'_>) -> R {
             }
         }
     }
-    // erl_eval builds every non-empty binary off-heap (see Bin::is_heap).
-    Ok(Term::Binary(crate::binary::Bin::from_slice_refc(&w.finish()?)))
+    Ok(w.into_term())
 }
 
 /// The cells of a list term: its elements and the tail (`None` for `[]`).
@@ -359,9 +358,9 @@ pub(crate) fn match_pattern(b: &mut Bindings, p: &Expr, v: &Term, cx: &mut Ctx<'
                 }
             }
         }
-        Expr::Bin(segs) => match v {
-            Term::Binary(bin) => match_binary(b, segs, bin, cx)?,
-            _ => false,
+        Expr::Bin(segs) => match BitReader::of_term(v) {
+            Some(r) => match_binary(b, segs, r, cx)?,
+            None => false,
         },
         Expr::Map(None, fields) => match v {
             Term::Map(pairs) => {
@@ -408,8 +407,7 @@ pub(crate) fn match_pattern(b: &mut Bindings, p: &Expr, v: &Term, cx: &mut Ctx<'
     })
 }
 
-fn match_binary(b: &mut Bindings, segs: &[BinSeg], bin: &crate::term::Bin, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
-    let mut r = BitReader::new(bin);
+fn match_binary(b: &mut Bindings, segs: &[BinSeg], mut r: BitReader<'_>, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
     for seg in segs {
         let size = match &seg.size {
             Some(e) => Some(eval_in_pattern(b, e, cx)?),

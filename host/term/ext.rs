@@ -3,7 +3,8 @@
 //! Encoding produces the bytes OTP 25's `term_to_binary/1` produces
 //! (minor version 1): `ATOM_EXT` for Latin-1 atoms and `SMALL_ATOM_UTF8_EXT`
 //! for others, `STRING_EXT` for lists of bytes, `NEW_FLOAT_EXT`,
-//! `SMALL_BIG_EXT`/`LARGE_BIG_EXT`, `MAP_EXT` with keys in map order, and
+//! `SMALL_BIG_EXT`/`LARGE_BIG_EXT`, `BIT_BINARY_EXT` for bitstrings that
+//! are not whole bytes, `MAP_EXT` with keys in map order, and
 //! pids, ports and references of the node `nonode@nohost` with creation 0.
 //! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
 //! only to inflate compressed terms.)
@@ -69,6 +70,12 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
         Term::Binary(b) => {
             out.push(109);
             out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.extend_from_slice(b.as_slice());
+        }
+        Term::BitString(b, bits) => {
+            out.push(77);
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.push(*bits);
             out.extend_from_slice(b.as_slice());
         }
         Term::List(items) if items.is_empty() => out.push(106),
@@ -294,14 +301,13 @@ impl<'a> Decoder<'a> {
                 Term::binary(self.take(n)?)
             }
             77 => {
-                // A bitstring: representable only when it is whole bytes.
+                // BIT_BINARY_EXT: `bits` (1..=8) of the last byte are used,
+                // the leading ones; ERTS drops the others. An empty one has
+                // `bits` 0.
                 let n = self.len32()?;
-                let bits = self.u8()?;
+                let bits = self.u8()? as usize;
                 let bytes = self.take(n)?;
-                if bits != 8 && !(bits == 0 && n == 0) {
-                    return None;
-                }
-                Term::binary(bytes)
+                bit_binary(bytes, bits)?
             }
             110 => {
                 let n = self.u8()? as usize;
@@ -366,6 +372,16 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The term of a `BIT_BINARY_EXT` of `bytes` whose last byte holds `bits`
+/// bits; `None` (ERTS: `badarg`) when `bits` is out of range.
+fn bit_binary(bytes: &[u8], bits: usize) -> Option<Term> {
+    match (bytes.len(), bits) {
+        (0, 0) => Some(Term::binary(&[])),
+        (n, 1..=8) if n > 0 => Some(Term::bitstring(bytes, (n - 1) * 8 + bits)),
+        _ => None,
+    }
+}
+
 /// Converts an `eetf` term (from a compressed external term) to a [`Term`].
 fn from_eetf(t: &eetf::Term) -> Option<Term> {
     use eetf::Term as E;
@@ -382,7 +398,7 @@ fn from_eetf(t: &eetf::Term) -> Option<Term> {
             Term::Ref(Ref(lo | (hi << 32)))
         }
         E::Binary(b) => Term::binary(&b.bytes),
-        E::BitBinary(b) if b.tail_bits_size == 8 => Term::binary(&b.bytes),
+        E::BitBinary(b) => bit_binary(&b.bytes, b.tail_bits_size as usize)?,
         E::ByteList(l) => Term::byte_list(&l.bytes),
         E::List(l) => Term::List(l.elements.iter().map(from_eetf).collect::<Option<_>>()?),
         E::ImproperList(l) => {
@@ -462,6 +478,26 @@ mod tests {
         assert_eq!(back.to_string(), t.to_string());
         for r in [Term::Ref(Ref(5)), Term::Ref(Ref(1 << 40)), Term::Pid(Pid(3)), Term::Port(PortId(1 << 33))] {
             assert_eq!(binary_to_term(&term_to_binary(&r)).unwrap(), r);
+        }
+    }
+
+    /// Expectations from OTP 25: `term_to_binary(<<1:7>>)` and
+    /// `term_to_binary(<<1,2:3>>)`; decoding keeps only the leading bits of
+    /// the last byte (`<<131,77,0,0,0,1,3,255>>` is `<<7:3>>`), and a
+    /// `bits` of 8 gives a binary.
+    #[test]
+    fn bitstrings_use_bit_binary_ext() {
+        assert_eq!(bytes(&Term::bitstring(&[2], 7)), "<<131,77,0,0,0,1,7,2>>");
+        assert_eq!(bytes(&Term::bitstring(&[1, 0x40], 11)), "<<131,77,0,0,0,2,3,1,64>>");
+        let t = Term::bitstring(&[1, 0x40], 11);
+        assert_eq!(binary_to_term(&term_to_binary(&t)).unwrap(), t);
+        assert_eq!(binary_to_term(&[131, 77, 0, 0, 0, 1, 3, 255]).unwrap().to_string(), "<<7:3>>");
+        assert_eq!(term_to_binary(&binary_to_term(&[131, 77, 0, 0, 0, 1, 3, 255]).unwrap()), [131, 77, 0, 0, 0, 1, 3, 224]);
+        assert_eq!(binary_to_term(&[131, 77, 0, 0, 0, 2, 1, 7, 255]).unwrap().to_string(), "<<7,1:1>>");
+        assert_eq!(binary_to_term(&[131, 77, 0, 0, 0, 1, 8, 255]).unwrap().to_string(), "<<255>>");
+        assert_eq!(binary_to_term(&[131, 77, 0, 0, 0, 0, 0]).unwrap().to_string(), "<<>>");
+        for bad in [&[131, 77, 0, 0, 0, 1, 0, 255][..], &[131, 77, 0, 0, 0, 0, 3], &[131, 77, 0, 0, 0, 1, 9, 255], &[131, 77, 0, 0, 0, 0, 8]] {
+            assert!(binary_to_term(bad).is_none(), "{bad:?}");
         }
     }
 

@@ -11,7 +11,8 @@
 //!   in plain notation unless scientific notation is strictly shorter, and
 //!   always in scientific notation from 2^53 up (see [`format_float`]);
 //! - strings are lists and print as integer lists (`~w` never prints
-//!   `"abc"`), binaries as `<<1,2,3>>`, maps as `#{a => 1,b => 2}` in key
+//!   `"abc"`), binaries as `<<1,2,3>>` and bitstrings with their last
+//!   partial byte as `Value:Bits` (`<<1,2:3>>`, `<<5:3>>`), maps as `#{a => 1,b => 2}` in key
 //!   order (ERTS orders maps of more than 32 keys by hash; porthost always
 //!   prints them in term order);
 //! - pids print as `<0.N.0>`, ports as `#Port<0.N>` and references as
@@ -174,6 +175,16 @@ fn write_seq(f: &mut Formatter<'_>, items: &[Term]) -> fmt::Result {
     Ok(())
 }
 
+fn write_bytes(f: &mut Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            f.write_char(',')?;
+        }
+        write!(f, "{byte}")?;
+    }
+    Ok(())
+}
+
 impl Display for Term {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
@@ -183,13 +194,17 @@ impl Display for Term {
             Term::Float(x) => f.write_str(&format_float(*x)),
             Term::Binary(b) => {
                 f.write_str("<<")?;
-                for (i, byte) in b.as_slice().iter().enumerate() {
-                    if i > 0 {
-                        f.write_char(',')?;
-                    }
-                    write!(f, "{byte}")?;
-                }
+                write_bytes(f, b.as_slice())?;
                 f.write_str(">>")
+            }
+            Term::BitString(b, bits) => {
+                let (whole, last) = b.as_slice().split_at(b.len() - 1);
+                f.write_str("<<")?;
+                write_bytes(f, whole)?;
+                if !whole.is_empty() {
+                    f.write_char(',')?;
+                }
+                write!(f, "{}:{bits}>>", last[0] >> (8 - bits))
             }
             Term::List(items) => {
                 f.write_char('[')?;
@@ -338,6 +353,9 @@ mod tests {
             big,
             Term::binary(&[]),
             Term::binary(&[1, 2, 3]),
+            Term::bitstring(&[1], 7),
+            Term::bitstring(&[1, 0x5f], 11),
+            Term::bitstring(&[0xff], 7),
             Term::string("abc"),
             Term::nil(),
             Term::Improper(vec![Term::Int(1)], Box::new(Term::Int(2))),
@@ -352,7 +370,7 @@ mod tests {
         ]);
         assert_eq!(
             t.to_string(),
-            "[-1,1180591620717411303424,<<>>,<<1,2,3>>,[97,98,99],[],[1|2],[1,2|3],{},\
+            "[-1,1180591620717411303424,<<>>,<<1,2,3>>,<<0:7>>,<<1,2:3>>,<<127:7>>,[97,98,99],[],[1|2],[1,2|3],{},\
              {a,{b}},#{},#{a => 2,b => 1},<0.9.0>,#Port<0.0>,#Ref<0.0.0.7>]"
         );
     }

@@ -5,7 +5,9 @@
 //! references, ports and pids by number; tuples by size, then element by
 //! element; maps by size, then by their keys in order, then by the values in
 //! key order; lists element by element (a proper list's end, `[]`, sorts
-//! before any further element); binaries byte by byte, a prefix first.
+//! before any further element); bitstrings (binaries included) bit by bit,
+//! a prefix first, as ERTS's `erts_cmp_bits` does, so `<<1:1>> < <<128>> <
+//! <<128,0:1>>`.
 //!
 //! Two modes, as in ERTS's `erts_cmp`:
 //! - **arithmetic** (`exact == false`; `<`, `==`, `lists:sort/1`): an
@@ -34,7 +36,7 @@ fn rank(t: &Term) -> u8 {
         Term::Map(_) => 7,
         Term::List(v) if v.is_empty() => 8,
         Term::List(_) | Term::Improper(..) => 9,
-        Term::Binary(_) => 10,
+        Term::Binary(_) | Term::BitString(..) => 10,
     }
 }
 
@@ -75,11 +77,31 @@ pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
             Ordering::Equal
         }),
         (Term::Binary(x), Term::Binary(y)) => x.as_slice().cmp(y.as_slice()),
+        (Term::Binary(_) | Term::BitString(..), Term::Binary(_) | Term::BitString(..)) => {
+            let (x, xbits) = a.as_bits().expect("a bitstring");
+            let (y, ybits) = b.as_bits().expect("a bitstring");
+            compare_bits(x, xbits, y, ybits)
+        }
         (Term::List(_) | Term::Improper(..), Term::List(_) | Term::Improper(..)) => {
             compare_lists(a, b, exact)
         }
         _ => compare_numbers(a, b, exact),
     }
+}
+
+/// Compares the first `xbits` bits of `x` with the first `ybits` bits of
+/// `y`: the first differing bit decides, else the shorter sorts first.
+fn compare_bits(x: &[u8], xbits: usize, y: &[u8], ybits: usize) -> Ordering {
+    let n = xbits.min(ybits);
+    let whole = n / 8;
+    x[..whole].cmp(&y[..whole]).then_with(|| {
+        let rest = n % 8;
+        if rest == 0 {
+            return Ordering::Equal;
+        }
+        (x[whole] >> (8 - rest)).cmp(&(y[whole] >> (8 - rest)))
+    })
+    .then(xbits.cmp(&ybits))
 }
 
 fn compare_seq(x: &[Term], y: &[Term], exact: bool) -> Ordering {
@@ -264,6 +286,33 @@ mod tests {
         let lf = Term::List(vec![Term::Float(1.0)]);
         assert_eq!(compare(&l(vec![1]), &lf, false), Equal);
         assert_ne!(compare(&l(vec![1]), &lf, true), Equal);
+    }
+
+    /// Expectations from OTP 25: `lists:sort([<<1:1>>, <<128>>, <<>>,
+    /// <<0:1>>, <<1>>, <<1,0:1>>, <<255:7>>, <<254>>])` is `[<<>>,<<0:1>>,
+    /// <<1>>,<<1,0:1>>,<<1:1>>,<<128>>,<<127:7>>,<<254>>]`, and `<<1:7>> <
+    /// <<1>>` is false.
+    #[test]
+    fn bitstrings_compare_bit_by_bit() {
+        let ascending = [
+            Term::binary(b""),
+            Term::bitstring(&[0], 1),
+            Term::binary(&[1]),
+            Term::bitstring(&[1, 0], 9),
+            Term::bitstring(&[0x80], 1),
+            Term::binary(&[128]),
+            Term::bitstring(&[0xfe], 7),
+            Term::binary(&[254]),
+        ];
+        for (i, a) in ascending.iter().enumerate() {
+            for (j, b) in ascending.iter().enumerate() {
+                assert_eq!(compare(a, b, false), i.cmp(&j), "{a} vs {b}");
+                assert_eq!(compare(a, b, true), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(compare(&Term::bitstring(&[2], 7), &Term::binary(&[1]), false), Greater);
+        assert_eq!(compare(&Term::bitstring(&[1, 0x40], 11), &Term::bitstring(&[1, 0x5f], 11), false), Equal);
+        assert_eq!(compare(&Term::bitstring(&[1], 7), &Term::List(vec![Term::Int(1)]), false), Greater);
     }
 
     #[test]

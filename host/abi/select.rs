@@ -1,0 +1,73 @@
+//! I/O events and async jobs: `driver_select`, `driver_async`,
+//! `driver_async_port_key` (see `include/erl_driver.h`, [`crate::poll`] and
+//! [`crate::async_pool`]).
+#![allow(clippy::missing_safety_doc)]
+
+use std::os::raw::{c_int, c_long, c_uint, c_void};
+
+use super::guard;
+use crate::async_pool::Job;
+use crate::ffi::{ErlDrvEvent, ErlDrvPort};
+use crate::poll::Outcome;
+
+/// `driver_select(port, event, mode, on)`: selects (`on` 1) or deselects
+/// the descriptor `event` for `ERL_DRV_READ`/`ERL_DRV_WRITE`, and marks it
+/// in use or releases it (`ERL_DRV_USE`, `ERL_DRV_USE_NO_CALLBACK`).
+/// Returns 0, or -1 if the event is another port's or cannot be polled.
+#[no_mangle]
+pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mode: c_int, on: c_int) -> c_int {
+    guard("driver_select", -1, || {
+        // SAFETY: live port by contract.
+        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(host) = p.host.upgrade() else { return -1 };
+        let fd = event as isize as i32;
+        if fd < 0 {
+            return -1;
+        }
+        match host.poll.select(&host, p, fd, mode, on != 0) {
+            Ok(Outcome::Done) => 0,
+            Ok(Outcome::StopSelect) => {
+                super::entry::stop_select(&p.driver, fd);
+                0
+            }
+            Err(()) => -1,
+        }
+    })
+}
+
+/// `driver_async(port, key, async_invoke, async_data, async_free)`: runs
+/// `async_invoke(async_data)` on an async thread (`*key % threads` if `key`
+/// is not NULL), then `ready_async` on the port. Returns the job's id (> 0),
+/// or -1 for a bad port.
+#[no_mangle]
+pub unsafe extern "C" fn driver_async(
+    port: ErlDrvPort,
+    key: *mut c_uint,
+    async_invoke: Option<unsafe extern "C" fn(*mut c_void)>,
+    async_data: *mut c_void,
+    async_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> c_long {
+    guard("driver_async", -1, || {
+        // SAFETY: live port by contract.
+        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(invoke) = async_invoke else { return -1 };
+        let Some(host) = p.host.upgrade() else { return -1 };
+        let Some(arc) = host.ports.get(p.id()) else { return -1 };
+        // SAFETY: `key` points to an unsigned int if not NULL.
+        let key = (!key.is_null()).then(|| unsafe { *key });
+        let job = Job { port: p.id(), invoke, data: async_data, free: async_free };
+        host.async_pool.submit(&host, &arc, key, job) as c_long
+    })
+}
+
+/// `driver_async_port_key(port)`: a key that sends every job of this port
+/// to the same async thread (the port number).
+#[no_mangle]
+pub unsafe extern "C" fn driver_async_port_key(port: ErlDrvPort) -> c_uint {
+    // SAFETY: live port by contract.
+    match unsafe { super::port_ref(port) } {
+        Some(p) => p.id().0 as c_uint,
+        None => 0,
+    }
+}
+
