@@ -103,15 +103,15 @@ impl ProcessRuntime {
             }
             ("port_command", [port, data]) => Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?))),
             ("port_command", [port, data, opts]) => {
-                let mut force = false;
+                let (mut force, mut nosuspend) = (false, false);
                 for o in list_arg(opts)? {
                     match o {
                         o if o.is_atom("force") => force = true,
-                        o if o.is_atom("nosuspend") => {}
+                        o if o.is_atom("nosuspend") => nosuspend = true,
                         o => return Err(BifError::badarg(format!("{o} is not a port_command option"))),
                     }
                 }
-                Ok(Term::atom(bool_name(p.port_command_opts(port_arg(port)?, data, force)?)))
+                Ok(Term::atom(bool_name(p.port_command_opts(port_arg(port)?, data, force, nosuspend)?)))
             }
             ("port_control", [port, op, data]) => p.port_control(port_arg(port)?, u32_arg(op)?, data),
             ("port_call", [port, data]) => p.port_call(port_arg(port)?, 0, data),

@@ -164,6 +164,48 @@ fn dl_message(e: &libloading::Error, path: &Path) -> String {
     text.strip_prefix(&prefix).map(str::to_owned).unwrap_or(text)
 }
 
+fn static_entries() -> &'static parking_lot::Mutex<Vec<Arc<Driver>>> {
+    static ENTRIES: std::sync::OnceLock<parking_lot::Mutex<Vec<Arc<Driver>>>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(Default::default)
+}
+
+/// `add_driver_entry`: registers a driver entry that lives in already
+/// loaded code (no library of its own), for every host; its `init` runs
+/// now. A later entry with the same name replaces an earlier one.
+pub fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
+    // SAFETY: the caller's entry, which must outlive its registration.
+    let e = unsafe { entry.as_ref() };
+    if e.driver_name.is_null() {
+        return;
+    }
+    // SAFETY: NUL-terminated by contract.
+    let name = unsafe { CStr::from_ptr(e.driver_name) }.to_string_lossy().into_owned();
+    if let Some(init) = e.init {
+        // SAFETY: the entry's init, called once per registration.
+        if unsafe { init() } != 0 {
+            return;
+        }
+    }
+    let driver = Arc::new(Driver { name: name.clone(), path: PathBuf::new(), entry, driver_lock: ReentrantMutex::new(()), library: None });
+    let mut all = static_entries().lock();
+    all.retain(|d| d.name != name);
+    all.push(driver);
+}
+
+/// `remove_driver_entry`: 1 if `entry` was registered by
+/// [`add_static_entry`] and is now removed, 0 if unknown.
+pub fn remove_static_entry(entry: *mut ErlDrvEntry) -> i32 {
+    let mut all = static_entries().lock();
+    let before = all.len();
+    all.retain(|d| d.entry.as_ptr() != entry);
+    (all.len() != before) as i32
+}
+
+/// A driver registered by `add_driver_entry`, by name.
+pub fn static_entry(name: &str) -> Option<Arc<Driver>> {
+    static_entries().lock().iter().find(|d| d.name == name).cloned()
+}
+
 /// One driver in the registry.
 struct Record {
     driver: Arc<Driver>,

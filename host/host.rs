@@ -135,6 +135,12 @@ impl HostInner {
         for port in linked {
             port::exit_signal(self, proc_.pid, port, reason.clone());
         }
+        let monitors = std::mem::take(&mut *proc_.monitored_by.lock());
+        for (id, port) in monitors {
+            if let Some(p) = self.ports.get(port) {
+                port::monitor_fired(&p, id);
+            }
+        }
         let kill = self.ddll.lock().release_process(proc_.pid);
         for name in kill {
             self.kill_driver_ports(&name);

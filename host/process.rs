@@ -45,6 +45,9 @@ pub(crate) struct ProcShared {
     pub(crate) trap_exit: AtomicBool,
     /// Ports linked to this process.
     pub(crate) links: Mutex<Vec<PortId>>,
+    /// Monitors drivers hold on this process (`driver_monitor_process`):
+    /// monitor id and port.
+    pub(crate) monitored_by: Mutex<Vec<(u64, PortId)>>,
 }
 
 /// An Erlang-style process: the owner of the ports it opens.
@@ -73,6 +76,7 @@ impl Process {
             tx,
             trap_exit: AtomicBool::new(false),
             links: Mutex::new(Vec::new()),
+            monitored_by: Mutex::new(Vec::new()),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
@@ -219,19 +223,20 @@ impl Process {
     /// # Errors
     /// `badarg` if the port is closed or `data` is not an iolist.
     pub fn port_command(&self, port: PortId, data: &Term) -> Result<bool, BifError> {
-        self.port_command_opts(port, data, false)
+        self.port_command_opts(port, data, false, false)
     }
 
-    /// `port_command(Port, Data, Options)`: `force` sends even to a busy
-    /// port and needs a driver with `ERL_DRV_FLAG_SOFT_BUSY`.
+    /// `port_command(Port, Data, Options)`. While the driver has set the
+    /// port busy (`set_busy_port`) the call waits, as ERTS suspends the
+    /// caller; with `nosuspend` it returns `false` at once instead; `force`
+    /// sends anyway and needs a driver with `ERL_DRV_FLAG_SOFT_BUSY`.
     ///
     /// # Errors
     /// As [`Process::port_command`]; `notsup` for `force` on a driver
     /// without `ERL_DRV_FLAG_SOFT_BUSY`.
-    pub fn port_command_opts(&self, port: PortId, data: &Term, force: bool) -> Result<bool, BifError> {
+    pub fn port_command_opts(&self, port: PortId, data: &Term, force: bool, nosuspend: bool) -> Result<bool, BifError> {
         self.alive()?;
-        self.settled(port::command(&self.host, self.pid(), port, data, force))?;
-        Ok(true)
+        self.settled(port::command(&self.host, self.pid(), port, data, force, nosuspend))
     }
 
     /// `link(Port)`: links this process and the port. Linking to a closed

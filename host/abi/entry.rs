@@ -26,6 +26,14 @@ pub(crate) fn start(port: &Port, command: &CStr) -> Result<ErlDrvData, BifError>
     // specifies, with a live port handle and a NUL-terminated command that
     // outlives the call.
     let data = unsafe { start(port.handle(), command.as_ptr() as *mut c_char) };
+    start_result(port, data)
+}
+
+/// What `open_port/2` makes of a start result (`start`'s return, or the
+/// value given to `erl_drv_init_ack`): the three `ERL_DRV_ERROR_*` values
+/// are errors (with `errno` for `ERL_DRV_ERROR_ERRNO`), anything else is
+/// the port's data.
+pub(crate) fn start_result(port: &Port, data: ErlDrvData) -> Result<ErlDrvData, BifError> {
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     match data as isize {
         ERROR_GENERAL => Err(BifError::Posix(Atom::new("einval"))),
@@ -84,6 +92,14 @@ pub(crate) fn stop_select(driver: &Driver, fd: i32) {
         let _guard = driver.driver_lock.lock();
         // SAFETY: the driver's callback for an event it marked in use.
         unsafe { f(fd as isize as ErlDrvEvent, std::ptr::null_mut()) }
+    }
+}
+
+/// Calls `process_exit(drv_data, monitor)`.
+pub(crate) fn process_exit(port: &Port, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
+    if let Some(f) = port.driver.entry().process_exit {
+        // SAFETY: the driver's callback with a monitor it made.
+        unsafe { f(data, monitor) }
     }
 }
 

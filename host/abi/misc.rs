@@ -14,6 +14,9 @@ use std::sync::atomic::Ordering;
 use crate::ffi::{ErlDrvPort, ErlDrvTermData};
 use crate::term::{Atom, Pid, PortId};
 
+/// The `ErlDrvTermData` of `[]` (`driver_term_nil`; ERTS's NIL immediate).
+pub const NIL_TERM_DATA: ErlDrvTermData = 0x3B;
+
 const TAG_PID: usize = 0x3;
 const TAG_PORT: usize = 0x7;
 const TAG_ATOM: usize = 0xB;
@@ -36,6 +39,20 @@ pub fn atom_term_data(a: Atom) -> ErlDrvTermData {
 /// The pid behind a pid handle.
 pub fn term_data_pid(t: ErlDrvTermData) -> Option<Pid> {
     (t as usize & 0xF == TAG_PID).then(|| Pid((t as usize >> 4) as u32))
+}
+
+/// The port id behind a port handle (the port need not be open).
+pub fn term_data_port(t: ErlDrvTermData) -> Option<PortId> {
+    (t as usize & 0xF == TAG_PORT).then(|| PortId((t as usize >> 4) as u64))
+}
+
+/// The atom behind an atom handle; `None` for other handles and for an
+/// index no atom has.
+pub fn term_data_atom(t: ErlDrvTermData) -> Option<Atom> {
+    if t as usize & 0x3F != TAG_ATOM {
+        return None;
+    }
+    Atom::from_index(u32::try_from(t as usize >> 6).ok()?)
 }
 
 /// `set_port_control_flags(port, flags)`: `PORT_CONTROL_FLAG_BINARY` makes
@@ -85,7 +102,11 @@ pub unsafe extern "C" fn driver_caller(port: ErlDrvPort) -> ErlDrvTermData {
 pub unsafe extern "C" fn driver_mk_port(port: ErlDrvPort) -> ErlDrvTermData {
     // SAFETY: live port by contract.
     match unsafe { super::port_ref(port) } {
-        Some(p) => port_term_data(p.id()),
+        Some(p) => {
+            // erl_drv_output_term finds the port again from this handle.
+            super::terms::note_host(p);
+            port_term_data(p.id())
+        }
         None => 0,
     }
 }
@@ -151,12 +172,16 @@ fn lower_name(upper: &'static str) -> &'static CStr {
 }
 
 /// `driver_set_timer(port, timeout)`: arms the port's one timer; `timeout`
-/// is in milliseconds. Returns 0, or -1 for a bad port.
+/// is in milliseconds. Returns 0, or -1 for a bad port or a driver without
+/// a `timeout` callback.
 #[no_mangle]
 pub unsafe extern "C" fn driver_set_timer(port: ErlDrvPort, timeout: std::os::raw::c_ulong) -> c_int {
     super::guard("driver_set_timer", -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        if p.driver.entry().timeout.is_none() {
+            return -1;
+        }
         let Some(host) = p.host.upgrade() else { return -1 };
         host.timers.set(&host, p, timeout as u64);
         0

@@ -8,10 +8,13 @@
 //! turns a panic into the function's error value and a message on stderr.
 
 pub mod binary;
+pub mod ddll;
 pub mod entry;
 pub mod failure;
 pub mod misc;
 pub mod output;
+pub mod pdl;
+pub mod ports;
 pub mod queue;
 pub mod select;
 pub mod sys;

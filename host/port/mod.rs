@@ -20,11 +20,12 @@ pub mod queue;
 mod table;
 
 use std::ffi::CString;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::Sender;
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::{Condvar, Mutex, ReentrantMutex};
 
 use crate::abi::entry;
 use crate::ddll::Driver;
@@ -43,6 +44,22 @@ pub const PORT_CONTROL_FLAG_BINARY: i32 = 1;
 pub const PORT_CONTROL_FLAG_HEAVY: i32 = 2;
 /// `ERL_DRV_FLAG_SOFT_BUSY`.
 pub const FLAG_SOFT_BUSY: i32 = 1 << 1;
+/// `ERL_DRV_FLAG_NO_BUSY_MSGQ`.
+pub const FLAG_NO_BUSY_MSGQ: i32 = 1 << 2;
+/// `ERL_DRV_FLAG_USE_INIT_ACK`.
+pub const FLAG_USE_INIT_ACK: i32 = 1 << 3;
+/// `ERL_DRV_BUSY_MSGQ_DISABLED`.
+pub const BUSY_MSGQ_DISABLED: usize = usize::MAX;
+/// ERTS's default busy message queue limits of a port (low, high), bytes.
+pub const DEFAULT_MSGQ_LIMITS: (usize, usize) = (4 * 1024, 8 * 1024);
+
+fn default_msgq_limits(driver_flags: &i32) -> (usize, usize) {
+    if driver_flags & FLAG_NO_BUSY_MSGQ != 0 {
+        (BUSY_MSGQ_DISABLED, BUSY_MSGQ_DISABLED)
+    } else {
+        DEFAULT_MSGQ_LIMITS
+    }
+}
 /// `rlen` that `port_control` offers the driver (ERTS's `ERL_ONHEAP_BIN_LIMIT`).
 pub const CONTROL_RLEN: usize = 64;
 /// `rlen` that `port_call` offers the driver.
@@ -151,9 +168,72 @@ pub struct Port {
     pub(crate) timer: Mutex<Option<(std::time::Instant, u64)>>,
     /// How many events the port has in the selection table ([`crate::poll`]).
     pub(crate) selected: std::sync::atomic::AtomicUsize,
+    /// `set_busy_port`: senders of command data wait while it is set.
+    pub(crate) busy: Mutex<bool>,
+    pub(crate) busy_cv: Condvar,
+    /// `erl_drv_busy_msgq_limits`: (low, high) in bytes.
+    pub(crate) msgq_limits: Mutex<(usize, usize)>,
+    /// `erl_drv_set_os_pid`; -1 for none.
+    pub(crate) os_pid: AtomicI64,
+    /// `erl_drv_init_ack`'s result, for drivers with `ERL_DRV_FLAG_USE_INIT_ACK`.
+    pub(crate) init_ack: Mutex<Option<usize>>,
+    pub(crate) init_cv: Condvar,
+    /// Live monitors made by `driver_monitor_process`: id to pid.
+    pub(crate) monitors: Mutex<HashMap<u64, term::Pid>>,
+    /// The port data lock (`driver_pdl_create`), null if none.
+    pub(crate) pdl: AtomicPtr<crate::abi::pdl::Pdl>,
+    /// The queue drained while the port was closing but the port lock was
+    /// held elsewhere: the lock holder completes the close.
+    close_pending: AtomicBool,
 }
 
 impl Port {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        id: PortId,
+        host: &Arc<HostInner>,
+        driver: Arc<Driver>,
+        name: &str,
+        options: OpenOptions,
+        phase: Phase,
+        drv_data: ErlDrvData,
+        owner: &ProcShared,
+    ) -> Port {
+        let driver_flags = driver.entry().driver_flags;
+        Port {
+            id,
+            host: Arc::downgrade(host),
+            driver,
+            name: name.to_owned(),
+            options,
+            state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
+                phase,
+                drv_data,
+                owner: owner.pid,
+                owner_tx: owner.tx.clone(),
+                links: vec![owner.pid],
+                depth: 0,
+                pending_exit: None,
+                caller: owner.pid,
+            })),
+            queue: Mutex::new(DriverQueue::default()),
+            control_flags: AtomicI32::new(0),
+            input: AtomicU64::new(0),
+            output: AtomicU64::new(0),
+            timer: Mutex::new(None),
+            selected: std::sync::atomic::AtomicUsize::new(0),
+            busy: Mutex::new(false),
+            busy_cv: Condvar::new(),
+            msgq_limits: Mutex::new(default_msgq_limits(&driver_flags)),
+            os_pid: AtomicI64::new(-1),
+            init_ack: Mutex::new(None),
+            init_cv: Condvar::new(),
+            monitors: Mutex::new(HashMap::new()),
+            pdl: AtomicPtr::new(std::ptr::null_mut()),
+            close_pending: AtomicBool::new(false),
+        }
+    }
+
     /// This port's `ErlDrvPort` handle: the address of the `Port`, valid
     /// while the port is open (the port table holds it).
     pub(crate) fn handle(&self) -> ErlDrvPort {
@@ -210,6 +290,8 @@ fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> 
         if let Some(host) = port.host.upgrade() {
             terminate(&host, port, reason);
         }
+    } else if port.close_pending.swap(false, Ordering::AcqRel) {
+        queue_changed(port);
     }
     r
 }
@@ -235,7 +317,7 @@ pub(crate) fn open(
     let cmd = CString::new(command).map_err(|_| BifError::badarg("the command string contains NUL"))?;
     let driver = {
         let mut reg = host.ddll.lock();
-        let d = match reg.get(drv_name) {
+        let d = match reg.get(drv_name).or_else(|| crate::ddll::static_entry(drv_name)) {
             Some(d) => d,
             None => reg.autoload(&host.search_path, drv_name).map_err(|e| {
                 BifError::badarg(format!("no driver {drv_name:?} is loaded, and loading it failed: {e}"))
@@ -244,29 +326,10 @@ pub(crate) fn open(
         reg.port_opened(drv_name);
         d
     };
-    let port = host.ports.insert_with(|id| Arc::new(Port {
-        id,
-        host: Arc::downgrade(host),
-        driver,
-        name: command.to_owned(),
-        options,
-        state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
-            phase: Phase::Starting,
-            drv_data: std::ptr::null_mut(),
-            owner: caller.pid,
-            owner_tx: caller.tx.clone(),
-            links: vec![caller.pid],
-            depth: 0,
-            pending_exit: None,
-            caller: caller.pid,
-        })),
-        queue: Mutex::new(DriverQueue::default()),
-        control_flags: AtomicI32::new(0),
-        input: AtomicU64::new(0),
-        output: AtomicU64::new(0),
-        timer: Mutex::new(None),
-        selected: std::sync::atomic::AtomicUsize::new(0),
-    }));
+    let driver_flags = driver.entry().driver_flags;
+    let port = host.ports.insert_with(|id| {
+        Arc::new(Port::new(id, host, driver, command, options, Phase::Starting, std::ptr::null_mut(), caller))
+    });
     let id = port.id;
     caller.links.lock().push(id);
 
@@ -277,19 +340,38 @@ pub(crate) fn open(
         let r = entry::start(&port, &cmd);
         let mut s = guard.borrow_mut();
         s.depth -= 1;
-        match r {
-            Ok(data) => {
+        if let Ok(data) = r {
+            s.drv_data = data;
+        }
+        r
+    };
+    let started = match started {
+        Ok(_) if driver_flags & FLAG_USE_INIT_ACK != 0 => {
+            // The port is ready when the driver says so: wait, without the
+            // locks, for erl_drv_init_ack (perhaps from another thread of
+            // the driver), as ERTS's open_port waits for the ack.
+            let res = {
+                let mut ack = port.init_ack.lock();
+                while ack.is_none() {
+                    port.init_cv.wait(&mut ack);
+                }
+                ack.take().expect("set")
+            };
+            entry::start_result(&port, res as ErlDrvData)
+        }
+        r => r,
+    };
+    match started {
+        Ok(data) => {
+            let pending = {
+                let guard = port.state.lock();
+                let mut s = guard.borrow_mut();
                 s.drv_data = data;
                 if s.phase == Phase::Starting {
                     s.phase = Phase::Open;
                 }
-                Ok(s.pending_exit.take())
-            }
-            Err(e) => Err(e),
-        }
-    };
-    match started {
-        Ok(pending) => {
+                s.pending_exit.take()
+            };
             if let Some(reason) = pending {
                 terminate(host, &port, reason);
             }
@@ -306,10 +388,33 @@ pub(crate) fn open(
 }
 
 /// `port_command/2`.
-pub(crate) fn command(host: &HostInner, caller: term::Pid, id: PortId, data: &Term, force: bool) -> Result<(), BifError> {
+/// `port_command/2,3`. Returns `false` (and sends nothing) when the port is
+/// busy and `nosuspend` is given; without it the caller waits until the
+/// driver clears the busy state (ERTS suspends the caller), unless `force`.
+pub(crate) fn command(
+    host: &HostInner,
+    caller: term::Pid,
+    id: PortId,
+    data: &Term,
+    force: bool,
+    nosuspend: bool,
+) -> Result<bool, BifError> {
     let port = lookup_open(host, id)?;
     if force && port.driver.entry().driver_flags & FLAG_SOFT_BUSY == 0 {
         return Err(BifError::Posix(Atom::new("notsup")));
+    }
+    if !force {
+        let mut busy = port.busy.lock();
+        while *busy {
+            if nosuspend {
+                return Ok(false);
+            }
+            port.busy_cv.wait(&mut busy);
+        }
+        drop(busy);
+        if port.state.lock().borrow().phase != Phase::Open {
+            return Err(BifError::badarg(format!("{} closed while the caller waited", Term::Port(id))));
+        }
     }
     if port.options.input_only {
         return Err(BifError::badarg(format!("{} was opened for input only", Term::Port(id))));
@@ -329,7 +434,7 @@ pub(crate) fn command(host: &HostInner, caller: term::Pid, id: PortId, data: &Te
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// `port_control/3`.
@@ -407,7 +512,13 @@ pub(crate) fn queue_changed(port: &Port) {
     if port.queue.lock().size() != 0 {
         return;
     }
-    let guard = port.state.lock();
+    // A driver thread holding the port data lock may call this while the
+    // port's own thread, in a callback, waits for that lock: never block on
+    // the port lock here; its holder completes the close instead.
+    let Some(guard) = port.state.try_lock() else {
+        port.close_pending.store(true, Ordering::Release);
+        return;
+    };
     let mut s = guard.borrow_mut();
     if s.phase != Phase::Closing {
         return;
@@ -471,6 +582,10 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     }
     port.queue.lock().clear();
     *port.timer.lock() = None;
+    *port.busy.lock() = false;
+    port.busy_cv.notify_all();
+    port.monitors.lock().clear();
+    crate::abi::pdl::port_closed(port);
     for fd in host.poll.port_closed(port) {
         entry::stop_select(&port.driver, fd);
     }
@@ -570,7 +685,7 @@ pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg
             host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("closed")])));
         }
         Term::Tuple(c) if c.len() == 2 && c[0].is_atom("command") => {
-            if command(host, *from, id, &c[1], false).is_err() {
+            if command(host, *from, id, &c[1], false, false).is_err() {
                 badsig();
             }
         }
@@ -622,6 +737,36 @@ pub(crate) fn run_callback(port: &Arc<Port>, f: impl FnOnce(&Port, ErlDrvData)) 
     if matches!(phase, Phase::Open | Phase::Closing) {
         in_callback(port, owner, |d| f(port, d));
     }
+}
+
+/// A monitored process exited: calls `process_exit` with the monitor, if
+/// the monitor is still live (it is gone after).
+pub(crate) fn monitor_fired(port: &Arc<Port>, id: u64) {
+    if port.monitors.lock().get(&id).is_none() {
+        return;
+    }
+    run_callback(port, |port, d| {
+        let mut m = crate::ffi::ErlDrvMonitor { data: [0; 32] };
+        m.data[..8].copy_from_slice(&id.to_ne_bytes());
+        entry::process_exit(port, d, &mut m);
+    });
+    port.monitors.lock().remove(&id);
+}
+
+/// `driver_create_port`: a port on `creator`'s driver, owned by and linked
+/// to `owner`, already open with `data` (no `start`). `None` if `owner` is
+/// not alive.
+pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvData) -> Option<Arc<Port>> {
+    let host = creator.host.upgrade()?;
+    let procs = host.procs.read();
+    let proc_ = procs.get(&owner)?;
+    let driver = creator.driver.clone();
+    let port = host
+        .ports
+        .insert_with(|id| Arc::new(Port::new(id, &host, driver, name, OpenOptions::default(), Phase::Open, data, proc_)));
+    proc_.links.lock().push(port.id);
+    host.ddll.lock().port_opened(port.driver.name());
+    Some(port)
 }
 
 /// The port's timer fired: calls `timeout`.
@@ -715,7 +860,10 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         "connected" => Term::Pid(s.owner),
         "input" => Term::Int(port.input.load(Ordering::Relaxed) as i64),
         "output" => Term::Int(port.output.load(Ordering::Relaxed) as i64),
-        "os_pid" => atom("undefined"),
+        "os_pid" => match port.os_pid.load(Ordering::Relaxed) {
+            -1 => atom("undefined"),
+            pid => Term::Int(pid),
+        },
         "monitors" | "monitored_by" => Term::nil(),
         "parallelism" => atom("false"),
         "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),
