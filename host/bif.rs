@@ -144,6 +144,25 @@ impl ProcessRuntime {
                 p.unlink_port(*port)?;
                 Ok(Term::atom("true"))
             }
+            ("link", [Term::Pid(pid)]) => {
+                p.link_process(*pid)?;
+                Ok(Term::atom("true"))
+            }
+            ("unlink", [Term::Pid(pid)]) => {
+                p.unlink_process(*pid)?;
+                Ok(Term::atom("true"))
+            }
+            ("exit", [Term::Pid(pid), reason]) => {
+                p.exit_process(*pid, reason.clone())?;
+                Ok(Term::atom("true"))
+            }
+            ("monitor", [kind, Term::Pid(pid)]) if kind.is_atom("process") => Ok(Term::Ref(p.monitor_process(*pid)?)),
+            ("demonitor", [Term::Ref(r)]) => {
+                p.demonitor(*r)?;
+                Ok(Term::atom("true"))
+            }
+            ("is_process_alive", [Term::Pid(pid)]) => Ok(Term::atom(bool_name(p.is_process_alive(*pid)))),
+            ("make_ref", []) => Ok(Term::Ref(p.host.make_ref())),
             ("exit", [Term::Port(port), reason]) => {
                 p.exit_port(*port, reason)?;
                 Ok(Term::atom("true"))
@@ -169,7 +188,7 @@ impl ProcessRuntime {
                 }
                 Ok(msg.clone())
             }
-            _ => Err(BifError::badarg(String::new())),
+            _ => Err(BifError::Undef),
         }
     }
 
@@ -266,7 +285,7 @@ impl ProcessRuntime {
                     .collect();
                 Ok(Term::List(all))
             }
-            _ => Err(BifError::badarg(String::new())),
+            _ => Err(BifError::Undef),
         }
     }
 }
@@ -330,11 +349,10 @@ impl Runtime for ProcessRuntime {
         let r = match module.name() {
             "erlang" => self.erlang(name.name(), &args),
             "erl_ddll" => self.erl_ddll(name.name(), &args),
-            _ => Err(BifError::badarg(String::new())),
+            _ => Err(BifError::Undef),
         };
         match r {
             Ok(t) => Ok(t),
-            Err(BifError::Badarg { why }) if why.is_empty() => Err(Exception::error(Term::atom("undef"))),
             Err(e) => Err(self.raise(e)),
         }
     }

@@ -33,6 +33,8 @@ pub enum BifError {
     /// The calling process has been killed by an exit signal; carries the
     /// exit reason (`exit:Reason`).
     Exited(Term),
+    /// `error:undef`: no such function (a BIF porthost does not provide).
+    Undef,
 }
 
 impl BifError {
@@ -49,6 +51,7 @@ impl BifError {
             BifError::Posix(a) => (Atom::new("error"), Term::Atom(*a)),
             BifError::SystemLimit => (Atom::new("error"), Term::atom("system_limit")),
             BifError::Exited(r) => (Atom::new("exit"), r.clone()),
+            BifError::Undef => (Atom::new("error"), Term::atom("undef")),
         }
     }
 }
@@ -60,6 +63,7 @@ impl std::fmt::Display for BifError {
             BifError::Posix(a) => write!(f, "{}: {}", a.name(), posix_text(a.name())),
             BifError::SystemLimit => write!(f, "system_limit: too many ports"),
             BifError::Exited(r) => write!(f, "the process has exited: {r}"),
+            BifError::Undef => write!(f, "undef: no such function"),
         }
     }
 }

@@ -48,6 +48,7 @@ pub(crate) struct HostInner {
     /// Registered names (`register/2`): a name to a pid or port term.
     pub(crate) names: Mutex<HashMap<crate::term::Atom, Term>>,
     next_pid: AtomicU32,
+    next_ref: std::sync::atomic::AtomicU64,
 }
 
 /// A porthost runtime. Cheap to clone (a shared handle); the runtime lives
@@ -76,6 +77,7 @@ impl Host {
                 async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
+                next_ref: std::sync::atomic::AtomicU64::new(1),
             }),
         }
     }
@@ -115,6 +117,11 @@ impl HostInner {
         }
     }
 
+    /// A new reference (`make_ref/0`).
+    pub(crate) fn make_ref(&self) -> crate::term::Ref {
+        crate::term::Ref(self.next_ref.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// The name `t` (a pid or port) is registered under, if any.
     pub(crate) fn registered_name(&self, t: &Term) -> Option<crate::term::Atom> {
         self.names.lock().iter().find(|(_, v)| *v == t).map(|(k, _)| *k)
@@ -134,6 +141,14 @@ impl HostInner {
         let linked = std::mem::take(&mut *proc_.links.lock());
         for port in linked {
             port::exit_signal(self, proc_.pid, port, reason.clone());
+        }
+        let plinks = std::mem::take(&mut *proc_.plinks.lock());
+        for pid in plinks {
+            self.send(pid, Signal::Exit { from: Term::Pid(proc_.pid), reason: reason.clone() });
+        }
+        let watchers = std::mem::take(&mut *proc_.watchers.lock());
+        for (r, pid) in watchers {
+            self.send(pid, Signal::Message(crate::process::down(r, proc_.pid, reason.clone())));
         }
         let monitors = std::mem::take(&mut *proc_.monitored_by.lock());
         for (id, port) in monitors {

@@ -3,24 +3,36 @@
 //!
 //! A driver selects an event (a file descriptor cast to `ErlDrvEvent`) for
 //! reading (`ERL_DRV_READ`) and/or writing (`ERL_DRV_WRITE`) and marks it in
-//! use (`ERL_DRV_USE`). The selection table maps each descriptor to the one
-//! port that selected it; an event belongs to one port at a time, and
-//! selecting another port's event fails with -1, as in ERTS.
+//! use (`ERL_DRV_USE`). The selection table maps each descriptor to the port
+//! selected for its input and the port selected for its output, as ERTS's
+//! `inport`/`outport`. The rules follow `driver_select` in ERTS 25
+//! (observed with `tests/scripts/select_*.erl`):
+//!
+//! - Selecting a direction another port holds *steals* it (ERTS logs
+//!   "stealing control of fd=N" and returns 0): from then on the new port
+//!   gets that direction's events.
+//! - `ERL_DRV_USE` counts only together with a direction; with `on` = 0 it
+//!   releases the event: both directions go, whoever holds them, and the
+//!   driver's `stop_select` is called from inside `driver_select`, once the
+//!   descriptor is out of the epoll set, even for a descriptor the table
+//!   never saw. `ERL_DRV_USE_NO_CALLBACK` only deselects the directions it
+//!   names and calls nothing (so without a direction it does nothing).
+//! - Deselecting the last direction without `ERL_DRV_USE` keeps an event
+//!   that is in use in the table (it will probably be selected again).
+//! - When a port terminates, the directions it holds are deselected
+//!   *without* `stop_select` (ERTS's `erts_stale_drv_select` uses
+//!   `ERL_DRV_USE_NO_CALLBACK` and logs "driver gone away without
+//!   deselecting"): a driver must release its events in `stop`.
 //!
 //! One poll thread per host waits in epoll (through the `polling` crate,
 //! level-triggered) and, for each ready descriptor, runs the owning port's
 //! `ready_input`/`ready_output` under the port lock, after checking under
 //! that lock that the descriptor is still selected for that direction by
 //! that port (the driver may have deselected it meanwhile).
-//!
-//! `stop_select(event, NULL)` is called when an event that was marked in use
-//! is released: directly from `driver_select(.., ERL_DRV_USE, 0)` once the
-//! descriptor is out of the epoll set (so the driver may close it there), or
-//! when the port terminates with events still in use. `ERL_DRV_USE_NO_CALLBACK`
-//! releases without the call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -39,21 +51,70 @@ pub const USE: i32 = 1 << 2;
 /// The bit `ERL_DRV_USE_NO_CALLBACK` adds to `ERL_DRV_USE`.
 pub const NO_CALLBACK: i32 = 1 << 3;
 
+/// One descriptor in the selection table.
 #[derive(Clone, Copy)]
 struct Selected {
-    port: PortId,
-    read: bool,
-    write: bool,
+    /// The port selected for `ERL_DRV_READ`.
+    input: Option<PortId>,
+    /// The port selected for `ERL_DRV_WRITE`.
+    output: Option<PortId>,
+    /// `ERL_DRV_USE` is on.
     used: bool,
-    /// The descriptor is in the epoll set.
-    registered: bool,
+    /// The last port that selected it (cleans up an event left in use
+    /// without a direction when that port terminates).
+    holder: PortId,
+    /// The interest in the epoll set: (read, write); absent if both false.
+    registered: (bool, bool),
+    /// epoll refused it: the poll thread reports it always ready.
+    always_ready: bool,
+}
+
+impl Selected {
+    fn wanted(&self) -> (bool, bool) {
+        (self.input.is_some(), self.output.is_some())
+    }
+
+    fn mentions(&self, id: PortId) -> bool {
+        self.input == Some(id) || self.output == Some(id) || self.holder == id
+    }
 }
 
 #[derive(Default)]
 struct State {
     fds: HashMap<RawFd, Selected>,
+    /// For each port, the descriptors whose entry may mention it (a
+    /// superset, bounded by the descriptor numbers in use): a terminating
+    /// port finds its events without scanning the table.
+    by_port: HashMap<PortId, HashSet<RawFd>>,
+    /// The selected descriptors that are always ready.
+    always_ready: HashSet<RawFd>,
     thread_started: bool,
     shutdown: bool,
+}
+
+impl State {
+    /// Records that `fd`'s entry mentions `port`; `port.selected` counts
+    /// the descriptors recorded by the port itself (it may be too high,
+    /// never too low: zero means the port has nothing in the table).
+    fn index(&mut self, port: &Port, fd: RawFd) {
+        if self.by_port.entry(port.id).or_default().insert(fd) {
+            port.selected.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `fd`'s entry is gone, removed by `port`.
+    fn unindex(&mut self, port: &Port, e: &Selected, fd: RawFd) {
+        for id in [Some(port.id), e.input, e.output, Some(e.holder)].into_iter().flatten() {
+            if let Some(set) = self.by_port.get_mut(&id) {
+                if set.remove(&fd) && id == port.id {
+                    port.selected.fetch_sub(1, Ordering::Relaxed);
+                }
+                if set.is_empty() {
+                    self.by_port.remove(&id);
+                }
+            }
+        }
+    }
 }
 
 /// A host's selection table and poll thread.
@@ -77,59 +138,52 @@ pub(crate) enum Outcome {
 }
 
 impl Poll {
-    /// `driver_select(port, fd, mode, on)`. Returns `Err(())` (ERTS's -1)
-    /// when the descriptor is another port's, or the poll set refuses it.
+    /// `driver_select(port, fd, mode, on)`, with ERTS 25's rules (see the
+    /// module docs). Returns `Err(())` (ERTS's -1) when the poll set
+    /// refuses the descriptor (e.g. a regular file).
     pub(crate) fn select(&self, host: &Arc<HostInner>, port: &Port, fd: RawFd, mode: i32, on: bool) -> Result<Outcome, ()> {
         let mut st = self.state.lock();
-        let entry = st.fds.get(&fd).copied();
-        if let Some(e) = entry {
-            if e.port != port.id {
-                return Err(());
+        let old = st.fds.get(&fd).copied();
+        if !on {
+            let release = mode & USE != 0 && mode & NO_CALLBACK == 0;
+            let Some(mut e) = old else {
+                return Ok(if release { Outcome::StopSelect } else { Outcome::Done });
+            };
+            if release || mode & READ != 0 {
+                e.input = None;
             }
-        }
-        let mut e = entry.unwrap_or(Selected { port: port.id, read: false, write: false, used: false, registered: false });
-        let mut released = false;
-        if on {
-            e.read |= mode & READ != 0;
-            e.write |= mode & WRITE != 0;
-            e.used |= mode & USE != 0;
-        } else {
-            e.read &= mode & READ == 0;
-            e.write &= mode & WRITE == 0;
-            if mode & USE != 0 {
-                // Releasing the event deselects it altogether.
-                released = e.used && mode & NO_CALLBACK == 0;
-                e.read = false;
-                e.write = false;
-                e.used = false;
+            if release || mode & WRITE != 0 {
+                e.output = None;
             }
-        }
-        let interest = Event::new(fd as usize, e.read, e.write);
-        let wanted = e.read || e.write;
-        // SAFETY: the descriptor is the driver's, open while it is selected
-        // (the erl_driver contract); it is removed before it is released.
-        let res = unsafe {
-            match (e.registered, wanted) {
-                (false, true) => self.poller.add_with_mode(fd, interest, PollMode::Level),
-                (true, true) => self.poller.modify_with_mode(BorrowedFd::borrow_raw(fd), interest, PollMode::Level),
-                (true, false) => self.poller.delete(BorrowedFd::borrow_raw(fd)),
-                (false, false) => Ok(()),
+            // Deselecting cannot fail: a descriptor the driver closed too
+            // early has left the epoll set by itself.
+            let _ = self.register(&mut st, fd, &mut e);
+            if e.wanted() == (false, false) && (mode & USE != 0 || !e.used) {
+                st.fds.remove(&fd);
+                st.unindex(port, &e, fd);
+            } else {
+                st.fds.insert(fd, e);
             }
-        };
-        if res.is_err() {
-            return Err(());
+            return Ok(if release { Outcome::StopSelect } else { Outcome::Done });
         }
-        e.registered = wanted;
-        if e.read || e.write || e.used {
-            if entry.is_none() {
-                port.selected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            st.fds.insert(fd, e);
-        } else if entry.is_some() {
-            st.fds.remove(&fd);
-            port.selected.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if mode & (READ | WRITE) == 0 {
+            // ERTS: ERL_DRV_USE alone changes nothing.
+            return Ok(Outcome::Done);
         }
-        if wanted && !st.thread_started {
+        let mut e = old.unwrap_or(Selected { input: None, output: None, used: false, holder: port.id, registered: (false, false), always_ready: false });
+        // Another port's direction is stolen, as in ERTS.
+        if mode & READ != 0 {
+            e.input = Some(port.id);
+        }
+        if mode & WRITE != 0 {
+            e.output = Some(port.id);
+        }
+        self.register(&mut st, fd, &mut e)?;
+        e.used |= mode & USE != 0;
+        e.holder = port.id;
+        st.fds.insert(fd, e);
+        st.index(port, fd);
+        if !st.thread_started {
             st.thread_started = true;
             let (poller, state, host) = (self.poller.clone(), self.state.clone(), Arc::downgrade(host));
             std::thread::Builder::new()
@@ -137,36 +191,100 @@ impl Poll {
                 .spawn(move || run(poller, state, host))
                 .expect("spawning the poll thread");
         }
-        Ok(if released { Outcome::StopSelect } else { Outcome::Done })
+        Ok(Outcome::Done)
     }
 
-    /// Is `fd` selected by `port` for reading (or writing)?
-    fn wants(&self, fd: RawFd, port: PortId, write: bool) -> bool {
-        matches!(self.state.lock().fds.get(&fd), Some(e) if e.port == port && if write { e.write } else { e.read })
+    /// Brings the epoll set in line with `e`'s directions. A descriptor
+    /// epoll refuses (EPERM: a regular file, `/dev/null`) is always ready,
+    /// as `poll(2)` reports it: ERTS's fallback poll set accepts it, and so
+    /// does the poll thread, which then reports it ready on every round.
+    fn register(&self, st: &mut State, fd: RawFd, e: &mut Selected) -> Result<(), ()> {
+        let (read, write) = e.wanted();
+        if e.registered == (read, write) {
+            return Ok(());
+        }
+        if e.always_ready {
+            e.registered = (read, write);
+            if read || write {
+                st.always_ready.insert(fd);
+                let _ = self.poller.notify();
+            } else {
+                st.always_ready.remove(&fd);
+            }
+            return Ok(());
+        }
+        let interest = Event::new(fd as usize, read, write);
+        let was = e.registered != (false, false);
+        // SAFETY: the descriptor is the driver's, open while it is selected
+        // (the erl_driver contract); it leaves the epoll set before the
+        // driver is told to release it (stop_select).
+        let res = unsafe {
+            match (was, read || write) {
+                (false, true) => self.poller.add_with_mode(fd, interest, PollMode::Level),
+                (true, true) => self.poller.modify_with_mode(BorrowedFd::borrow_raw(fd), interest, PollMode::Level),
+                (true, false) => self.poller.delete(BorrowedFd::borrow_raw(fd)),
+                (false, false) => Ok(()),
+            }
+        };
+        match res {
+            Ok(()) => {
+                e.registered = (read, write);
+                Ok(())
+            }
+            Err(err) if !was && err.raw_os_error() == Some(libc::EPERM) => {
+                e.always_ready = true;
+                self.register(st, fd, e)
+            }
+            Err(_) if !(read || write) => {
+                e.registered = (false, false);
+                Err(())
+            }
+            Err(_) => Err(()),
+        }
     }
 
-    /// A port terminated: its events leave the table; those still in use
-    /// are returned, for `stop_select`.
+    /// The port selected for `fd`'s input (or output), if any.
+    fn owner(&self, fd: RawFd, write: bool) -> Option<PortId> {
+        let st = self.state.lock();
+        let e = st.fds.get(&fd)?;
+        if write {
+            e.output
+        } else {
+            e.input
+        }
+    }
+
+    /// A port terminated: the directions it holds are deselected, and its
+    /// events that no other port holds leave the table, all without
+    /// `stop_select` (ERTS's `erts_stale_drv_select`). Returns the events
+    /// whose `stop_select` the caller must call: none, as in ERTS.
     pub(crate) fn port_closed(&self, port: &Port) -> Vec<RawFd> {
-        if port.selected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        if port.selected.load(Ordering::Relaxed) == 0 {
             return Vec::new();
         }
         let mut st = self.state.lock();
-        let mine: Vec<(RawFd, Selected)> = st.fds.iter().filter(|(_, e)| e.port == port.id).map(|(fd, e)| (*fd, *e)).collect();
-        let mut release = Vec::new();
-        for (fd, e) in mine {
-            st.fds.remove(&fd);
-            if e.registered {
-                // SAFETY: still open: the driver has not been told to
-                // release it yet.
-                let _ = self.poller.delete(unsafe { BorrowedFd::borrow_raw(fd) });
+        let fds = st.by_port.remove(&port.id).unwrap_or_default();
+        port.selected.store(0, Ordering::Relaxed);
+        for fd in fds {
+            let Some(mut e) = st.fds.get(&fd).copied() else { continue };
+            if !e.mentions(port.id) {
+                continue;
             }
-            if e.used {
-                release.push(fd);
+            if e.input == Some(port.id) {
+                e.input = None;
+            }
+            if e.output == Some(port.id) {
+                e.output = None;
+            }
+            let _ = self.register(&mut st, fd, &mut e);
+            if e.wanted() == (false, false) {
+                st.fds.remove(&fd);
+                st.unindex(port, &e, fd);
+            } else {
+                st.fds.insert(fd, e);
             }
         }
-        port.selected.store(0, std::sync::atomic::Ordering::Relaxed);
-        release
+        Vec::new()
     }
 
     /// Stops the poll thread (host shutdown).
@@ -178,33 +296,50 @@ impl Poll {
 
 fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
     let mut events = Events::new();
+    let mut ready: Vec<(RawFd, bool, bool)> = Vec::new();
     loop {
         events.clear();
-        if poller.wait(&mut events, None).is_err() {
+        let busy = !state.lock().always_ready.is_empty();
+        let timeout = busy.then_some(std::time::Duration::ZERO);
+        if poller.wait(&mut events, timeout).is_err() {
             continue;
         }
-        if state.lock().shutdown {
-            return;
+        ready.clear();
+        {
+            let st = state.lock();
+            if st.shutdown {
+                return;
+            }
+            ready.extend(events.iter().map(|ev| (ev.key as RawFd, ev.readable, ev.writable)));
+            ready.extend(st.always_ready.iter().filter_map(|fd| {
+                let e = st.fds.get(fd)?;
+                Some((*fd, e.input.is_some(), e.output.is_some()))
+            }));
         }
         let Some(host) = host.upgrade() else { return };
-        for ev in events.iter() {
-            let fd = ev.key as RawFd;
-            let Some(owner) = state.lock().fds.get(&fd).map(|e| e.port) else { continue };
-            let Some(p) = host.ports.get(owner) else { continue };
-            if ev.readable {
+        for &(fd, readable, writable) in &ready {
+            for (is_ready, write) in [(readable, false), (writable, true)] {
+                if !is_ready {
+                    continue;
+                }
+                let Some(owner) = host.poll.owner(fd, write) else { continue };
+                let Some(p) = host.ports.get(owner) else { continue };
                 port::run_callback(&p, |port, data| {
-                    if host.poll.wants(fd, owner, false) {
+                    // Checked again under the port lock: the driver may
+                    // have deselected it since the poll returned.
+                    if host.poll.owner(fd, write) != Some(owner) {
+                        return;
+                    }
+                    if write {
+                        crate::abi::entry::ready_output(port, data, fd);
+                    } else {
                         crate::abi::entry::ready_input(port, data, fd);
                     }
                 });
             }
-            if ev.writable {
-                port::run_callback(&p, |port, data| {
-                    if host.poll.wants(fd, owner, true) {
-                        crate::abi::entry::ready_output(port, data, fd);
-                    }
-                });
-            }
+        }
+        if busy {
+            std::thread::yield_now();
         }
     }
 }

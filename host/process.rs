@@ -22,17 +22,26 @@ use crate::ddll::Unloaded;
 use crate::error::{BifError, DdllError};
 use crate::host::HostInner;
 use crate::port::{self, OpenOptions};
-use crate::term::{Pid, PortId, Term};
+use crate::term::{Pid, PortId, Ref, Term};
 
 /// A signal in a process's mailbox channel.
 pub(crate) enum Signal {
     /// An ordinary message.
     Message(Term),
-    /// An exit signal from a linked port (or the host).
+    /// An exit signal from a linked port or process, or from `exit/2`.
     Exit {
-        /// The sender (a port id term).
+        /// The sender (a port or pid term).
         from: Term,
         /// The exit reason.
+        reason: Term,
+    },
+    /// `exit(Pid, Reason)` sent by process `from` (unlike a link's exit
+    /// signal, `kill` kills even a process that traps exits, and `normal`
+    /// sent to oneself ends the process).
+    ExitBif {
+        /// The sending process.
+        from: Pid,
+        /// The reason given to `exit/2`.
         reason: Term,
     },
 }
@@ -48,6 +57,11 @@ pub(crate) struct ProcShared {
     /// Monitors drivers hold on this process (`driver_monitor_process`):
     /// monitor id and port.
     pub(crate) monitored_by: Mutex<Vec<(u64, PortId)>>,
+    /// Processes linked to this one.
+    pub(crate) plinks: Mutex<Vec<Pid>>,
+    /// Processes monitoring this one (`monitor(process, Pid)`): the
+    /// reference and the watcher.
+    pub(crate) watchers: Mutex<Vec<(Ref, Pid)>>,
 }
 
 /// An Erlang-style process: the owner of the ports it opens.
@@ -77,6 +91,8 @@ impl Process {
             trap_exit: AtomicBool::new(false),
             links: Mutex::new(Vec::new()),
             monitored_by: Mutex::new(Vec::new()),
+            plinks: Mutex::new(Vec::new()),
+            watchers: Mutex::new(Vec::new()),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
@@ -128,19 +144,125 @@ impl Process {
     }
 
     fn handle(&self, sig: Signal) -> Result<(), BifError> {
+        let trapping = self.shared.trap_exit.load(Ordering::SeqCst);
         match sig {
             Signal::Message(m) => self.saved.borrow_mut().push_back(m),
             Signal::Exit { from, reason } => {
-                if self.shared.trap_exit.load(Ordering::SeqCst) {
+                // A linked process or port exited: the link is gone.
+                if let Term::Pid(p) = &from {
+                    self.shared.plinks.lock().retain(|l| l != p);
+                }
+                if trapping {
                     let msg = Term::Tuple(vec![Term::atom("EXIT"), from, reason]);
                     self.saved.borrow_mut().push_back(msg);
                 } else if !reason.is_atom("normal") {
-                    self.die(reason.clone());
-                    return Err(BifError::Exited(reason));
+                    return self.killed(reason);
+                }
+            }
+            Signal::ExitBif { from, reason } => {
+                if reason.is_atom("kill") {
+                    return self.killed(Term::atom("killed"));
+                }
+                if reason.is_atom("normal") && from == self.pid() {
+                    return self.killed(reason);
+                }
+                if trapping {
+                    let msg = Term::Tuple(vec![Term::atom("EXIT"), Term::Pid(from), reason]);
+                    self.saved.borrow_mut().push_back(msg);
+                } else if !reason.is_atom("normal") {
+                    return self.killed(reason);
                 }
             }
         }
         Ok(())
+    }
+
+    fn killed(&self, reason: Term) -> Result<(), BifError> {
+        self.die(reason.clone());
+        Err(BifError::Exited(reason))
+    }
+
+    /// Ends the process with `reason` (`exit(Reason)`): linked processes
+    /// and ports get the exit signal, monitors fire.
+    pub fn exit(&self, reason: Term) {
+        self.die(reason);
+    }
+
+    /// `exit(Pid, Reason)`: sends an exit signal to a process (to itself
+    /// too: `exit(self(), kill)` ends the caller).
+    pub fn exit_process(&self, pid: Pid, reason: Term) -> Result<(), BifError> {
+        self.alive()?;
+        self.host.send(pid, Signal::ExitBif { from: self.pid(), reason });
+        self.drain_signals()
+    }
+
+    /// `link(Pid)`: links this process and `pid`. Linking to a dead process
+    /// sends this one the exit signal `noproc`, as in ERTS.
+    pub fn link_process(&self, pid: Pid) -> Result<(), BifError> {
+        self.alive()?;
+        if pid == self.pid() {
+            return Ok(());
+        }
+        // Both ends at once, under the process table lock, so that neither
+        // can exit unseen between the two.
+        let linked = {
+            let procs = self.host.procs.read();
+            match procs.get(&pid) {
+                Some(other) => {
+                    for (side, peer) in [(&self.shared, pid), (other, self.pid())] {
+                        let mut l = side.plinks.lock();
+                        if !l.contains(&peer) {
+                            l.push(peer);
+                        }
+                    }
+                    true
+                }
+                None => false,
+            }
+        };
+        if !linked {
+            let _ = self.shared.tx.send(Signal::Exit { from: Term::Pid(pid), reason: Term::atom("noproc") });
+        }
+        self.drain_signals()
+    }
+
+    /// `unlink(Pid)`.
+    pub fn unlink_process(&self, pid: Pid) -> Result<(), BifError> {
+        self.alive()?;
+        self.shared.plinks.lock().retain(|p| *p != pid);
+        if let Some(other) = self.host.procs.read().get(&pid) {
+            other.plinks.lock().retain(|p| *p != self.pid());
+        }
+        Ok(())
+    }
+
+    /// `monitor(process, Pid)`: `{'DOWN', Ref, process, Pid, Reason}` arrives
+    /// when `pid` exits (at once, with reason `noproc`, if it is not alive).
+    pub fn monitor_process(&self, pid: Pid) -> Result<Ref, BifError> {
+        self.alive()?;
+        let r = self.host.make_ref();
+        let procs = self.host.procs.read();
+        match procs.get(&pid) {
+            Some(target) => target.watchers.lock().push((r, self.pid())),
+            None => {
+                let _ = self.shared.tx.send(Signal::Message(down(r, pid, Term::atom("noproc"))));
+            }
+        }
+        Ok(r)
+    }
+
+    /// `demonitor(Ref)`.
+    pub fn demonitor(&self, r: Ref) -> Result<(), BifError> {
+        self.alive()?;
+        for p in self.host.procs.read().values() {
+            p.watchers.lock().retain(|(w, _)| *w != r);
+        }
+        Ok(())
+    }
+
+    /// `is_process_alive(Pid)`.
+    pub fn is_process_alive(&self, pid: Pid) -> bool {
+        pid == self.pid() && self.dead.borrow().is_none() || pid != self.pid() && self.host.procs.read().contains_key(&pid)
     }
 
     /// Kills the process with `reason`: its ports get the exit signal.
@@ -415,6 +537,11 @@ impl Process {
     pub fn ddll_reload(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
         self.host.ddll.lock().reload(self.pid(), dir, name, kill_ports)
     }
+}
+
+/// `{'DOWN', Ref, process, Pid, Reason}`.
+pub(crate) fn down(r: Ref, pid: Pid, reason: Term) -> Term {
+    Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("process"), Term::Pid(pid), reason])
 }
 
 impl Drop for Process {

@@ -8,3 +8,4 @@ mod ddll;
 mod differential;
 mod ffi;
 mod ports;
+mod processes;

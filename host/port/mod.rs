@@ -631,8 +631,10 @@ pub(crate) fn shutdown(port: &Port) {
 /// linked to the port.
 pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: bool) -> Result<(), BifError> {
     let port = lookup_open(host, id)?;
-    let procs = host.procs.read();
-    let p = procs.get(&pid).ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
+    // Never hold the process table while taking a port lock (callbacks take
+    // them in the other order).
+    let p = host.procs.read().get(&pid).cloned();
+    let p = p.ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
     s.owner = pid;
