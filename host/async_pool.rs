@@ -4,14 +4,18 @@
 //! A host has [`HostConfig::async_threads`](crate::HostConfig) worker
 //! threads (ERTS's `+A`, default 1), started with the first job. A job runs
 //! `async_invoke(async_data)` on a worker chosen by the job's key (`key %
-//! threads`, so jobs with one key run in order on one thread; without a key
-//! the workers take turns), outside any port lock. Then, under the port lock
-//! on that worker, the driver's `ready_async(drv_data, async_data)` runs if
-//! the port is still open and the driver has one; otherwise `async_free` (if
-//! given) gets the data back, as in ERTS. With zero threads a job runs at
-//! once in the caller, `ready_async` included.
+//! threads`, so jobs with one key run in order on one thread; without a key,
+//! `id % threads`, as in ERTS's `driver_async`), outside any port lock. Then,
+//! under the port lock on that worker, the driver's `ready_async(drv_data,
+//! async_data)` runs if the port is still open and the driver has one;
+//! otherwise `async_free` (if given) gets the data back, as in ERTS. With
+//! zero threads a job runs at once in the caller, `ready_async` included.
+//!
+//! Job ids: 1, 2, 3, ... per host (ERTS's are VM-wide, positive and
+//! consecutive too); with zero threads `driver_async` returns 0, as ERTS does
+//! without an async pool.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::Sender;
@@ -40,14 +44,13 @@ unsafe impl Send for Job {}
 pub struct AsyncPool {
     threads: usize,
     queues: Mutex<Vec<Sender<Job>>>,
-    next: AtomicUsize,
     ids: AtomicI64,
 }
 
 impl AsyncPool {
     /// A pool of `threads` workers (none started yet).
     pub fn new(threads: usize) -> AsyncPool {
-        AsyncPool { threads, queues: Mutex::new(Vec::new()), next: AtomicUsize::new(0), ids: AtomicI64::new(1) }
+        AsyncPool { threads, queues: Mutex::new(Vec::new()), ids: AtomicI64::new(1) }
     }
 
     /// The number of workers.
@@ -55,16 +58,27 @@ impl AsyncPool {
         self.threads
     }
 
-    /// Queues `job` (`driver_async`); returns its id.
+    /// The queue a job with `key` goes to: `key % threads` (0 without
+    /// threads). ERTS's `driver_async` writes it back into `*key`.
+    pub(crate) fn queue_of(&self, key: u32) -> u32 {
+        if self.threads == 0 {
+            0
+        } else {
+            (key as usize % self.threads) as u32
+        }
+    }
+
+    /// Queues `job` (`driver_async`); returns its id (0 with zero threads,
+    /// where the job has run by the time this returns).
     pub(crate) fn submit(&self, host: &Arc<HostInner>, port: &Arc<Port>, key: Option<u32>, job: Job) -> i64 {
-        let id = self.ids.fetch_add(1, Ordering::Relaxed);
         if self.threads == 0 {
             run_job(host, job, Some(port));
-            return id;
+            return 0;
         }
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
         let i = match key {
-            Some(k) => k as usize % self.threads,
-            None => self.next.fetch_add(1, Ordering::Relaxed) % self.threads,
+            Some(k) => self.queue_of(k) as usize,
+            None => id as usize % self.threads,
         };
         let mut queues = self.queues.lock();
         if queues.is_empty() {

@@ -40,10 +40,14 @@ pub struct Timers {
 
 impl Timers {
     /// Arms `port`'s timer to fire after `ms` milliseconds, replacing any
-    /// armed one (`driver_set_timer`).
+    /// armed one (`driver_set_timer`). As in ERTS, which takes the
+    /// `unsigned long` as a signed 64-bit number, a value of 2^63 or more
+    /// (e.g. `(unsigned long)-1`) fires at once.
     pub(crate) fn set(&self, host: &Arc<HostInner>, port: &Port, ms: u64) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let deadline = Instant::now() + Duration::from_millis(ms);
+        let now = Instant::now();
+        let ms = if (ms as i64) < 0 { 0 } else { ms };
+        let deadline = now.checked_add(Duration::from_millis(ms)).unwrap_or(now);
         *port.timer.lock() = Some((deadline, seq));
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock();
@@ -65,11 +69,15 @@ impl Timers {
         *port.timer.lock() = None;
     }
 
-    /// Milliseconds until `port`'s timer fires, 0 if none is armed
+    /// Milliseconds until `port`'s timer fires, rounded up as ERTS does (a
+    /// timer just set to N ms reads N), 0 if none is armed
     /// (`driver_read_timer`).
     pub(crate) fn left(&self, port: &Port) -> u64 {
         match *port.timer.lock() {
-            Some((deadline, _)) => deadline.saturating_duration_since(Instant::now()).as_millis() as u64,
+            Some((deadline, _)) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                left.as_nanos().div_ceil(1_000_000) as u64
+            }
             None => 0,
         }
     }

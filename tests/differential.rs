@@ -81,6 +81,13 @@ scripts! {
     open_port,
     port_info,
     queue,
+    sys_dl,
+    sys_info,
+    sys_threads,
+    term_bad_spec,
+    term_output,
+    term_port_state,
+    term_send,
     timer,
 }
 

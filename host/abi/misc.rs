@@ -43,7 +43,7 @@ pub fn term_data_pid(t: ErlDrvTermData) -> Option<Pid> {
 
 /// The port id behind a port handle (the port need not be open).
 pub fn term_data_port(t: ErlDrvTermData) -> Option<PortId> {
-    (t as usize & 0xF == TAG_PORT).then(|| PortId((t as usize >> 4) as u64))
+    (t as usize & 0xF == TAG_PORT).then_some(PortId((t as usize >> 4) as u64))
 }
 
 /// The atom behind an atom handle; `None` for other handles and for an
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn get_port_flags(port: ErlDrvPort) -> c_int {
 pub unsafe extern "C" fn driver_connected(port: ErlDrvPort) -> ErlDrvTermData {
     // SAFETY: live port by contract.
     match unsafe { super::port_ref(port) } {
-        Some(p) => pid_term_data(p.state.lock().borrow().owner),
+        Some(p) => pid_term_data(p.owner_pid()),
         None => 0,
     }
 }

@@ -12,8 +12,10 @@ use crate::poll::Outcome;
 
 /// `driver_select(port, event, mode, on)`: selects (`on` 1) or deselects
 /// the descriptor `event` for `ERL_DRV_READ`/`ERL_DRV_WRITE`, and marks it
-/// in use or releases it (`ERL_DRV_USE`, `ERL_DRV_USE_NO_CALLBACK`).
-/// Returns 0, or -1 if the event is another port's or cannot be polled.
+/// in use or releases it (`ERL_DRV_USE`, `ERL_DRV_USE_NO_CALLBACK`); see
+/// [`crate::poll`] for ERTS's rules (another port's event is stolen,
+/// `stop_select` runs from inside the releasing call). Returns 0, or -1 for
+/// a negative descriptor or one the poll set refuses.
 #[no_mangle]
 pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mode: c_int, on: c_int) -> c_int {
     guard("driver_select", -1, || {
@@ -37,8 +39,9 @@ pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mod
 
 /// `driver_async(port, key, async_invoke, async_data, async_free)`: runs
 /// `async_invoke(async_data)` on an async thread (`*key % threads` if `key`
-/// is not NULL), then `ready_async` on the port. Returns the job's id (> 0),
-/// or -1 for a bad port.
+/// is not NULL; as ERTS, that queue number is written back into `*key`),
+/// then `ready_async` on the port. Returns the job's id (> 0; 0 without
+/// async threads, the job then done), or -1 for a bad port.
 #[no_mangle]
 pub unsafe extern "C" fn driver_async(
     port: ErlDrvPort,
@@ -54,7 +57,11 @@ pub unsafe extern "C" fn driver_async(
         let Some(host) = p.host.upgrade() else { return -1 };
         let Some(arc) = host.ports.get(p.id()) else { return -1 };
         // SAFETY: `key` points to an unsigned int if not NULL.
-        let key = (!key.is_null()).then(|| unsafe { *key });
+        let key = (!key.is_null()).then(|| unsafe {
+            let k = *key;
+            *key = host.async_pool.queue_of(k);
+            k
+        });
         let job = Job { port: p.id(), invoke, data: async_data, free: async_free };
         host.async_pool.submit(&host, &arc, key, job) as c_long
     })

@@ -34,8 +34,7 @@
 //!   `STRING`/`STRING_CONS` with a NULL pointer (even for length 0) or a
 //!   negative length; `BUF2BINARY` with NULL and a length > 0; `EXT2TERM`
 //!   with NULL, a length <= 0 or bytes that are not one external term
-//!   (bytes after the term are ignored). ERTS crashes on a NULL pointer for
-//!   `INT64`, `UINT64` or `FLOAT`; porthost returns -1.
+//!   (bytes after the term are ignored).
 //! - **Values.** `LIST n` pops a tail and `n - 1` elements (so `LIST 1` of
 //!   a term is that term); `STRING_CONS` onto a non-list makes an improper
 //!   list; `BINARY` copies at most 64 bytes (ERTS's heap binary: the driver
@@ -45,9 +44,14 @@
 //! - **The port.** `erl_drv_output_term` may be called from `start` and from
 //!   `stop` (ERTS delivers both); the port's `input` count does not change.
 //!
+//! Where porthost differs: an atom handle whose index no atom has, and NULL
+//! for `INT64`, `UINT64` or `FLOAT`, are -1 (ERTS reads garbage or
+//! crashes). In `stop` after a closing port drained its queue ERTS returns 0;
+//! porthost cannot tell that port from one closed otherwise and delivers.
+//!
 //! `erl_drv_output_term` and `erl_drv_send_term` get the port as a term
 //! (`driver_mk_port`), not as an `ErlDrvPort`: the port is looked up by
-//! number in the hosts that handed out such terms ([`note_host`]). Port
+//! number in the hosts that handed out such terms (`note_host`). Port
 //! numbers are per host, so when two hosts have a port of that number, the
 //! one whose port lock the calling thread holds wins.
 //!
@@ -103,7 +107,7 @@ pub static driver_term_nil: ErlDrvTermData = NIL_TERM_DATA;
 /// `driver_mk_term_nil()`: returns `driver_term_nil`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_mk_term_nil() -> ErlDrvTermData {
-    NIL_TERM_DATA
+    guard("driver_mk_term_nil", NIL_TERM_DATA, || NIL_TERM_DATA)
 }
 
 /// `erl_drv_output_term(port, data, len)`: sends the term that the spec
@@ -180,8 +184,7 @@ enum Receiver {
 /// `data` must be valid for reads of `len` words (when `len > 0`), and the
 /// pointers in the spec must be valid as each tag requires.
 unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_int) -> c_int {
-    let state = port.state.lock();
-    let phase = state.borrow().phase;
+    let phase = port.phase();
     match phase {
         Phase::Starting | Phase::Open => {}
         Phase::Closing => return 0,
@@ -200,7 +203,7 @@ unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_in
     // SAFETY: by contract.
     let Ok(built) = (unsafe { build(words) }) else { return -1 };
     let tx: Option<Sender<Signal>> = match to {
-        Receiver::Owner => Some(state.borrow().owner_tx.clone()),
+        Receiver::Owner => Some(port.owner.lock().tx.clone()),
         Receiver::Pid(t) => term_data_pid(t).and_then(|pid| {
             let host = port.host.upgrade()?;
             let procs = host.procs.read();
@@ -310,7 +313,7 @@ unsafe fn build(words: &[ErlDrvTermData]) -> Result<Built, Malformed> {
             }
             tag::ATOM => Term::Atom(term_data_atom(args(&mut i, 1)?[0]).ok_or(Malformed)?),
             tag::INT => Term::Int(args(&mut i, 1)?[0] as isize as i64),
-            tag::UINT => Term::int(args(&mut i, 1)?[0] as u64 as i128),
+            tag::UINT => Term::int(args(&mut i, 1)?[0] as i128),
             tag::INT64 => {
                 let p = args(&mut i, 1)?[0] as *const i64;
                 // SAFETY: by contract; NULL checked.

@@ -823,9 +823,13 @@ mod tests {
         assert_eq!(lowest_free(&[Some(1), Some(2)]), 2);
     }
 
+    /// A thread function that leaves with erl_drv_thread_exit. Like every
+    /// Rust frame a forced unwind crosses, it must have nothing to clean
+    /// up, not even an overflow check's panic path (whose abort guard would
+    /// stop the unwind): hence `wrapping_add`.
     extern "C" fn exits_early(arg: *mut c_void) -> *mut c_void {
         // SAFETY: a driver thread.
-        unsafe { erl_drv_thread_exit((arg as usize + 1) as *mut c_void) };
+        unsafe { erl_drv_thread_exit((arg as usize).wrapping_add(1) as *mut c_void) };
         ptr::null_mut()
     }
 

@@ -67,6 +67,7 @@ pub const CALL_RLEN: usize = 255;
 
 /// Where a port is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Phase {
     /// Running `start`.
     Starting,
@@ -131,10 +132,7 @@ impl OpenOptions {
 
 /// The mutable state of a port, behind the port lock.
 pub(crate) struct PortState {
-    pub(crate) phase: Phase,
     pub(crate) drv_data: ErlDrvData,
-    pub(crate) owner: term::Pid,
-    pub(crate) owner_tx: Sender<Signal>,
     pub(crate) links: Vec<term::Pid>,
     /// Depth of driver callbacks running on this port.
     depth: u32,
@@ -149,9 +147,20 @@ pub(crate) struct PortState {
 // to the driver, under the port lock.
 unsafe impl Send for PortState {}
 
+/// The port owner (the connected process) and where its messages go.
+pub(crate) struct Owner {
+    pub(crate) pid: term::Pid,
+    pub(crate) tx: Sender<Signal>,
+}
+
 /// An open port.
+///
+/// The phase and the owner are readable without the port lock, so output
+/// from a driver thread never waits for a callback of the port.
 pub struct Port {
     pub(crate) id: PortId,
+    phase: std::sync::atomic::AtomicU8,
+    pub(crate) owner: Mutex<Owner>,
     pub(crate) host: Weak<HostInner>,
     pub(crate) driver: Arc<Driver>,
     /// The command string `open_port` was given.
@@ -206,11 +215,10 @@ impl Port {
             driver,
             name: name.to_owned(),
             options,
+            phase: std::sync::atomic::AtomicU8::new(phase as u8),
+            owner: Mutex::new(Owner { pid: owner.pid, tx: owner.tx.clone() }),
             state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
-                phase,
                 drv_data,
-                owner: owner.pid,
-                owner_tx: owner.tx.clone(),
                 links: vec![owner.pid],
                 depth: 0,
                 pending_exit: None,
@@ -232,6 +240,27 @@ impl Port {
             pdl: AtomicPtr::new(std::ptr::null_mut()),
             close_pending: AtomicBool::new(false),
         }
+    }
+
+    /// Where the port is in its life.
+    pub(crate) fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::Starting,
+            1 => Phase::Open,
+            2 => Phase::Closing,
+            3 => Phase::Exiting,
+            _ => Phase::Closed,
+        }
+    }
+
+    /// Moves the port to `p` (under the port lock).
+    pub(crate) fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::Release);
+    }
+
+    /// The port owner.
+    pub(crate) fn owner_pid(&self) -> term::Pid {
+        self.owner.lock().pid
     }
 
     /// This port's `ErlDrvPort` handle: the address of the `Port`, valid
@@ -299,7 +328,7 @@ fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> 
 /// Looks up an open port for a BIF; `badarg` if it is closed or closing.
 fn lookup_open(host: &HostInner, id: PortId) -> Result<Arc<Port>, BifError> {
     let port = host.ports.get(id).ok_or_else(|| BifError::badarg(format!("{} is not an open port", Term::Port(id))))?;
-    let phase = port.state.lock().borrow().phase;
+    let phase = port.phase();
     if phase != Phase::Open {
         return Err(BifError::badarg(format!("{} is closing", Term::Port(id))));
     }
@@ -367,8 +396,8 @@ pub(crate) fn open(
                 let guard = port.state.lock();
                 let mut s = guard.borrow_mut();
                 s.drv_data = data;
-                if s.phase == Phase::Starting {
-                    s.phase = Phase::Open;
+                if port.phase() == Phase::Starting {
+                    port.set_phase(Phase::Open);
                 }
                 s.pending_exit.take()
             };
@@ -378,7 +407,7 @@ pub(crate) fn open(
             Ok(id)
         }
         Err(e) => {
-            port.state.lock().borrow_mut().phase = Phase::Closed;
+            port.set_phase(Phase::Closed);
             host.ports.remove(id);
             caller.links.lock().retain(|p| *p != id);
             host.ddll.lock().port_closed(port.driver.name());
@@ -412,7 +441,7 @@ pub(crate) fn command(
             port.busy_cv.wait(&mut busy);
         }
         drop(busy);
-        if port.state.lock().borrow().phase != Phase::Open {
+        if port.phase() != Phase::Open {
             return Err(BifError::badarg(format!("{} closed while the caller waited", Term::Port(id))));
         }
     }
@@ -493,7 +522,7 @@ fn begin_close(port: &Arc<Port>) {
         terminate(&host, port, atom("normal"));
         return;
     }
-    port.state.lock().borrow_mut().phase = Phase::Closing;
+    port.set_phase(Phase::Closing);
     notify_links(&host, port, &atom("normal"));
     call_flush(port);
     queue_changed(port);
@@ -501,7 +530,7 @@ fn begin_close(port: &Arc<Port>) {
 
 fn call_flush(port: &Port) {
     if port.driver.entry().flush.is_some() {
-        let owner = port.state.lock().borrow().owner;
+        let owner = port.owner_pid();
         in_callback(port, owner, |d| entry::flush(port, d));
     }
 }
@@ -520,11 +549,11 @@ pub(crate) fn queue_changed(port: &Port) {
         return;
     };
     let mut s = guard.borrow_mut();
-    if s.phase != Phase::Closing {
+    if port.phase() != Phase::Closing {
         return;
     }
     if s.depth > 0 {
-        s.phase = Phase::Exiting;
+        port.set_phase(Phase::Exiting);
         s.pending_exit = Some(atom("normal"));
         return;
     }
@@ -543,11 +572,11 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
     }
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
-    if matches!(s.phase, Phase::Closed | Phase::Exiting) {
+    if matches!(port.phase(), Phase::Closed | Phase::Exiting) {
         return;
     }
     if s.depth > 0 {
-        s.phase = Phase::Exiting;
+        port.set_phase(Phase::Exiting);
         s.pending_exit = Some(reason);
         return;
     }
@@ -557,19 +586,19 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
     }
 }
 
-/// Closes the port now: `stop`, free its slot, send the exit signal with
-/// `reason` to every linked process.
+/// Closes the port now. As in ERTS, the linked processes get the exit
+/// signal with `reason` first, then `stop` runs (what `stop` sends arrives
+/// after the `EXIT`), then the port lets go of its timer, events, locks and
+/// table slot.
 pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     let guard = port.state.lock();
-    let started = {
-        let mut s = guard.borrow_mut();
-        if s.phase == Phase::Closed {
-            return;
-        }
-        let started = s.phase != Phase::Starting;
-        s.phase = Phase::Closed;
-        started
-    };
+    if port.phase() == Phase::Closed {
+        return;
+    }
+    let started = port.phase() != Phase::Starting;
+    port.set_phase(Phase::Closed);
+    let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
+    notify_links(host, port, &reason);
     if started && port.driver.entry().stop.is_some() {
         let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
         let data = {
@@ -592,9 +621,6 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
     host.ddll.lock().port_closed(port.driver.name());
-    drop(guard);
-    let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
-    notify_links(host, port, &reason);
 }
 
 /// Removes every link of the port and sends each linked process the exit
@@ -613,12 +639,8 @@ fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
 /// Host shutdown: `stop` without messages.
 pub(crate) fn shutdown(port: &Port) {
     let guard = port.state.lock();
-    let started = {
-        let mut s = guard.borrow_mut();
-        let started = !matches!(s.phase, Phase::Starting | Phase::Closed);
-        s.phase = Phase::Closed;
-        started
-    };
+    let started = !matches!(port.phase(), Phase::Starting | Phase::Closed);
+    port.set_phase(Phase::Closed);
     if started && port.driver.entry().stop.is_some() {
         let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
         let data = guard.borrow().drv_data;
@@ -637,8 +659,7 @@ pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: boo
     let p = p.ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
-    s.owner = pid;
-    s.owner_tx = p.tx.clone();
+    *port.owner.lock() = Owner { pid, tx: p.tx.clone() };
     if !s.links.contains(&pid) {
         s.links.push(pid);
         p.links.lock().push(id);
@@ -651,7 +672,7 @@ pub(crate) fn link(host: &HostInner, proc_: &ProcShared, id: PortId) -> bool {
     let Some(port) = host.ports.get(id) else { return false };
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
-    if matches!(s.phase, Phase::Closed | Phase::Exiting) {
+    if matches!(port.phase(), Phase::Closed | Phase::Exiting) {
         return false;
     }
     if !s.links.contains(&proc_.pid) {
@@ -674,7 +695,7 @@ pub(crate) fn unlink(host: &HostInner, proc_: &ProcShared, id: PortId) {
 /// `badsig` to its owner (ERTS's `send_badsig`); the port stays open.
 pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg: &Term) {
     let Ok(port) = lookup_open(host, id) else { return };
-    let owner = port.state.lock().borrow().owner;
+    let owner = port.owner_pid();
     let badsig = || host.send(owner, Signal::Exit { from: Term::Port(id), reason: atom("badsig") });
     let Term::Tuple(t) = msg else { return badsig() };
     let [Term::Pid(from), cmd] = t.as_slice() else { return badsig() };
@@ -704,11 +725,7 @@ pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg
 /// An exit signal from process `from` to port `id`.
 pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, reason: Term) {
     let Some(port) = host.ports.get(id) else { return };
-    let (owner, phase) = {
-        let g = port.state.lock();
-        let s = g.borrow();
-        (s.owner, s.phase)
-    };
+    let (owner, phase) = (port.owner_pid(), port.phase());
     if phase == Phase::Closed {
         return;
     }
@@ -721,7 +738,7 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
     // Any other reason closes the port without waiting for its queue; ERTS
     // still lets the driver flush first, except for `kill`.
     if !reason.is_atom("kill") && phase == Phase::Open && port.queue.lock().size() > 0 {
-        port.state.lock().borrow_mut().phase = Phase::Exiting;
+        port.set_phase(Phase::Exiting);
         call_flush(&port);
     }
     terminate(host, &port, reason);
@@ -731,11 +748,7 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 /// it is still open or closing (a lingering port may drain its queue from
 /// such a callback): under its locks, with the owner as `driver_caller`.
 pub(crate) fn run_callback(port: &Arc<Port>, f: impl FnOnce(&Port, ErlDrvData)) {
-    let (owner, phase) = {
-        let g = port.state.lock();
-        let s = g.borrow();
-        (s.owner, s.phase)
-    };
+    let (owner, phase) = (port.owner_pid(), port.phase());
     if matches!(phase, Phase::Open | Phase::Closing) {
         in_callback(port, owner, |d| f(port, d));
     }
@@ -778,22 +791,18 @@ pub(crate) fn timeout(port: &Arc<Port>) {
 
 /// Sends `{Port, {data, Data}}` to the owner, unless the port is closing.
 pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
-    let guard = port.state.lock();
-    let s = guard.borrow();
-    if !matches!(s.phase, Phase::Open | Phase::Starting) {
+    if !matches!(port.phase(), Phase::Open | Phase::Starting) {
         return;
     }
     port.input.fetch_add(bytes as u64, Ordering::Relaxed);
     let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![atom("data"), data])]);
-    let _ = s.owner_tx.send(Signal::Message(msg));
+    let _ = port.owner.lock().tx.send(Signal::Message(msg));
 }
 
 /// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
 pub(crate) fn send_owner(port: &Port, msg: Term) {
-    let guard = port.state.lock();
-    let s = guard.borrow();
-    if matches!(s.phase, Phase::Open | Phase::Starting) {
-        let _ = s.owner_tx.send(Signal::Message(msg));
+    if matches!(port.phase(), Phase::Open | Phase::Starting) {
+        let _ = port.owner.lock().tx.send(Signal::Message(msg));
     }
 }
 
@@ -801,9 +810,9 @@ pub(crate) fn send_owner(port: &Port, msg: Term) {
 /// that no `EXIT` message reaches the owner).
 pub(crate) fn unlink_owner(port: &Port) {
     let Some(host) = port.host.upgrade() else { return };
+    let owner = port.owner_pid();
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
-    let owner = s.owner;
     s.links.retain(|p| *p != owner);
     let procs = host.procs.read();
     if let Some(p) = procs.get(&owner) {
@@ -859,7 +868,7 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         "name" => Term::string(&port.name),
         "links" => Term::List(s.links.iter().map(|p| Term::Pid(*p)).collect()),
         "id" => Term::Int(8 * port.id.0 as i64),
-        "connected" => Term::Pid(s.owner),
+        "connected" => Term::Pid(port.owner_pid()),
         "input" => Term::Int(port.input.load(Ordering::Relaxed) as i64),
         "output" => Term::Int(port.output.load(Ordering::Relaxed) as i64),
         "os_pid" => match port.os_pid.load(Ordering::Relaxed) {

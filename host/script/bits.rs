@@ -320,7 +320,9 @@ impl<'a> BitReader<'a> {
     pub fn of_term(t: &'a Term) -> Option<BitReader<'a>> {
         match t {
             Term::Binary(b) => Some(BitReader::new(b)),
-            Term::BitString(b, bits) => Some(BitReader { bin: b, pos: 0, end: (b.len() - 1) * 8 + *bits as usize }),
+            Term::BitString(b, bits) => {
+                Some(BitReader { bin: b, pos: 0, end: (b.len() - 1) * 8 + *bits as usize })
+            }
             _ => None,
         }
     }
