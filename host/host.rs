@@ -62,6 +62,7 @@ pub struct Host {
 impl Host {
     /// A new host with its own driver registry and port table.
     pub fn new(config: HostConfig) -> Host {
+        crate::abi::sys::start_clock();
         let mut search_path = config.driver_paths.clone();
         if config.bundled_drivers {
             search_path.push(PathBuf::from(BUNDLED_DRIVERS));

@@ -718,11 +718,13 @@ EXTERN void add_driver_entry(ErlDrvEntry *de);
 EXTERN int remove_driver_entry(ErlDrvEntry *de);
 
 /** Fills the fields of `*sip` (caller's storage) that fit in `si_size` bytes
- *  with facts about the host; pass sizeof(ErlDrvSysInfo). Thread: port. */
+ *  with facts about the host; pass sizeof(ErlDrvSysInfo). Invalid arguments
+ *  end the host with status 1, as in ERTS. Thread: port. */
 EXTERN void driver_system_info(ErlDrvSysInfo *sip, size_t si_size);
 
-/** dlopen()s the library at path `path` (borrowed); returns a handle or
- *  NULL (see driver_dl_error()). Thread: port. */
+/** dlopen()s (RTLD_NOW) the library `path` + ".so" (`path` is borrowed;
+ *  ".so" is always appended, as ERTS does); returns a handle or NULL.
+ *  Thread: port. */
 EXTERN void *driver_dl_open(char *path);
 
 /** Looks up `symbol` in a driver_dl_open() handle; NULL if missing.
@@ -732,8 +734,10 @@ EXTERN void *driver_dl_sym(void *handle, char *symbol);
 /** Closes a driver_dl_open() handle. Returns 0 on success. Thread: port. */
 EXTERN int driver_dl_close(void *handle);
 
-/** Returns the text of the last `driver_dl_*` failure, owned by the host and
- *  valid until the next driver_dl_* call. Thread: port. */
+/** Returns the text of the calling thread's last driver_dl_sym() failure
+ *  (ERTS 25 reports no driver_dl_open() failures here), or "Unspecified
+ *  dynamic library error"; owned by the host for its whole life.
+ *  Thread: port. */
 EXTERN char *driver_dl_error(void);
 
 /** Does nothing and returns 0. Thread: any. */
@@ -770,8 +774,9 @@ EXTERN ErlDrvTime erl_drv_convert_time_unit(ErlDrvTime val,
 EXTERN int erl_drv_putenv(const char *key, char *value);
 
 /** Copies the value of `key` into `value`, whose size `*value_size` gives.
- *  Returns 0 and sets `*value_size` to the string length; `> 0` and sets it to
- *  the size needed if too small; `< 0` if unset. Thread: any. */
+ *  Returns 0 and sets `*value_size` to the string length; `> 0` if too small
+ *  and `< 0` if unset, both setting `*value_size` to its size minus one (as
+ *  ERTS 25 does, not the size needed). Thread: any. */
 EXTERN int erl_drv_getenv(const char *key, char *value, size_t *value_size);
 
 /* ======================================================================== */
@@ -881,7 +886,7 @@ EXTERN ErlDrvTid erl_drv_thread_self(void);
 EXTERN int erl_drv_equal_tids(ErlDrvTid tid1, ErlDrvTid tid2);
 
 /** Ends the calling thread, which erl_drv_thread_create() started, with exit
- *  value `resp`. */
+ *  value `resp`; on any other thread it is a fatal error, as in ERTS. */
 EXTERN void erl_drv_thread_exit(void *resp);
 
 /** Waits for thread `tid` to end and stores its exit value in `*respp` (if

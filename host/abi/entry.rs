@@ -8,6 +8,7 @@ use std::os::raw::{c_char, c_uint};
 
 use crate::binary::{self, Bin};
 use crate::error::BifError;
+use crate::abi::sys::{spent, Timeslice};
 use crate::ddll::Driver;
 use crate::ffi::{ErlDrvBinary, ErlDrvData, ErlDrvEvent, ErlDrvThreadData, ErlIOVec};
 use crate::port::{Port, CALL_RLEN, CONTROL_RLEN, PORT_CONTROL_FLAG_BINARY};
@@ -64,6 +65,7 @@ pub(crate) fn flush(port: &Port, data: ErlDrvData) {
 
 /// Calls `timeout(drv_data)`.
 pub(crate) fn timeout(port: &Port, data: ErlDrvData) {
+    let _slice = Timeslice::begin(port.handle(), spent::TIMEOUT);
     if let Some(timeout) = port.driver.entry().timeout {
         // SAFETY: as for stop.
         unsafe { timeout(data) }
@@ -113,6 +115,7 @@ pub(crate) fn ready_async(port: &Port, data: ErlDrvData, async_data: *mut std::f
 
 /// Calls `output(drv_data, buf, len)`.
 pub(crate) fn output(port: &Port, data: ErlDrvData, buf: &[u8]) {
+    let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(output) = port.driver.entry().output {
         // SAFETY: the buffer is valid for `len` bytes during the call; the
         // driver may not keep it (erl_driver.h).
@@ -122,6 +125,7 @@ pub(crate) fn output(port: &Port, data: ErlDrvData, buf: &[u8]) {
 
 /// Calls `outputv(drv_data, ev)`.
 pub(crate) fn outputv(port: &Port, data: ErlDrvData, ev: *mut ErlIOVec) {
+    let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(outputv) = port.driver.entry().outputv {
         // SAFETY: `ev` and everything it points to live during the call.
         unsafe { outputv(data, ev) }
@@ -144,6 +148,7 @@ pub(crate) enum Reply {
 /// otherwise the return value is the length, and a buffer the driver
 /// allocated in place of the offered one is freed with `driver_free`.
 pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &[u8]) -> Result<Reply, BifError> {
+    let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
     let control = port.driver.entry().control.expect("caller checked");
     let mut input = input.to_vec();
     let mut offered = [0u8; CONTROL_RLEN];
@@ -203,6 +208,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 /// buffer the driver allocated in place of the offered one is freed with
 /// `driver_free`. A negative return is `badarg`.
 pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &[u8]) -> Result<Vec<u8>, BifError> {
+    let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let call = port.driver.entry().call.expect("caller checked");
     let mut arg = arg.to_vec();
     let mut offered = [0u8; CALL_RLEN];

@@ -885,7 +885,7 @@ mod tests {
             erl_drv_tsd_set(key, 5 as *mut c_void);
             let mut tid: ErlDrvTid = ptr::null_mut();
             assert_eq!(erl_drv_thread_create(ptr::null_mut(), &mut tid, Some(other), key as usize as *mut c_void, ptr::null_mut()), 0);
-            let mut res: *mut c_void = 1 as *mut c_void;
+            let mut res: *mut c_void = ptr::dangling_mut();
             assert_eq!(erl_drv_thread_join(tid, &mut res), 0);
             assert!(res.is_null());
             assert_eq!(erl_drv_tsd_get(key) as usize, 5);

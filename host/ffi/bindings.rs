@@ -629,11 +629,11 @@ unsafe extern "C" {
     pub fn remove_driver_entry(de: *mut ErlDrvEntry) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Fills the fields of `*sip` (caller's storage) that fit in `si_size` bytes\n  with facts about the host; pass sizeof(ErlDrvSysInfo). Thread: port."]
+    #[doc = " Fills the fields of `*sip` (caller's storage) that fit in `si_size` bytes\n  with facts about the host; pass sizeof(ErlDrvSysInfo). Invalid arguments\n  end the host with status 1, as in ERTS. Thread: port."]
     pub fn driver_system_info(sip: *mut ErlDrvSysInfo, si_size: usize);
 }
 unsafe extern "C" {
-    #[doc = " dlopen()s the library at path `path` (borrowed); returns a handle or\n  NULL (see driver_dl_error()). Thread: port."]
+    #[doc = " dlopen()s (RTLD_NOW) the library `path` + \".so\" (`path` is borrowed;\n  \".so\" is always appended, as ERTS does); returns a handle or NULL.\n  Thread: port."]
     pub fn driver_dl_open(path: *mut ::std::os::raw::c_char) -> *mut ::std::os::raw::c_void;
 }
 unsafe extern "C" {
@@ -648,7 +648,7 @@ unsafe extern "C" {
     pub fn driver_dl_close(handle: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Returns the text of the last `driver_dl_*` failure, owned by the host and\n  valid until the next driver_dl_* call. Thread: port."]
+    #[doc = " Returns the text of the calling thread's last driver_dl_sym() failure\n  (ERTS 25 reports no driver_dl_open() failures here), or \"Unspecified\n  dynamic library error\"; owned by the host for its whole life.\n  Thread: port."]
     pub fn driver_dl_error() -> *mut ::std::os::raw::c_char;
 }
 unsafe extern "C" {
@@ -683,7 +683,7 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Copies the value of `key` into `value`, whose size `*value_size` gives.\n  Returns 0 and sets `*value_size` to the string length; `> 0` and sets it to\n  the size needed if too small; `< 0` if unset. Thread: any."]
+    #[doc = " Copies the value of `key` into `value`, whose size `*value_size` gives.\n  Returns 0 and sets `*value_size` to the string length; `> 0` if too small\n  and `< 0` if unset, both setting `*value_size` to its size minus one (as\n  ERTS 25 does, not the size needed). Thread: any."]
     pub fn erl_drv_getenv(
         key: *const ::std::os::raw::c_char,
         value: *mut ::std::os::raw::c_char,
@@ -810,7 +810,7 @@ unsafe extern "C" {
     pub fn erl_drv_equal_tids(tid1: ErlDrvTid, tid2: ErlDrvTid) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Ends the calling thread, which erl_drv_thread_create() started, with exit\n  value `resp`."]
+    #[doc = " Ends the calling thread, which erl_drv_thread_create() started, with exit\n  value `resp`; on any other thread it is a fatal error, as in ERTS."]
     pub fn erl_drv_thread_exit(resp: *mut ::std::os::raw::c_void);
 }
 unsafe extern "C" {
