@@ -3,6 +3,8 @@
 //! `erlang:port_call`, `port_command` → `driver_output` → receive,
 //! pipelined `port_command` throughput, `open_port` + `port_close`.
 //! Payload 28 bytes unless named otherwise. Driver: the bundled `echo_drv`.
+//! Results are dropped inside the timed closure: ERTS pays for its garbage
+//! too.
 use std::time::Duration;
 
 use divan::Bencher;
@@ -30,14 +32,14 @@ fn payload(n: usize) -> Term {
 fn port_control_28b(b: Bencher) {
     let (_h, p, port) = setup(false);
     let data = payload(28);
-    b.bench_local(|| p.port_control(port, 0, &data).unwrap());
+    b.bench_local(|| drop(divan::black_box(p.port_control(port, 0, &data).unwrap())));
 }
 
 #[divan::bench]
 fn port_call_small_term(b: Bencher) {
     let (_h, p, port) = setup(false);
     let t = Term::Tuple(vec![Term::atom("ok"), payload(28)]);
-    b.bench_local(|| p.port_call(port, 0, &t).unwrap());
+    b.bench_local(|| drop(divan::black_box(p.port_call(port, 0, &t).unwrap())));
 }
 
 #[divan::bench(args = [28, 65536])]
@@ -46,7 +48,7 @@ fn port_command_round_trip(b: Bencher, n: usize) {
     let data = payload(n);
     b.counter(divan::counter::BytesCount::new(n)).bench_local(|| {
         p.port_command(port, &data).unwrap();
-        p.receive(WAIT).unwrap().unwrap()
+        drop(divan::black_box(p.receive(WAIT).unwrap().unwrap()));
     });
 }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Side-by-side: the same port operations on the same driver (echo_drv), under
+# ERTS (escript, compiled mode; the driver built against OTP's erl_driver.h)
+# and under porthost (benches/compare.rs, release build), in one run. Prints
+# one table: operation, ERTS ns/op, porthost ns/op, ratio porthost/ERTS.
+# Needs erlang-nox and erlang-dev (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+otp_root=$(erl -noshell -eval 'io:format("~s",[code:root_dir()]),halt().')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cc -shared -fPIC -O2 -I"$otp_root/usr/include" -o "$work/echo_drv.so" drivers/c/echo_drv.c
+cargo bench --quiet --bench compare >"$work/porthost.txt"
+escript bench/erts_ops.escript "$work" >"$work/erts.txt"
+printf '%-30s %12s %14s %8s\n' operation "ERTS ns/op" "porthost ns/op" ratio
+join <(sort "$work/erts.txt") <(sort "$work/porthost.txt") |
+  awk '{ printf "%-30s %12.1f %14.1f %8.2f\n", $1, $2, $3, $3 / $2 }'
