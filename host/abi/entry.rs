@@ -132,25 +132,17 @@ pub(crate) fn outputv(port: &Port, data: ErlDrvData, ev: *mut ErlIOVec) {
     }
 }
 
-/// What `control` answered.
-pub(crate) enum Reply {
-    /// `*rbuf` was set to NULL.
-    Null,
-    /// Bytes (list mode, or a binary-mode answer left in the offered buffer).
-    Bytes(Vec<u8>),
-    /// A driver binary returned in binary mode; its reference passed to us.
-    Binary(Bin),
-}
-
-/// Calls `control(drv_data, op, buf, len, &rbuf, 64)` and collects the
-/// answer as ERTS's `port_control` does: a negative return is `badarg`; in
-/// binary mode `*rbuf` is an `ErlDrvBinary` whose `orig_size` is the length;
-/// otherwise the return value is the length, and a buffer the driver
-/// allocated in place of the offered one is freed with `driver_free`.
-pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &[u8]) -> Result<Reply, BifError> {
+/// Calls `control(drv_data, op, buf, len, &rbuf, 64)` and makes its answer
+/// into the term `port_control` returns, as ERTS does: a negative return is
+/// `badarg`; `*rbuf` set to NULL is `[]`; in binary mode
+/// (`PORT_CONTROL_FLAG_BINARY`) an answer in a new `ErlDrvBinary` is that
+/// binary with its `orig_size` as the length (the reference passes to the
+/// term), an answer left in the offered buffer a binary of `ret` bytes;
+/// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
+/// the offered one being freed with `driver_free`.
+pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
     let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
     let control = port.driver.entry().control.expect("caller checked");
-    let mut input = input.to_vec();
     let mut offered = [0u8; CONTROL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;
@@ -169,10 +161,11 @@ pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &[u8]) -> R
     }
     let ret = ret as usize;
     if rbuf.is_null() {
-        return Ok(Reply::Null);
+        return Ok(Term::nil());
     }
+    let bytes_term = |b: &[u8]| if binary { Term::binary(b) } else { Term::byte_list(b) };
     if rbuf == orig {
-        return Ok(Reply::Bytes(offered[..ret.min(CONTROL_RLEN)].to_vec()));
+        return Ok(bytes_term(&offered[..ret.min(CONTROL_RLEN)]));
     }
     if binary {
         let bin = rbuf as *mut ErlDrvBinary;
@@ -180,14 +173,14 @@ pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &[u8]) -> R
         // ErlDrvBinary from driver_alloc_binary (the control contract).
         let size = unsafe { (*bin).orig_size } as usize;
         // SAFETY: as above; the range is the whole binary.
-        return Ok(Reply::Binary(unsafe { Bin::from_raw(bin, 0, size) }));
+        return Ok(Term::Binary(unsafe { Bin::from_raw(bin, 0, size) }));
     }
     // SAFETY: the driver allocated `rbuf` with driver_alloc and wrote `ret`
     // bytes; we own it now.
-    let v = unsafe { super::bytes(rbuf, ret) }.to_vec();
+    let t = bytes_term(unsafe { super::bytes(rbuf, ret) });
     // SAFETY: allocated by driver_alloc (malloc), handed over to us.
     unsafe { libc::free(rbuf as *mut _) };
-    Ok(Reply::Bytes(v))
+    Ok(t)
 }
 
 fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
@@ -207,10 +200,9 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 /// external-format term) and returns the `ret` bytes of its answer; a
 /// buffer the driver allocated in place of the offered one is freed with
 /// `driver_free`. A negative return is `badarg`.
-pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &[u8]) -> Result<Vec<u8>, BifError> {
+pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let call = port.driver.entry().call.expect("caller checked");
-    let mut arg = arg.to_vec();
     let mut offered = [0u8; CALL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;

@@ -469,19 +469,10 @@ pub(crate) fn command(
 /// `port_control/3`.
 pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
     let port = lookup_open(host, id)?;
-    let bytes = flat_bytes(data)?;
     if port.driver.entry().control.is_none() {
         return Err(BifError::badarg(format!("driver {} has no control callback", port.driver.name())));
     }
-    let reply = in_callback(&port, caller, |d| entry::control(&port, d, op, &bytes))?;
-    let binary = port.control_flags.load(Ordering::Relaxed) & PORT_CONTROL_FLAG_BINARY != 0;
-    Ok(match reply {
-        entry::Reply::Null => Term::nil(),
-        entry::Reply::Bytes(v) if binary => Term::binary(&v),
-        entry::Reply::Bytes(v) => Term::byte_list(&v),
-        entry::Reply::Binary(b) if binary => Term::Binary(b),
-        entry::Reply::Binary(b) => Term::byte_list(b.as_slice()),
-    })
+    with_flat_bytes(data, |bytes| in_callback(&port, caller, |d| entry::control(&port, d, op, bytes)))?
 }
 
 /// `erlang:port_call/3`.
@@ -490,8 +481,8 @@ pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, dat
     if port.driver.entry().call.is_none() {
         return Err(BifError::badarg(format!("driver {} has no call callback", port.driver.name())));
     }
-    let arg = term::ext::term_to_binary(data);
-    let reply = in_callback(&port, caller, |d| entry::call(&port, d, op, &arg))?;
+    let mut arg = term::ext::term_to_binary(data);
+    let reply = in_callback(&port, caller, |d| entry::call(&port, d, op, &mut arg))?;
     term::ext::binary_to_term(&reply).ok_or_else(|| {
         BifError::badarg(format!(
             "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
@@ -501,8 +492,20 @@ pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, dat
     })
 }
 
-fn flat_bytes(data: &Term) -> Result<Vec<u8>, BifError> {
-    data.iolist_to_bytes().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))
+/// Runs `f` on the flattened bytes of the iolist `data` (a writable copy,
+/// as a driver may write into its input), on the stack when small.
+fn with_flat_bytes<R>(data: &Term, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, BifError> {
+    const STACK: usize = 256;
+    let not_iolist = || BifError::badarg(format!("{data} is not an iolist"));
+    if let Term::Binary(b) = data {
+        if b.len() <= STACK {
+            let mut buf = [0u8; STACK];
+            buf[..b.len()].copy_from_slice(b.as_slice());
+            return Ok(f(&mut buf[..b.len()]));
+        }
+    }
+    let mut v = data.iolist_to_bytes().ok_or_else(not_iolist)?;
+    Ok(f(&mut v))
 }
 
 /// `port_close/1`.
