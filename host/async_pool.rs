@@ -12,8 +12,8 @@
 //! zero threads a job runs at once in the caller, `ready_async` included.
 //!
 //! Job ids: 1, 2, 3, ... per host (ERTS's are VM-wide, positive and
-//! consecutive too); with zero threads `driver_async` returns 0, as ERTS does
-//! without an async pool.
+//! increasing, sometimes by 2); with zero threads `driver_async` returns 0,
+//! as ERTS does without an async pool.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};

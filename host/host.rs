@@ -29,11 +29,29 @@ pub struct HostConfig {
     /// Threads in the async pool (`driver_async`; ERTS's `+A`). Default: 1,
     /// as in ERTS 25; 0 runs async jobs at once in the calling thread.
     pub async_threads: usize,
+    /// Run every driver in a worker process, as if each `open_port` had the
+    /// `isolated` option (see [`crate::isolate`]). Default: `false`.
+    pub isolate: bool,
+    /// The `porthost` executable that runs workers. Default: `None`, which
+    /// means `$PORTHOST_WORKER`, else a `porthost` beside the running
+    /// program or in its parent directory.
+    pub worker_exe: Option<PathBuf>,
+    /// The watchdog: how long a request to an isolated port may take before
+    /// its worker is killed and its ports exit with `{driver_timeout, Ms}`.
+    /// Default: 30 s; `None` waits for ever.
+    pub isolation_timeout: Option<std::time::Duration>,
 }
 
 impl Default for HostConfig {
     fn default() -> HostConfig {
-        HostConfig { driver_paths: Vec::new(), bundled_drivers: true, async_threads: 1 }
+        HostConfig {
+            driver_paths: Vec::new(),
+            bundled_drivers: true,
+            async_threads: 1,
+            isolate: false,
+            worker_exe: None,
+            isolation_timeout: Some(std::time::Duration::from_secs(30)),
+        }
     }
 }
 
@@ -45,6 +63,10 @@ pub(crate) struct HostInner {
     pub(crate) timers: crate::timer::Timers,
     pub(crate) poll: crate::poll::Poll,
     pub(crate) async_pool: crate::async_pool::AsyncPool,
+    /// Workers of isolated ports, by driver file (one per driver).
+    pub(crate) workers: Mutex<HashMap<String, Arc<crate::isolate::Worker>>>,
+    pub(crate) spawner: crate::isolate::Spawner,
+    pub(crate) isolate_by_default: bool,
     /// Registered names (`register/2`): a name to a pid or port term.
     pub(crate) names: Mutex<HashMap<crate::term::Atom, Term>>,
     next_pid: AtomicU32,
@@ -76,6 +98,9 @@ impl Host {
                 timers: Default::default(),
                 poll: Default::default(),
                 async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
+                workers: Mutex::new(HashMap::new()),
+                spawner: crate::isolate::Spawner { exe: config.worker_exe.clone(), timeout: config.isolation_timeout },
+                isolate_by_default: config.isolate,
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
                 next_ref: std::sync::atomic::AtomicU64::new(1),
@@ -134,13 +159,19 @@ impl HostInner {
     }
 
     /// A process ended with `reason`: its ports get the exit signal (a port
-    /// closes when its owner exits, whatever the reason) and its `erl_ddll`
+    /// closes when its owner exits, whatever the reason), then linked
+    /// processes get it and monitors fire (so a port the process owned is
+    /// closed by the time its `'DOWN'` message arrives), and its `erl_ddll`
     /// references go.
     pub(crate) fn process_exited(self: &Arc<Self>, proc_: &ProcShared, reason: &Term) {
         self.procs.write().remove(&proc_.pid);
         self.unregister_term(&Term::Pid(proc_.pid));
         let linked = std::mem::take(&mut *proc_.links.lock());
         for port in linked {
+            // The link goes with the process (a port that survives a
+            // `normal` exit of a linked process that is not its owner no
+            // longer lists it in `links`, as in ERTS).
+            port::unlink(self, proc_, port);
             port::exit_signal(self, proc_.pid, port, reason.clone());
         }
         let plinks = std::mem::take(&mut *proc_.plinks.lock());

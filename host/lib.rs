@@ -29,6 +29,7 @@ pub mod error;
 #[allow(missing_docs)]
 pub mod ffi;
 pub mod host;
+pub mod isolate;
 pub mod poll;
 pub mod port;
 pub mod process;

@@ -19,6 +19,10 @@ struct Cli {
     /// before the bundled drivers).
     #[arg(long = "driver-path", value_name = "DIR", global = true)]
     driver_path: Vec<PathBuf>,
+    /// Run every driver in a worker process (as if each open_port had the
+    /// `isolated` option): a driver that crashes ends its ports, not porthost.
+    #[arg(long, global = true)]
+    isolate: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,6 +37,13 @@ enum Command {
     },
     /// An interactive Erlang-like shell over porthost's port BIFs.
     Shell,
+    /// Serve isolated ports for a parent porthost (internal).
+    #[command(hide = true)]
+    Worker {
+        /// The socket to the parent, an inherited file descriptor.
+        #[arg(long)]
+        fd: i32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,7 +58,11 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let host = Host::new(HostConfig { driver_paths: cli.driver_path, ..HostConfig::default() });
+    if let Command::Worker { fd } = cli.command {
+        porthost::isolate::worker::run_on_fd(fd, cli.driver_path)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let host = Host::new(HostConfig { driver_paths: cli.driver_path, isolate: cli.isolate, ..HostConfig::default() });
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {
@@ -81,5 +96,6 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Worker { .. } => unreachable!("handled above"),
     }
 }

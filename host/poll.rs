@@ -23,6 +23,10 @@
 //!   *without* `stop_select` (ERTS's `erts_stale_drv_select` uses
 //!   `ERL_DRV_USE_NO_CALLBACK` and logs "driver gone away without
 //!   deselecting"): a driver must release its events in `stop`.
+//! - A descriptor epoll refuses with EPERM (a regular file, `/dev/null`) is
+//!   accepted and reported ready on every round while it is selected, as
+//!   ERTS's fallback poll set (`poll(2)`) does. (ERTS then sometimes calls
+//!   its `stop_select` a little after the release instead of inside it.)
 //!
 //! One poll thread per host waits in epoll (through the `polling` crate,
 //! level-triggered) and, for each ready descriptor, runs the owning port's
@@ -139,8 +143,9 @@ pub(crate) enum Outcome {
 
 impl Poll {
     /// `driver_select(port, fd, mode, on)`, with ERTS 25's rules (see the
-    /// module docs). Returns `Err(())` (ERTS's -1) when the poll set
-    /// refuses the descriptor (e.g. a regular file).
+    /// module docs). Returns `Err(())` (ERTS's -1) when selecting a
+    /// descriptor epoll rejects for another reason than EPERM (e.g. EBADF:
+    /// not an open descriptor); deselecting never fails.
     pub(crate) fn select(&self, host: &Arc<HostInner>, port: &Port, fd: RawFd, mode: i32, on: bool) -> Result<Outcome, ()> {
         let mut st = self.state.lock();
         let old = st.fds.get(&fd).copied();
@@ -221,7 +226,14 @@ impl Poll {
         let res = unsafe {
             match (was, read || write) {
                 (false, true) => self.poller.add_with_mode(fd, interest, PollMode::Level),
-                (true, true) => self.poller.modify_with_mode(BorrowedFd::borrow_raw(fd), interest, PollMode::Level),
+                (true, true) => match self.poller.modify_with_mode(BorrowedFd::borrow_raw(fd), interest, PollMode::Level) {
+                    // Closed (and maybe reopened) while selected: epoll
+                    // dropped it, so add it again.
+                    Err(err) if err.raw_os_error() == Some(libc::ENOENT) => {
+                        self.poller.add_with_mode(fd, interest, PollMode::Level)
+                    }
+                    res => res,
+                },
                 (true, false) => self.poller.delete(BorrowedFd::borrow_raw(fd)),
                 (false, false) => Ok(()),
             }

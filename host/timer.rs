@@ -10,10 +10,17 @@
 //! sequence number no longer matches its port's is stale and skipped when it
 //! comes up. So setting and cancelling are O(log n) and never scan, and
 //! thousands of ports with timers cost one thread. The thread starts with
-//! the first timer and ends with the host.
+//! the first timer and ends with the host; it is woken only when a new
+//! deadline comes before every other one.
+//!
+//! Stale entries would pile up under a driver that pushes its timer back on
+//! every message (an idle timeout): the service also keeps each port's live
+//! sequence number, and when the heap holds four times more entries than
+//! there are armed timers it drops the stale ones in one O(n) pass, so the
+//! heap stays within a constant factor of the armed timers.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -27,8 +34,22 @@ use crate::term::PortId;
 #[derive(Default)]
 struct State {
     heap: BinaryHeap<Reverse<(Instant, u64, PortId)>>,
+    /// The sequence number of each port's armed timer (a closed port's
+    /// stays until its entry comes up).
+    live: HashMap<PortId, u64>,
     started: bool,
     shutdown: bool,
+}
+
+impl State {
+    /// Drops the stale heap entries once they outnumber the live ones
+    /// three to one.
+    fn compact(&mut self) {
+        if self.heap.len() > 64 && self.heap.len() > 4 * self.live.len() {
+            let live = &self.live;
+            self.heap.retain(|Reverse((_, seq, id))| live.get(id) == Some(seq));
+        }
+    }
 }
 
 /// A host's timer service.
@@ -48,10 +69,13 @@ impl Timers {
         let now = Instant::now();
         let ms = if (ms as i64) < 0 { 0 } else { ms };
         let deadline = now.checked_add(Duration::from_millis(ms)).unwrap_or(now);
-        *port.timer.lock() = Some((deadline, seq));
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock();
+        *port.timer.lock() = Some((deadline, seq));
+        st.live.insert(port.id, seq);
+        let earliest = st.heap.peek().is_none_or(|Reverse((first, _, _))| deadline < *first);
         st.heap.push(Reverse((deadline, seq, port.id)));
+        st.compact();
         if !st.started {
             st.started = true;
             let shared = self.shared.clone();
@@ -61,12 +85,16 @@ impl Timers {
                 .spawn(move || run(shared, host))
                 .expect("spawning the timer thread");
         }
-        cv.notify_one();
+        if earliest {
+            cv.notify_one();
+        }
     }
 
     /// Disarms `port`'s timer (`driver_cancel_timer`).
     pub(crate) fn cancel(&self, port: &Port) {
+        let mut st = self.shared.0.lock();
         *port.timer.lock() = None;
+        st.live.remove(&port.id);
     }
 
     /// Milliseconds until `port`'s timer fires, rounded up as ERTS does (a
@@ -108,6 +136,9 @@ fn run(shared: Arc<(Mutex<State>, Condvar)>, host: Weak<HostInner>) {
             }
             Some(_) => {
                 let Reverse((_, seq, id)) = st.heap.pop().expect("peeked");
+                if st.live.get(&id) == Some(&seq) {
+                    st.live.remove(&id);
+                }
                 drop(st);
                 if let Some(host) = host.upgrade() {
                     fire(&host, id, seq);
@@ -130,4 +161,25 @@ fn fire(host: &Arc<HostInner>, id: PortId, seq: u64) {
         }
     }
     port::timeout(&p);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timer_pushed_back_on_every_message_leaves_no_pile_of_stale_entries() {
+        let mut st = State::default();
+        let now = Instant::now();
+        for seq in 0..10_000u64 {
+            let port = PortId(seq % 3);
+            st.live.insert(port, seq);
+            st.heap.push(Reverse((now + Duration::from_secs(30) + Duration::from_millis(seq), seq, port)));
+            st.compact();
+        }
+        assert!(st.heap.len() <= 65, "{} entries for 3 armed timers", st.heap.len());
+        for seq in [9_997, 9_998, 9_999] {
+            assert!(st.heap.iter().any(|Reverse((_, s, _))| *s == seq), "live timer {seq} kept");
+        }
+    }
 }

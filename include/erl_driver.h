@@ -509,8 +509,8 @@ EXTERN int erl_drv_consume_timeslice(ErlDrvPort port, int percent);
 EXTERN int driver_select(ErlDrvPort port, ErlDrvEvent event, int mode, int on);
 
 /** Starts the port's single timer: the timeout callback runs after `time`
- *  milliseconds. Replaces a running timer. Returns 0, or -1 if the driver
- *  has no timeout callback. Thread: port. */
+ *  milliseconds. Replaces a running timer. Returns 0 (also when the driver
+ *  has no timeout callback: then nothing runs). Thread: port. */
 EXTERN int driver_set_timer(ErlDrvPort port, unsigned long time);
 
 /** Stops the port's timer, if any. Returns 0. Thread: port. */

@@ -6,6 +6,7 @@ mod cli;
 
 mod ddll;
 mod differential;
+mod events;
 mod ffi;
 mod ports;
 mod processes;

@@ -172,16 +172,13 @@ fn lower_name(upper: &'static str) -> &'static CStr {
 }
 
 /// `driver_set_timer(port, timeout)`: arms the port's one timer; `timeout`
-/// is in milliseconds. Returns 0, or -1 for a bad port or a driver without
-/// a `timeout` callback.
+/// is in milliseconds. Returns 0 (also for a driver without a `timeout`
+/// callback, as ERTS 25 does: nothing fires), or -1 for a bad port.
 #[no_mangle]
 pub unsafe extern "C" fn driver_set_timer(port: ErlDrvPort, timeout: std::os::raw::c_ulong) -> c_int {
     super::guard("driver_set_timer", -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
-        if p.driver.entry().timeout.is_none() {
-            return -1;
-        }
         let Some(host) = p.host.upgrade() else { return -1 };
         host.timers.set(&host, p, timeout as u64);
         0

@@ -15,7 +15,8 @@ use crate::poll::Outcome;
 /// in use or releases it (`ERL_DRV_USE`, `ERL_DRV_USE_NO_CALLBACK`); see
 /// [`crate::poll`] for ERTS's rules (another port's event is stolen,
 /// `stop_select` runs from inside the releasing call). Returns 0, or -1 for
-/// a negative descriptor or one the poll set refuses.
+/// a negative descriptor or one epoll rejects other than with EPERM (a
+/// closed descriptor; regular files are accepted, always ready).
 #[no_mangle]
 pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mode: c_int, on: c_int) -> c_int {
     guard("driver_select", -1, || {

@@ -408,7 +408,7 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
-    #[doc = " Starts the port's single timer: the timeout callback runs after `time`\n  milliseconds. Replaces a running timer. Returns 0, or -1 if the driver\n  has no timeout callback. Thread: port."]
+    #[doc = " Starts the port's single timer: the timeout callback runs after `time`\n  milliseconds. Replaces a running timer. Returns 0 (also when the driver\n  has no timeout callback: then nothing runs). Thread: port."]
     pub fn driver_set_timer(
         port: ErlDrvPort,
         time: ::std::os::raw::c_ulong,

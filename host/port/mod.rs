@@ -92,6 +92,10 @@ pub struct OpenOptions {
     pub input_only: bool,
     /// `out` without `in`: nothing is read from the port.
     pub output_only: bool,
+    /// `isolated` / `{isolated, driver | port}`: run the driver in a worker
+    /// process (`Some(true)`: a worker of the port's own); see
+    /// [`crate::isolate`].
+    pub isolated: Option<bool>,
 }
 
 impl OpenOptions {
@@ -103,6 +107,10 @@ impl OpenOptions {
         let mut o = OpenOptions::default();
         let (mut inp, mut out) = (false, false);
         for opt in opts {
+            if let Some(per_port) = crate::isolate::parse_option(opt) {
+                o.isolated = Some(per_port);
+                continue;
+            }
             match opt {
                 Term::Atom(a) => match a.name() {
                     "binary" => o.binary = true,
@@ -194,6 +202,8 @@ pub struct Port {
     /// The queue drained while the port was closing but the port lock was
     /// held elsewhere: the lock holder completes the close.
     close_pending: AtomicBool,
+    /// For an isolated port, the real port in its worker.
+    pub(crate) remote: Option<crate::isolate::Remote>,
 }
 
 impl Port {
@@ -207,6 +217,7 @@ impl Port {
         phase: Phase,
         drv_data: ErlDrvData,
         owner: &ProcShared,
+        remote: Option<crate::isolate::Remote>,
     ) -> Port {
         let driver_flags = driver.entry().driver_flags;
         Port {
@@ -239,6 +250,7 @@ impl Port {
             monitors: Mutex::new(HashMap::new()),
             pdl: AtomicPtr::new(std::ptr::null_mut()),
             close_pending: AtomicBool::new(false),
+            remote,
         }
     }
 
@@ -256,6 +268,12 @@ impl Port {
     /// Moves the port to `p` (under the port lock).
     pub(crate) fn set_phase(&self, p: Phase) {
         self.phase.store(p as u8, Ordering::Release);
+    }
+
+    /// The name of the port's driver as `erl_ddll` counts it: the first
+    /// word of the command (for an isolated port, the driver in its worker).
+    pub(crate) fn driver_name(&self) -> &str {
+        self.name.split(' ').next().unwrap_or("")
     }
 
     /// The port owner.
@@ -344,6 +362,10 @@ pub(crate) fn open(
 ) -> Result<PortId, BifError> {
     let drv_name = command.split(' ').next().unwrap_or("");
     let cmd = CString::new(command).map_err(|_| BifError::badarg("the command string contains NUL"))?;
+    let isolated = options.isolated.or(host.isolate_by_default.then_some(false));
+    if let Some(per_port) = isolated {
+        return open_isolated(host, caller, command, drv_name, options, per_port);
+    }
     let driver = {
         let mut reg = host.ddll.lock();
         let d = match reg.get(drv_name).or_else(|| crate::ddll::static_entry(drv_name)) {
@@ -357,7 +379,7 @@ pub(crate) fn open(
     };
     let driver_flags = driver.entry().driver_flags;
     let port = host.ports.insert_with(|id| {
-        Arc::new(Port::new(id, host, driver, command, options, Phase::Starting, std::ptr::null_mut(), caller))
+        Arc::new(Port::new(id, host, driver, command, options, Phase::Starting, std::ptr::null_mut(), caller, None))
     });
     let id = port.id;
     caller.links.lock().push(id);
@@ -417,6 +439,49 @@ pub(crate) fn open(
 }
 
 /// `port_command/2`.
+/// `open_port/2` with `isolated`: the driver is looked up (not loaded) here
+/// and loaded by a worker, which opens the real port; the parent's port
+/// runs the proxy driver (see [`crate::isolate`]).
+fn open_isolated(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    command: &str,
+    drv_name: &str,
+    mut options: OpenOptions,
+    per_port: bool,
+) -> Result<PortId, BifError> {
+    let loaded = host.ddll.lock().get(drv_name).map(|d| d.path().to_path_buf());
+    let file = loaded.or_else(|| {
+        host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file())
+    });
+    let Some(file) = file else {
+        return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+    };
+    let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+    let key = (!per_port).then(|| file.display().to_string());
+    let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
+    let mut remote_opts = Vec::new();
+    if options.binary {
+        remote_opts.push(atom("binary"));
+    }
+    if options.eof {
+        remote_opts.push(atom("eof"));
+    }
+    let wport = crate::isolate::open_remote(&worker, command, &remote_opts)?;
+    options.isolated = Some(per_port);
+    host.ddll.lock().port_opened(drv_name);
+    let os_pid = worker.os_pid();
+    let remote = crate::isolate::Remote { worker: worker.clone(), wport };
+    let driver = crate::abi::proxy::driver();
+    let port = host.ports.insert_with(|id| {
+        Arc::new(Port::new(id, host, driver, command, options, Phase::Open, std::ptr::null_mut(), caller, Some(remote)))
+    });
+    port.os_pid.store(os_pid as i64, Ordering::Relaxed);
+    crate::isolate::attach(&worker, wport, &port);
+    caller.links.lock().push(port.id);
+    Ok(port.id)
+}
+
 /// `port_command/2,3`. Returns `false` (and sends nothing) when the port is
 /// busy and `nosuspend` is given; without it the caller waits until the
 /// driver clears the busy state (ERTS suspends the caller), unless `force`.
@@ -450,6 +515,10 @@ pub(crate) fn command(
     }
     let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
     port.output.fetch_add(size as u64, Ordering::Relaxed);
+    if let Some(r) = &port.remote {
+        let data = crate::isolate::wrap_refc(data);
+        return in_callback(&port, caller, |_| r.call(&port, "command", vec![data])).map(|t| !t.is_atom("false"));
+    }
     let e = port.driver.entry();
     if e.outputv.is_some() {
         let mut ev = iovec::IoVec::from_iolist(data, size);
@@ -469,6 +538,9 @@ pub(crate) fn command(
 /// `port_control/3`.
 pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
     let port = lookup_open(host, id)?;
+    if let Some(r) = &port.remote {
+        return in_callback(&port, caller, |_| r.call(&port, "control", vec![Term::Int(op as i64), data.clone()]));
+    }
     if port.driver.entry().control.is_none() {
         return Err(BifError::badarg(format!("driver {} has no control callback", port.driver.name())));
     }
@@ -478,6 +550,9 @@ pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, 
 /// `erlang:port_call/3`.
 pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
     let port = lookup_open(host, id)?;
+    if let Some(r) = &port.remote {
+        return in_callback(&port, caller, |_| r.call(&port, "call", vec![Term::Int(op as i64), data.clone()]));
+    }
     if port.driver.entry().call.is_none() {
         return Err(BifError::badarg(format!("driver {} has no call callback", port.driver.name())));
     }
@@ -602,6 +677,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
+    if let Some(r) = &port.remote {
+        r.close();
+    }
     if started && port.driver.entry().stop.is_some() {
         let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
         let data = {
@@ -618,12 +696,12 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.busy_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);
-    for fd in host.poll.port_closed(port) {
-        entry::stop_select(&port.driver, fd);
-    }
+    // ERTS deselects what a driver left selected without calling
+    // stop_select ("driver gone away without deselecting!").
+    host.poll.port_closed(port);
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
-    host.ddll.lock().port_closed(port.driver.name());
+    host.ddll.lock().port_closed(port.driver_name());
 }
 
 /// Removes every link of the port and sends each linked process the exit
@@ -781,7 +859,7 @@ pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvD
     let driver = creator.driver.clone();
     let port = host
         .ports
-        .insert_with(|id| Arc::new(Port::new(id, &host, driver, name, OpenOptions::default(), Phase::Open, data, proc_)));
+        .insert_with(|id| Arc::new(Port::new(id, &host, driver, name, OpenOptions::default(), Phase::Open, data, proc_, None)));
     proc_.links.lock().push(port.id);
     host.ddll.lock().port_opened(port.driver.name());
     Some(port)
@@ -800,6 +878,14 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
     port.input.fetch_add(bytes as u64, Ordering::Relaxed);
     let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![atom("data"), data])]);
     let _ = port.owner.lock().tx.send(Signal::Message(msg));
+}
+
+/// Sends an arbitrary message from the port's driver to its owner, even
+/// while the port closes (`erl_drv_send_term` semantics, for isolated ports).
+pub(crate) fn send_any(port: &Port, msg: Term) {
+    if port.phase() != Phase::Closed {
+        let _ = port.owner.lock().tx.send(Signal::Message(msg));
+    }
 }
 
 /// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
@@ -881,8 +967,16 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         "monitors" | "monitored_by" => Term::nil(),
         "parallelism" => atom("false"),
         "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),
-        "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64),
+        "queue_size" | "memory" if port.remote.is_some() => {
+            drop(s);
+            drop(guard);
+            return port.remote.as_ref().and_then(|r| r.info(&atom(item))).and_then(|t| match t {
+                Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
+                _ => None,
+            });
+        }
         "queue_size" => Term::Int(port.queue.lock().size() as i64),
+        "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64),
         _ => return None,
     })
 }

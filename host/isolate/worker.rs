@@ -1,0 +1,243 @@
+//! The worker: a porthost host in a child process that owns one driver's
+//! ports on behalf of the parent (`porthost worker`).
+//!
+//! One process of the worker's host, the *proxy*, owns every port and traps
+//! exits. A reader thread turns each request frame from the parent into a
+//! message `{'$request', Request}` in the proxy's mailbox, so the proxy's
+//! one loop sees requests, port messages and port exits in the order they
+//! happened. A request runs synchronously, as the BIF would in the parent;
+//! then everything it caused is sent back before its reply: messages as
+//! `{msg, Port, Message}` events, and the exit of the request's own port
+//! inside the reply, so the parent applies it within the same call, as ERTS
+//! would.
+
+use std::io::{self, BufReader, BufWriter};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::wire::{read_frame, write_frame};
+use crate::process::{Process, Signal};
+use crate::term::{PortId, Term};
+use crate::{Host, HostConfig};
+
+fn atom(s: &str) -> Term {
+    Term::atom(s)
+}
+
+fn tuple(v: Vec<Term>) -> Term {
+    Term::Tuple(v)
+}
+
+/// Runs a worker on the inherited socket `fd` (see [`run`]).
+///
+/// # Errors
+/// A bad descriptor, and I/O errors on the stream.
+pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the parent passes its end of a socket pair at `fd`, which
+    // nothing else in this process owns.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    run(stream, driver_paths)
+}
+
+/// Runs a worker on `stream` until the parent closes it. `driver_paths` is
+/// where drivers are looked up by name.
+///
+/// # Errors
+/// I/O errors on the stream.
+pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
+    let host = Host::new(HostConfig { driver_paths, ..HostConfig::default() });
+    let proxy = host.spawn_process();
+    proxy.set_trap_exit(true).expect("a new process is alive");
+    let tx = proxy.shared.tx.clone();
+    let mut reader = BufReader::new(stream.try_clone()?);
+    std::thread::Builder::new().name("porthost-worker-reader".into()).spawn(move || loop {
+        match read_frame(&mut reader) {
+            Ok(Some(req)) => {
+                let _ = tx.send(Signal::Message(tuple(vec![atom("$request"), req])));
+            }
+            _ => {
+                let _ = tx.send(Signal::Message(atom("$eof")));
+                return;
+            }
+        }
+    })?;
+    let mut out = BufWriter::new(stream);
+    loop {
+        let Ok(Some(msg)) = proxy.receive(None) else { return Ok(()) };
+        if msg.is_atom("$eof") {
+            return Ok(());
+        }
+        match &msg {
+            Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request") => {
+                let (reply, port) = request(&proxy, &t[1]);
+                let exit = forward_pending(&proxy, &mut out, port)?;
+                if let Some(reply) = reply {
+                    write_frame(&mut out, &tuple(vec![atom("reply"), reply.0, reply.1, exit]))?;
+                }
+            }
+            other => event(&mut out, other.clone())?,
+        }
+    }
+}
+
+/// True for `{Port, ...}` and `{'EXIT', Port, _}` messages.
+fn from_port(msg: &Term) -> bool {
+    match msg {
+        Term::Tuple(t) if t.len() == 3 && t[0].is_atom("EXIT") => matches!(t[1], Term::Port(_)),
+        Term::Tuple(t) => matches!(t.first(), Some(Term::Port(_))),
+        _ => false,
+    }
+}
+
+/// Sends the parent what a port produced: `{msg, Port, Message}`, or
+/// `{exit, Port, Reason}` for a port's `'EXIT'`.
+fn event(out: &mut impl io::Write, msg: Term) -> io::Result<()> {
+    match &msg {
+        Term::Tuple(t) if t.len() == 3 && t[0].is_atom("EXIT") => {
+            if let Term::Port(p) = t[1] {
+                return write_frame(out, &tuple(vec![atom("exit"), Term::Port(p), t[2].clone()]));
+            }
+        }
+        Term::Tuple(t) if !t.is_empty() => {
+            if let Term::Port(p) = t[0] {
+                return write_frame(out, &tuple(vec![atom("msg"), Term::Port(p), msg.clone()]));
+            }
+        }
+        _ => {}
+    }
+    write_frame(out, &tuple(vec![atom("msg"), atom("undefined"), msg]))
+}
+
+/// Undoes [`crate::isolate::wrap_refc`]: `{'$refc', Bin}` becomes a binary
+/// that ERTS would keep off-heap, so the driver's `ErlIOVec` is split as it
+/// is in the parent.
+fn unwrap_refc(t: &Term) -> Term {
+    match t {
+        Term::Tuple(v) if v.len() == 2 && v[0].is_atom("$refc") => match &v[1] {
+            Term::Binary(b) => Term::Binary(crate::binary::Bin::from_slice_refc(b.as_slice())),
+            other => other.clone(),
+        },
+        Term::List(items) => Term::List(items.iter().map(unwrap_refc).collect()),
+        Term::Improper(items, tail) => Term::Improper(items.iter().map(unwrap_refc).collect(), Box::new(unwrap_refc(tail))),
+        other => other.clone(),
+    }
+}
+
+/// Forwards every message already in the mailbox (what the request caused),
+/// except the exit of `port`, whose reason is returned (`none` if it did not
+/// exit) to travel in the reply. Messages that do not come from a port
+/// (`erl_drv_send_term` to the proxy, as the driver's caller or connected
+/// process) are attributed to `port`.
+fn forward_pending(proxy: &Process, out: &mut impl io::Write, port: Option<PortId>) -> io::Result<Term> {
+    let mut exit = atom("none");
+    while let Ok(Some(msg)) = proxy.receive(Some(Duration::ZERO)) {
+        if let (Term::Tuple(t), Some(p)) = (&msg, port) {
+            if t.len() == 3 && t[0].is_atom("EXIT") && matches!(t[1], Term::Port(q) if q == p) {
+                exit = tuple(vec![atom("exit"), t[2].clone()]);
+                continue;
+            }
+        }
+        if msg.is_atom("$eof") || matches!(&msg, Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request")) {
+            // Not caused by this request: put it back for the main loop.
+            let _ = proxy.shared.tx.send(Signal::Message(msg));
+            break;
+        }
+        if let (Some(p), false) = (port, from_port(&msg)) {
+            write_frame(out, &tuple(vec![atom("send"), Term::Port(p), msg]))?;
+            continue;
+        }
+        event(out, msg)?;
+    }
+    Ok(exit)
+}
+
+fn error_term(e: crate::BifError) -> Term {
+    let (class, reason) = e.to_exception();
+    tuple(vec![atom("error"), Term::Atom(class), reason])
+}
+
+fn ok(t: Term) -> Term {
+    tuple(vec![atom("ok"), t])
+}
+
+/// Runs one request. Returns the reply (id and result) and the port it
+/// concerned.
+fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>) {
+    let Term::Tuple(t) = req else { return (None, None) };
+    let port_of = |t: &Term| match t {
+        Term::Port(p) => Some(*p),
+        _ => None,
+    };
+    let op = t.first().and_then(Term::as_atom).map(|a| a.name()).unwrap_or("");
+    match (op, &t[1..]) {
+        ("open", [id, cmd, opts]) => {
+            let cmd = match cmd {
+                Term::Binary(b) => String::from_utf8_lossy(b.as_slice()).into_owned(),
+                _ => String::new(),
+            };
+            let opts = match opts {
+                Term::List(v) => v.clone(),
+                _ => Vec::new(),
+            };
+            let (r, p) = match proxy.open_port_driver(&cmd, &opts) {
+                Ok(p) => (ok(Term::Port(p)), Some(p)),
+                Err(e) => (error_term(e), None),
+            };
+            (Some((id.clone(), r)), p)
+        }
+        ("command", [id, port, data]) => {
+            let p = port_of(port);
+            let data = unwrap_refc(data);
+            let r = match p.map(|p| proxy.port_command(p, &data)) {
+                Some(Ok(b)) => ok(Term::atom(if b { "true" } else { "false" })),
+                Some(Err(e)) => error_term(e),
+                None => error_term(crate::BifError::badarg("not a port")),
+            };
+            (Some((id.clone(), r)), p)
+        }
+        ("control", [id, port, Term::Int(op), data]) => {
+            let p = port_of(port);
+            let r = match p.map(|p| proxy.port_control(p, *op as u32, data)) {
+                Some(Ok(t)) => ok(t),
+                Some(Err(e)) => error_term(e),
+                None => error_term(crate::BifError::badarg("not a port")),
+            };
+            (Some((id.clone(), r)), p)
+        }
+        ("call", [id, port, Term::Int(op), data]) => {
+            let p = port_of(port);
+            let r = match p.map(|p| proxy.port_call(p, *op as u32, data)) {
+                Some(Ok(t)) => ok(t),
+                Some(Err(e)) => error_term(e),
+                None => error_term(crate::BifError::badarg("not a port")),
+            };
+            (Some((id.clone(), r)), p)
+        }
+        ("info", [id, port, item]) => {
+            let p = port_of(port);
+            let r = match p.map(|p| proxy.port_info_item(p, item)) {
+                Some(Ok(t)) => ok(t),
+                Some(Err(e)) => error_term(e),
+                None => error_term(crate::BifError::badarg("not a port")),
+            };
+            (Some((id.clone(), r)), None)
+        }
+        ("close", [id, port]) => {
+            let p = port_of(port);
+            if let Some(p) = p {
+                let _ = proxy.port_close(p);
+            }
+            (Some((id.clone(), ok(atom("true")))), p)
+        }
+        ("exit", [id, port, reason]) => {
+            let p = port_of(port);
+            if let Some(p) = p {
+                let _ = proxy.exit_port(p, reason);
+            }
+            (Some((id.clone(), ok(atom("true")))), p)
+        }
+        _ => (None, None),
+    }
+}
