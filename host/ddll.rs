@@ -58,6 +58,12 @@ unsafe impl Send for Driver {}
 unsafe impl Sync for Driver {}
 
 impl Driver {
+    /// A driver whose entry lives in code that is already loaded (no library
+    /// of its own); its `init` is the caller's business.
+    pub(crate) fn from_static(name: &str, entry: NonNull<ErlDrvEntry>) -> Driver {
+        Driver { name: name.to_owned(), path: PathBuf::new(), entry, driver_lock: ReentrantMutex::new(()), library: None }
+    }
+
     /// The driver name (`driver_name` of its entry).
     pub fn name(&self) -> &str {
         &self.name
@@ -186,7 +192,7 @@ pub fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
             return;
         }
     }
-    let driver = Arc::new(Driver { name: name.clone(), path: PathBuf::new(), entry, driver_lock: ReentrantMutex::new(()), library: None });
+    let driver = Arc::new(Driver::from_static(&name, entry));
     let mut all = static_entries().lock();
     all.retain(|d| d.name != name);
     all.push(driver);
