@@ -186,6 +186,16 @@ impl Bin {
         self.off
     }
 
+    /// The whole binary this one is a part of (the same binary if it is not
+    /// a sub-binary).
+    pub fn whole(&self) -> Bin {
+        let mut b = self.clone();
+        b.off = 0;
+        // SAFETY: we hold a reference, so the allocation is live.
+        b.len = unsafe { (*self.raw.as_ptr()).orig_size } as usize;
+        b
+    }
+
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: we hold a reference, so the allocation is live; the range

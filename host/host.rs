@@ -67,6 +67,9 @@ pub(crate) struct HostInner {
     pub(crate) workers: Mutex<HashMap<String, Arc<crate::isolate::Worker>>>,
     pub(crate) spawner: crate::isolate::Spawner,
     pub(crate) isolate_by_default: bool,
+    /// Where to report every port's end as `{'$port_exit', Port, Reason}`
+    /// (an isolated worker's proxy listens), linked or not.
+    pub(crate) port_exit_hook: Mutex<Option<crossbeam_channel::Sender<Signal>>>,
     /// Registered names (`register/2`): a name to a pid or port term.
     pub(crate) names: Mutex<HashMap<crate::term::Atom, Term>>,
     next_pid: AtomicU32,
@@ -101,6 +104,7 @@ impl Host {
                 workers: Mutex::new(HashMap::new()),
                 spawner: crate::isolate::Spawner { exe: config.worker_exe.clone(), timeout: config.isolation_timeout },
                 isolate_by_default: config.isolate,
+                port_exit_hook: Mutex::new(None),
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
                 next_ref: std::sync::atomic::AtomicU64::new(1),
@@ -198,7 +202,7 @@ impl HostInner {
     /// (`kill_ports` on the last unload).
     pub(crate) fn kill_driver_ports(self: &Arc<Self>, name: &str) {
         for p in self.ports.all() {
-            if p.driver.name() == name {
+            if p.driver_name() == name {
                 port::terminate(self, &p, Term::atom("driver_unloaded"));
             }
         }

@@ -54,8 +54,10 @@ fn atom(s: &str) -> Term {
     Term::atom(s)
 }
 
-/// What a reply or a crash gives a waiting request.
-type Answer = Result<(Term, Term), Term>;
+/// What a reply gives a waiting request: its result, the exit it caused
+/// (`none` or `{exit, Reason}`) and the events it caused; or the reason
+/// the worker is gone.
+type Answer = Result<(Term, Term, Vec<Term>), Term>;
 
 /// A worker process seen from the parent.
 pub(crate) struct Worker {
@@ -135,7 +137,7 @@ impl Worker {
             kill_reason: Mutex::new(None),
             timeout: sp.timeout,
         });
-        let (exits_tx, exits_rx) = crossbeam_channel::unbounded::<(Weak<Port>, Term)>();
+        let (exits_tx, exits_rx) = crossbeam_channel::unbounded::<(Weak<Port>, Term, bool)>();
         std::thread::Builder::new()
             .name("porthost-isolate-exits".into())
             .spawn(move || deliver_exits(exits_rx))
@@ -196,15 +198,18 @@ impl Drop for Worker {
 
 /// Exits that need the port lock are applied here, never on the reader
 /// thread: a request holding the port lock waits for the reader.
-fn deliver_exits(rx: Receiver<(Weak<Port>, Term)>) {
-    for (port, reason) in rx {
+fn deliver_exits(rx: Receiver<(Weak<Port>, Term, bool)>) {
+    for (port, reason, unlinked) in rx {
         if let Some(p) = port.upgrade() {
+            if unlinked {
+                port::unlink_owner(&p);
+            }
             port::request_exit(&p, reason, true);
         }
     }
 }
 
-fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender<(Weak<Port>, Term)>) {
+fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender<(Weak<Port>, Term, bool)>) {
     loop {
         let frame = read_frame(&mut r);
         let Some(w) = worker.upgrade() else { return };
@@ -217,27 +222,15 @@ fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender
         };
         let Term::Tuple(t) = &ev else { continue };
         match t.as_slice() {
-            [tag, Term::Int(id), result, exit] if tag.is_atom("reply") => {
+            [tag, Term::Int(id), result, exit, Term::List(events)] if tag.is_atom("reply") => {
                 if let Some(tx) = w.pending.lock().remove(&(*id as u64)) {
-                    let _ = tx.send(Ok((result.clone(), exit.clone())));
+                    let _ = tx.send(Ok((result.clone(), exit.clone(), events.clone())));
                 }
             }
-            [tag, Term::Port(wp), msg] if tag.is_atom("msg") || tag.is_atom("send") => {
-                if let Some(p) = w.ports.lock().get(wp).and_then(Weak::upgrade) {
-                    if let Term::Tuple(t) = msg {
-                        if let [_, Term::Tuple(d)] = t.as_slice() {
-                            if d.len() == 2 && d[0].is_atom("data") {
-                                p.input.fetch_add(d[1].iolist_size().unwrap_or(0) as u64, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    let msg = if tag.is_atom("msg") { rewrite_port(msg, *wp, p.id()) } else { msg.clone() };
-                    port::send_any(&p, msg);
-                }
-            }
-            [tag, Term::Port(wp), reason] if tag.is_atom("exit") => {
+            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver(&w, &ev),
+            [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
                 if let Some(p) = w.ports.lock().remove(wp) {
-                    let _ = exits.send((p, reason.clone()));
+                    let _ = exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
                 }
             }
             _ => {}
@@ -245,8 +238,26 @@ fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender
     }
 }
 
+/// Delivers a `{msg, WPort, Message}` or `{send, WPort, Message}` event to
+/// the owner of the parent's port (`msg`: from the port, its id rewritten;
+/// `send`: sent by the driver to its caller or owner).
+fn deliver(w: &Worker, ev: &Term) {
+    let Term::Tuple(t) = ev else { return };
+    let [tag, Term::Port(wp), msg] = t.as_slice() else { return };
+    let Some(p) = w.ports.lock().get(wp).and_then(Weak::upgrade) else { return };
+    if let Term::Tuple(m) = msg {
+        if let [_, Term::Tuple(d)] = m.as_slice() {
+            if d.len() == 2 && d[0].is_atom("data") {
+                p.input.fetch_add(d[1].iolist_size().unwrap_or(0) as u64, Ordering::Relaxed);
+            }
+        }
+    }
+    let msg = if tag.is_atom("msg") { rewrite_port(msg, *wp, p.id()) } else { msg.clone() };
+    port::send_any(&p, msg);
+}
+
 /// The worker is gone: why, for every port and every waiting request.
-fn crashed(w: &Arc<Worker>, exits: &Sender<(Weak<Port>, Term)>) {
+fn crashed(w: &Arc<Worker>, exits: &Sender<(Weak<Port>, Term, bool)>) {
     let status = w.child.lock().wait().ok();
     let reason = w.kill_reason.lock().clone().unwrap_or_else(|| {
         let what = match status {
@@ -262,7 +273,7 @@ fn crashed(w: &Arc<Worker>, exits: &Sender<(Weak<Port>, Term)>) {
         let _ = tx.send(Err(reason.clone()));
     }
     for (_, p) in w.ports.lock().drain() {
-        let _ = exits.send((p, reason.clone()));
+        let _ = exits.send((p, reason.clone(), false));
     }
 }
 
@@ -317,23 +328,30 @@ pub(crate) fn worker_for(
 ///
 /// # Errors
 /// What `open_port` raised in the worker, or the worker's death as `badarg`.
-pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term]) -> Result<PortId, BifError> {
+pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term]) -> Result<(PortId, Vec<Term>), BifError> {
     let r = worker.request("open", vec![Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
     match r {
-        Ok((Term::Tuple(t), _)) if t.len() == 2 && t[0].is_atom("ok") => match t[1] {
-            Term::Port(p) => Ok(p),
+        Ok((Term::Tuple(t), _, events)) if t.len() == 2 && t[0].is_atom("ok") => match t[1] {
+            Term::Port(p) => Ok((p, events)),
             _ => Err(BifError::badarg("the worker answered open with no port")),
         },
-        Ok((res, _)) => Err(to_bif_error(&res)),
+        Ok((res, _, _)) => Err(to_bif_error(&res)),
         Err(reason) => Err(BifError::badarg(format!("the isolated worker died: {reason}"))),
     }
 }
 
 /// Marks the binaries of an iolist that ERTS keeps off-heap although they
-/// are small (`{'$refc', Bin}`), since the external format cannot say so
-/// and that decides how the worker splits the driver's `ErlIOVec`.
+/// are small (`{'$refc', Bin}`) and the sub-binaries of larger ones
+/// (`{'$sub', Whole, Offset, Length}`), since the external format cannot
+/// say so and that decides how the worker splits the driver's `ErlIOVec`.
 pub(crate) fn wrap_refc(t: &Term) -> Term {
     match t {
+        Term::Binary(b) if !b.is_heap() && b.len() != b.whole().len() => Term::Tuple(vec![
+            atom("$sub"),
+            Term::Binary(b.whole()),
+            Term::Int(b.offset() as i64),
+            Term::Int(b.len() as i64),
+        ]),
         Term::Binary(b) if !b.is_heap() && b.len() <= crate::binary::ONHEAP_BIN_LIMIT => {
             Term::Tuple(vec![atom("$refc"), t.clone()])
         }
@@ -343,9 +361,13 @@ pub(crate) fn wrap_refc(t: &Term) -> Term {
     }
 }
 
-/// Registers the parent's port for the worker's.
-pub(crate) fn attach(worker: &Worker, wport: PortId, port: &Arc<Port>) {
+/// Registers the parent's port for the worker's, and delivers what its
+/// `start` sent.
+pub(crate) fn attach(worker: &Worker, wport: PortId, port: &Arc<Port>, events: &[Term]) {
     worker.ports.lock().insert(wport, Arc::downgrade(port));
+    for ev in events {
+        deliver(worker, ev);
+    }
 }
 
 fn to_bif_error(res: &Term) -> BifError {
@@ -369,10 +391,16 @@ impl Remote {
     pub(crate) fn call(&self, port: &Port, op: &str, mut args: Vec<Term>) -> Result<Term, BifError> {
         args.insert(0, Term::Port(self.wport));
         match self.worker.request(op, args) {
-            Ok((res, exit)) => {
+            Ok((res, exit, events)) => {
+                for ev in &events {
+                    deliver(&self.worker, ev);
+                }
                 if let Term::Tuple(e) = &exit {
-                    if e.len() == 2 && e[0].is_atom("exit") {
+                    if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) {
                         self.worker.ports.lock().remove(&self.wport);
+                        if e[0].is_atom("exit_unlinked") {
+                            port::unlink_owner(port);
+                        }
                         port::request_exit(port, e[1].clone(), true);
                     }
                 }
@@ -393,15 +421,46 @@ impl Remote {
     /// knows: `queue_size`, `memory`).
     pub(crate) fn info(&self, item: &Term) -> Option<Term> {
         match self.worker.request("info", vec![Term::Port(self.wport), item.clone()]) {
-            Ok((Term::Tuple(t), _)) if t.len() == 2 && t[0].is_atom("ok") => Some(t[1].clone()),
+            Ok((Term::Tuple(t), _, _)) if t.len() == 2 && t[0].is_atom("ok") => Some(t[1].clone()),
             _ => None,
         }
     }
 
-    /// The port closes: the remote one closes too.
-    pub(crate) fn close(&self) {
+    /// `port_close`: closes the remote port; true if it is gone, false if it
+    /// lingers to drain its driver queue (its exit event ends the parent's
+    /// port later).
+    pub(crate) fn close_now(&self, port: &Port) -> bool {
+        match self.worker.request("close", vec![Term::Port(self.wport)]) {
+            Ok((_, exit, events)) => {
+                for ev in &events {
+                    deliver(&self.worker, ev);
+                }
+                let gone = matches!(&exit, Term::Tuple(e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")));
+                if gone {
+                    self.worker.ports.lock().remove(&self.wport);
+                }
+                gone
+            }
+            Err(_) => {
+                self.worker.ports.lock().remove(&self.wport);
+                let _ = port;
+                true
+            }
+        }
+    }
+
+    /// The parent's port terminated with `reason` (an exit signal, `kill`,
+    /// the host closing): the remote one gets the same exit signal, so its
+    /// driver sees what it would see in-process (`flush` for a reason other
+    /// than `kill`, then `stop`).
+    pub(crate) fn close(&self, reason: &Term) {
         if self.worker.ports.lock().remove(&self.wport).is_some() {
-            let _ = self.worker.request("close", vec![Term::Port(self.wport)]);
+            let _ = if reason.is_atom("normal") {
+                self.worker.request("close", vec![Term::Port(self.wport)])
+            } else {
+                let reason = if reason.is_atom("killed") { atom("kill") } else { reason.clone() };
+                self.worker.request("exit", vec![Term::Port(self.wport), reason])
+            };
         }
     }
 }

@@ -63,7 +63,9 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             }
         }
     })?;
+    *host.inner.port_exit_hook.lock() = Some(proxy.shared.tx.clone());
     let mut out = BufWriter::new(stream);
+    let mut st = State::default();
     loop {
         let Ok(Some(msg)) = proxy.receive(None) else { return Ok(()) };
         if msg.is_atom("$eof") {
@@ -72,42 +74,61 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
         match &msg {
             Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request") => {
                 let (reply, port) = request(&proxy, &t[1]);
-                let exit = forward_pending(&proxy, &mut out, port)?;
+                let (exit, events) = forward_pending(&proxy, &mut st, port);
                 if let Some(reply) = reply {
-                    write_frame(&mut out, &tuple(vec![atom("reply"), reply.0, reply.1, exit]))?;
+                    write_frame(&mut out, &tuple(vec![atom("reply"), reply.0, reply.1, exit, Term::List(events)]))?;
                 }
             }
-            other => event(&mut out, other.clone())?,
+            other => {
+                if let Some(ev) = st.event(other.clone()) {
+                    write_frame(&mut out, &ev)?;
+                }
+            }
         }
     }
 }
 
-/// True for `{Port, ...}` and `{'EXIT', Port, _}` messages.
+/// What the worker remembers between messages: the ports whose `'EXIT'`
+/// reached the proxy (the link was there when they closed).
+#[derive(Default)]
+struct State {
+    linked_exit: std::collections::HashSet<PortId>,
+}
+
+impl State {
+    /// The event for a message the proxy got: `{msg, Port, Message}` for a
+    /// port's message; for a port's end (`'$port_exit'`, which comes after
+    /// everything the port sent) `{exit, Port, Reason}`, or
+    /// `{exit_unlinked, Port, Reason}` when the port had unlinked its owner
+    /// first (`driver_exit`); nothing for `'EXIT'` itself, whose effect the
+    /// end carries.
+    fn event(&mut self, msg: Term) -> Option<Term> {
+        if let Term::Tuple(t) = &msg {
+            match t.as_slice() {
+                [tag, Term::Port(p), _] if tag.is_atom("EXIT") => {
+                    self.linked_exit.insert(*p);
+                    return None;
+                }
+                [tag, Term::Port(p), reason] if tag.is_atom("$port_exit") => {
+                    let kind = if self.linked_exit.remove(p) { "exit" } else { "exit_unlinked" };
+                    return Some(tuple(vec![atom(kind), Term::Port(*p), reason.clone()]));
+                }
+                [Term::Port(p), ..] => return Some(tuple(vec![atom("msg"), Term::Port(*p), msg.clone()])),
+                _ => {}
+            }
+        }
+        Some(tuple(vec![atom("msg"), atom("undefined"), msg]))
+    }
+}
+
+/// True for the messages of and about ports: `{Port, ...}`, `{'EXIT',
+/// Port, _}`, `{'$port_exit', Port, _}`.
 fn from_port(msg: &Term) -> bool {
     match msg {
-        Term::Tuple(t) if t.len() == 3 && t[0].is_atom("EXIT") => matches!(t[1], Term::Port(_)),
+        Term::Tuple(t) if t.len() == 3 && (t[0].is_atom("EXIT") || t[0].is_atom("$port_exit")) => matches!(t[1], Term::Port(_)),
         Term::Tuple(t) => matches!(t.first(), Some(Term::Port(_))),
         _ => false,
     }
-}
-
-/// Sends the parent what a port produced: `{msg, Port, Message}`, or
-/// `{exit, Port, Reason}` for a port's `'EXIT'`.
-fn event(out: &mut impl io::Write, msg: Term) -> io::Result<()> {
-    match &msg {
-        Term::Tuple(t) if t.len() == 3 && t[0].is_atom("EXIT") => {
-            if let Term::Port(p) = t[1] {
-                return write_frame(out, &tuple(vec![atom("exit"), Term::Port(p), t[2].clone()]));
-            }
-        }
-        Term::Tuple(t) if !t.is_empty() => {
-            if let Term::Port(p) = t[0] {
-                return write_frame(out, &tuple(vec![atom("msg"), Term::Port(p), msg.clone()]));
-            }
-        }
-        _ => {}
-    }
-    write_frame(out, &tuple(vec![atom("msg"), atom("undefined"), msg]))
 }
 
 /// Undoes [`crate::isolate::wrap_refc`]: `{'$refc', Bin}` becomes a binary
@@ -118,6 +139,13 @@ fn unwrap_refc(t: &Term) -> Term {
         Term::Tuple(v) if v.len() == 2 && v[0].is_atom("$refc") => match &v[1] {
             Term::Binary(b) => Term::Binary(crate::binary::Bin::from_slice_refc(b.as_slice())),
             other => other.clone(),
+        },
+        Term::Tuple(v) if v.len() == 4 && v[0].is_atom("$sub") => match (&v[1], &v[2], &v[3]) {
+            (Term::Binary(whole), Term::Int(off), Term::Int(len)) => {
+                let whole = crate::binary::Bin::from_slice_refc(whole.as_slice());
+                Term::Binary(whole.sub(*off as usize, *len as usize))
+            }
+            _ => t.clone(),
         },
         Term::List(items) => Term::List(items.iter().map(unwrap_refc).collect()),
         Term::Improper(items, tail) => Term::Improper(items.iter().map(unwrap_refc).collect(), Box::new(unwrap_refc(tail))),
@@ -130,27 +158,29 @@ fn unwrap_refc(t: &Term) -> Term {
 /// exit) to travel in the reply. Messages that do not come from a port
 /// (`erl_drv_send_term` to the proxy, as the driver's caller or connected
 /// process) are attributed to `port`.
-fn forward_pending(proxy: &Process, out: &mut impl io::Write, port: Option<PortId>) -> io::Result<Term> {
+fn forward_pending(proxy: &Process, st: &mut State, port: Option<PortId>) -> (Term, Vec<Term>) {
     let mut exit = atom("none");
+    let mut events = Vec::new();
     while let Ok(Some(msg)) = proxy.receive(Some(Duration::ZERO)) {
-        if let (Term::Tuple(t), Some(p)) = (&msg, port) {
-            if t.len() == 3 && t[0].is_atom("EXIT") && matches!(t[1], Term::Port(q) if q == p) {
-                exit = tuple(vec![atom("exit"), t[2].clone()]);
-                continue;
-            }
-        }
         if msg.is_atom("$eof") || matches!(&msg, Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request")) {
             // Not caused by this request: put it back for the main loop.
             let _ = proxy.shared.tx.send(Signal::Message(msg));
             break;
         }
         if let (Some(p), false) = (port, from_port(&msg)) {
-            write_frame(out, &tuple(vec![atom("send"), Term::Port(p), msg]))?;
+            events.push(tuple(vec![atom("send"), Term::Port(p), msg]));
             continue;
         }
-        event(out, msg)?;
+        match st.event(msg) {
+            // The end of the request's own port travels in the reply.
+            Some(Term::Tuple(e)) if e.len() == 3 && port.is_some_and(|p| matches!(e[1], Term::Port(q) if q == p)) && !e[0].is_atom("msg") => {
+                exit = tuple(vec![e[0].clone(), e[2].clone()]);
+            }
+            Some(ev) => events.push(ev),
+            None => {}
+        }
     }
-    Ok(exit)
+    (exit, events)
 }
 
 fn error_term(e: crate::BifError) -> Term {

@@ -467,7 +467,7 @@ fn open_isolated(
     if options.eof {
         remote_opts.push(atom("eof"));
     }
-    let wport = crate::isolate::open_remote(&worker, command, &remote_opts)?;
+    let (wport, events) = crate::isolate::open_remote(&worker, command, &remote_opts)?;
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
@@ -477,7 +477,7 @@ fn open_isolated(
         Arc::new(Port::new(id, host, driver, command, options, Phase::Open, std::ptr::null_mut(), caller, Some(remote)))
     });
     port.os_pid.store(os_pid as i64, Ordering::Relaxed);
-    crate::isolate::attach(&worker, wport, &port);
+    crate::isolate::attach(&worker, wport, &port, &events);
     caller.links.lock().push(port.id);
     Ok(port.id)
 }
@@ -596,6 +596,16 @@ pub(crate) fn close(host: &HostInner, _caller: term::Pid, id: PortId) -> Result<
 /// until the driver drains its queue.
 fn begin_close(port: &Arc<Port>) {
     let Some(host) = port.host.upgrade() else { return };
+    if let Some(r) = &port.remote {
+        // The worker's port decides whether to linger.
+        if r.close_now(port) {
+            terminate(&host, port, atom("normal"));
+        } else {
+            port.set_phase(Phase::Closing);
+            notify_links(&host, port, &atom("normal"));
+        }
+        return;
+    }
     if port.queue.lock().size() == 0 {
         terminate(&host, port, atom("normal"));
         return;
@@ -678,7 +688,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
     if let Some(r) = &port.remote {
-        r.close();
+        r.close(&reason);
     }
     if started && port.driver.entry().stop.is_some() {
         let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
@@ -702,6 +712,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
     host.ddll.lock().port_closed(port.driver_name());
+    if let Some(hook) = &*host.port_exit_hook.lock() {
+        let _ = hook.send(Signal::Message(Term::Tuple(vec![atom("$port_exit"), Term::Port(port.id), reason])));
+    }
 }
 
 /// Removes every link of the port and sends each linked process the exit
@@ -966,8 +979,7 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         },
         "monitors" | "monitored_by" => Term::nil(),
         "parallelism" => atom("false"),
-        "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),
-        "queue_size" | "memory" if port.remote.is_some() => {
+        "queue_size" | "memory" | "locking" if port.remote.is_some() => {
             drop(s);
             drop(guard);
             return port.remote.as_ref().and_then(|r| r.info(&atom(item))).and_then(|t| match t {
@@ -976,6 +988,7 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
             });
         }
         "queue_size" => Term::Int(port.queue.lock().size() as i64),
+        "locking" => atom(if port.driver.port_locking() { "port_level" } else { "driver_level" }),
         "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64),
         _ => return None,
     })
