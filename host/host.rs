@@ -40,6 +40,20 @@ pub struct HostConfig {
     /// its worker is killed and its ports exit with `{driver_timeout, Ms}`.
     /// Default: 30 s; `None` waits for ever.
     pub isolation_timeout: Option<std::time::Duration>,
+    /// Resource limits of each worker process (`setrlimit`), so that a driver
+    /// that eats memory or CPU ends its worker, not the machine. Default:
+    /// none.
+    pub worker_limits: WorkerLimits,
+}
+
+/// `setrlimit` limits for isolated workers; `None` leaves a limit as the
+/// parent has it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerLimits {
+    /// Address space in bytes (`RLIMIT_AS`): allocations past it fail.
+    pub memory_bytes: Option<u64>,
+    /// CPU time in seconds (`RLIMIT_CPU`): the worker gets `SIGXCPU`.
+    pub cpu_seconds: Option<u64>,
 }
 
 impl Default for HostConfig {
@@ -51,6 +65,7 @@ impl Default for HostConfig {
             isolate: false,
             worker_exe: None,
             isolation_timeout: Some(std::time::Duration::from_secs(30)),
+            worker_limits: WorkerLimits::default(),
         }
     }
 }
@@ -102,7 +117,11 @@ impl Host {
                 poll: Default::default(),
                 async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
                 workers: Mutex::new(HashMap::new()),
-                spawner: crate::isolate::Spawner { exe: config.worker_exe.clone(), timeout: config.isolation_timeout },
+                spawner: crate::isolate::Spawner {
+                    exe: config.worker_exe.clone(),
+                    timeout: config.isolation_timeout,
+                    limits: config.worker_limits,
+                },
                 isolate_by_default: config.isolate,
                 port_exit_hook: Mutex::new(None),
                 names: Mutex::new(HashMap::new()),

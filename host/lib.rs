@@ -38,6 +38,6 @@ pub mod term;
 pub mod timer;
 
 pub use error::{BifError, DdllError};
-pub use host::{Host, HostConfig};
+pub use host::{Host, HostConfig, WorkerLimits};
 pub use process::Process;
 pub use term::{Atom, Bin, Pid, PortId, Term};

@@ -68,6 +68,9 @@ pub(crate) struct Worker {
     next_id: AtomicU64,
     /// Worker port to parent port.
     ports: Mutex<HashMap<PortId, Weak<Port>>>,
+    /// Events of worker ports the parent does not know yet: what `start`
+    /// sent arrives before the reply to `open`; `attach` delivers it.
+    orphans: Mutex<HashMap<PortId, Vec<Term>>>,
     /// The reason its ports exit once the worker is gone.
     dead: Mutex<Option<Term>>,
     /// Set before the watchdog kills the worker.
@@ -86,6 +89,7 @@ pub(crate) struct Remote {
 pub(crate) struct Spawner {
     pub(crate) exe: Option<PathBuf>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) limits: crate::WorkerLimits,
 }
 
 /// The `porthost` executable that runs workers: `exe` if given, else
@@ -112,12 +116,22 @@ impl Worker {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&theirs);
         let mut cmd = Command::new(&exe);
         cmd.arg("worker").arg("--fd").arg("3").arg("--driver-path").arg(dir).stdin(Stdio::null());
+        let limits = sp.limits;
         // SAFETY: between fork and exec only async-signal-safe calls: dup2
-        // puts the worker's end of the socket at fd 3 (without CLOEXEC).
+        // puts the worker's end of the socket at fd 3 (without CLOEXEC), and
+        // setrlimit applies the limits.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::dup2(fd, 3) < 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                for (res, lim) in [(libc::RLIMIT_AS, limits.memory_bytes), (libc::RLIMIT_CPU, limits.cpu_seconds)] {
+                    if let Some(v) = lim {
+                        let r = libc::rlimit { rlim_cur: v, rlim_max: v };
+                        if libc::setrlimit(res, &r) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
                 }
                 Ok(())
             });
@@ -133,6 +147,7 @@ impl Worker {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             ports: Mutex::new(HashMap::new()),
+            orphans: Mutex::new(HashMap::new()),
             dead: Mutex::new(None),
             kill_reason: Mutex::new(None),
             timeout: sp.timeout,
@@ -244,7 +259,13 @@ fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender
 fn deliver(w: &Worker, ev: &Term) {
     let Term::Tuple(t) = ev else { return };
     let [tag, Term::Port(wp), msg] = t.as_slice() else { return };
-    let Some(p) = w.ports.lock().get(wp).and_then(Weak::upgrade) else { return };
+    let known = w.ports.lock().get(wp).cloned();
+    let Some(p) = known.as_ref().and_then(Weak::upgrade) else {
+        if known.is_none() {
+            w.orphans.lock().entry(*wp).or_default().push(ev.clone());
+        }
+        return;
+    };
     if let Term::Tuple(m) = msg {
         if let [_, Term::Tuple(d)] = m.as_slice() {
             if d.len() == 2 && d[0].is_atom("data") {
@@ -365,7 +386,8 @@ pub(crate) fn wrap_refc(t: &Term) -> Term {
 /// `start` sent.
 pub(crate) fn attach(worker: &Worker, wport: PortId, port: &Arc<Port>, events: &[Term]) {
     worker.ports.lock().insert(wport, Arc::downgrade(port));
-    for ev in events {
+    let early = worker.orphans.lock().remove(&wport).unwrap_or_default();
+    for ev in early.iter().chain(events) {
         deliver(worker, ev);
     }
 }

@@ -14,7 +14,10 @@
 use std::io::{self, BufReader, BufWriter};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use super::wire::{read_frame, write_frame};
 use crate::process::{Process, Signal};
@@ -64,7 +67,20 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
         }
     })?;
     *host.inner.port_exit_hook.lock() = Some(proxy.shared.tx.clone());
-    let mut out = BufWriter::new(stream);
+    let out = Arc::new(Mutex::new(BufWriter::new(stream)));
+    // A port's messages go to the parent at once, on the thread of the
+    // driver that sent them: if the driver crashes next, nothing it sent
+    // is lost.
+    let sink_out = out.clone();
+    let sink: crate::process::Sink = Arc::new(move |msg: Term| {
+        let port = match &msg {
+            Term::Tuple(t) => t.first().cloned().filter(|p| matches!(p, Term::Port(_))),
+            _ => None,
+        };
+        let ev = tuple(vec![atom("msg"), port.unwrap_or_else(|| atom("undefined")), msg]);
+        let _ = write_frame(&mut *sink_out.lock(), &ev);
+    });
+    let _ = proxy.shared.sink.set(sink);
     let mut st = State::default();
     loop {
         let Ok(Some(msg)) = proxy.receive(None) else { return Ok(()) };
@@ -76,12 +92,12 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
                 let (reply, port) = request(&proxy, &t[1]);
                 let (exit, events) = forward_pending(&proxy, &mut st, port);
                 if let Some(reply) = reply {
-                    write_frame(&mut out, &tuple(vec![atom("reply"), reply.0, reply.1, exit, Term::List(events)]))?;
+                    write_frame(&mut *out.lock(), &tuple(vec![atom("reply"), reply.0, reply.1, exit, Term::List(events)]))?;
                 }
             }
             other => {
                 if let Some(ev) = st.event(other.clone()) {
-                    write_frame(&mut out, &ev)?;
+                    write_frame(&mut *out.lock(), &ev)?;
                 }
             }
         }

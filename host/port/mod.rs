@@ -159,6 +159,24 @@ unsafe impl Send for PortState {}
 pub(crate) struct Owner {
     pub(crate) pid: term::Pid,
     pub(crate) tx: Sender<Signal>,
+    /// The owner's sink, if it has one (see `ProcShared::sink`).
+    pub(crate) sink: Option<crate::process::Sink>,
+}
+
+impl Owner {
+    fn of(p: &ProcShared) -> Owner {
+        Owner { pid: p.pid, tx: p.tx.clone(), sink: p.sink.get().cloned() }
+    }
+
+    /// Gives the owner a message from its port.
+    pub(crate) fn send(&self, msg: Term) {
+        match &self.sink {
+            Some(sink) => sink(msg),
+            None => {
+                let _ = self.tx.send(Signal::Message(msg));
+            }
+        }
+    }
 }
 
 /// An open port.
@@ -227,7 +245,7 @@ impl Port {
             name: name.to_owned(),
             options,
             phase: std::sync::atomic::AtomicU8::new(phase as u8),
-            owner: Mutex::new(Owner { pid: owner.pid, tx: owner.tx.clone() }),
+            owner: Mutex::new(Owner::of(owner)),
             state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
                 drv_data,
                 links: vec![owner.pid],
@@ -753,7 +771,7 @@ pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: boo
     let p = p.ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
-    *port.owner.lock() = Owner { pid, tx: p.tx.clone() };
+    *port.owner.lock() = Owner::of(&p);
     if !s.links.contains(&pid) {
         s.links.push(pid);
         p.links.lock().push(id);
@@ -890,21 +908,21 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
     }
     port.input.fetch_add(bytes as u64, Ordering::Relaxed);
     let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![atom("data"), data])]);
-    let _ = port.owner.lock().tx.send(Signal::Message(msg));
+    port.owner.lock().send(msg);
 }
 
 /// Sends an arbitrary message from the port's driver to its owner, even
 /// while the port closes (`erl_drv_send_term` semantics, for isolated ports).
 pub(crate) fn send_any(port: &Port, msg: Term) {
     if port.phase() != Phase::Closed {
-        let _ = port.owner.lock().tx.send(Signal::Message(msg));
+        port.owner.lock().send(msg);
     }
 }
 
 /// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
 pub(crate) fn send_owner(port: &Port, msg: Term) {
     if matches!(port.phase(), Phase::Open | Phase::Starting) {
-        let _ = port.owner.lock().tx.send(Signal::Message(msg));
+        port.owner.lock().send(msg);
     }
 }
 

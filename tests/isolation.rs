@@ -1,0 +1,122 @@
+//! Isolated ports: a driver that crashes, hangs or eats memory in a worker
+//! ends its own ports with a reason that says so, and nothing else.
+use std::time::Duration;
+
+use porthost::{BifError, Host, HostConfig, PortId, Process, Term, WorkerLimits};
+
+use crate::util::{drivers_dir, Header};
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(20));
+
+fn host() -> Host {
+    Host::new(HostConfig {
+        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
+        isolate: true,
+        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
+        isolation_timeout: Some(Duration::from_secs(2)),
+        worker_limits: WorkerLimits { memory_bytes: Some(1 << 30), cpu_seconds: Some(30) },
+        ..HostConfig::default()
+    })
+}
+
+fn owner(h: &Host) -> Process {
+    let p = h.spawn_process();
+    p.set_trap_exit(true).unwrap();
+    p
+}
+
+/// The messages until the port's `'EXIT'`, and its reason.
+fn until_exit(p: &Process, port: PortId) -> (Vec<String>, String) {
+    let mut seen = Vec::new();
+    loop {
+        let m = p.receive(WAIT).unwrap().expect("the port ends");
+        let text = m.to_string();
+        if let Term::Tuple(t) = &m {
+            if t.len() == 3 && t[0].is_atom("EXIT") && t[1] == Term::Port(port) {
+                return (seen, t[2].to_string());
+            }
+        }
+        seen.push(text);
+    }
+}
+
+fn before(how: &str) -> String {
+    format!("{{data,{}}}", Term::string(&format!("before {how}")))
+}
+
+/// Each way to die, and the reason the port exits with.
+const CRASHES: [(&str, &str); 6] = [
+    ("segv", "{driver_crashed,sigsegv}"),
+    ("abort", "{driver_crashed,sigabrt}"),
+    ("exit", "{driver_crashed,{exit_status,3}}"),
+    ("recurse", "{driver_crashed,"),
+    ("loop", "{driver_timeout,2000}"),
+    ("alloc", "{driver_crashed,sigabrt}"),
+];
+
+#[test]
+fn a_crash_in_control_ends_the_port_and_keeps_what_it_sent() {
+    let h = host();
+    let p = owner(&h);
+    for (how, reason) in CRASHES {
+        let port = p.open_port_driver("crash_drv", &[]).unwrap();
+        let r = p.port_control(port, 'c' as u32, &Term::string(how));
+        assert!(matches!(r, Err(BifError::Badarg { .. })), "{how}: the call in flight fails: {r:?}");
+        let (seen, why) = until_exit(&p, port);
+        assert!(seen.iter().any(|m| m.ends_with(&format!("{}}}", before(how)))), "{how}: {seen:?}");
+        assert!(why.starts_with(reason), "{how}: {why}");
+    }
+}
+
+#[test]
+fn a_crash_in_output_and_in_timeout_ends_the_port() {
+    let h = host();
+    let p = owner(&h);
+    for (how, reason) in [("segv", "{driver_crashed,sigsegv}"), ("exit", "{driver_crashed,{exit_status,3}}")] {
+        let port = p.open_port_driver("crash_drv", &[]).unwrap();
+        let _ = p.port_command(port, &Term::string(how));
+        let (seen, why) = until_exit(&p, port);
+        assert!(seen.iter().any(|m| m.ends_with(&format!("{}}}", before(how)))), "output {how}: {seen:?}");
+        assert!(why.starts_with(reason), "output {how}: {why}");
+
+        let port = p.open_port_driver("crash_drv", &[]).unwrap();
+        p.port_control(port, 't' as u32, &Term::string(how)).unwrap();
+        let (_, why) = until_exit(&p, port);
+        assert!(why.starts_with(reason), "timeout {how}: {why}");
+    }
+}
+
+#[test]
+fn a_crash_in_start_is_an_open_port_error() {
+    let h = host();
+    let p = owner(&h);
+    let e = p.open_port_driver("crash_drv segv", &[]).unwrap_err();
+    assert!(e.to_string().contains("sigsegv"), "{e}");
+    assert!(p.ports().is_empty());
+}
+
+#[test]
+fn other_ports_and_other_workers_live_on() {
+    let h = host();
+    let p = owner(&h);
+    let echo = p.open_port_driver("echo_drv", &[]).unwrap();
+    let doomed = p.open_port_driver("crash_drv", &[Term::Tuple(vec![Term::atom("isolated"), Term::atom("port")])]).unwrap();
+    let healthy = p.open_port_driver("crash_drv", &[Term::Tuple(vec![Term::atom("isolated"), Term::atom("port")])]).unwrap();
+    let _ = p.port_control(doomed, 'c' as u32, &Term::string("abort"));
+    let (_, why) = until_exit(&p, doomed);
+    assert_eq!(why, "{driver_crashed,sigabrt}");
+    assert_eq!(p.port_control(healthy, 'e' as u32, &Term::string("ok")).unwrap().to_string(), "[111,107]");
+    assert_eq!(p.port_control(echo, 0, &Term::string("hi")).unwrap().to_string(), "[104,105]");
+    // The owner may open the driver again: a new worker starts.
+    let again = p.open_port_driver("crash_drv", &[]).unwrap();
+    assert_eq!(p.port_control(again, 'e' as u32, &Term::string("x")).unwrap().to_string(), "[120]");
+}
+
+#[test]
+fn a_crash_kills_an_owner_that_does_not_trap_exits() {
+    let h = host();
+    let p = h.spawn_process();
+    let port = p.open_port_driver("crash_drv", &[]).unwrap();
+    let r = p.port_control(port, 'c' as u32, &Term::string("segv"));
+    assert!(matches!(&r, Err(BifError::Exited(reason)) if reason.to_string() == "{driver_crashed,sigsegv}"), "{r:?}");
+}
