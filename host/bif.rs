@@ -1,20 +1,28 @@
 //! The port BIFs and `erl_ddll` as the port script calls them: a
-//! [`script::Runtime`] over one [`Process`].
+//! [`Runtime`] over one [`Process`].
 //!
 //! Argument checking and results follow ERTS (`erlang:open_port/2`,
 //! `erlang:port_command/2,3`, ..., `erl_ddll:*`); a bad argument raises
 //! `error:badarg`, and the reason porthost knows is kept in
 //! [`ProcessRuntime::last_error`] for the CLI to print on stderr.
+//!
+//! `spawn/1` ([`Runtime::spawn`]) starts a [`Process`] on the same host and
+//! runs the fun on a thread of its own with its own `ProcessRuntime`: one
+//! OS thread per script process, blocking in `receive` as an Erlang
+//! process waits in its scheduler. The thread is detached; when the main
+//! process's script ends the CLI exits and takes such threads with it, as
+//! `erlrun.escript` halts the VM with processes still running.
 #![deny(unsafe_code)]
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ddll::Unloaded;
 use crate::error::{BifError, DdllError};
 use crate::process::Process;
-use crate::script::{Exception, Runtime};
-use crate::term::{Atom, PortId, Term};
+use crate::script::{Exception, ProcessBody, Runtime, SpawnOptions};
+use crate::term::{Atom, Pid, PortId, Ref, Term};
 
 /// A port script's process and the BIFs it may call.
 pub struct ProcessRuntime {
@@ -368,4 +376,66 @@ impl Runtime for ProcessRuntime {
     fn check_signals(&mut self) -> Result<(), Exception> {
         self.process.alive().map_err(|e| self.raise(e))
     }
+
+    fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
+        self.process.alive().map_err(|e| self.raise(e))?;
+        let child = crate::Host { inner: self.process.host.clone() }.spawn_process();
+        let pid = child.pid();
+        let linked = if opts.link { self.process.link_process(pid) } else { Ok(()) };
+        let monitor = linked.and_then(|()| match opts.monitor {
+            true => self.process.monitor_process(pid).map(Some),
+            false => Ok(None),
+        });
+        let monitor = match monitor {
+            Ok(m) => m,
+            Err(e) => {
+                // This process died meanwhile: the child never runs.
+                drop(child);
+                return Err(self.raise(e));
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("porthost {}", Term::Pid(pid)))
+            .stack_size(PROCESS_STACK)
+            .spawn(move || run_process(child, body));
+        match thread {
+            Ok(_) => Ok((pid, monitor)),
+            Err(e) => {
+                self.last_error = Some(format!("cannot start a thread for a new process: {e}"));
+                Err(Exception::error(Term::atom("system_limit")))
+            }
+        }
+    }
+}
+
+/// The stack of a spawned process's thread (reserved, used as needed):
+/// the evaluator recurses for calls that are not in tail position, and
+/// the main thread has 8 MiB.
+const PROCESS_STACK: usize = 16 << 20;
+
+/// The life of a spawned process, on its own thread: runs `body`, then
+/// exits `normal` if it returned, or with the reason ERTS would give the
+/// uncaught exception ([`Exception::exit_reason`]). For class `error` and
+/// `throw`, ERTS's logger prints an error report (on standard output,
+/// several lines); porthost prints it on standard error, on one line.
+fn run_process(process: Process, body: ProcessBody) {
+    let pid = process.pid();
+    let mut rt = ProcessRuntime::new(process);
+    let reason = match catch_unwind(AssertUnwindSafe(|| body(&mut rt))) {
+        Ok(Ok(())) => Term::atom("normal"),
+        Ok(Err(e)) => {
+            let reason = e.exit_reason();
+            if e.class.name() != "exit" {
+                let why = rt.last_error.take().map(|w| format!(" (porthost: {w})")).unwrap_or_default();
+                eprintln!("=ERROR REPORT==== Error in process {} with exit value: {reason}{why}", Term::Pid(pid));
+            }
+            reason
+        }
+        Err(_) => {
+            eprintln!("porthost: process {} panicked", Term::Pid(pid));
+            Term::tuple(vec![Term::atom("porthost_panic"), Term::nil()])
+        }
+    };
+    // A process an exit signal killed is already dead: this is a no-op.
+    rt.process.exit(reason);
 }

@@ -91,6 +91,12 @@ impl Drop for Driver {
             // last reference to the loaded driver goes, before dlclose.
             unsafe { finish() }
         }
+        if self.library.is_some() {
+            let mut all = library_entries().lock();
+            if let Some(i) = all.iter().position(|e| *e == self.entry.as_ptr() as usize) {
+                all.swap_remove(i);
+            }
+        }
         // `library` drops after this, closing the shared object.
         drop(self.library.take());
     }
@@ -149,6 +155,7 @@ pub fn load_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
             return Err(DdllError::InitFailed { name: name.to_owned() });
         }
     }
+    library_entries().lock().push(entry.as_ptr() as usize);
     Ok(Arc::new(Driver {
         name: name.to_owned(),
         path,
@@ -199,12 +206,25 @@ pub fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
 }
 
 /// `remove_driver_entry`: 1 if `entry` was registered by
-/// [`add_static_entry`] and is now removed, 0 if unknown.
+/// [`add_static_entry`] and is now removed, -1 if it is the entry of a
+/// library loaded by `erl_ddll` (in any host; ERTS refuses those), else 0.
 pub fn remove_static_entry(entry: *mut ErlDrvEntry) -> i32 {
     let mut all = static_entries().lock();
     let before = all.len();
     all.retain(|d| d.entry.as_ptr() != entry);
-    (all.len() != before) as i32
+    if all.len() != before {
+        1
+    } else if library_entries().lock().contains(&(entry as usize)) {
+        -1
+    } else {
+        0
+    }
+}
+
+/// The entries of the libraries loaded now, in every host (addresses).
+fn library_entries() -> &'static parking_lot::Mutex<Vec<usize>> {
+    static ENTRIES: std::sync::OnceLock<parking_lot::Mutex<Vec<usize>>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(Default::default)
 }
 
 /// A driver registered by `add_driver_entry`, by name.
@@ -265,6 +285,9 @@ impl Registry {
     /// loaded from another directory.
     pub fn load(&mut self, pid: Pid, dir: &Path, name: &str, kill_ports: bool) -> Result<bool, DdllError> {
         if let Some(r) = self.drivers.get_mut(name) {
+            if r.permanent {
+                return Err(DdllError::Permanent);
+            }
             if r.driver.path != dir.join(format!("{name}.so")) || r.kill_ports != kill_ports {
                 return Err(DdllError::Inconsistent);
             }

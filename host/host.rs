@@ -189,6 +189,14 @@ impl HostInner {
     pub(crate) fn process_exited(self: &Arc<Self>, proc_: &ProcShared, reason: &Term) {
         self.procs.write().remove(&proc_.pid);
         self.unregister_term(&Term::Pid(proc_.pid));
+        // Drivers' monitors fire first: a port the process owns and
+        // monitors gets process_exit before its link closes it (ERTS 25).
+        let monitors = std::mem::take(&mut *proc_.monitored_by.lock());
+        for (id, port) in monitors {
+            if let Some(p) = self.ports.get(port) {
+                port::monitor_fired(&p, id);
+            }
+        }
         let linked = std::mem::take(&mut *proc_.links.lock());
         for port in linked {
             // The link goes with the process (a port that survives a
@@ -204,12 +212,6 @@ impl HostInner {
         let watchers = std::mem::take(&mut *proc_.watchers.lock());
         for (r, pid) in watchers {
             self.send(pid, Signal::Message(crate::process::down(r, proc_.pid, reason.clone())));
-        }
-        let monitors = std::mem::take(&mut *proc_.monitored_by.lock());
-        for (id, port) in monitors {
-            if let Some(p) = self.ports.get(port) {
-                port::monitor_fired(&p, id);
-            }
         }
         let kill = self.ddll.lock().release_process(proc_.pid);
         for name in kill {

@@ -34,6 +34,7 @@ pub mod poll;
 pub mod port;
 pub mod process;
 pub mod script;
+pub mod sys;
 pub mod term;
 pub mod timer;
 

@@ -62,7 +62,14 @@ pub(crate) struct ProcShared {
     /// Processes monitoring this one (`monitor(process, Pid)`): the
     /// reference and the watcher.
     pub(crate) watchers: Mutex<Vec<(Ref, Pid)>>,
+    /// If set, the messages of ports this process owns go here, on the
+    /// driver's thread, instead of to the mailbox (an isolated worker's
+    /// proxy writes them to its parent at once, so a crash loses none).
+    pub(crate) sink: std::sync::OnceLock<Sink>,
 }
+
+/// Where the port messages of a process with a sink go.
+pub(crate) type Sink = Arc<dyn Fn(Term) + Send + Sync>;
 
 /// An Erlang-style process: the owner of the ports it opens.
 ///
@@ -93,6 +100,7 @@ impl Process {
             monitored_by: Mutex::new(Vec::new()),
             plinks: Mutex::new(Vec::new()),
             watchers: Mutex::new(Vec::new()),
+            sink: std::sync::OnceLock::new(),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
@@ -121,9 +129,10 @@ impl Process {
     /// caused (the port failing) killed the process: as in ERTS, the caller
     /// dies before it can use the value.
     fn settled<T>(&self, r: Result<T, BifError>) -> Result<T, BifError> {
-        let v = r?;
+        // An exit signal the operation caused wins over its error too: the
+        // process is dead before it could raise.
         self.drain_signals()?;
-        Ok(v)
+        r
     }
 
     fn check_dead(&self) -> Result<(), BifError> {
@@ -396,9 +405,13 @@ impl Process {
     /// # Errors
     /// `badarg` if the port is closed, the driver has no `call`, `call`
     /// returned a negative value or its answer is not valid external term
-    /// format.
+    /// format; also if `data` holds a local fun, which porthost cannot
+    /// encode (see [`crate::term::ext`]; ERTS passes it to the driver).
     pub fn port_call(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
         self.alive()?;
+        if !crate::term::ext::encodable(data) {
+            return Err(BifError::badarg(format!("{data} holds a fun, which porthost cannot encode for port_call")));
+        }
         self.settled(port::call(&self.host, self.pid(), port, op, data))
     }
 

@@ -13,6 +13,11 @@
 //! format) and refuses them wherever a binary or an iolist is needed, and
 //! keeping them apart makes every `match` say which of the two it means.
 //!
+//! Funs ([`Term::Fun`]) are opaque here: a closure made by the port
+//! script's evaluator carries its clauses and captured bindings as an
+//! [`Any`] payload that only the evaluator reads, so this module does not
+//! depend on the script language; a fun is equal only to itself.
+//!
 //! Formatting with `{}` prints a term as Erlang's `io:format("~w", [T])`
 //! does; ordering follows Erlang's standard term order (see [`order`]).
 
@@ -20,8 +25,10 @@ pub mod ext;
 pub mod fmt;
 pub mod order;
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
 
@@ -94,6 +101,89 @@ pub struct PortId(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ref(pub u64);
 
+/// A fun: a closure (`fun (X) -> ... end`, made by the port script's
+/// evaluator) or an external fun (`fun M:F/A`).
+///
+/// A local fun is equal only to itself (ERTS compares `erl_eval` funs by
+/// their captured environment, so two funs written alike with the same
+/// bindings are equal there; porthost does not reproduce that), and local
+/// funs sort before external ones, in the order they were made. External
+/// funs compare by module, then function name, then arity, as in ERTS.
+/// Funs have no external term format in porthost except `fun M:F/A`:
+/// [`ext::try_term_to_binary`] refuses local ones.
+#[derive(Clone)]
+pub enum Fun {
+    /// A closure.
+    Local(Arc<LocalFun>),
+    /// `fun Module:Function/Arity`.
+    External {
+        /// The module.
+        module: Atom,
+        /// The function.
+        function: Atom,
+        /// The arity, 0..=255.
+        arity: u8,
+    },
+}
+
+/// The closure behind a local [`Fun`]: its identity, arity and the
+/// evaluator's payload.
+pub struct LocalFun {
+    id: u64,
+    arity: u8,
+    named: bool,
+    payload: Box<dyn Any + Send + Sync>,
+}
+
+impl Fun {
+    /// A new local fun of `arity` arguments; `named` for a named fun
+    /// (`fun Name(...) -> ... end`, which ERTS numbers differently when it
+    /// prints it). `payload` is what the maker needs to call it back.
+    pub fn local(arity: u8, named: bool, payload: impl Any + Send + Sync) -> Fun {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Fun::Local(Arc::new(LocalFun {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            arity,
+            named,
+            payload: Box::new(payload),
+        }))
+    }
+
+    /// The number of arguments the fun takes.
+    pub fn arity(&self) -> usize {
+        match self {
+            Fun::Local(l) => l.arity as usize,
+            Fun::External { arity, .. } => *arity as usize,
+        }
+    }
+
+    /// The payload of a local fun, if it is a `T`.
+    pub fn payload<T: Any>(&self) -> Option<&T> {
+        match self {
+            Fun::Local(l) => l.payload.downcast_ref(),
+            Fun::External { .. } => None,
+        }
+    }
+}
+
+impl LocalFun {
+    /// A number unique to this fun, increasing in the order funs are made.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// True for a named fun (`fun Name(...) -> ... end`).
+    pub fn is_named(&self) -> bool {
+        self.named
+    }
+}
+
+impl std::fmt::Debug for Fun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", Term::Fun(self.clone()))
+    }
+}
+
 /// An Erlang term.
 #[derive(Clone, Debug)]
 pub enum Term {
@@ -133,6 +223,8 @@ pub enum Term {
     Port(PortId),
     /// A reference.
     Ref(Ref),
+    /// A fun.
+    Fun(Fun),
 }
 
 impl Term {

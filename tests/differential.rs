@@ -2,7 +2,10 @@
 //! ERTS (`../shared/erlrun.escript`) and under `porthost run`, twice: with
 //! the test drivers compiled against porthost's `include/erl_driver.h` and
 //! against OTP's. The normalised outputs (see [`util::normalize`]) and exit
-//! statuses must be equal, line for line.
+//! statuses must be equal, line for line. A third porthost run, with
+//! `--isolate`, runs every driver in a worker process: its output must be
+//! the same too, apart from `port_info`'s `os_pid` (the worker's, where ERTS
+//! has `undefined`).
 //!
 //! In a script, `@DRIVERS@` stands for the directory of the test drivers
 //! (`tests/drivers/*.c`) and `@BUNDLED@` for that of the bundled drivers
@@ -36,6 +39,14 @@ macro_rules! scripts {
 }
 
 scripts! {
+    async_closed,
+    async_jobs,
+    busy_closed,
+    busy_msgq,
+    busy_msgq_open,
+    busy_output,
+    busy_port,
+    busy_soft,
     call,
     close,
     command,
@@ -80,7 +91,27 @@ scripts! {
     failure_trap,
     open_port,
     port_info,
+    ports_create,
+    ports_driver_entry,
+    ports_init_ack,
+    ports_lock_driver,
+    ports_monitor,
+    ports_monitor_exit,
+    ports_os_pid,
+    ports_pdl,
+    ports_pdl_thread,
+    proc_exit_closes,
+    proc_kill,
+    proc_link,
+    proc_link_crash,
+    proc_monitor,
+    proc_owner,
     queue,
+    select_close,
+    select_echo,
+    select_level,
+    select_pipe,
+    select_steal,
     sys_dl,
     sys_info,
     sys_threads,
@@ -89,6 +120,11 @@ scripts! {
     term_port_state,
     term_send,
     timer,
+    timer_cancel,
+    timer_closed,
+    timer_no_callback,
+    timer_reset,
+    timer_set,
 }
 
 fn scripts_dir() -> PathBuf {
@@ -129,10 +165,8 @@ fn check_script(name: &str) {
         .unwrap_or_else(|e| panic!("reading {}: {e}", source_path.display()));
 
     let erts_script = instantiate(name, "erts", &source, Header::Otp);
-    let erts = {
-        let out = util::erlrun_full(&erts_script);
-        outcome(&out.stdout, out.status, out.stderr)
-    };
+    let erts_out = util::erlrun_full(&erts_script);
+    let erts = outcome(&erts_out.stdout, erts_out.status, erts_out.stderr.clone());
 
     let mut failures = Vec::new();
     check_golden(name, &erts.text, &mut failures);
@@ -155,12 +189,63 @@ fn check_script(name: &str) {
         }
     }
 
+    if let Some((_, why)) = NOT_ISOLATED.iter().find(|(n, _)| *n == name) {
+        eprintln!("{name}: no --isolate run: {why}");
+        return finish(name, failures, &erts);
+    }
+    let script = instantiate(name, "porthost_isolated", &source, Header::Own);
+    let out = util::porthost_run_full(&script, &["--isolate"]);
+    let got = outcome(&mask_os_pid(&out.stdout), out.status, out.stderr);
+    let expected = outcome(&mask_os_pid(&erts_out.stdout), erts_out.status, String::new());
+    if got.text != expected.text {
+        failures.push(format!(
+            "porthost --isolate differs from ERTS (- ERTS, + porthost):\n{}{}",
+            util::line_diff(&expected.text, &got.text),
+            stderr_note("porthost", &got.stderr),
+        ));
+    }
+
+    finish(name, failures, &erts);
+}
+
+fn finish(name: &str, failures: Vec<String>, erts: &Outcome) {
     assert!(
         failures.is_empty(),
         "script tests/scripts/{name}.erl:\n\n{}\n(ERTS stderr: {})",
         failures.join("\n"),
         if erts.stderr.trim().is_empty() { "empty" } else { erts.stderr.trim() }
     );
+}
+
+/// Scripts whose `--isolate` run is skipped, and why: each shows a driver
+/// acting on the host it runs in (its processes, its port table, its driver
+/// registry), which for an isolated driver is the worker's host, as
+/// `crate::isolate`'s docs say.
+const NOT_ISOLATED: &[(&str, &str)] = &[
+    ("ports_monitor", "driver_monitor_process watches the worker's processes"),
+    ("ports_monitor_exit", "driver_monitor_process watches the worker's processes"),
+    ("ports_create", "driver_create_port opens its port in the worker's port table"),
+    ("ports_driver_entry", "add_driver_entry registers in the worker"),
+    ("ports_lock_driver", "driver_lock_driver makes the driver permanent in the worker"),
+    ("ports_init_ack", "output from a start that fails is not forwarded"),
+];
+
+/// `{os_pid,N}` → `{os_pid,undefined}`: an isolated port reports its
+/// worker's pid.
+fn mask_os_pid(stdout: &str) -> String {
+    let mut out = String::with_capacity(stdout.len());
+    let mut rest = stdout;
+    while let Some(i) = rest.find("{os_pid,") {
+        let (head, tail) = rest.split_at(i + "{os_pid,".len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            out.push_str("undefined");
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn outcome(stdout: &str, status: i32, stderr: String) -> Outcome {

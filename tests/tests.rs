@@ -6,7 +6,9 @@ mod cli;
 
 mod ddll;
 mod differential;
+mod driver_api;
 mod events;
 mod ffi;
+mod isolation;
 mod ports;
 mod processes;

@@ -4,8 +4,10 @@
 //!
 //! A PDL is a mutex with a reference count. The port holds one reference
 //! from `driver_pdl_create` until it terminates; threads that keep using
-//! the lock after that take their own with `driver_pdl_inc_refc`. The last
-//! `driver_pdl_dec_refc` frees it.
+//! the lock after that take their own with `driver_pdl_inc_refc`. As in
+//! ERTS, holding the lock is a reference too (`driver_pdl_lock` adds one,
+//! `driver_pdl_unlock` drops it), so `driver_pdl_get_refc` under the lock
+//! counts it. The last reference to go frees the lock.
 #![allow(clippy::missing_safety_doc)]
 
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -62,20 +64,23 @@ pub unsafe extern "C" fn driver_pdl_create(port: ErlDrvPort) -> ErlDrvPDL {
     }
 }
 
-/// `driver_pdl_lock(pdl)`.
+/// `driver_pdl_lock(pdl)`: takes a reference, then the lock.
 #[no_mangle]
 pub unsafe extern "C" fn driver_pdl_lock(pdl_: ErlDrvPDL) {
     if let Some(l) = pdl(pdl_) {
+        l.refc.fetch_add(1, Ordering::AcqRel);
         l.lock.lock();
     }
 }
 
-/// `driver_pdl_unlock(pdl)`.
+/// `driver_pdl_unlock(pdl)`: releases the lock, then the reference the
+/// lock took (which may free it).
 #[no_mangle]
 pub unsafe extern "C" fn driver_pdl_unlock(pdl_: ErlDrvPDL) {
     if let Some(l) = pdl(pdl_) {
         // SAFETY: the caller holds the lock, by contract.
         unsafe { l.lock.unlock() };
+        release(pdl_ as *mut Pdl);
     }
 }
 

@@ -14,11 +14,15 @@ use std::os::raw::{c_char, c_int};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::misc::{pid_term_data, term_data_pid, NIL_TERM_DATA};
+use crate::error::BifError;
 use crate::ffi::{ErlDrvData, ErlDrvMonitor, ErlDrvPort, ErlDrvSInt, ErlDrvSizeT, ErlDrvTermData};
-use crate::port::{self as port_mod, BUSY_MSGQ_DISABLED};
+use crate::port::{self as port_mod, Port, BUSY_MSGQ_DISABLED};
+use crate::term::Atom;
 
 /// `ERL_DRV_BUSY_MSGQ_READ_ONLY`.
 const MSGQ_READ_ONLY: usize = 0;
+/// `ERL_DRV_ERROR_ERRNO`.
+const ERL_DRV_ERROR_ERRNO: isize = -2;
 
 /// `set_busy_port(port, on)`: while set, senders of command data wait
 /// (`port_command/3` with `nosuspend` returns `false`).
@@ -34,49 +38,104 @@ pub unsafe extern "C" fn set_busy_port(port: ErlDrvPort, on: c_int) {
 }
 
 /// `erl_drv_busy_msgq_limits(port, &low, &high)`: reads or sets the busy
-/// message queue limits. porthost runs commands synchronously, so a port's
-/// message queue never holds data and the limits never make a sender wait;
-/// they are kept and reported as ERTS keeps them.
+/// message queue limits, as ERTS's `erl_drv_busy_msgq_limits` does (see
+/// [`msgq_limits_update`]). porthost runs commands synchronously, so a
+/// port's message queue never holds data and the limits never make a sender
+/// wait; they are kept and reported as ERTS keeps them.
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_busy_msgq_limits(port: ErlDrvPort, low: *mut ErlDrvSizeT, high: *mut ErlDrvSizeT) {
     // SAFETY: live port by contract.
-    let Some(p) = (unsafe { super::port_ref(port) }) else { return };
-    let mut lim = p.msgq_limits.lock();
-    let disabled = lim.1 == BUSY_MSGQ_DISABLED && p.driver.entry().driver_flags & port_mod::FLAG_NO_BUSY_MSGQ != 0;
-    for (ptr, slot) in [(low, 0), (high, 1)] {
-        if ptr.is_null() {
-            continue;
+    let p = unsafe { super::port_ref(port) };
+    // SAFETY: the caller's ErlDrvSizeTs (or NULL), by contract.
+    let (want_low, want_high) = unsafe { (low.as_ref().copied(), high.as_ref().copied()) };
+    let (got_low, got_high) = match p {
+        Some(p) => msgq_limits_update(&mut p.msgq_limits.lock(), want_low.unwrap_or(0), want_high.unwrap_or(0)),
+        None => (BUSY_MSGQ_DISABLED, BUSY_MSGQ_DISABLED),
+    };
+    // SAFETY: as above.
+    unsafe {
+        if let Some(l) = low.as_mut() {
+            *l = got_low;
         }
-        // SAFETY: the caller's ErlDrvSizeT, by contract.
-        let want = unsafe { *ptr };
-        let cur = if slot == 0 { &mut lim.0 } else { &mut lim.1 };
-        if want != MSGQ_READ_ONLY && !disabled {
-            *cur = want;
+        if let Some(h) = high.as_mut() {
+            *h = got_high;
         }
-        // SAFETY: as above.
-        unsafe { *ptr = *cur };
     }
 }
 
-/// `erl_drv_set_os_pid(port, pid)`: what `port_info(Port, os_pid)` reports.
+/// ERTS's arithmetic of `erl_drv_busy_msgq_limits` on a port's limits
+/// `cur` (low, high; both [`BUSY_MSGQ_DISABLED`] once disabled, for good):
+/// `low` and `high` are the values asked for (`0`,
+/// `ERL_DRV_BUSY_MSGQ_READ_ONLY`, reads). Returns what the driver reads
+/// back. Measured with OTP 25:
+/// - on a disabled port every call reads back `DISABLED`, `DISABLED`;
+/// - either value `DISABLED` disables the port's limits, and the call reads
+///   back the two values it was given;
+/// - otherwise a new low above the current high raises the high to it, and a
+///   new high below the low lowers the low to it.
+pub(crate) fn msgq_limits_update(cur: &mut (usize, usize), low: usize, high: usize) -> (usize, usize) {
+    if cur.1 == BUSY_MSGQ_DISABLED {
+        return (BUSY_MSGQ_DISABLED, BUSY_MSGQ_DISABLED);
+    }
+    if low == BUSY_MSGQ_DISABLED || high == BUSY_MSGQ_DISABLED {
+        *cur = (BUSY_MSGQ_DISABLED, BUSY_MSGQ_DISABLED);
+        return (low, high);
+    }
+    let mut low = low;
+    if low == MSGQ_READ_ONLY {
+        low = cur.0;
+    } else {
+        cur.1 = cur.1.max(low);
+        cur.0 = low;
+    }
+    let mut high = high;
+    if high == MSGQ_READ_ONLY {
+        high = cur.1;
+    } else {
+        if low > high {
+            low = high;
+            cur.0 = low;
+        }
+        cur.1 = high;
+    }
+    (low, high)
+}
+
+/// `erl_drv_set_os_pid(port, pid)`: what `port_info(Port, os_pid)` reports
+/// (`undefined` for a negative pid, as in ERTS).
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_set_os_pid(port: ErlDrvPort, pid: ErlDrvSInt) {
     // SAFETY: live port by contract.
     if let Some(p) = unsafe { super::port_ref(port) } {
-        p.os_pid.store(pid as i64, Ordering::Relaxed);
+        p.os_pid.store(pid.max(-1), Ordering::Relaxed);
     }
 }
 
 /// `erl_drv_init_ack(port, res)`: completes the start of a port whose
 /// driver has `ERL_DRV_FLAG_USE_INIT_ACK`; `open_port` returns (or raises,
-/// for an `ERL_DRV_ERROR_*` value) now.
+/// for an `ERL_DRV_ERROR_*` value) now. `errno` is read here, in the acking
+/// thread, for `ERL_DRV_ERROR_ERRNO` (see [`init_ack_result`]).
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_init_ack(port: ErlDrvPort, res: ErlDrvData) {
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     // SAFETY: live port by contract.
     if let Some(p) = unsafe { super::port_ref(port) } {
-        *p.init_ack.lock() = Some(res as usize);
-        p.init_cv.notify_all();
+        let mut ack = p.init_ack.lock();
+        if ack.is_none() {
+            *ack = Some((res as usize, errno));
+            p.init_cv.notify_all();
+        }
     }
+}
+
+/// What `open_port` makes of an `erl_drv_init_ack(port, res)` made while
+/// `errno` was `errno`: as a start result (`ERL_DRV_ERROR_ERRNO` names that
+/// errno, not the waiting thread's).
+pub(crate) fn init_ack_result(port: &Port, res: usize, errno: i32) -> Result<ErlDrvData, BifError> {
+    if res as isize == ERL_DRV_ERROR_ERRNO {
+        return Err(BifError::Posix(Atom::new(super::misc::errno_name(errno))));
+    }
+    super::entry::start_result(port, res as ErlDrvData)
 }
 
 static MONITOR_IDS: AtomicU64 = AtomicU64::new(1);
@@ -150,10 +209,15 @@ pub unsafe extern "C" fn driver_compare_monitors(m1: *const ErlDrvMonitor, m2: *
     }
 }
 
+/// What `driver_create_port` returns when it fails: ERTS 25's
+/// `ERTS_INVALID_ERL_DRV_PORT`, `(ErlDrvPort)-1` (measured), not NULL.
+const INVALID_PORT: ErlDrvPort = usize::MAX as ErlDrvPort;
+
 /// `driver_create_port(creator, owner_pid, name, drv_data)`: a new port on
-/// the creator's driver, owned by and linked to `owner_pid`, named `name`,
-/// with `drv_data` as its data (`start` is not called). NULL if the owner
-/// is not alive.
+/// the creator's driver, owned by and linked to `owner_pid`, named `name`
+/// (the driver's name if NULL), with `drv_data` as its data (`start` is not
+/// called; the new port is not in binary mode). `(ErlDrvPort)-1`, as in
+/// ERTS, if the owner is not alive.
 #[no_mangle]
 pub unsafe extern "C" fn driver_create_port(
     creator: ErlDrvPort,
@@ -161,10 +225,10 @@ pub unsafe extern "C" fn driver_create_port(
     name: *mut c_char,
     drv_data: ErlDrvData,
 ) -> ErlDrvPort {
-    super::guard("driver_create_port", std::ptr::null_mut(), || {
+    super::guard("driver_create_port", INVALID_PORT, || {
         // SAFETY: live port by contract.
-        let Some(p) = (unsafe { super::port_ref(creator) }) else { return std::ptr::null_mut() };
-        let Some(owner) = term_data_pid(owner_pid) else { return std::ptr::null_mut() };
+        let Some(p) = (unsafe { super::port_ref(creator) }) else { return INVALID_PORT };
+        let Some(owner) = term_data_pid(owner_pid) else { return INVALID_PORT };
         let name = if name.is_null() {
             p.driver.name().to_owned()
         } else {
@@ -173,7 +237,38 @@ pub unsafe extern "C" fn driver_create_port(
         };
         match port_mod::create(p, owner, &name, drv_data) {
             Some(new) => new.handle(),
-            None => std::ptr::null_mut(),
+            None => INVALID_PORT,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: usize = BUSY_MSGQ_DISABLED;
+
+    /// Each case: the call's (low, high) and what the driver reads back,
+    /// in sequence on one port, as ERTS 25 answered them
+    /// (tests/scripts/busy_msgq.erl).
+    #[test]
+    fn msgq_limits_follow_erts() {
+        let mut lim = crate::port::DEFAULT_MSGQ_LIMITS;
+        for (ask, got) in [
+            ((0, 0), (4096, 8192)),
+            ((100, 200), (100, 200)),
+            ((300, 0), (300, 300)),
+            ((0, 50), (50, 50)),
+            ((70, 60), (60, 60)),
+            ((1, D - 1), (1, D - 1)),
+            ((0, D), (0, D)),
+            ((0, 0), (D, D)),
+            ((10, 20), (D, D)),
+        ] {
+            assert_eq!(msgq_limits_update(&mut lim, ask.0, ask.1), got, "asked {ask:?}");
+        }
+        let mut lim = crate::port::DEFAULT_MSGQ_LIMITS;
+        assert_eq!(msgq_limits_update(&mut lim, D, 5), (D, 5));
+        assert_eq!(msgq_limits_update(&mut lim, 0, 0), (D, D));
+    }
 }

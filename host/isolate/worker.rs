@@ -50,6 +50,7 @@ pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
 /// # Errors
 /// I/O errors on the stream.
 pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
+    crate::sys::crash::install_backtraces();
     let host = Host::new(HostConfig { driver_paths, ..HostConfig::default() });
     let proxy = host.spawn_process();
     proxy.set_trap_exit(true).expect("a new process is alive");
@@ -233,10 +234,12 @@ fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>
             };
             (Some((id.clone(), r)), p)
         }
-        ("command", [id, port, data]) => {
+        ("command", [id, port, data, Term::List(opts)]) => {
             let p = port_of(port);
             let data = unwrap_refc(data);
-            let r = match p.map(|p| proxy.port_command(p, &data)) {
+            let force = opts.iter().any(|o| o.is_atom("force"));
+            let nosuspend = opts.iter().any(|o| o.is_atom("nosuspend"));
+            let r = match p.map(|p| proxy.port_command_opts(p, &data, force, nosuspend)) {
                 Some(Ok(b)) => ok(Term::atom(if b { "true" } else { "false" })),
                 Some(Err(e)) => error_term(e),
                 None => error_term(crate::BifError::badarg("not a port")),

@@ -96,6 +96,29 @@ pub struct OpenOptions {
     /// process (`Some(true)`: a worker of the port's own); see
     /// [`crate::isolate`].
     pub isolated: Option<bool>,
+    /// The options as given, but for the isolation ones (what an isolated
+    /// port's worker opens the real port with).
+    pub given: Vec<Term>,
+    /// `{busy_limits_msgq, {Low, High} | disabled}`: the port's busy message
+    /// queue limits, set as `erl_drv_busy_msgq_limits(port, Low, High)` sets
+    /// them (`disabled`: both [`BUSY_MSGQ_DISABLED`]). Limits (not
+    /// `disabled`) are `badarg` at open for a driver with
+    /// `ERL_DRV_FLAG_NO_BUSY_MSGQ`, as in ERTS 25.
+    pub busy_limits_msgq: Option<(usize, usize)>,
+    /// `{busy_limits_port, _}` was given: ERTS 25 refuses it (`badarg`) for
+    /// driver ports.
+    pub busy_limits_port: bool,
+}
+
+/// A `busy_limits_*` limit: `ERL_DRV_BUSY_MSGQ_LIM_MIN` (1) to
+/// `ERL_DRV_BUSY_MSGQ_LIM_MAX` (`usize::MAX - 1`).
+fn busy_limit(t: &Term) -> Option<usize> {
+    let n = match t {
+        Term::Int(i) => usize::try_from(*i).ok()?,
+        Term::BigInt(b) => b.to_string().parse::<usize>().ok()?,
+        _ => return None,
+    };
+    (1..BUSY_MSGQ_DISABLED).contains(&n).then_some(n)
 }
 
 impl OpenOptions {
@@ -111,6 +134,7 @@ impl OpenOptions {
                 o.isolated = Some(per_port);
                 continue;
             }
+            o.given.push(opt.clone());
             match opt {
                 Term::Atom(a) => match a.name() {
                     "binary" => o.binary = true,
@@ -124,8 +148,19 @@ impl OpenOptions {
                 Term::Tuple(t) if t.len() == 2 && t[0].as_atom().is_some() => {
                     match (t[0].as_atom().unwrap().name(), &t[1]) {
                         ("packet", Term::Int(1 | 2 | 4)) | ("line", Term::Int(1..)) => {}
+                        ("busy_limits_msgq", v) => {
+                            o.busy_limits_msgq = Some(match v {
+                                Term::Atom(a) if a.name() == "disabled" => (BUSY_MSGQ_DISABLED, BUSY_MSGQ_DISABLED),
+                                Term::Tuple(lh) if lh.len() == 2 => match (busy_limit(&lh[0]), busy_limit(&lh[1])) {
+                                    (Some(l), Some(h)) => (l, h),
+                                    _ => return Err(BifError::badarg(format!("bad open_port option {opt}"))),
+                                },
+                                _ => return Err(BifError::badarg(format!("bad open_port option {opt}"))),
+                            })
+                        }
+                        ("busy_limits_port", _) => o.busy_limits_port = true,
                         ("parallelism", Term::Atom(_)) | ("cd", _) | ("env", _) | ("args", _)
-                        | ("arg0", _) | ("busy_limits_port", _) | ("busy_limits_msgq", _) => {}
+                        | ("arg0", _) => {}
                         _ => return Err(BifError::badarg(format!("bad open_port option {opt}"))),
                     }
                 }
@@ -210,8 +245,9 @@ pub struct Port {
     pub(crate) msgq_limits: Mutex<(usize, usize)>,
     /// `erl_drv_set_os_pid`; -1 for none.
     pub(crate) os_pid: AtomicI64,
-    /// `erl_drv_init_ack`'s result, for drivers with `ERL_DRV_FLAG_USE_INIT_ACK`.
-    pub(crate) init_ack: Mutex<Option<usize>>,
+    /// `erl_drv_init_ack`'s result and the `errno` of the acking thread, for
+    /// drivers with `ERL_DRV_FLAG_USE_INIT_ACK`.
+    pub(crate) init_ack: Mutex<Option<(usize, i32)>>,
     pub(crate) init_cv: Condvar,
     /// Live monitors made by `driver_monitor_process`: id to pid.
     pub(crate) monitors: Mutex<HashMap<u64, term::Pid>>,
@@ -288,10 +324,14 @@ impl Port {
         self.phase.store(p as u8, Ordering::Release);
     }
 
-    /// The name of the port's driver as `erl_ddll` counts it: the first
-    /// word of the command (for an isolated port, the driver in its worker).
+    /// The name of the port's driver as `erl_ddll` counts it (for an
+    /// isolated port, the driver in its worker: the first word of the
+    /// command; a port from `driver_create_port` has a name of its own).
     pub(crate) fn driver_name(&self) -> &str {
-        self.name.split(' ').next().unwrap_or("")
+        match self.remote {
+            Some(_) => self.name.split(' ').next().unwrap_or(""),
+            None => self.driver.name(),
+        }
     }
 
     /// The port owner.
@@ -380,6 +420,9 @@ pub(crate) fn open(
 ) -> Result<PortId, BifError> {
     let drv_name = command.split(' ').next().unwrap_or("");
     let cmd = CString::new(command).map_err(|_| BifError::badarg("the command string contains NUL"))?;
+    if options.busy_limits_port {
+        return Err(BifError::badarg("busy_limits_port is for spawned programs, not driver ports"));
+    }
     let isolated = options.isolated.or(host.isolate_by_default.then_some(false));
     if let Some(per_port) = isolated {
         return open_isolated(host, caller, command, drv_name, options, per_port);
@@ -392,6 +435,10 @@ pub(crate) fn open(
                 BifError::badarg(format!("no driver {drv_name:?} is loaded, and loading it failed: {e}"))
             })?,
         };
+        let limits = options.busy_limits_msgq.filter(|l| l.1 != BUSY_MSGQ_DISABLED);
+        if limits.is_some() && d.entry().driver_flags & FLAG_NO_BUSY_MSGQ != 0 {
+            return Err(BifError::badarg(format!("driver {drv_name} has no busy message queue (busy_limits_msgq)")));
+        }
         reg.port_opened(drv_name);
         d
     };
@@ -401,6 +448,9 @@ pub(crate) fn open(
     });
     let id = port.id;
     caller.links.lock().push(id);
+    if let Some((low, high)) = port.options.busy_limits_msgq {
+        crate::abi::ports::msgq_limits_update(&mut port.msgq_limits.lock(), low, high);
+    }
 
     let started = {
         let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
@@ -411,22 +461,45 @@ pub(crate) fn open(
         s.depth -= 1;
         if let Ok(data) = r {
             s.drv_data = data;
+            // Open from here on, still under the locks: what start set up
+            // (a timer, an async job) may run as soon as they go.
+            if port.phase() == Phase::Starting {
+                port.set_phase(Phase::Open);
+            }
         }
         r
     };
     let started = match started {
         Ok(_) if driver_flags & FLAG_USE_INIT_ACK != 0 => {
             // The port is ready when the driver says so: wait, without the
-            // locks, for erl_drv_init_ack (perhaps from another thread of
-            // the driver), as ERTS's open_port waits for the ack.
-            let res = {
+            // locks, for erl_drv_init_ack (from a timeout, an async job,
+            // another thread...), as ERTS's open_port waits for the ack.
+            // The port lives meanwhile, as in ERTS: its timers and events
+            // run. If it exits before acking, open_port returns it (ERTS 25).
+            let pending = port.state.lock().borrow_mut().pending_exit.take();
+            if let Some(reason) = pending {
+                terminate(host, &port, reason);
+            }
+            let ack = {
                 let mut ack = port.init_ack.lock();
-                while ack.is_none() {
+                while ack.is_none() && port.phase() != Phase::Closed {
                     port.init_cv.wait(&mut ack);
                 }
-                ack.take().expect("set")
+                ack.take()
             };
-            entry::start_result(&port, res as ErlDrvData)
+            let Some((res, errno)) = ack else { return Ok(id) };
+            match crate::abi::ports::init_ack_result(&port, res, errno) {
+                Ok(data) => Ok(data),
+                Err(e) => {
+                    // ERTS unlinks the opener, raises the error in it and
+                    // closes the port (reason normal): stop gets the data
+                    // start returned.
+                    caller.links.lock().retain(|p| *p != id);
+                    port.state.lock().borrow_mut().links.retain(|p| *p != caller.pid);
+                    terminate(host, &port, atom("normal"));
+                    return Err(e);
+                }
+            }
         }
         r => r,
     };
@@ -478,14 +551,7 @@ fn open_isolated(
     let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
     let key = (!per_port).then(|| file.display().to_string());
     let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
-    let mut remote_opts = Vec::new();
-    if options.binary {
-        remote_opts.push(atom("binary"));
-    }
-    if options.eof {
-        remote_opts.push(atom("eof"));
-    }
-    let (wport, events) = crate::isolate::open_remote(&worker, command, &remote_opts)?;
+    let (wport, events) = crate::isolate::open_remote(&worker, command, &options.given)?;
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
@@ -512,6 +578,24 @@ pub(crate) fn command(
     nosuspend: bool,
 ) -> Result<bool, BifError> {
     let port = lookup_open(host, id)?;
+    if let Some(r) = &port.remote {
+        // The worker's port is busy or not, and knows its driver's flags.
+        let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
+        let mut opts = Vec::new();
+        if force {
+            opts.push(atom("force"));
+        }
+        if nosuspend {
+            opts.push(atom("nosuspend"));
+        }
+        let data = crate::isolate::wrap_refc(data);
+        let sent = in_callback(&port, caller, |_| r.call(&port, "command", vec![data, Term::List(opts)]))
+            .map(|t| !t.is_atom("false"))?;
+        if sent {
+            port.output.fetch_add(size as u64, Ordering::Relaxed);
+        }
+        return Ok(sent);
+    }
     if force && port.driver.entry().driver_flags & FLAG_SOFT_BUSY == 0 {
         return Err(BifError::Posix(Atom::new("notsup")));
     }
@@ -533,10 +617,6 @@ pub(crate) fn command(
     }
     let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
     port.output.fetch_add(size as u64, Ordering::Relaxed);
-    if let Some(r) = &port.remote {
-        let data = crate::isolate::wrap_refc(data);
-        return in_callback(&port, caller, |_| r.call(&port, "command", vec![data])).map(|t| !t.is_atom("false"));
-    }
     let e = port.driver.entry();
     if e.outputv.is_some() {
         let mut ev = iovec::IoVec::from_iolist(data, size);
@@ -722,6 +802,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     *port.timer.lock() = None;
     *port.busy.lock() = false;
     port.busy_cv.notify_all();
+    // An open_port waiting for erl_drv_init_ack returns the port.
+    drop(port.init_ack.lock());
+    port.init_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);
     // ERTS deselects what a driver left selected without calling
@@ -860,6 +943,11 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 /// it is still open or closing (a lingering port may drain its queue from
 /// such a callback): under its locks, with the owner as `driver_caller`.
 pub(crate) fn run_callback(port: &Arc<Port>, f: impl FnOnce(&Port, ErlDrvData)) {
+    // The phase is read under the port's locks: `open` holds them while
+    // `start` runs, so an event that start set up (a timer, an async job)
+    // runs once start has returned, and never if start failed.
+    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _guard = port.state.lock();
     let (owner, phase) = (port.owner_pid(), port.phase());
     if matches!(phase, Phase::Open | Phase::Closing) {
         in_callback(port, owner, |d| f(port, d));
@@ -995,7 +1083,14 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
             -1 => atom("undefined"),
             pid => Term::Int(pid),
         },
-        "monitors" | "monitored_by" => Term::nil(),
+        // The processes its driver monitors (driver_monitor_process), in
+        // the order the monitors were made.
+        "monitors" => {
+            let mut mons: Vec<(u64, term::Pid)> = port.monitors.lock().iter().map(|(m, p)| (*m, *p)).collect();
+            mons.sort_unstable();
+            Term::List(mons.into_iter().map(|(_, p)| Term::Tuple(vec![atom("process"), Term::Pid(p)])).collect())
+        }
+        "monitored_by" => Term::nil(),
         "parallelism" => atom("false"),
         "queue_size" | "memory" | "locking" if port.remote.is_some() => {
             drop(s);

@@ -2,8 +2,9 @@
 //! `testdata/erlrun.txt` is a one-line script with the output
 //! `erlrun.escript` printed for it under Erlang/OTP 25 (`=> ` lines,
 //! including the final `error: {Class,Reason}` line of a failing script).
-//! The evaluator runs each case over [`MockRuntime`] (a mailbox and
-//! `self()`/`!`) and must print the same lines.
+//! The evaluator runs each case over [`MockRuntime`] (a mailbox,
+//! `self()`/`!` and a `spawn` that runs the new process to its end at once)
+//! and must print the same lines.
 //!
 //! The expectations are never edited by hand: with `PORTHOST_BLESS=1` the
 //! test reruns every case under `escript` (the runner is
@@ -14,22 +15,34 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{decode_latin1, parse_script, run_script, Exception, Runtime};
-use crate::term::{Atom, Pid, Term};
+use super::{decode_latin1, parse_script, run_script, Exception, ProcessBody, Runtime, SpawnOptions};
+use crate::term::{Atom, Pid, Ref, Term};
 
 const CASES: &str = include_str!("testdata/erlrun.txt");
 
-/// A one-process runtime: a mailbox, `self()` and `!`/`erlang:send/2`.
+/// A runtime without threads: a mailbox, `self()` and `!`/`erlang:send/2`.
 /// `receive` never blocks: with no matching message it times out at once,
-/// and panics if asked to wait forever.
+/// and panics if asked to wait forever. `spawn` runs the new process to
+/// its end before it returns, over a `MockRuntime` of its own; what that
+/// process sends to others is delivered when it ends, then the `'DOWN'`
+/// message of `spawn_monitor`, and its exit reason is kept in `exits`
+/// (links are not modelled).
 pub(crate) struct MockRuntime {
     pub(crate) mailbox: VecDeque<Term>,
     pub(crate) me: Pid,
+    /// Messages for other processes: destination and message.
+    pub(crate) outbox: Vec<(Pid, Term)>,
+    /// The exit reasons of the processes spawned, in order.
+    pub(crate) exits: Vec<(Pid, Term)>,
 }
 
 impl MockRuntime {
     pub(crate) fn new() -> MockRuntime {
-        MockRuntime { mailbox: VecDeque::new(), me: Pid(42) }
+        MockRuntime::with_pid(Pid(42))
+    }
+
+    fn with_pid(me: Pid) -> MockRuntime {
+        MockRuntime { mailbox: VecDeque::new(), me, outbox: Vec::new(), exits: Vec::new() }
     }
 }
 
@@ -41,6 +54,8 @@ impl Runtime for MockRuntime {
                 Term::Pid(p) => {
                     if *p == self.me {
                         self.mailbox.push_back(msg.clone());
+                    } else {
+                        self.outbox.push((*p, msg.clone()));
                     }
                     Ok(msg.clone())
                 }
@@ -64,6 +79,29 @@ impl Runtime for MockRuntime {
 
     fn check_signals(&mut self) -> Result<(), Exception> {
         Ok(())
+    }
+
+    fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
+        let pid = Pid(self.me.0 + 1 + self.exits.len() as u32);
+        let mut child = MockRuntime::with_pid(pid);
+        let reason = match body(&mut child) {
+            Ok(()) => Term::atom("normal"),
+            Err(e) => e.exit_reason(),
+        };
+        self.exits.push((pid, reason.clone()));
+        for (to, msg) in child.outbox {
+            if to == self.me {
+                self.mailbox.push_back(msg);
+            } else {
+                self.outbox.push((to, msg));
+            }
+        }
+        let monitor = opts.monitor.then(|| Ref(1000 + pid.0 as u64));
+        if let Some(r) = monitor {
+            let down = [Term::atom("DOWN"), Term::Ref(r), Term::atom("process"), Term::Pid(pid), reason];
+            self.mailbox.push_back(Term::tuple(down.to_vec()));
+        }
+        Ok((pid, monitor))
     }
 }
 
@@ -175,6 +213,9 @@ fn check_signals_runs_before_each_form_and_stops_the_script() {
                 Ok(())
             }
         }
+        fn spawn(&mut self, _: ProcessBody, _: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
+            Err(Exception::error(Term::atom("undef")))
+        }
     }
     let forms = parse_script("1. 2. 3. 4.").unwrap();
     let mut out = Vec::new();
@@ -221,6 +262,10 @@ fn calls_go_to_the_runtime_with_erlang_as_module_for_bifs() {
         fn check_signals(&mut self) -> Result<(), Exception> {
             Ok(())
         }
+        fn spawn(&mut self, _: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
+            self.0.push(format!("spawn {opts:?}"));
+            Ok((Pid(7), opts.monitor.then_some(Ref(1))))
+        }
     }
     let forms = parse_script(
         "P = open_port({spawn, \"echo_drv\"}, [binary]), port_command(P, <<1>>), \
@@ -259,6 +304,50 @@ fn catch_and_make_ref() {
     assert_eq!(run_lines("catch 1 + a."), ["{'EXIT',{badarith,[]}}"]);
     let lines = run_lines("R = make_ref(), is_reference(R) andalso R =/= make_ref().");
     assert_eq!(lines, ["true"]);
+}
+
+/// A spawned process runs the fun with its own `self()` and bindings
+/// captured from the spawner; its uncaught exception becomes its exit
+/// reason as ERTS gives it (stack `[]`).
+#[test]
+fn spawned_funs_run_in_their_own_process() {
+    let forms = parse_script(
+        "P = self(), X = 20, spawn(fun() -> P ! {self(), X + 1} end), \
+         spawn(fun() -> 1 + a end), spawn(fun() -> throw(t) end), spawn(fun() -> exit(e) end), \
+         spawn(fun(_) -> ok end), spawn(erlang, exit, [mfa]), ok.",
+    )
+    .unwrap();
+    let mut rt = MockRuntime::new();
+    let mut out = Vec::new();
+    run_script(&forms, &mut rt, &mut out).unwrap();
+    assert_eq!(rt.mailbox.iter().map(|m| m.to_string()).collect::<Vec<_>>(), ["{<0.43.0>,21}"]);
+    let reasons: Vec<String> = rt.exits.iter().map(|(_, r)| r.to_string()).collect();
+    assert_eq!(reasons[..4], ["normal", "{badarith,[]}", "{{nocatch,t},[]}", "e"]);
+    assert!(reasons[4].starts_with("{{badarity,{#Fun<erl_eval.42."), "{}", reasons[4]);
+    assert_eq!(reasons[5], "mfa");
+}
+
+/// A fun that calls itself last, also from a `case`, `if`, `begin` or
+/// `receive` clause, runs in constant stack (it overflowed the stack of a
+/// spawned process after some ten thousand calls).
+#[test]
+fn tail_calls_run_in_constant_stack() {
+    let lines = run_lines(
+        "L = fun F(0) -> done; F(N) -> case N rem 3 of 0 -> F(N - 1); 1 -> if N > 0 -> begin F(N - 1) end end; \
+         _ -> self() ! N, receive N -> F(N - 1) end end end, L(200000).",
+    );
+    assert_eq!(lines, ["done"]);
+    let lines = run_lines("C = fun Count(N) -> receive _ -> Count(N + 1) after 0 -> N end end, [self() ! x || _ <- lists:seq(1, 50000)], C(0).");
+    assert_eq!(lines, ["50000"]);
+}
+
+/// porthost cannot encode a closure (ERTS can): `term_to_binary/1` and
+/// `port_call` raise `badarg` for one, anywhere in the term.
+#[test]
+fn term_to_binary_of_a_closure_is_badarg() {
+    assert_eq!(run_lines("term_to_binary(fun() -> ok end)."), ["error: {error,badarg}"]);
+    assert_eq!(run_lines("term_to_binary({a, [fun(X) -> X end]})."), ["error: {error,badarg}"]);
+    assert_eq!(run_lines("byte_size(term_to_binary(fun erlang:abs/1))."), ["19"]);
 }
 
 #[test]

@@ -7,18 +7,26 @@
 //! bindings, as the Erlang shell does); a `case`, `receive` or comprehension
 //! clause matches into a copy that replaces the bindings only when the
 //! pattern and guard succeed.
+//!
+//! A fun closes over all the bindings in scope when it is made (as
+//! `erl_eval` does); a call matches its parameters in a copy of those,
+//! where the parameters' variables are fresh (they shadow outer ones), and
+//! nothing bound in its body leaks out. `spawn/1` hands the fun to
+//! [`Runtime::spawn`], which runs it in a new process over that process's
+//! own runtime.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::bifs::{self, as_bool, make_list};
 use super::bits::{self, BitReader, BitWriter};
 use super::num;
-use super::parse::{BinSeg, Clause, Expr, Form, Guard, MapField, Qualifier, UnOp};
-use super::{Exception, Runtime};
-use crate::term::{Atom, Ref, Term};
+use super::parse::{BinSeg, Clause, Expr, Form, FunDef, Guard, MapField, Qualifier, UnOp};
+use super::{Exception, ProcessBody, Runtime, SpawnOptions};
+use crate::term::{ext, Atom, Fun, Ref, Term};
 
 /// Variable bindings.
 pub(crate) type Bindings = HashMap<String, Term>;
@@ -125,6 +133,74 @@ fn eval_body(b: &mut Bindings, body: &[Expr], cx: &mut Ctx<'_>) -> R {
     Ok(v)
 }
 
+/// The value of an expression in tail position: a term, or a fun call
+/// still to make. A fun whose body ends in a fun call (through `case`,
+/// `if`, `receive` and `begin` too) returns the call instead of making it,
+/// and [`apply_fun`] makes it in a loop: a process's receive loop
+/// (`fun Loop() -> receive ... -> Loop() end end`) runs in constant stack,
+/// as Erlang's last call optimisation makes it.
+enum Tail {
+    Value(Term),
+    Call(Fun, Vec<Term>),
+}
+
+/// [`eval_body`] with the last expression in tail position.
+fn eval_body_tail(b: &mut Bindings, body: &[Expr], cx: &mut Ctx<'_>) -> Result<Tail, Exception> {
+    match body.split_last() {
+        None => Ok(Tail::Value(Term::atom("ok"))),
+        Some((last, init)) => {
+            for e in init {
+                eval(b, e, cx)?;
+            }
+            eval_tail(b, last, cx)
+        }
+    }
+}
+
+/// Evaluates `e` in tail position (see [`Tail`]).
+fn eval_tail(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> Result<Tail, Exception> {
+    match e {
+        Expr::Call(None, f, args) if !matches!(**f, Expr::Lit(Term::Atom(_))) => {
+            let fv = eval(b, f, cx)?;
+            let argv = eval_list(b, args, cx)?;
+            match fv {
+                Term::Fun(fun) => Ok(Tail::Call(fun, argv)),
+                fv => Err(err2("badfun", fv)),
+            }
+        }
+        Expr::Block(body) => eval_body_tail(b, body, cx),
+        Expr::Case(e, clauses) => {
+            let v = eval(b, e, cx)?;
+            for cl in clauses {
+                let mut trial = b.clone();
+                if match_pattern(&mut trial, &cl.pattern, &v, cx)? && guard_ok(&mut trial, &cl.guard, cx) {
+                    *b = trial;
+                    return eval_body_tail(b, &cl.body, cx);
+                }
+            }
+            Err(err2("case_clause", v))
+        }
+        Expr::If(clauses) => {
+            for (g, body) in clauses {
+                if guard_ok(b, g, cx) {
+                    return eval_body_tail(b, body, cx);
+                }
+            }
+            Err(Exception::error(Term::atom("if_clause")))
+        }
+        Expr::Receive(clauses, after) => eval_receive(b, clauses, after.as_ref(), cx),
+        e => eval(b, e, cx).map(Tail::Value),
+    }
+}
+
+/// The value of a [`Tail`]: makes the pending call, if any.
+fn finish(t: Tail, cx: &mut Ctx<'_>) -> R {
+    match t {
+        Tail::Value(v) => Ok(v),
+        Tail::Call(fun, args) => apply_fun(&fun, args, cx),
+    }
+}
+
 fn eval_list(b: &mut Bindings, items: &[Expr], cx: &mut Ctx<'_>) -> Result<Vec<Term>, Exception> {
     items.iter().map(|e| eval(b, e, cx)).collect()
 }
@@ -180,31 +256,24 @@ fn eval(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
             v => Err(err2("badarg", v)),
         },
         Expr::Call(m, f, args) => eval_call(b, m.as_deref(), f, args, cx),
-        Expr::Block(body) => eval_body(b, body, cx),
-        Expr::Case(e, clauses) => {
-            let v = eval(b, e, cx)?;
-            for cl in clauses {
-                let mut trial = b.clone();
-                if match_pattern(&mut trial, &cl.pattern, &v, cx)? && guard_ok(&mut trial, &cl.guard, cx) {
-                    *b = trial;
-                    return eval_body(b, &cl.body, cx);
-                }
-            }
-            Err(err2("case_clause", v))
+        Expr::Block(_) | Expr::Case(..) | Expr::If(_) | Expr::Receive(..) => {
+            let t = eval_tail(b, e, cx)?;
+            finish(t, cx)
         }
-        Expr::If(clauses) => {
-            for (g, body) in clauses {
-                if guard_ok(b, g, cx) {
-                    return eval_body(b, body, cx);
-                }
-            }
-            Err(Exception::error(Term::atom("if_clause")))
-        }
-        Expr::Receive(clauses, after) => eval_receive(b, clauses, after.as_ref(), cx),
         Expr::ListComp(e, quals) => {
             let mut out = Vec::new();
             comprehension(b.clone(), e, quals, cx, &mut out)?;
             Ok(Term::List(out))
+        }
+        Expr::Fun(def) => make_fun(def, b),
+        Expr::ExternalFun(m, f, a) => {
+            let (mv, fv, av) = (eval(b, m, cx)?, eval(b, f, cx)?, eval(b, a, cx)?);
+            match (mv, fv, av) {
+                (Term::Atom(module), Term::Atom(function), Term::Int(arity)) if (0..=255).contains(&arity) => {
+                    Ok(Term::Fun(Fun::External { module, function, arity: arity as u8 }))
+                }
+                _ => Err(Exception::badarg()),
+            }
         }
         Expr::Catch(e) => match eval(b, e, cx) {
             Ok(v) => Ok(v),
@@ -444,7 +513,12 @@ fn guard_ok(b: &mut Bindings, g: &Guard, cx: &mut Ctx<'_>) -> bool {
         || g.iter().any(|alt| alt.iter().all(|test| matches!(eval(b, test, cx), Ok(v) if v.is_atom("true"))))
 }
 
-fn eval_receive(b: &mut Bindings, clauses: &[Clause], after: Option<&(Box<Expr>, Vec<Expr>)>, cx: &mut Ctx<'_>) -> R {
+fn eval_receive(
+    b: &mut Bindings,
+    clauses: &[Clause],
+    after: Option<&(Box<Expr>, Vec<Expr>)>,
+    cx: &mut Ctx<'_>,
+) -> Result<Tail, Exception> {
     let timeout = match after {
         None => None,
         Some((t, _)) => match eval(b, t, cx)? {
@@ -477,7 +551,7 @@ fn eval_receive(b: &mut Bindings, clauses: &[Clause], after: Option<&(Box<Expr>,
         match (got, chosen) {
             (Some(_), Some((i, nb))) => {
                 *b = nb;
-                return eval_body(b, &clauses[i].body, cx);
+                return eval_body_tail(b, &clauses[i].body, cx);
             }
             (Some(_), None) => {
                 // The runtime handed back a message the matcher rejected;
@@ -485,7 +559,7 @@ fn eval_receive(b: &mut Bindings, clauses: &[Clause], after: Option<&(Box<Expr>,
                 continue;
             }
             (None, _) => match after {
-                Some((_, body)) => return eval_body(b, body, cx),
+                Some((_, body)) => return eval_body_tail(b, body, cx),
                 None => continue,
             },
         }
@@ -611,11 +685,239 @@ fn eval_call(b: &mut Bindings, m: Option<&Expr>, f: &Expr, args: &[Expr], cx: &m
             }
             _ => {
                 let fv = eval(b, f, cx)?;
-                eval_list(b, args, cx)?;
-                Err(err2("badfun", fv))
+                let argv = eval_list(b, args, cx)?;
+                match fv {
+                    Term::Fun(fun) => apply_fun(&fun, argv, cx),
+                    fv => Err(err2("badfun", fv)),
+                }
             }
         },
     }
+}
+
+/// What a local fun made by the evaluator carries: its clauses and the
+/// bindings it closed over.
+struct Closure {
+    def: Arc<FunDef>,
+    bindings: Bindings,
+}
+
+/// The fun value of `def` in the bindings `b`.
+fn make_fun(def: &Arc<FunDef>, b: &Bindings) -> R {
+    let arity = u8::try_from(def.arity()).map_err(|_| Exception::error(Term::atom("system_limit")))?;
+    let closure = Closure { def: def.clone(), bindings: b.clone() };
+    Ok(Term::Fun(Fun::local(arity, def.name.is_some(), closure)))
+}
+
+/// Calls `fun` with `args`, as `erl_eval` does: `{badarity, {Fun, Args}}`
+/// for the wrong number of arguments, `function_clause` when no clause
+/// matches. Calls in tail position are made here, in a loop (see
+/// [`Tail`]).
+fn apply_fun(fun: &Fun, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
+    let mut next = call_once(fun, args, cx)?;
+    loop {
+        match next {
+            Tail::Value(v) => return Ok(v),
+            Tail::Call(f, a) => next = call_once(&f, a, cx)?,
+        }
+    }
+}
+
+/// One step of [`apply_fun`]: selects the clause and evaluates its body,
+/// returning a call the body ends with unmade.
+fn call_once(fun: &Fun, args: Vec<Term>, cx: &mut Ctx<'_>) -> Result<Tail, Exception> {
+    if fun.arity() != args.len() {
+        return Err(err2("badarity", Term::tuple(vec![Term::Fun(fun.clone()), Term::List(args)])));
+    }
+    let closure = match fun {
+        Fun::External { module, function, .. } => return call_remote(*module, *function, args, cx).map(Tail::Value),
+        Fun::Local(_) => match fun.payload::<Closure>() {
+            Some(c) => c,
+            // A fun some other maker made: nothing here can call it.
+            None => return Err(err2("badfun", Term::Fun(fun.clone()))),
+        },
+    };
+    for clause in &closure.def.clauses {
+        let mut trial = closure.bindings.clone();
+        if let Some(name) = &closure.def.name {
+            trial.insert(name.clone(), Term::Fun(fun.clone()));
+        }
+        let mut fresh = Vec::new();
+        clause.params.iter().for_each(|p| pattern_vars(p, &mut fresh));
+        for v in &fresh {
+            trial.remove(v);
+        }
+        let mut matched = true;
+        for (p, a) in clause.params.iter().zip(&args) {
+            if !match_pattern(&mut trial, p, a, cx)? {
+                matched = false;
+                break;
+            }
+        }
+        if matched && guard_ok(&mut trial, &clause.guard, cx) {
+            return eval_body_tail(&mut trial, &clause.body, cx);
+        }
+    }
+    Err(Exception::error(Term::atom("function_clause")))
+}
+
+/// The `lists` functions that take a fun: `map/2`, `foreach/2`,
+/// `filter/2`, `any/2`, `all/2`, `foldl/3`, `foldr/3`; `None` for others.
+/// Bad arguments raise what OTP 25's `lists.erl` raises: `function_clause`
+/// for a fun of the wrong arity or a non-list (`{case_clause, L}` from
+/// `map`, `any`, `all` and `foldl`, `{bad_generator, L}` from `filter`),
+/// `{bad_filter, V}` or `{case_clause, V}` when a predicate answers `V`,
+/// not a boolean. An improper list raises `function_clause` at once
+/// (`lists.erl` first applies the fun to the elements before the tail).
+fn lists_fun_bif(f: &str, args: &[Term], cx: &mut Ctx<'_>) -> Option<R> {
+    let arity = match (f, args.len()) {
+        ("map" | "foreach" | "filter" | "any" | "all", 2) => 1,
+        ("foldl" | "foldr", 3) => 2,
+        _ => return None,
+    };
+    let function_clause = || Exception::error(Term::atom("function_clause"));
+    let fun = match &args[0] {
+        Term::Fun(fun) if fun.arity() == arity => fun,
+        _ => return Some(Err(function_clause())),
+    };
+    let list = &args[args.len() - 1];
+    let items = match (list, bifs::list_items(list)) {
+        (_, Some(items)) => items.to_vec(),
+        (Term::Improper(..), None) => return Some(Err(function_clause())),
+        (_, None) => {
+            return Some(Err(match f {
+                "map" | "foldl" | "any" | "all" => err2("case_clause", list.clone()),
+                "filter" => err2("bad_generator", list.clone()),
+                _ => function_clause(),
+            }))
+        }
+    };
+    let tag = if f == "filter" { "bad_filter" } else { "case_clause" };
+    let boolean = |v: Term| match v {
+        v if v.is_atom("true") => Ok(true),
+        v if v.is_atom("false") => Ok(false),
+        v => Err(err2(tag, v)),
+    };
+    let run = || -> R {
+        Ok(match f {
+            "map" => {
+                let mut out = Vec::with_capacity(items.len());
+                for x in items {
+                    out.push(apply_fun(fun, vec![x], cx)?);
+                }
+                Term::List(out)
+            }
+            "foreach" => {
+                for x in items {
+                    apply_fun(fun, vec![x], cx)?;
+                }
+                Term::atom("ok")
+            }
+            "filter" => {
+                let mut out = Vec::new();
+                for x in items {
+                    if boolean(apply_fun(fun, vec![x.clone()], cx)?)? {
+                        out.push(x);
+                    }
+                }
+                Term::List(out)
+            }
+            "any" | "all" => {
+                let stop_at = f == "any";
+                for x in items {
+                    if boolean(apply_fun(fun, vec![x], cx)?)? == stop_at {
+                        return Ok(Term::atom(if stop_at { "true" } else { "false" }));
+                    }
+                }
+                Term::atom(if stop_at { "false" } else { "true" })
+            }
+            _ => {
+                let mut acc = args[1].clone();
+                let ordered: Box<dyn Iterator<Item = Term>> =
+                    if f == "foldl" { Box::new(items.into_iter()) } else { Box::new(items.into_iter().rev()) };
+                for x in ordered {
+                    acc = apply_fun(fun, vec![x, acc], cx)?;
+                }
+                acc
+            }
+        })
+    };
+    Some(run())
+}
+
+/// A spawned process's standard output: the same open file as the
+/// script's (a duplicate of descriptor 1), written a whole line at a time.
+/// The process's `flush()` prints there; it does not go through the
+/// script's `out`, which belongs to the main process (and whose lock the
+/// CLI holds while the script runs).
+fn child_stdout() -> Option<std::io::LineWriter<std::fs::File>> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    Some(std::io::LineWriter::new(std::fs::File::from(fd)))
+}
+
+/// `spawn/1,3`, `spawn_link/1,3`, `spawn_monitor/1,3` (and the `/2,4`
+/// forms without their node): `None` when `args`
+/// are not a fun or `Module, Function, Args` (the caller raises `badarg`).
+/// The new process applies the fun to no arguments (a fun of another arity
+/// makes it exit with `{badarity, ...}`, as in ERTS).
+fn spawn_body(args: &[Term]) -> Option<ProcessBody> {
+    enum What {
+        Fun(Fun),
+        Mfa(Atom, Atom, Vec<Term>),
+    }
+    let what = match args {
+        [Term::Fun(f)] => What::Fun(f.clone()),
+        [Term::Atom(m), Term::Atom(f), a] => What::Mfa(*m, *f, bifs::list_items(a)?.to_vec()),
+        _ => return None,
+    };
+    Some(Box::new(move |rt: &mut dyn Runtime| {
+        let mut stdout = child_stdout();
+        let mut cx = Ctx { rt: Some(rt), out: stdout.as_mut().map(|w| w as &mut dyn Write) };
+        match what {
+            What::Fun(f) => apply_fun(&f, Vec::new(), &mut cx),
+            What::Mfa(m, f, a) => call_remote(m, f, a, &mut cx),
+        }
+        .map(|_| ())
+    }))
+}
+
+/// The BIFs that need funs or the evaluator (`is_function/1,2`,
+/// `apply/2`, `spawn*`, `term_to_binary/1,2` of a fun); `None` for others.
+fn erlang_fun_bif(f: &str, args: &[Term], cx: &mut Ctx<'_>) -> Option<R> {
+    Some(match (f, args) {
+        ("is_function", [t]) => Ok(Term::atom(if matches!(t, Term::Fun(_)) { "true" } else { "false" })),
+        ("is_function", [Term::Fun(fun), n]) => match n {
+            Term::Int(a) if *a >= 0 => Ok(Term::atom(if fun.arity() as i64 == *a { "true" } else { "false" })),
+            Term::BigInt(_) if crate::term::order::compare(n, &Term::Int(0), false).is_gt() => Ok(t_false()),
+            _ => Err(Exception::badarg()),
+        },
+        ("apply", [Term::Fun(fun), list]) => match bifs::list_items(list) {
+            Some(items) => apply_fun(fun, items.to_vec(), cx),
+            None => Err(Exception::badarg()),
+        },
+        ("term_to_binary", [t, ..]) if !ext::encodable(t) => Err(Exception::badarg()),
+        ("spawn" | "spawn_link" | "spawn_monitor", _) if (1..=4).contains(&args.len()) => {
+            // spawn/2,4 take a node first: this one is the only node.
+            let args = match args.len() {
+                2 | 4 if args[0].is_atom("nonode@nohost") => &args[1..],
+                2 | 4 => return Some(Err(Exception::badarg())),
+                _ => args,
+            };
+            let body = spawn_body(args).ok_or_else(Exception::badarg);
+            let opts = SpawnOptions { link: f == "spawn_link", monitor: f == "spawn_monitor" };
+            let r = match (body, cx.rt.as_deref_mut()) {
+                (Err(e), _) => Err(e),
+                (Ok(_), None) => Err(undef()),
+                (Ok(body), Some(rt)) => rt.spawn(body, opts),
+            };
+            r.map(|(pid, mref)| match mref {
+                Some(m) => Term::tuple(vec![Term::Pid(pid), Term::Ref(m)]),
+                None => Term::Pid(pid),
+            })
+        }
+        _ => return None,
+    })
 }
 
 fn call_local(name: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
@@ -638,6 +940,16 @@ static NEXT_REF: AtomicU64 = AtomicU64::new(1 << 40);
 
 fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
     let (mn, fnm) = (m.name(), f.name());
+    if mn == "erlang" {
+        if let Some(r) = erlang_fun_bif(fnm, &args, cx) {
+            return r;
+        }
+    }
+    if mn == "lists" {
+        if let Some(r) = lists_fun_bif(fnm, &args, cx) {
+            return r;
+        }
+    }
     if let Some(r) = bifs::call(mn, fnm, &args) {
         return r;
     }

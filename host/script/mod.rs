@@ -15,6 +15,11 @@
 //! assert_eq!(s.eval_pure(&forms[1]).unwrap().to_string(), "<<42,0,1>>");
 //! ```
 //!
+//! Funs (`fun (X) -> ... end`, named funs, `fun M:F/A`) are closures over
+//! the bindings in scope, as in `erl_eval`, and `spawn/1` runs one in a new
+//! process through [`Runtime::spawn`]: see the README's "Processes in
+//! scripts".
+//!
 //! Modules: [`parse`] (grammar), `eval` (evaluator, [`Session`]), `bits`
 //! (bit syntax), `bifs` (pure BIFs), `num` (arithmetic), `ext` (external
 //! term format), [`mod@shell`] (interactive REPL).
@@ -24,7 +29,7 @@ use std::fmt;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::term::{Atom, Term};
+use crate::term::{Atom, Pid, Ref, Term};
 
 mod bifs;
 mod bits;
@@ -65,6 +70,21 @@ impl Exception {
     pub fn throw(reason: Term) -> Exception {
         Exception { class: Atom::new("throw"), reason }
     }
+
+    /// The reason a process exits with when this exception ends it
+    /// uncaught, as ERTS gives it: `exit:R` → `R`; `error:R` → `{R, Stack}`;
+    /// `throw:V` → `{{nocatch, V}, Stack}`. porthost keeps no stack traces,
+    /// so `Stack` is always `[]` (ERTS has the `erl_eval` frames there).
+    pub fn exit_reason(&self) -> Term {
+        match self.class.name() {
+            "exit" => self.reason.clone(),
+            "throw" => Term::tuple(vec![
+                Term::tuple(vec![Term::atom("nocatch"), self.reason.clone()]),
+                Term::nil(),
+            ]),
+            _ => Term::tuple(vec![self.reason.clone(), Term::nil()]),
+        }
+    }
 }
 
 impl fmt::Display for Exception {
@@ -97,9 +117,26 @@ pub fn run_script(forms: &[Form], rt: &mut dyn Runtime, out: &mut dyn Write) -> 
     Ok(())
 }
 
+/// What a new process runs: the body of the fun given to `spawn/1`, over
+/// the new process's own runtime. `Ok` when the body returned (the process
+/// exits `normal`), else the exception that ended it (see
+/// [`Exception::exit_reason`]).
+pub type ProcessBody = Box<dyn FnOnce(&mut dyn Runtime) -> Result<(), Exception> + Send>;
+
+/// How [`Runtime::spawn`] starts a process: `spawn/1` (neither),
+/// `spawn_link/1` (`link`), `spawn_monitor/1` (`monitor`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpawnOptions {
+    /// Link the caller and the new process before it runs.
+    pub link: bool,
+    /// Monitor the new process from the caller before it runs.
+    pub monitor: bool,
+}
+
 /// What the evaluator needs from the host: everything that touches ports,
 /// drivers, processes or the mailbox. One `Runtime` is one Erlang process
-/// (the script's process, owner of the ports it opens).
+/// (the script's process, owner of the ports it opens; or a process the
+/// script spawned).
 pub trait Runtime {
     /// Calls `Module:Name(Args...)` for the BIFs the evaluator does not
     /// implement itself. `module` is `erlang` for auto-imported BIFs
@@ -124,4 +161,17 @@ pub trait Runtime {
     /// evaluator calls it between expressions. `Err` with class `exit` when
     /// the process has been killed by one.
     fn check_signals(&mut self) -> Result<(), Exception>;
+
+    /// Starts a new process that runs `body` concurrently with this one,
+    /// with its own pid and mailbox, and returns its pid (and the monitor's
+    /// reference with [`SpawnOptions::monitor`]). The link or monitor is in
+    /// place before the body runs, so neither misses the new process's
+    /// exit. When `body` returns `Ok` the process exits `normal`; when it
+    /// returns an exception, it exits with [`Exception::exit_reason`]
+    /// (ERTS also logs an error report for class `error` and `throw`).
+    ///
+    /// # Errors
+    /// As the other BIFs: `exit` if this process has been killed;
+    /// `error:system_limit` if no process can be started.
+    fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception>;
 }

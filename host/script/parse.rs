@@ -20,6 +20,7 @@
 //! as patterns by the evaluator.
 
 use std::fmt;
+use std::sync::Arc;
 
 use erl_tokenize::{Keyword, Symbol, TokenKind, TokenValue};
 
@@ -202,6 +203,34 @@ pub struct Clause {
     pub body: Vec<Expr>,
 }
 
+/// One clause of a fun: `(Params) [when Guard] -> Body`.
+#[derive(Clone, Debug)]
+pub struct FunClause {
+    /// The parameter patterns.
+    pub params: Vec<Expr>,
+    /// The guard (empty: none).
+    pub guard: Guard,
+    /// The body.
+    pub body: Vec<Expr>,
+}
+
+/// A fun expression: `fun (Params) -> Body; ... end`, or with `name` set,
+/// `fun Name(Params) -> Body; Name(...) -> ... end`.
+#[derive(Clone, Debug)]
+pub struct FunDef {
+    /// The name a named fun calls itself by, in its own body.
+    pub name: Option<String>,
+    /// The clauses, at least one, all of the same arity.
+    pub clauses: Vec<FunClause>,
+}
+
+impl FunDef {
+    /// The number of parameters.
+    pub fn arity(&self) -> usize {
+        self.clauses[0].params.len()
+    }
+}
+
 /// A list comprehension qualifier.
 #[derive(Clone, Debug)]
 pub enum Qualifier {
@@ -248,6 +277,11 @@ pub enum Expr {
     ListComp(Box<Expr>, Vec<Qualifier>),
     /// `catch Expr`.
     Catch(Box<Expr>),
+    /// `fun (...) -> ... end` (shared by every fun the expression makes).
+    Fun(Arc<FunDef>),
+    /// `fun Module:Function/Arity` (each part an atom, an integer or a
+    /// variable).
+    ExternalFun(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -707,6 +741,7 @@ impl Parser {
                 self.expect_kw(Keyword::End)?;
                 Expr::If(clauses)
             }
+            T::Kw(Keyword::Fun) => self.fun_expr()?,
             T::Kw(Keyword::Receive) => {
                 let clauses = if self.is_kw(Keyword::After) { Vec::new() } else { self.clauses()? };
                 let after = if self.eat_kw(Keyword::After) {
@@ -727,6 +762,69 @@ impl Parser {
                 return Err(self.error());
             }
         })
+    }
+
+    /// After `fun`: clauses (`(...) -> ... end`), a named fun
+    /// (`Name(...) -> ...; Name(...) -> ... end`) or `M:F/A`.
+    fn fun_expr(&mut self) -> PResult<Expr> {
+        let name = match (self.peek(), self.peek_at(1)) {
+            (T::Sym(Symbol::OpenParen), _) => None,
+            (T::Var(v), T::Sym(Symbol::OpenParen)) => Some(v.clone()),
+            _ => {
+                let m = self.fun_name_part()?;
+                self.expect_sym(Symbol::Colon)?;
+                let f = self.fun_name_part()?;
+                self.expect_sym(Symbol::Slash)?;
+                let a = self.fun_name_part()?;
+                return Ok(Expr::ExternalFun(Box::new(m), Box::new(f), Box::new(a)));
+            }
+        };
+        let mut clauses: Vec<FunClause> = Vec::new();
+        loop {
+            let head = self.toks[self.pos].clone();
+            // erl_parse's words when clauses differ in name or arity.
+            let mismatch = || ParseError { line: head.line, column: head.column, message: "head mismatch".into() };
+            if let Some(n) = &name {
+                match self.peek() {
+                    T::Var(v) if v == n => {}
+                    T::Var(_) => return Err(mismatch()),
+                    _ => return Err(self.error()),
+                }
+                self.bump();
+            }
+            let params = self.args()?;
+            let guard = if self.eat_kw(Keyword::When) { self.guard()? } else { Vec::new() };
+            self.expect_sym(Symbol::RightArrow)?;
+            let body = self.exprs()?;
+            if clauses.first().is_some_and(|first| first.params.len() != params.len()) {
+                return Err(mismatch());
+            }
+            clauses.push(FunClause { params, guard, body });
+            if !self.eat_sym(Symbol::Semicolon) {
+                break;
+            }
+        }
+        self.expect_kw(Keyword::End)?;
+        Ok(Expr::Fun(Arc::new(FunDef { name, clauses })))
+    }
+
+    /// A part of `fun M:F/A`: an atom, an integer or a variable.
+    fn fun_name_part(&mut self) -> PResult<Expr> {
+        match self.peek().clone() {
+            T::Atom(a) => {
+                self.bump();
+                Ok(Expr::Lit(Term::atom(&a)))
+            }
+            T::Int(i) => {
+                self.bump();
+                Ok(Expr::Lit(i))
+            }
+            T::Var(v) => {
+                self.bump();
+                Ok(Expr::Var(v))
+            }
+            _ => Err(self.error()),
+        }
     }
 
     fn list(&mut self) -> PResult<Expr> {
@@ -968,6 +1066,31 @@ mod tests {
         assert_eq!(forms.len(), 2);
         assert_eq!(forms[0].exprs.len(), 2);
         assert_eq!(forms[1].line, 3);
+    }
+
+    #[test]
+    fn funs() {
+        match one("fun (X, {Y}) when X > Y -> X; (_, _) -> none end.") {
+            Expr::Fun(def) => {
+                assert!(def.name.is_none());
+                assert_eq!(def.clauses.len(), 2);
+                assert_eq!(def.arity(), 2);
+                assert_eq!(def.clauses[0].guard.len(), 1);
+            }
+            e => panic!("{e:?}"),
+        }
+        match one("fun Loop(0) -> done; Loop(N) -> Loop(N - 1) end.") {
+            Expr::Fun(def) => assert_eq!(def.name.as_deref(), Some("Loop")),
+            e => panic!("{e:?}"),
+        }
+        assert!(matches!(one("fun erlang:length/1."), Expr::ExternalFun(..)));
+        assert!(matches!(one("fun M:F/A."), Expr::ExternalFun(..)));
+        // A fun called at once, and a fun value called.
+        assert!(matches!(one("(fun () -> 1 end)()."), Expr::Call(None, f, _) if matches!(*f, Expr::Fun(_))));
+        assert!(matches!(one("F(1, 2)."), Expr::Call(None, f, a) if matches!(*f, Expr::Var(_)) && a.len() == 2));
+        assert_eq!(parse_script("fun L() -> 1; M() -> 2 end.").unwrap_err().to_string(), "1:15: head mismatch");
+        assert_eq!(parse_script("fun (X) -> X; () -> 1 end.").unwrap_err().to_string(), "1:15: head mismatch");
+        assert!(parse_script("fun foo/1.").is_err());
     }
 
     #[test]

@@ -5,14 +5,19 @@
 //! for others, `STRING_EXT` for lists of bytes, `NEW_FLOAT_EXT`,
 //! `SMALL_BIG_EXT`/`LARGE_BIG_EXT`, `BIT_BINARY_EXT` for bitstrings that
 //! are not whole bytes, `MAP_EXT` with keys in map order, and
-//! pids, ports and references of the node `nonode@nohost` with creation 0.
+//! pids, ports and references of the node `nonode@nohost` with creation 0,
+//! `EXPORT_EXT` for `fun M:F/A`. A local fun (a closure the port script
+//! made) has no encoding in porthost: ERTS writes it as `NEW_FUN_EXT` with
+//! `erl_eval`'s code hash and the fun's whole environment, which porthost
+//! does not have, so [`try_term_to_binary`] refuses it and the script's
+//! `term_to_binary/1` raises `badarg` where ERTS succeeds.
 //! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
 //! only to inflate compressed terms.)
 //!
 //! Decoding accepts every tag a port script can meet and answers `badarg`
 //! on anything malformed; trailing bytes are ignored, as ERTS ignores them.
 
-use crate::term::{Atom, Pid, PortId, Ref, Term};
+use crate::term::{Atom, Fun, Pid, PortId, Ref, Term};
 
 const NODE: &str = "nonode@nohost";
 
@@ -144,10 +149,42 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
             out.extend_from_slice(&((r.0 >> 32) as u32).to_be_bytes());
             out.extend_from_slice(&0u32.to_be_bytes());
         }
+        Term::Fun(Fun::External { module, function, arity }) => {
+            out.push(113);
+            put_atom(out, module.name());
+            put_atom(out, function.name());
+            out.push(97);
+            out.push(*arity);
+        }
+        // No encoding (see the module documentation): a placeholder, for
+        // the callers of `term_to_binary` that do not check `encodable`.
+        Term::Fun(Fun::Local(_)) => put_atom(out, "undefined"),
     }
 }
 
-/// `term_to_binary(T)`: the external format of `t`, version byte first.
+/// True if `t` has an external format in porthost: it holds no local fun
+/// (see the module documentation).
+pub fn encodable(t: &Term) -> bool {
+    match t {
+        Term::Fun(Fun::Local(_)) => false,
+        Term::List(items) | Term::Tuple(items) => items.iter().all(encodable),
+        Term::Improper(items, tail) => items.iter().all(encodable) && encodable(tail),
+        Term::Map(pairs) => pairs.iter().all(|(k, v)| encodable(k) && encodable(v)),
+        _ => true,
+    }
+}
+
+/// `term_to_binary(T)`: the external format of `t`, version byte first;
+/// `None` if `t` holds a local fun (the script's `term_to_binary/1` then
+/// raises `badarg`).
+pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
+    encodable(t).then(|| term_to_binary(t))
+}
+
+/// `term_to_binary(T)` for a term known to be [`encodable`]. A local fun,
+/// which has no encoding, is written as the atom `undefined`: use
+/// [`try_term_to_binary`] for terms that may hold one (the script's
+/// `term_to_binary/1` and `erlang:port_call` check with [`encodable`]).
 pub fn term_to_binary(t: &Term) -> Vec<u8> {
     let mut out = vec![131];
     put_term(&mut out, t);
@@ -365,6 +402,15 @@ impl<'a> Decoder<'a> {
                 let hi = ids.get(1).copied().unwrap_or(0) as u64;
                 Term::Ref(Ref(lo | (hi << 32)))
             }
+            113 => {
+                let module = Atom::new(&self.atom_name()?);
+                let function = Atom::new(&self.atom_name()?);
+                let arity = match self.term()? {
+                    Term::Int(a) => u8::try_from(a).ok()?,
+                    _ => return None,
+                };
+                Term::Fun(Fun::External { module, function, arity })
+            }
             _ => return None,
         };
         self.depth -= 1;
@@ -499,6 +545,22 @@ mod tests {
         for bad in [&[131, 77, 0, 0, 0, 1, 0, 255][..], &[131, 77, 0, 0, 0, 0, 3], &[131, 77, 0, 0, 0, 1, 9, 255], &[131, 77, 0, 0, 0, 0, 8]] {
             assert!(binary_to_term(bad).is_none(), "{bad:?}");
         }
+    }
+
+    /// Expectation from OTP 25: `term_to_binary(fun erlang:length/1)`.
+    #[test]
+    fn external_funs_use_export_ext_and_local_funs_have_no_encoding() {
+        let f = Term::Fun(Fun::External { module: Atom::new("erlang"), function: Atom::new("length"), arity: 1 });
+        assert_eq!(
+            bytes(&f),
+            "<<131,113,100,0,6,101,114,108,97,110,103,100,0,6,108,101,110,103,116,104,97,1>>"
+        );
+        assert_eq!(binary_to_term(&term_to_binary(&f)).unwrap(), f);
+        let local = Term::Fun(Fun::local(0, false, ()));
+        assert!(try_term_to_binary(&local).is_none());
+        assert!(try_term_to_binary(&Term::tuple(vec![Term::Int(1), Term::List(vec![local.clone()])])).is_none());
+        assert!(try_term_to_binary(&Term::map(vec![(Term::atom("k"), local)])).is_none());
+        assert!(try_term_to_binary(&f).is_some());
     }
 
     #[test]

@@ -16,12 +16,28 @@
 //!   order (ERTS orders maps of more than 32 keys by hash; porthost always
 //!   prints them in term order);
 //! - pids print as `<0.N.0>`, ports as `#Port<0.N>` and references as
-//!   `#Ref<0.0.0.N>`.
+//!   `#Ref<0.0.0.N>`;
+//! - a local fun prints as an `erl_eval` fun does under ERTS (see
+//!   [`fun_index`]), an external fun as `fun M:F/A`.
 
 use std::borrow::Cow;
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::Term;
+use super::{Fun, Term};
+
+/// The `Uniq` that OTP 25's `erl_eval` funs print (`#Fun<erl_eval.N.Uniq>`).
+/// It is a hash of the `erl_eval` module's code, the same for every fun
+/// the shell makes, but it changes with the OTP release: scripts compared
+/// with ERTS should not print funs.
+const ERL_EVAL_UNIQ: u32 = 3316493;
+
+/// The index `N` of the `erl_eval` fun that ERTS prints for a fun made by
+/// the shell (`#Fun<erl_eval.N.Uniq>`): `erl_eval` wraps a fun of arity A
+/// in its own fun number `43 - A` (a named fun: `20 - A`), for A up to 20.
+pub fn fun_index(arity: usize, named: bool) -> usize {
+    let base = if named { 20 } else { 43 };
+    base - arity.min(20)
+}
 
 /// The reserved words of OTP 25's `erl_scan` (`maybe` and `else` are only
 /// reserved when the `maybe_expr` feature is enabled, which it is not by
@@ -47,10 +63,28 @@ fn is_name_char(c: char) -> bool {
 
 /// True when the atom `name` must be written in single quotes.
 pub fn atom_needs_quotes(name: &str) -> bool {
+    atom_needs_quotes_by_chars(name) || RESERVED.contains(&name)
+}
+
+/// True when `name` does not start with a lowercase letter or holds a
+/// character other than letters, digits, `_` and `@`: the rule ERTS's C
+/// printer uses for the atoms of `fun M:F/A`, which leaves reserved words
+/// unquoted (`fun 'Mod':end/0`).
+fn atom_needs_quotes_by_chars(name: &str) -> bool {
     let mut chars = name.chars();
     match chars.next() {
-        Some(c) if is_lower_start(c) => !chars.all(is_name_char) || RESERVED.contains(&name),
+        Some(c) if is_lower_start(c) => !chars.all(is_name_char),
         _ => true,
+    }
+}
+
+/// An atom of `fun M:F/A` as ERTS prints it (see
+/// [`atom_needs_quotes_by_chars`]).
+fn fun_atom(name: &str) -> Cow<'_, str> {
+    if atom_needs_quotes_by_chars(name) {
+        quote_atom(name)
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
@@ -236,6 +270,12 @@ impl Display for Term {
             Term::Pid(p) => write!(f, "<0.{}.0>", p.0),
             Term::Port(p) => write!(f, "#Port<0.{}>", p.0),
             Term::Ref(r) => write!(f, "#Ref<0.0.0.{}>", r.0),
+            Term::Fun(Fun::Local(l)) => {
+                write!(f, "#Fun<erl_eval.{}.{ERL_EVAL_UNIQ}>", fun_index(l.arity as usize, l.is_named()))
+            }
+            Term::Fun(Fun::External { module, function, arity }) => {
+                write!(f, "fun {}:{}/{arity}", fun_atom(module.name()), fun_atom(function.name()))
+            }
         }
     }
 }
@@ -243,7 +283,7 @@ impl Display for Term {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::term::{Pid, PortId, Ref};
+    use crate::term::{Atom, Pid, PortId, Ref};
 
     /// Expectations printed by OTP 25 (`erl -noshell -eval` with `~w`).
     #[test]
@@ -367,11 +407,16 @@ mod tests {
             Term::Pid(Pid(9)),
             Term::Port(PortId(0)),
             Term::Ref(Ref(7)),
+            Term::Fun(Fun::local(0, false, ())),
+            Term::Fun(Fun::local(2, true, ())),
+            Term::Fun(Fun::External { module: Atom::new("erlang"), function: Atom::new("length"), arity: 1 }),
+            Term::Fun(Fun::External { module: Atom::new("Mod"), function: Atom::new("end"), arity: 0 }),
         ]);
         assert_eq!(
             t.to_string(),
             "[-1,1180591620717411303424,<<>>,<<1,2,3>>,<<0:7>>,<<1,2:3>>,<<127:7>>,[97,98,99],[],[1|2],[1,2|3],{},\
-             {a,{b}},#{},#{a => 2,b => 1},<0.9.0>,#Port<0.0>,#Ref<0.0.0.7>]"
+             {a,{b}},#{},#{a => 2,b => 1},<0.9.0>,#Port<0.0>,#Ref<0.0.0.7>,#Fun<erl_eval.43.3316493>,\
+             #Fun<erl_eval.18.3316493>,fun erlang:length/1,fun 'Mod':end/0]"
         );
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! `number < atom < reference < fun < port < pid < tuple < map < nil < list
 //! < bitstring`. Within a type: numbers by value; atoms by their text;
-//! references, ports and pids by number; tuples by size, then element by
+//! references, ports and pids by number; local funs by identity (in the
+//! order they were made) and before external funs, which compare by
+//! module, function name and arity (see [`crate::term::Fun`]); tuples by size, then element by
 //! element; maps by size, then by their keys in order, then by the values in
 //! key order; lists element by element (a proper list's end, `[]`, sorts
 //! before any further element); bitstrings (binaries included) bit by bit,
@@ -22,7 +24,7 @@
 
 use std::cmp::Ordering;
 
-use super::Term;
+use super::{Fun, Term};
 
 /// The rank of a term's type in the standard order.
 fn rank(t: &Term) -> u8 {
@@ -30,6 +32,7 @@ fn rank(t: &Term) -> u8 {
         Term::Int(_) | Term::BigInt(_) | Term::Float(_) => 0,
         Term::Atom(_) => 1,
         Term::Ref(_) => 2,
+        Term::Fun(_) => 3,
         Term::Port(_) => 4,
         Term::Pid(_) => 5,
         Term::Tuple(_) => 6,
@@ -56,6 +59,7 @@ pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
             }
         }
         (Term::Ref(x), Term::Ref(y)) => x.cmp(y),
+        (Term::Fun(x), Term::Fun(y)) => compare_funs(x, y),
         (Term::Port(x), Term::Port(y)) => x.cmp(y),
         (Term::Pid(x), Term::Pid(y)) => x.cmp(y),
         (Term::Tuple(x), Term::Tuple(y)) => {
@@ -86,6 +90,18 @@ pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
             compare_lists(a, b, exact)
         }
         _ => compare_numbers(a, b, exact),
+    }
+}
+
+fn compare_funs(x: &Fun, y: &Fun) -> Ordering {
+    match (x, y) {
+        (Fun::Local(a), Fun::Local(b)) => a.id().cmp(&b.id()),
+        (Fun::Local(_), Fun::External { .. }) => Ordering::Less,
+        (Fun::External { .. }, Fun::Local(_)) => Ordering::Greater,
+        (
+            Fun::External { module: m1, function: f1, arity: a1 },
+            Fun::External { module: m2, function: f2, arity: a2 },
+        ) => m1.name().cmp(m2.name()).then_with(|| f1.name().cmp(f2.name())).then(a1.cmp(a2)),
     }
 }
 
@@ -220,7 +236,7 @@ fn compare_numbers(a: &Term, b: &Term, exact: bool) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::term::{Pid, PortId, Ref};
+    use crate::term::{Atom, Pid, PortId, Ref};
     use Ordering::*;
 
     fn big(v: i128) -> Term {
@@ -233,6 +249,11 @@ mod tests {
             Term::Int(5),
             Term::atom("a"),
             Term::Ref(Ref(1)),
+            Term::Fun(Fun::local(0, false, ())),
+            Term::Fun(Fun::local(0, false, ())),
+            Term::Fun(Fun::External { module: Atom::new("erlang"), function: Atom::new("abs"), arity: 1 }),
+            Term::Fun(Fun::External { module: Atom::new("erlang"), function: Atom::new("length"), arity: 1 }),
+            Term::Fun(Fun::External { module: Atom::new("erlang"), function: Atom::new("length"), arity: 2 }),
             Term::Port(PortId(1)),
             Term::Pid(Pid(1)),
             Term::tuple(vec![]),
