@@ -39,6 +39,7 @@ macro_rules! scripts {
 }
 
 scripts! {
+    mem,
     async_closed,
     async_jobs,
     busy_closed,
