@@ -74,3 +74,18 @@ fn open_port_and_close(b: Bencher) {
         p.port_close(port).unwrap();
     });
 }
+
+/// The cost of isolation: `port_control` on a port whose driver runs in a
+/// worker process (target: under 2 µs median).
+#[divan::bench]
+fn isolated_port_control_28b(b: Bencher) {
+    let host = Host::new(HostConfig {
+        isolate: true,
+        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
+        ..HostConfig::default()
+    });
+    let p = host.spawn_process();
+    let port = p.open_port_driver("echo_drv", &[]).unwrap();
+    let data = payload(28);
+    b.bench_local(|| drop(divan::black_box(p.port_control(port, 0, &data).unwrap())));
+}
