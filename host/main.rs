@@ -23,6 +23,9 @@ struct Cli {
     /// `isolated` option): a driver that crashes ends its ports, not porthost.
     #[arg(long, global = true)]
     isolate: bool,
+    /// Threads in the async pool that runs driver_async jobs (ERTS's +A).
+    #[arg(long = "async-threads", value_name = "N", default_value_t = 1, global = true)]
+    async_threads: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,7 +65,12 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::isolate::worker::run_on_fd(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let host = Host::new(HostConfig { driver_paths: cli.driver_path, isolate: cli.isolate, ..HostConfig::default() });
+    let host = Host::new(HostConfig {
+        driver_paths: cli.driver_path,
+        isolate: cli.isolate,
+        async_threads: cli.async_threads,
+        ..HostConfig::default()
+    });
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {
