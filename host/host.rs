@@ -32,6 +32,9 @@ pub struct HostConfig {
     /// Run every driver in a worker process, as if each `open_port` had the
     /// `isolated` option (see [`crate::isolate`]). Default: `false`.
     pub isolate: bool,
+    /// Drivers (by name) always run in a worker process, whatever the
+    /// `open_port` options. Default: none.
+    pub isolated_drivers: Vec<String>,
     /// The `porthost` executable that runs workers. Default: `None`, which
     /// means `$PORTHOST_WORKER`, else a `porthost` beside the running
     /// program or in its parent directory.
@@ -63,6 +66,7 @@ impl Default for HostConfig {
             bundled_drivers: true,
             async_threads: 1,
             isolate: false,
+            isolated_drivers: Vec::new(),
             worker_exe: None,
             isolation_timeout: Some(std::time::Duration::from_secs(30)),
             worker_limits: WorkerLimits::default(),
@@ -82,6 +86,8 @@ pub(crate) struct HostInner {
     pub(crate) workers: Mutex<HashMap<String, Arc<crate::isolate::Worker>>>,
     pub(crate) spawner: crate::isolate::Spawner,
     pub(crate) isolate_by_default: bool,
+    pub(crate) isolated_drivers: Vec<String>,
+    pub(crate) quarantine: crate::isolate::Quarantine,
     /// Where to report every port's end as `{'$port_exit', Port, Reason}`
     /// (an isolated worker's proxy listens), linked or not.
     pub(crate) port_exit_hook: Mutex<Option<crossbeam_channel::Sender<Signal>>>,
@@ -123,6 +129,8 @@ impl Host {
                     limits: config.worker_limits,
                 },
                 isolate_by_default: config.isolate,
+                isolated_drivers: config.isolated_drivers.clone(),
+                quarantine: Default::default(),
                 port_exit_hook: Mutex::new(None),
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),

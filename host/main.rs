@@ -23,6 +23,9 @@ struct Cli {
     /// `isolated` option): a driver that crashes ends its ports, not porthost.
     #[arg(long, global = true)]
     isolate: bool,
+    /// Run driver NAME in a worker process (repeatable).
+    #[arg(long = "isolate-driver", value_name = "NAME", global = true)]
+    isolate_driver: Vec<String>,
     /// Threads in the async pool that runs driver_async jobs (ERTS's +A).
     #[arg(long = "async-threads", value_name = "N", default_value_t = 1, global = true)]
     async_threads: usize,
@@ -68,6 +71,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let host = Host::new(HostConfig {
         driver_paths: cli.driver_path,
         isolate: cli.isolate,
+        isolated_drivers: cli.isolate_driver,
         async_threads: cli.async_threads,
         ..HostConfig::default()
     });

@@ -13,8 +13,8 @@ fn host() -> Host {
         driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
         isolate: true,
         worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        isolation_timeout: Some(Duration::from_secs(2)),
-        worker_limits: WorkerLimits { memory_bytes: Some(1 << 30), cpu_seconds: Some(30) },
+        isolation_timeout: Some(Duration::from_secs(3)),
+        worker_limits: WorkerLimits { memory_bytes: Some(512 << 20), cpu_seconds: Some(30) },
         ..HostConfig::default()
     })
 }
@@ -50,7 +50,7 @@ const CRASHES: [(&str, &str); 6] = [
     ("abort", "{driver_crashed,sigabrt}"),
     ("exit", "{driver_crashed,{exit_status,3}}"),
     ("recurse", "{driver_crashed,"),
-    ("loop", "{driver_timeout,2000}"),
+    ("loop", "{driver_timeout,3000}"),
     ("alloc", "{driver_crashed,sigabrt}"),
 ];
 
@@ -119,4 +119,32 @@ fn a_crash_kills_an_owner_that_does_not_trap_exits() {
     let port = p.open_port_driver("crash_drv", &[]).unwrap();
     let r = p.port_control(port, 'c' as u32, &Term::string("segv"));
     assert!(matches!(&r, Err(BifError::Exited(reason)) if reason.to_string() == "{driver_crashed,sigsegv}"), "{r:?}");
+}
+
+#[test]
+fn a_driver_that_keeps_crashing_at_open_is_quarantined() {
+    let h = host();
+    let p = owner(&h);
+    for _ in 0..porthost::isolate::QUARANTINE_AFTER {
+        let e = p.open_port_driver("crash_drv abort", &[]).unwrap_err();
+        assert!(e.to_string().contains("sigabrt"), "{e}");
+    }
+    let e = p.open_port_driver("crash_drv", &[]).unwrap_err();
+    assert!(e.to_string().contains("quarantined"), "{e}");
+}
+
+#[test]
+fn isolated_drivers_by_name() {
+    let h = Host::new(HostConfig {
+        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
+        isolated_drivers: vec!["crash_drv".into()],
+        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
+        ..HostConfig::default()
+    });
+    let p = owner(&h);
+    let port = p.open_port_driver("crash_drv", &[]).unwrap();
+    let os_pid = p.port_info_item(port, &Term::atom("os_pid")).unwrap().to_string();
+    assert_ne!(os_pid, "{os_pid,undefined}", "it runs in a worker");
+    let echo = p.open_port_driver("echo_drv", &[]).unwrap();
+    assert_eq!(p.port_info_item(echo, &Term::atom("os_pid")).unwrap().to_string(), "{os_pid,undefined}");
 }

@@ -357,7 +357,7 @@ pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term])
             _ => Err(BifError::badarg("the worker answered open with no port")),
         },
         Ok((res, _, _)) => Err(to_bif_error(&res)),
-        Err(reason) => Err(BifError::badarg(format!("the isolated worker died: {reason}"))),
+        Err(reason) => Err(BifError::badarg(format!("{WORKER_DIED}: {reason}"))),
     }
 }
 
@@ -381,6 +381,61 @@ pub(crate) fn wrap_refc(t: &Term) -> Term {
         other => other.clone(),
     }
 }
+
+/// How many crashes while opening a driver make it quarantined.
+pub const QUARANTINE_AFTER: u32 = 3;
+
+/// Drivers whose workers crash while opening them: after
+/// [`QUARANTINE_AFTER`] crashes in a row the driver file is refused until
+/// it changes (size or modification time), as GStreamer's plugin scanner
+/// blacklists a plugin that crashes it.
+#[derive(Default)]
+pub(crate) struct Quarantine {
+    files: Mutex<HashMap<PathBuf, (u32, Option<(u64, std::time::SystemTime)>)>>,
+}
+
+fn stamp(file: &Path) -> Option<(u64, std::time::SystemTime)> {
+    let m = std::fs::metadata(file).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
+impl Quarantine {
+    /// `Err` (a `badarg` saying why) if `file` is quarantined.
+    pub(crate) fn check(&self, file: &Path) -> Result<(), BifError> {
+        let mut files = self.files.lock();
+        if let Some((n, seen)) = files.get(file).cloned() {
+            if seen != stamp(file) {
+                files.remove(file);
+            } else if n >= QUARANTINE_AFTER {
+                return Err(BifError::badarg(format!(
+                    "driver {} is quarantined: its worker crashed {n} times opening it; \
+                     it is tried again when the file changes",
+                    file.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a crash while opening `file`.
+    pub(crate) fn crashed(&self, file: &Path) {
+        let mut files = self.files.lock();
+        let e = files.entry(file.to_path_buf()).or_insert((0, stamp(file)));
+        e.0 += 1;
+    }
+
+    /// `file` opened: the count starts again.
+    pub(crate) fn opened(&self, file: &Path) {
+        self.files.lock().remove(file);
+    }
+}
+
+/// True if an `open_remote` error means the worker died while opening.
+pub(crate) fn is_crash(e: &BifError) -> bool {
+    matches!(e, BifError::Badarg { why } if why.starts_with(WORKER_DIED))
+}
+
+const WORKER_DIED: &str = "the isolated worker died";
 
 /// Registers the parent's port for the worker's, and delivers what its
 /// `start` sent.

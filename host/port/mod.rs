@@ -423,7 +423,8 @@ pub(crate) fn open(
     if options.busy_limits_port {
         return Err(BifError::badarg("busy_limits_port is for spawned programs, not driver ports"));
     }
-    let isolated = options.isolated.or(host.isolate_by_default.then_some(false));
+    let by_config = host.isolate_by_default || host.isolated_drivers.iter().any(|d| d == drv_name);
+    let isolated = options.isolated.or(by_config.then_some(false));
     if let Some(per_port) = isolated {
         return open_isolated(host, caller, command, drv_name, options, per_port);
     }
@@ -548,10 +549,20 @@ fn open_isolated(
     let Some(file) = file else {
         return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
     };
+    host.quarantine.check(&file)?;
     let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
     let key = (!per_port).then(|| file.display().to_string());
     let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
-    let (wport, events) = crate::isolate::open_remote(&worker, command, &options.given)?;
+    let (wport, events) = match crate::isolate::open_remote(&worker, command, &options.given) {
+        Ok(r) => r,
+        Err(e) => {
+            if crate::isolate::is_crash(&e) {
+                host.quarantine.crashed(&file);
+            }
+            return Err(e);
+        }
+    };
+    host.quarantine.opened(&file);
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
