@@ -309,7 +309,7 @@ impl Process {
         loop {
             {
                 let mut saved = self.saved.borrow_mut();
-                if let Some(i) = saved.iter().skip(scanned).position(|m| matches(m)) {
+                if let Some(i) = saved.iter().skip(scanned).position(&mut *matches) {
                     return Ok(saved.remove(scanned + i));
                 }
                 scanned = saved.len();

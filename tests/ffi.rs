@@ -197,7 +197,7 @@ impl Side<'_> {
         out.lines()
             .filter_map(|l| l.strip_prefix("#define "))
             .map(|l| {
-                let end = l.find(|c: char| c == ' ' || c == '(').unwrap_or(l.len());
+                let end = l.find([' ', '(']).unwrap_or(l.len());
                 (l[..end].to_string(), l.to_string())
             })
             .collect()

@@ -38,7 +38,7 @@ pub fn atom_term_data(a: Atom) -> ErlDrvTermData {
 
 /// The pid behind a pid handle.
 pub fn term_data_pid(t: ErlDrvTermData) -> Option<Pid> {
-    (t as usize & 0xF == TAG_PID).then(|| Pid((t as usize >> 4) as u32))
+    (t as usize & 0xF == TAG_PID).then_some(Pid((t as usize >> 4) as u32))
 }
 
 /// The port id behind a port handle (the port need not be open).
@@ -180,7 +180,7 @@ pub unsafe extern "C" fn driver_set_timer(port: ErlDrvPort, timeout: std::os::ra
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         let Some(host) = p.host.upgrade() else { return -1 };
-        host.timers.set(&host, p, timeout as u64);
+        host.timers.set(&host, p, timeout);
         0
     })
 }

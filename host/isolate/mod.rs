@@ -391,10 +391,14 @@ pub const QUARANTINE_AFTER: u32 = 3;
 /// blacklists a plugin that crashes it.
 #[derive(Default)]
 pub(crate) struct Quarantine {
-    files: Mutex<HashMap<PathBuf, (u32, Option<(u64, std::time::SystemTime)>)>>,
+    /// Crashes in a row, and the file's size and modification time then.
+    files: Mutex<HashMap<PathBuf, (u32, Option<Stamp>)>>,
 }
 
-fn stamp(file: &Path) -> Option<(u64, std::time::SystemTime)> {
+/// A driver file's size and modification time.
+type Stamp = (u64, std::time::SystemTime);
+
+fn stamp(file: &Path) -> Option<Stamp> {
     let m = std::fs::metadata(file).ok()?;
     Some((m.len(), m.modified().ok()?))
 }

@@ -44,9 +44,9 @@ fn count_elements(data: &Term) -> usize {
             IoPiece::Byte(_) => true,
             IoPiece::Bin(b) => is_char_bin(b, false),
         };
-        if !is_char {
-            n += 1;
-        } else if !in_run {
+        // A refc binary is an element; a character starts one unless a run
+        // is going on.
+        if !is_char || !in_run {
             n += 1;
         }
         in_run = is_char;

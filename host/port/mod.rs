@@ -483,7 +483,7 @@ pub(crate) fn open(
             }
             let ack = {
                 let mut ack = port.init_ack.lock();
-                while ack.is_none() && port.phase() != Phase::Closed {
+                while ack.is_none() && host.ports.get(id).is_some() {
                     port.init_cv.wait(&mut ack);
                 }
                 ack.take()
@@ -813,9 +813,6 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     *port.timer.lock() = None;
     *port.busy.lock() = false;
     port.busy_cv.notify_all();
-    // An open_port waiting for erl_drv_init_ack returns the port.
-    drop(port.init_ack.lock());
-    port.init_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);
     // ERTS deselects what a driver left selected without calling
@@ -824,6 +821,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
     host.ddll.lock().port_closed(port.driver_name());
+    // An open_port waiting for erl_drv_init_ack returns the port, now gone.
+    drop(port.init_ack.lock());
+    port.init_cv.notify_all();
     if let Some(hook) = &*host.port_exit_hook.lock() {
         let _ = hook.send(Signal::Message(Term::Tuple(vec![atom("$port_exit"), Term::Port(port.id), reason])));
     }
@@ -997,7 +997,7 @@ pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvD
 
 /// The port's timer fired: calls `timeout`.
 pub(crate) fn timeout(port: &Arc<Port>) {
-    run_callback(port, |port, d| entry::timeout(port, d));
+    run_callback(port, entry::timeout);
 }
 
 /// Sends `{Port, {data, Data}}` to the owner, unless the port is closing.
