@@ -209,6 +209,16 @@ fn ok(t: Term) -> Term {
     tuple(vec![atom("ok"), t])
 }
 
+/// `{ok, T}` or `{error, Class, Reason}` for a BIF run on a port (`badarg`
+/// when the request named none).
+fn on_port(port: Option<PortId>, bif: impl FnOnce(PortId) -> Result<Term, crate::BifError>) -> Term {
+    match port.map(bif) {
+        Some(Ok(t)) => ok(t),
+        Some(Err(e)) => error_term(e),
+        None => error_term(crate::BifError::badarg("not a port")),
+    }
+}
+
 /// Runs one request. Returns the reply (id and result) and the port it
 /// concerned.
 fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>) {
@@ -235,43 +245,23 @@ fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>
             (Some((id.clone(), r)), p)
         }
         ("command", [id, port, data, Term::List(opts)]) => {
-            let p = port_of(port);
             let data = unwrap_refc(data);
             let force = opts.iter().any(|o| o.is_atom("force"));
             let nosuspend = opts.iter().any(|o| o.is_atom("nosuspend"));
-            let r = match p.map(|p| proxy.port_command_opts(p, &data, force, nosuspend)) {
-                Some(Ok(b)) => ok(Term::atom(if b { "true" } else { "false" })),
-                Some(Err(e)) => error_term(e),
-                None => error_term(crate::BifError::badarg("not a port")),
-            };
+            let p = port_of(port);
+            let r = on_port(p, |p| proxy.port_command_opts(p, &data, force, nosuspend).map(|b| atom(if b { "true" } else { "false" })));
             (Some((id.clone(), r)), p)
         }
         ("control", [id, port, Term::Int(op), data]) => {
             let p = port_of(port);
-            let r = match p.map(|p| proxy.port_control(p, *op as u32, data)) {
-                Some(Ok(t)) => ok(t),
-                Some(Err(e)) => error_term(e),
-                None => error_term(crate::BifError::badarg("not a port")),
-            };
-            (Some((id.clone(), r)), p)
+            (Some((id.clone(), on_port(p, |p| proxy.port_control(p, *op as u32, data)))), p)
         }
         ("call", [id, port, Term::Int(op), data]) => {
             let p = port_of(port);
-            let r = match p.map(|p| proxy.port_call(p, *op as u32, data)) {
-                Some(Ok(t)) => ok(t),
-                Some(Err(e)) => error_term(e),
-                None => error_term(crate::BifError::badarg("not a port")),
-            };
-            (Some((id.clone(), r)), p)
+            (Some((id.clone(), on_port(p, |p| proxy.port_call(p, *op as u32, data)))), p)
         }
         ("info", [id, port, item]) => {
-            let p = port_of(port);
-            let r = match p.map(|p| proxy.port_info_item(p, item)) {
-                Some(Ok(t)) => ok(t),
-                Some(Err(e)) => error_term(e),
-                None => error_term(crate::BifError::badarg("not a port")),
-            };
-            (Some((id.clone(), r)), None)
+            (Some((id.clone(), on_port(port_of(port), |p| proxy.port_info_item(p, item)))), None)
         }
         ("close", [id, port]) => {
             let p = port_of(port);
