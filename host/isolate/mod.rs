@@ -127,7 +127,9 @@ impl Worker {
                 }
                 for (res, lim) in [(libc::RLIMIT_AS, limits.memory_bytes), (libc::RLIMIT_CPU, limits.cpu_seconds)] {
                     if let Some(v) = lim {
-                        let r = libc::rlimit { rlim_cur: v, rlim_max: v };
+                        // The hard limit one above: SIGXCPU (or a failed allocation)
+                        // comes first, not SIGKILL.
+                        let r = libc::rlimit { rlim_cur: v, rlim_max: v.saturating_add(1) };
                         if libc::setrlimit(res, &r) != 0 {
                             return Err(std::io::Error::last_os_error());
                         }
