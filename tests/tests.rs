@@ -12,3 +12,4 @@ mod ffi;
 mod isolation;
 mod ports;
 mod processes;
+mod sdk;
