@@ -170,7 +170,7 @@ impl HostInner {
     /// Delivers `sig` to `pid`; dropped if the process is gone.
     pub(crate) fn send(&self, pid: Pid, sig: Signal) {
         if let Some(p) = self.procs.read().get(&pid) {
-            let _ = p.tx.send(sig);
+            p.signal(sig);
         }
     }
 

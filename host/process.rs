@@ -66,6 +66,22 @@ pub(crate) struct ProcShared {
     /// driver's thread, instead of to the mailbox (an isolated worker's
     /// proxy writes them to its parent at once, so a crash loses none).
     pub(crate) sink: std::sync::OnceLock<Sink>,
+    /// Set after an exit signal is queued: the port BIFs check for death
+    /// only then, instead of polling the mailbox on every call.
+    pub(crate) exit_pending: AtomicBool,
+}
+
+impl ProcShared {
+    /// Queues a signal; exit signals raise [`ProcShared::exit_pending`]
+    /// (after the send, so that a reader who clears it first then finds the
+    /// signal in the channel).
+    pub(crate) fn signal(&self, sig: Signal) {
+        let exit = matches!(sig, Signal::Exit { .. } | Signal::ExitBif { .. });
+        let _ = self.tx.send(sig);
+        if exit {
+            self.exit_pending.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// Where the port messages of a process with a sink go.
@@ -101,6 +117,7 @@ impl Process {
             plinks: Mutex::new(Vec::new()),
             watchers: Mutex::new(Vec::new()),
             sink: std::sync::OnceLock::new(),
+            exit_pending: AtomicBool::new(false),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
@@ -121,7 +138,10 @@ impl Process {
     /// `Err(Exited)` if the process has been killed; handles signals that
     /// have arrived first.
     pub fn alive(&self) -> Result<(), BifError> {
-        self.drain_signals()?;
+        self.check_dead()?;
+        if self.shared.exit_pending.load(Ordering::Acquire) {
+            self.drain_signals()?;
+        }
         Ok(())
     }
 
@@ -131,7 +151,7 @@ impl Process {
     fn settled<T>(&self, r: Result<T, BifError>) -> Result<T, BifError> {
         // An exit signal the operation caused wins over its error too: the
         // process is dead before it could raise.
-        self.drain_signals()?;
+        self.alive()?;
         r
     }
 
@@ -146,6 +166,7 @@ impl Process {
     /// applying exit signals; returns `Err` once the process is dead.
     fn drain_signals(&self) -> Result<(), BifError> {
         self.check_dead()?;
+        self.shared.exit_pending.store(false, Ordering::Release);
         while let Ok(sig) = self.rx.try_recv() {
             self.handle(sig)?;
         }
@@ -230,7 +251,7 @@ impl Process {
             }
         };
         if !linked {
-            let _ = self.shared.tx.send(Signal::Exit { from: Term::Pid(pid), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Pid(pid), reason: Term::atom("noproc") });
         }
         self.drain_signals()
     }
@@ -375,7 +396,7 @@ impl Process {
     pub fn link_port(&self, port: PortId) -> Result<(), BifError> {
         self.alive()?;
         if !port::link(&self.host, &self.shared, port) {
-            let _ = self.shared.tx.send(Signal::Exit { from: Term::Port(port), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Port(port), reason: Term::atom("noproc") });
         }
         self.drain_signals()
     }

@@ -395,7 +395,7 @@ fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> 
         if let Some(host) = port.host.upgrade() {
             terminate(&host, port, reason);
         }
-    } else if port.close_pending.swap(false, Ordering::AcqRel) {
+    } else if port.close_pending.load(Ordering::Relaxed) && port.close_pending.swap(false, Ordering::AcqRel) {
         queue_changed(port);
     }
     r
@@ -837,7 +837,7 @@ fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
     for pid in links {
         if let Some(p) = procs.get(&pid) {
             p.links.lock().retain(|l| *l != port.id);
-            let _ = p.tx.send(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
+            p.signal(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
         }
     }
 }
