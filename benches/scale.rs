@@ -1,0 +1,52 @@
+//! Scale: how the cost grows with the work (issue targets: 1,000,000 idle
+//! ports in under 1 GiB; no growth in memory or descriptors over 1,000,000
+//! open/close cycles). Prints what it measures; `PORTHOST_SCALE_PORTS`
+//! (default 1,000,000) sets both counts.
+use porthost::{Host, HostConfig};
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+fn main() {
+    let n: usize = std::env::var("PORTHOST_SCALE_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let host = Host::new(HostConfig::default());
+    let p = host.spawn_process();
+    // Load the driver first, so that its one-time cost is not counted.
+    let warm = p.open_port_driver("echo_drv", &[]).unwrap();
+    p.port_close(warm).unwrap();
+
+    let (rss0, fd0) = (rss_kib(), fds());
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let q = p.open_port_driver("echo_drv", &[]).unwrap();
+        p.port_close(q).unwrap();
+    }
+    let (rss1, fd1) = (rss_kib(), fds());
+    println!(
+        "open/close cycles: {n} in {:.2} s; RSS {rss0} KiB -> {rss1} KiB; descriptors {fd0} -> {fd1}",
+        t.elapsed().as_secs_f64()
+    );
+
+    let before = rss_kib();
+    let t = std::time::Instant::now();
+    let ports: Vec<_> = (0..n).map(|_| p.open_port_driver("echo_drv", &[]).unwrap()).collect();
+    let after = rss_kib();
+    println!(
+        "idle ports: {n} open in {:.2} s; RSS +{} MiB, {} bytes per port",
+        t.elapsed().as_secs_f64(),
+        (after - before) / 1024,
+        (after - before) * 1024 / n as u64
+    );
+    drop(ports);
+}
