@@ -18,6 +18,16 @@
 //! assert_eq!(msg.to_string(), format!("{{{},{{data,<<104,105>>}}}}", Term::Port(port)));
 //! owner.port_close(port).unwrap();
 //! ```
+//!
+//! The map: [`Host`] holds the driver registry ([`ddll`]), the port table
+//! ([`port`]), the processes ([`process`], the owners of ports), the poll
+//! thread ([`poll`], `driver_select`), the timers ([`timer`]) and the async
+//! pool ([`async_pool`]). [`abi`] is every `erl_driver` symbol porthost
+//! exports and, in [`abi::entry`], the one place that calls into a driver.
+//! [`isolate`] runs a driver in a worker process, so that its crash ends
+//! only its ports (in-process, a crashing driver ends porthost, as it ends
+//! ERTS). [`script`] is the Erlang-expression language of `porthost run`
+//! and `porthost shell`, over [`bif`].
 #![deny(missing_docs)]
 
 pub mod abi;

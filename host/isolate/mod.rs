@@ -512,7 +512,7 @@ impl Remote {
     /// `port_close`: closes the remote port; true if it is gone, false if it
     /// lingers to drain its driver queue (its exit event ends the parent's
     /// port later).
-    pub(crate) fn close_now(&self, port: &Port) -> bool {
+    pub(crate) fn close_now(&self) -> bool {
         match self.worker.request("close", vec![Term::Port(self.wport)]) {
             Ok((_, exit, events)) => {
                 for ev in &events {
@@ -525,8 +525,8 @@ impl Remote {
                 gone
             }
             Err(_) => {
+                // The worker is gone: so is the port.
                 self.worker.ports.lock().remove(&self.wport);
-                let _ = port;
                 true
             }
         }

@@ -707,7 +707,7 @@ fn begin_close(port: &Arc<Port>) {
     let Some(host) = port.host.upgrade() else { return };
     if let Some(r) = &port.remote {
         // The worker's port decides whether to linger.
-        if r.close_now(port) {
+        if r.close_now() {
             terminate(&host, port, atom("normal"));
         } else {
             port.set_phase(Phase::Closing);
