@@ -4,7 +4,7 @@
 //! This is the only module with `extern "C"` functions. The contract of
 //! each function (ownership, threads, ERTS behaviour) is documented in
 //! `include/erl_driver.h`; the Rust side refers there. No panic crosses the
-//! boundary: each exported function runs its body under [`guard`], which
+//! boundary: each exported function runs its body under `guard`, which
 //! turns a panic into the function's error value and a message on stderr.
 
 pub mod binary;

@@ -39,7 +39,7 @@ pub unsafe extern "C" fn set_busy_port(port: ErlDrvPort, on: c_int) {
 
 /// `erl_drv_busy_msgq_limits(port, &low, &high)`: reads or sets the busy
 /// message queue limits, as ERTS's `erl_drv_busy_msgq_limits` does (see
-/// [`msgq_limits_update`]). porthost runs commands synchronously, so a
+/// `msgq_limits_update`). porthost runs commands synchronously, so a
 /// port's message queue never holds data and the limits never make a sender
 /// wait; they are kept and reported as ERTS keeps them.
 #[no_mangle]
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn erl_drv_set_os_pid(port: ErlDrvPort, pid: ErlDrvSInt) {
 /// `erl_drv_init_ack(port, res)`: completes the start of a port whose
 /// driver has `ERL_DRV_FLAG_USE_INIT_ACK`; `open_port` returns (or raises,
 /// for an `ERL_DRV_ERROR_*` value) now. `errno` is read here, in the acking
-/// thread, for `ERL_DRV_ERROR_ERRNO` (see [`init_ack_result`]).
+/// thread, for `ERL_DRV_ERROR_ERRNO` (see `init_ack_result`).
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_init_ack(port: ErlDrvPort, res: ErlDrvData) {
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);

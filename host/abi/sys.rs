@@ -290,7 +290,7 @@ fn getenv(key: &[u8], size: usize, out: &mut dyn FnMut(&[u8])) -> (c_int, usize)
     }
 }
 
-/// `erl_drv_getenv(key, value, &size)`: see [`getenv`]; the value is
+/// `erl_drv_getenv(key, value, &size)`: see `getenv`; the value is
 /// copied with its NUL.
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_getenv(key: *const c_char, value: *mut c_char, value_size: *mut usize) -> c_int {

@@ -31,12 +31,12 @@
 //! # Ending a thread early
 //!
 //! Driver threads are raw pthreads, started by `pthread_create` on
-//! [`driver_thread_main`], not `std::thread`s: `erl_drv_thread_exit` is
+//! `driver_thread_main`, not `std::thread`s: `erl_drv_thread_exit` is
 //! `pthread_exit`, which unwinds the thread's stack with a *forced unwind*
 //! to the bottom frame of glibc's `start_thread`, and `pthread_join` hands
 //! its value to the joiner. Rust allows a forced unwind only across frames
 //! that have nothing to clean up. The Rust frames on a driver thread's
-//! stack are two, and both are kept that way: [`driver_thread_main`] and
+//! stack are two, and both are kept that way: `driver_thread_main` and
 //! `erl_drv_thread_exit` own nothing, and call only `extern "C"` functions
 //! (which Rust compiles as calls that do not unwind), so neither has a
 //! landing pad the unwinder could stop at. A `std::thread` would put

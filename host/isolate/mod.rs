@@ -2,7 +2,7 @@
 //!
 //! An isolated port is an ordinary port of the parent host (same table,
 //! owner, links, `port_info`, close semantics) whose driver is a *proxy*:
-//! its data is a [`Remote`], the address of the real port in a worker — a
+//! its data is a `Remote`, the address of the real port in a worker — a
 //! child `porthost worker` process with a host of its own that loads the
 //! driver and owns its ports (see [`worker`]). Isolation is composition:
 //! the worker is porthost, driven through its own port BIFs.
