@@ -1,7 +1,8 @@
 //! Scale: how the cost grows with the work (issue targets: 1,000,000 idle
 //! ports in under 1 GiB; no growth in memory or descriptors over 1,000,000
-//! open/close cycles). Prints what it measures; `PORTHOST_SCALE_PORTS`
-//! (default 1,000,000) sets both counts.
+//! open/close cycles), and message throughput with 1, 2 and 4 threads on
+//! distinct ports. Prints what it measures; `PORTHOST_SCALE_PORTS` (default
+//! 1,000,000) sets the first two counts.
 use porthost::{Host, HostConfig};
 
 fn rss_kib() -> u64 {
@@ -49,4 +50,41 @@ fn main() {
         (after - before) * 1024 / n as u64
     );
     drop(ports);
+    drop(p);
+    drop(host);
+
+    // Message throughput with 1, 2 and 4 threads, each driving its own port
+    // (28-byte port_command → driver_output → receive, pipelined by 100).
+    for threads in [1, 2, 4] {
+        let host = Host::new(HostConfig::default());
+        let per_thread = 200_000usize;
+        let t = std::time::Instant::now();
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let host = host.clone();
+                std::thread::spawn(move || {
+                    let p = host.spawn_process();
+                    let port = p.open_port_driver("echo_drv", &[porthost::Term::atom("binary")]).unwrap();
+                    let data = porthost::Term::binary(&[b'x'; 28]);
+                    for _ in 0..per_thread / 100 {
+                        for _ in 0..100 {
+                            p.port_command(port, &data).unwrap();
+                        }
+                        for _ in 0..100 {
+                            p.receive(Some(std::time::Duration::from_secs(5))).unwrap().unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "throughput: {threads} thread(s), {} messages in {secs:.2} s: {:.0} messages/s",
+            threads * per_thread,
+            (threads * per_thread) as f64 / secs
+        );
+    }
 }
