@@ -57,17 +57,24 @@ fn any_data(p: &Process) -> (PortId, String) {
     (*port, String::from_utf8(d[1].iolist_to_bytes().unwrap()).unwrap())
 }
 
+/// The usual cast: one test at a time (see the module docs), a host,
+/// process A owning a port on `driver`, and a second process B.
+fn two_processes(driver: &str) -> (MutexGuard<'static, ()>, Host, Process, PortId, Process) {
+    let s = serial();
+    let h = host();
+    let a = h.spawn_process();
+    let port = open(&a, driver);
+    let b = h.spawn_process();
+    (s, h, a, port, b)
+}
+
 fn monitors(p: &Process, port: PortId) -> String {
     p.port_info_item(port, &Term::atom("monitors")).unwrap().to_string()
 }
 
 #[test]
 fn process_exit_runs_when_a_monitored_process_ends() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("port_drv");
     let b_pid = b.pid();
     // driver_caller is B: the driver monitors B.
     assert_eq!(ctl(&b, port, 'm', "0"), "0");
@@ -84,11 +91,7 @@ fn process_exit_runs_when_a_monitored_process_ends() {
 
 #[test]
 fn a_demonitored_process_ends_without_process_exit() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("port_drv");
     assert_eq!(ctl(&b, port, 'm', "1"), "0");
     assert_eq!(ctl(&a, port, 'u', "1"), "0");
     assert_eq!(ctl(&a, port, 'u', "1"), "1");
@@ -98,11 +101,7 @@ fn a_demonitored_process_ends_without_process_exit() {
 
 #[test]
 fn monitoring_a_process_that_has_ended_answers_1() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("port_drv");
     assert_eq!(ctl(&b, port, 's', ""), "ok");
     drop(b);
     assert_eq!(ctl(&a, port, 'M', "2"), "1");
@@ -112,11 +111,7 @@ fn monitoring_a_process_that_has_ended_answers_1() {
 
 #[test]
 fn a_driver_without_process_exit_cannot_monitor() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "soft_busy_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("soft_busy_drv");
     assert_eq!(ctl(&b, port, 'm', "0"), "-1");
     assert_eq!(ctl(&b, port, 'g', "0"), "nil");
     drop(b);
@@ -125,11 +120,7 @@ fn a_driver_without_process_exit_cannot_monitor() {
 
 #[test]
 fn two_monitors_of_one_process_differ_and_both_fire() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("port_drv");
     assert_eq!(ctl(&b, port, 'm', "0"), "0");
     assert_eq!(ctl(&b, port, 'm', "1"), "0");
     assert_eq!(ctl(&a, port, 'C', "0 1"), "differ");
@@ -179,11 +170,7 @@ fn a_closed_port_forgets_its_monitors() {
 
 #[test]
 fn driver_create_port_gives_the_caller_a_linked_port_of_its_own() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, h, a, port, b) = two_processes("port_drv");
     assert_eq!(ctl(&b, port, 'c', "kid port"), "ok");
     let (kid, hello) = any_data(&b);
     assert_eq!(hello, "hello");
@@ -206,11 +193,7 @@ fn driver_create_port_gives_the_caller_a_linked_port_of_its_own() {
 
 #[test]
 fn driver_create_port_for_a_process_that_has_ended_fails() {
-    let _s = serial();
-    let h = host();
-    let a = h.spawn_process();
-    let port = open(&a, "port_drv");
-    let b = h.spawn_process();
+    let (_s, _h, a, port, b) = two_processes("port_drv");
     assert_eq!(ctl(&b, port, 's', ""), "ok");
     drop(b);
     assert_eq!(ctl(&a, port, 'x', "orphan"), "ok");
