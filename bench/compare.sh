@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Side-by-side: the same port operations on the same driver (echo_drv), under
+# Side-by-side: the same port operations on the same drivers (echo_drv,
+# queue_drv, and the test drivers timer_drv, async_drv, select_drv), under
 # ERTS (escript, compiled mode; the driver built against OTP's erl_driver.h)
 # and under porthost (benches/compare.rs, release build), in one run. Prints
 # one table: operation, ERTS ns/op, porthost ns/op, ratio porthost/ERTS.
@@ -9,8 +10,11 @@ cd "$(dirname "$0")/.."
 otp_root=$(erl -noshell -eval 'io:format("~s",[code:root_dir()]),halt().')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -shared -fPIC -O2 -I"$otp_root/usr/include" -o "$work/echo_drv.so" drivers/c/echo_drv.c
-cargo bench --quiet --bench compare >"$work/porthost.txt"
+for src in drivers/c/echo_drv.c drivers/c/queue_drv.c tests/drivers/timer_drv.c \
+           tests/drivers/async_drv.c tests/drivers/select_drv.c; do
+  cc -shared -fPIC -O2 -I"$otp_root/usr/include" -o "$work/$(basename "$src" .c).so" "$src"
+done
+PORTHOST_BENCH_DRIVERS="$work" cargo bench --quiet --bench compare >"$work/porthost.txt"
 escript bench/erts_ops.escript "$work" >"$work/erts.txt"
 printf '%-30s %12s %14s %8s\n' operation "ERTS ns/op" "porthost ns/op" ratio
 join <(sort "$work/erts.txt") <(sort "$work/porthost.txt") |

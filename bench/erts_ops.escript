@@ -4,10 +4,11 @@
 %% per operation: "NAME NS_PER_OP" (the median of 7 rounds).
 %%
 %% Usage: erts_ops.escript DRIVER_DIR
+%% DRIVER_DIR holds echo_drv, queue_drv, timer_drv, async_drv and select_drv.
 -mode(compile).
 
 main([Dir]) ->
-    ok = erl_ddll:load_driver(Dir, echo_drv),
+    [ok = erl_ddll:load_driver(Dir, D) || D <- [echo_drv, queue_drv, timer_drv, async_drv, select_drv]],
     P = open_port({spawn_driver, "echo_drv"}, []),
     PB = open_port({spawn_driver, "echo_drv"}, [binary]),
     D28 = binary:copy(<<"x">>, 28),
@@ -19,7 +20,33 @@ main([Dir]) ->
     report("port_command_round_trip_64k", 20000, fun(N) -> round_trip(PB, D64K, N) end),
     report("port_command_pipelined_28b", 200000, fun(N) -> pipelined(PB, D28, N) end),
     report("open_port_and_close", 20000, fun(N) -> open_close(N) end),
+    Q = open_port({spawn_driver, "queue_drv"}, []),
+    report("queue_enqueue_and_dequeue_28b", 200000, fun(N) -> queue(Q, D28, N) end),
+    TP = open_port({spawn_driver, "timer_drv"}, []),
+    report("timer_fire", 20000, fun(N) -> timer(TP, N) end),
+    AP = open_port({spawn_driver, "async_drv"}, []),
+    report("async_round_trip", 20000, fun(N) -> async(AP, N) end),
+    SP = open_port({spawn_driver, "select_drv"}, []),
+    TcpPort = list_to_integer(port_control(SP, $L, "")),
+    {ok, Sock} = gen_tcp:connect({127,0,0,1}, TcpPort, [binary, {active, false}, {nodelay, true}]),
+    report("select_wakeup_to_ready_input", 20000, fun(N) -> select(SP, Sock, N) end),
     halt(0).
+
+queue(_, _, 0) -> ok;
+queue(Q, D, N) -> true = port_command(Q, D), _ = port_control(Q, $D, "28"), queue(Q, D, N - 1).
+
+timer(_, 0) -> ok;
+timer(T, N) -> _ = port_control(T, $s, "0"), receive {T, {data, _}} -> ok end, timer(T, N - 1).
+
+async(_, 0) -> ok;
+async(A, N) -> _ = port_control(A, $a, "1"), receive {A, {data, _}} -> ok end, async(A, N - 1).
+
+select(_, _, 0) -> ok;
+select(S, Sock, N) ->
+    ok = gen_tcp:send(Sock, <<"ping">>),
+    receive {S, {data, _}} -> ok end,
+    {ok, _} = gen_tcp:recv(Sock, 4),
+    select(S, Sock, N - 1).
 
 report(Name, N, F) ->
     F(N div 10),

@@ -23,7 +23,8 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
 }
 
 fn main() {
-    let host = Host::new(HostConfig::default());
+    let drivers = std::env::var_os("PORTHOST_BENCH_DRIVERS").map(std::path::PathBuf::from);
+    let host = Host::new(HostConfig { driver_paths: drivers.iter().cloned().collect(), ..HostConfig::default() });
     let p = host.spawn_process();
     let port = p.open_port_driver("echo_drv", &[]).unwrap();
     let pb = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
@@ -60,6 +61,43 @@ fn main() {
         for _ in 0..n {
             let q = p.open_port_driver("echo_drv", &[]).unwrap();
             p.port_close(q).unwrap();
+        }
+    });
+    let q = p.open_port_driver("queue_drv", &[]).unwrap();
+    let n28 = Term::string("28");
+    report("queue_enqueue_and_dequeue_28b", 200_000, |n| {
+        for _ in 0..n {
+            p.port_command(q, &d28).unwrap();
+            drop(p.port_control(q, 'D' as u32, &n28).unwrap());
+        }
+    });
+    // The rest needs the test drivers (bench/compare.sh builds them).
+    if drivers.is_none() {
+        return;
+    }
+    let control_then_receive = |port, op: char, arg: &str, n: u32| {
+        let arg = Term::string(arg);
+        for _ in 0..n {
+            drop(p.port_control(port, op as u32, &arg).unwrap());
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    };
+    let t = p.open_port_driver("timer_drv", &[]).unwrap();
+    report("timer_fire", 20_000, |n| control_then_receive(t, 's', "0", n));
+    let a = p.open_port_driver("async_drv", &[]).unwrap();
+    report("async_round_trip", 20_000, |n| control_then_receive(a, 'a', "1", n));
+    let s = p.open_port_driver("select_drv", &[]).unwrap();
+    let tcp = p.port_control(s, 'L' as u32, &Term::nil()).unwrap();
+    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    sock.set_nodelay(true).unwrap();
+    report("select_wakeup_to_ready_input", 20_000, |n| {
+        use std::io::{Read, Write};
+        let mut echo = [0u8; 4];
+        for _ in 0..n {
+            sock.write_all(b"ping").unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+            sock.read_exact(&mut echo).unwrap();
         }
     });
 }

@@ -72,6 +72,11 @@ impl Timers {
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock();
         *port.timer.lock() = Some((deadline, seq));
+        // A timer of 0 ms also runs right after the callback that set it, on
+        // its thread (see `port::in_callback`), as ERTS runs it as the port's
+        // next task; the heap entry is the fallback, and only one of the two
+        // fires (the sequence number decides).
+        port.timer_now.store(ms == 0, Ordering::Relaxed);
         st.live.insert(port.id, seq);
         let earliest = st.heap.peek().is_none_or(|Reverse((first, _, _))| deadline < *first);
         st.heap.push(Reverse((deadline, seq, port.id)));
@@ -94,6 +99,7 @@ impl Timers {
     pub(crate) fn cancel(&self, port: &Port) {
         let mut st = self.shared.0.lock();
         *port.timer.lock() = None;
+        port.timer_now.store(false, Ordering::Relaxed);
         st.live.remove(&port.id);
     }
 

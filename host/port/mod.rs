@@ -236,6 +236,8 @@ pub struct Port {
     pub(crate) output: AtomicU64,
     /// The armed timer: deadline and sequence number (see [`crate::timer`]).
     pub(crate) timer: Mutex<Option<(std::time::Instant, u64)>>,
+    /// The armed timer is of 0 ms: run it when the current callback ends.
+    pub(crate) timer_now: AtomicBool,
     /// How many events the port has in the selection table ([`crate::poll`]).
     pub(crate) selected: std::sync::atomic::AtomicUsize,
     /// `set_busy_port`: senders of command data wait while it is set.
@@ -294,6 +296,7 @@ impl Port {
             input: AtomicU64::new(0),
             output: AtomicU64::new(0),
             timer: Mutex::new(None),
+            timer_now: AtomicBool::new(false),
             selected: std::sync::atomic::AtomicUsize::new(0),
             busy: Mutex::new(false),
             busy_cv: Condvar::new(),
@@ -382,14 +385,11 @@ fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> 
         s.drv_data
     };
     let r = f(data);
-    let pending = {
+    let (outermost, pending) = {
         let mut s = guard.borrow_mut();
         s.depth -= 1;
-        if s.depth == 0 {
-            s.pending_exit.take()
-        } else {
-            None
-        }
+        let outermost = s.depth == 0;
+        (outermost, if outermost { s.pending_exit.take() } else { None })
     };
     if let Some(reason) = pending {
         if let Some(host) = port.host.upgrade() {
@@ -398,7 +398,22 @@ fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> 
     } else if port.close_pending.load(Ordering::Relaxed) && port.close_pending.swap(false, Ordering::AcqRel) {
         queue_changed(port);
     }
+    if outermost && port.timer_now.load(Ordering::Relaxed) {
+        run_due_timer(port);
+    }
     r
+}
+
+/// Runs a 0 ms timer set during the callback that just ended, on this
+/// thread, if the timer thread has not taken it yet.
+#[cold]
+fn run_due_timer(port: &Port) {
+    port.timer_now.store(false, Ordering::Relaxed);
+    if !matches!(port.phase(), Phase::Open | Phase::Closing) || port.timer.lock().take().is_none() {
+        return;
+    }
+    let owner = port.owner_pid();
+    in_callback(port, owner, |d| entry::timeout(port, d));
 }
 
 /// Looks up an open port for a BIF; `badarg` if it is closed or closing.
