@@ -24,6 +24,9 @@ use crate::host::HostInner;
 use crate::port::{self, OpenOptions};
 use crate::term::{Pid, PortId, Ref, Term};
 
+/// How long a receiving process busy-waits before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
 /// A signal in a process's mailbox channel.
 pub(crate) enum Signal {
     /// An ordinary message.
@@ -335,13 +338,37 @@ impl Process {
                 }
                 scanned = saved.len();
             }
-            let sig = match deadline {
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self.rx.recv_deadline(d),
+            let sig = match self.spin_for_signal(deadline) {
+                Some(sig) => Ok(sig),
+                None => match deadline {
+                    None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(d) => self.rx.recv_deadline(d),
+                },
             };
             match sig {
                 Ok(sig) => self.handle(sig)?,
                 Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Busy-waits a little for the next signal before the process sleeps, as
+    /// an ERTS scheduler spins before it sleeps: a reply from a driver
+    /// thread (poll, timer, async) usually comes within microseconds, and
+    /// waking a sleeping thread costs more than that. Gives up after
+    /// [`SPIN`] or at `deadline`.
+    fn spin_for_signal(&self, deadline: Option<Instant>) -> Option<Signal> {
+        let start = Instant::now();
+        let until = deadline.map_or(start + SPIN, |d| d.min(start + SPIN));
+        loop {
+            for _ in 0..64 {
+                if let Ok(sig) = self.rx.try_recv() {
+                    return Some(sig);
+                }
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= until {
+                return None;
             }
         }
     }
