@@ -248,12 +248,12 @@ impl ProcessRuntime {
                 result(inconsistent_as_bad_name(r, &drv).map(|()| ok()))
             }
             ("loaded_drivers", []) => {
-                let names = crate::Host { inner: p.host.clone() }.loaded_drivers();
+                let names = p.host().loaded_drivers();
                 Ok(Term::Tuple(vec![ok(), Term::List(names.iter().map(|n| Term::string(n)).collect())]))
             }
             ("info", [drv]) => {
                 let drv = drv_name(drv)?;
-                let host = crate::Host { inner: p.host.clone() };
+                let host = p.host();
                 match host.driver_info(&drv) {
                     None => Err(BifError::badarg(format!("driver {drv} is not loaded"))),
                     Some(_) => Ok(Term::List(
@@ -267,7 +267,7 @@ impl ProcessRuntime {
             ("info", [drv, tag]) => {
                 let drv = drv_name(drv)?;
                 let tag = tag.as_atom().map(Atom::name).unwrap_or("");
-                let host = crate::Host { inner: p.host.clone() };
+                let host = p.host();
                 driver_info_item(&host, &drv, tag)
                     .ok_or_else(|| BifError::badarg(format!("driver {drv} is not loaded, or {tag} is not an info item")))
             }
@@ -279,7 +279,7 @@ impl ProcessRuntime {
                 .map(|t| Term::string(&t))
                 .ok_or_else(|| BifError::badarg(format!("{reason} is not an erl_ddll error reason"))),
             ("info", []) => {
-                let host = crate::Host { inner: p.host.clone() };
+                let host = p.host();
                 let all = host
                     .loaded_drivers()
                     .into_iter()
@@ -379,7 +379,7 @@ impl Runtime for ProcessRuntime {
 
     fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
         self.process.alive().map_err(|e| self.raise(e))?;
-        let child = crate::Host { inner: self.process.host.clone() }.spawn_process();
+        let child = self.process.host().spawn_process();
         let pid = child.pid();
         let linked = if opts.link { self.process.link_process(pid) } else { Ok(()) };
         let monitor = linked.and_then(|()| match opts.monitor {

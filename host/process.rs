@@ -126,6 +126,11 @@ impl Process {
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
     }
 
+    /// The host this process runs in.
+    pub fn host(&self) -> crate::Host {
+        crate::Host { inner: self.host.clone() }
+    }
+
     /// This process's pid (`self()`).
     pub fn pid(&self) -> Pid {
         self.shared.pid

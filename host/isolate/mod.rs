@@ -475,17 +475,11 @@ impl Remote {
         args.insert(0, Term::Port(self.wport));
         match self.worker.request(op, args) {
             Ok((res, exit, events)) => {
-                for ev in &events {
-                    deliver(&self.worker, ev);
-                }
-                if let Term::Tuple(e) = &exit {
-                    if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) {
-                        self.worker.ports.lock().remove(&self.wport);
-                        if e[0].is_atom("exit_unlinked") {
-                            port::unlink_owner(port);
-                        }
-                        port::request_exit(port, e[1].clone(), true);
+                if let Some((reason, unlinked)) = self.settle(&exit, &events) {
+                    if unlinked {
+                        port::unlink_owner(port);
                     }
+                    port::request_exit(port, reason, true);
                 }
                 match &res {
                     Term::Tuple(t) if t.len() == 2 && t[0].is_atom("ok") => Ok(t[1].clone()),
@@ -495,9 +489,26 @@ impl Remote {
             Err(reason) => {
                 self.worker.ports.lock().remove(&self.wport);
                 port::request_exit(port, reason.clone(), true);
-                Err(BifError::badarg(format!("the isolated worker died: {reason}")))
+                Err(BifError::badarg(format!("{WORKER_DIED}: {reason}")))
             }
         }
+    }
+
+    /// Takes in a reply's consequences: delivers the events the request
+    /// caused and, if the remote port ended (`{exit, Reason}` or
+    /// `{exit_unlinked, Reason}`), forgets it and returns its reason and
+    /// whether it had unlinked its owner first.
+    fn settle(&self, exit: &Term, events: &[Term]) -> Option<(Term, bool)> {
+        for ev in events {
+            deliver(&self.worker, ev);
+        }
+        let Term::Tuple(e) = exit else { return None };
+        let [kind, reason] = e.as_slice() else { return None };
+        if !(kind.is_atom("exit") || kind.is_atom("exit_unlinked")) {
+            return None;
+        }
+        self.worker.ports.lock().remove(&self.wport);
+        Some((reason.clone(), kind.is_atom("exit_unlinked")))
     }
 
     /// `port_info(Port, Item)` of the remote port (for what only the worker
@@ -514,16 +525,7 @@ impl Remote {
     /// port later).
     pub(crate) fn close_now(&self) -> bool {
         match self.worker.request("close", vec![Term::Port(self.wport)]) {
-            Ok((_, exit, events)) => {
-                for ev in &events {
-                    deliver(&self.worker, ev);
-                }
-                let gone = matches!(&exit, Term::Tuple(e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")));
-                if gone {
-                    self.worker.ports.lock().remove(&self.wport);
-                }
-                gone
-            }
+            Ok((_, exit, events)) => self.settle(&exit, &events).is_some(),
             Err(_) => {
                 // The worker is gone: so is the port.
                 self.worker.ports.lock().remove(&self.wport);
