@@ -9,7 +9,12 @@ use porthost::{Host, HostConfig, Term};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
+/// Runs and prints one operation; with `PORTHOST_BENCH_ONLY=NAME` set, only
+/// that one, for a profiler (`perf record`) to see nothing else.
 fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
+    if std::env::var("PORTHOST_BENCH_ONLY").is_ok_and(|only| only != name) {
+        return;
+    }
     f(n / 10);
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
@@ -91,13 +96,24 @@ fn main() {
     let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
     sock.set_nodelay(true).unwrap();
+    sock.set_nonblocking(true).unwrap();
     report("select_wakeup_to_ready_input", 20_000, |n| {
         use std::io::{Read, Write};
         let mut echo = [0u8; 4];
         for _ in 0..n {
             sock.write_all(b"ping").unwrap();
             drop(p.receive(WAIT).unwrap().unwrap());
-            sock.read_exact(&mut echo).unwrap();
+            // Polled, not blocking: ERTS's gen_tcp:recv is served by its
+            // own poll set and busy-waiting schedulers, and a thread that
+            // blocks here would add a (virtual) CPU wake-up of its own.
+            let mut got = 0;
+            while got < echo.len() {
+                match sock.read(&mut echo[got..]) {
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                    Err(e) => panic!("reading the echo: {e}"),
+                }
+            }
         }
     });
 }

@@ -72,11 +72,22 @@ fn select_wakeup_to_ready_input(b: Bencher) {
     let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
     let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
     client.set_nodelay(true).unwrap();
+    // Read by polling, not blocking, as ERTS's gen_tcp:recv is served by
+    // busy-waiting schedulers: a client thread that sleeps in read(2)
+    // would add a CPU wake-up of its own to each round.
+    client.set_nonblocking(true).unwrap();
     let mut echo = [0u8; 4];
     b.bench_local(|| {
         client.write_all(b"ping").unwrap();
         receive(&p);
-        client.read_exact(&mut echo).unwrap();
+        let mut got = 0;
+        while got < echo.len() {
+            match client.read(&mut echo[got..]) {
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(e) => panic!("reading the echo: {e}"),
+            }
+        }
     });
 }
 

@@ -38,6 +38,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use polling::{Event, Events, PollMode, Poller};
@@ -306,15 +307,26 @@ impl Poll {
     }
 }
 
+/// How long the poll thread keeps polling without sleeping after it
+/// delivered an event, as ERTS's schedulers busy-wait before they sleep: on
+/// a virtual machine, waking a thread whose CPU has gone idle costs tens of
+/// microseconds, more than a request/reply exchange over a socket takes.
+const POLL_SPIN: Duration = Duration::from_micros(100);
+
 fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
     let mut events = Events::new();
     let mut ready: Vec<(RawFd, bool, bool)> = Vec::new();
+    let mut last_event = Instant::now() - POLL_SPIN;
     loop {
         events.clear();
         let busy = !state.lock().always_ready.is_empty();
-        let timeout = busy.then_some(std::time::Duration::ZERO);
+        let spinning = last_event.elapsed() < POLL_SPIN;
+        let timeout = (busy || spinning).then_some(Duration::ZERO);
         if poller.wait(&mut events, timeout).is_err() {
             continue;
+        }
+        if !events.is_empty() {
+            last_event = Instant::now();
         }
         ready.clear();
         {
