@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use crate::ddll::Unloaded;
 use crate::error::{BifError, DdllError};
 use crate::host::HostInner;
-use crate::port::{self, OpenOptions};
+use crate::port::{self, OpenOptions, Port};
 use crate::term::{Pid, PortId, Ref, Term};
 
 /// How long a receiving process busy-waits before it sleeps.
@@ -106,6 +106,10 @@ pub struct Process {
     saved: RefCell<VecDeque<Term>>,
     /// The exit reason once the process has been killed.
     dead: RefCell<Option<Term>>,
+    /// The port this process used last: its port BIFs look it up here
+    /// before the host's port table (a weak reference, so a closed port is
+    /// not kept alive by a process that used it).
+    last_port: RefCell<Weak<Port>>,
 }
 
 impl Process {
@@ -123,7 +127,7 @@ impl Process {
             exit_pending: AtomicBool::new(false),
         });
         host.procs.write().insert(pid, shared.clone());
-        Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None) }
+        Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None), last_port: RefCell::new(Weak::new()) }
     }
 
     /// The host this process runs in.
@@ -161,6 +165,19 @@ impl Process {
         // process is dead before it could raise.
         self.alive()?;
         r
+    }
+
+    /// The open port `id`, from the last-used-port cache or the port table;
+    /// `badarg` if it is closed or closing.
+    fn open_port_ref(&self, id: PortId) -> Result<Arc<Port>, BifError> {
+        if let Some(p) = self.last_port.borrow().upgrade() {
+            if p.id() == id && p.phase() == port::Phase::Open {
+                return Ok(p);
+            }
+        }
+        let p = port::lookup_open(&self.host, id)?;
+        *self.last_port.borrow_mut() = Arc::downgrade(&p);
+        Ok(p)
     }
 
     fn check_dead(&self) -> Result<(), BifError> {
@@ -333,7 +350,8 @@ impl Process {
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, BifError> {
         self.drain_signals()?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // Read the clock only once the process has to wait.
+        let mut deadline = None;
         let mut scanned = 0;
         loop {
             {
@@ -343,7 +361,7 @@ impl Process {
                 }
                 scanned = saved.len();
             }
-            let sig = match self.spin_for_signal(deadline) {
+            let sig = match self.spin_for_signal(timeout, &mut deadline) {
                 Some(sig) => Ok(sig),
                 None => match deadline {
                     None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -362,9 +380,11 @@ impl Process {
     /// thread (poll, timer, async) usually comes within microseconds, and
     /// waking a sleeping thread costs more than that. Gives up after
     /// [`SPIN`] or at `deadline`.
-    fn spin_for_signal(&self, deadline: Option<Instant>) -> Option<Signal> {
-        let start = Instant::now();
-        let until = deadline.map_or(start + SPIN, |d| d.min(start + SPIN));
+    ///
+    /// `deadline` is the end of `timeout`, set here from the clock the
+    /// first time a wait gets this far (most replies come before that).
+    fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
+        let mut until = None;
         loop {
             for _ in 0..64 {
                 if let Ok(sig) = self.rx.try_recv() {
@@ -372,7 +392,14 @@ impl Process {
                 }
                 std::hint::spin_loop();
             }
-            if Instant::now() >= until {
+            let now = Instant::now();
+            let until = *until.get_or_insert_with(|| {
+                if let Some(t) = timeout {
+                    deadline.get_or_insert(now + t);
+                }
+                deadline.map_or(now + SPIN, |d| d.min(now + SPIN))
+            });
+            if now >= until {
                 return None;
             }
         }
@@ -420,7 +447,8 @@ impl Process {
     /// without `ERL_DRV_FLAG_SOFT_BUSY`.
     pub fn port_command_opts(&self, port: PortId, data: &Term, force: bool, nosuspend: bool) -> Result<bool, BifError> {
         self.alive()?;
-        self.settled(port::command(&self.host, self.pid(), port, data, force, nosuspend))
+        let port = self.open_port_ref(port)?;
+        self.settled(port::command(self.pid(), &port, data, force, nosuspend))
     }
 
     /// `link(Port)`: links this process and the port. Linking to a closed
@@ -449,7 +477,8 @@ impl Process {
     /// has no `control`, or `control` returned a negative value.
     pub fn port_control(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
         self.alive()?;
-        self.settled(port::control(&self.host, self.pid(), port, op, data))
+        let port = self.open_port_ref(port)?;
+        self.settled(port::control(self.pid(), &port, op, data))
     }
 
     /// `erlang:port_call(Port, Operation, Data)`: passes `data` in the
@@ -465,7 +494,8 @@ impl Process {
         if !crate::term::ext::encodable(data) {
             return Err(BifError::badarg(format!("{data} holds a fun, which porthost cannot encode for port_call")));
         }
-        self.settled(port::call(&self.host, self.pid(), port, op, data))
+        let port = self.open_port_ref(port)?;
+        self.settled(port::call(self.pid(), &port, op, data))
     }
 
     /// `port_close(Port)`: closes the port. A driver with a non-empty driver

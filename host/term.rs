@@ -27,7 +27,7 @@ pub mod order;
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::RwLock;
@@ -38,19 +38,45 @@ pub use crate::binary::Bin;
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Atom(u32);
 
+/// ERTS's default atom table limit (`+t`, 1,048,576 atoms).
+pub const ATOM_LIMIT: usize = CHUNKS * CHUNK;
+const CHUNK: usize = 1024;
+const CHUNKS: usize = 1024;
+
+/// Atom names by index, readable without a lock: chunks of `CHUNK` slots
+/// allocated as the table grows and never freed (atoms live forever, as in
+/// ERTS). Only the interning path (under `AtomTable::index`'s lock) writes.
+static NAMES: [AtomicPtr<[OnceLock<&'static str>; CHUNK]>; CHUNKS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+static COUNT: AtomicU32 = AtomicU32::new(0);
+
 struct AtomTable {
-    names: Vec<&'static str>,
     index: HashMap<&'static str, u32>,
 }
 
 fn atom_table() -> &'static RwLock<AtomTable> {
     static TABLE: OnceLock<RwLock<AtomTable>> = OnceLock::new();
-    TABLE.get_or_init(|| RwLock::new(AtomTable { names: Vec::new(), index: HashMap::new() }))
+    TABLE.get_or_init(|| RwLock::new(AtomTable { index: HashMap::new() }))
+}
+
+/// The atom `name` (a string literal), interned on first use and then
+/// read from a per-call-site cache: no lock, no hashing. For atoms a hot
+/// path makes on every call (`data`, `ok`, ...).
+#[macro_export]
+macro_rules! atom {
+    ($name:literal) => {{
+        static ATOM: ::std::sync::OnceLock<$crate::term::Atom> = ::std::sync::OnceLock::new();
+        *ATOM.get_or_init(|| $crate::term::Atom::new($name))
+    }};
 }
 
 impl Atom {
     /// Interns `name` (UTF-8 text; ERTS allows at most 255 characters) and
     /// returns its atom.
+    ///
+    /// # Panics
+    /// When the table already holds [`ATOM_LIMIT`] atoms: ERTS stops the
+    /// whole VM there ("no more index entries in atom_tab").
     pub fn new(name: &str) -> Atom {
         if let Some(&i) = atom_table().read().index.get(name) {
             return Atom(i);
@@ -59,16 +85,31 @@ impl Atom {
         if let Some(&i) = t.index.get(name) {
             return Atom(i);
         }
+        let i = COUNT.load(Ordering::Relaxed) as usize;
+        assert!(i < ATOM_LIMIT, "no more index entries in the atom table (ERTS's limit: {ATOM_LIMIT} atoms)");
         let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        let i = t.names.len() as u32;
-        t.names.push(name);
-        t.index.insert(name, i);
-        Atom(i)
+        let chunk = &NAMES[i / CHUNK];
+        let mut slots = chunk.load(Ordering::Acquire);
+        if slots.is_null() {
+            slots = Box::into_raw(Box::new([const { OnceLock::new() }; CHUNK]));
+            chunk.store(slots, Ordering::Release);
+        }
+        // SAFETY: chunks are never freed; slot `i` is written once, here,
+        // under the table's write lock.
+        let _ = unsafe { &(*slots)[i % CHUNK] }.set(name);
+        t.index.insert(name, i as u32);
+        COUNT.store(i as u32 + 1, Ordering::Release);
+        Atom(i as u32)
     }
 
     /// The atom's text.
     pub fn name(self) -> &'static str {
-        atom_table().read().names[self.0 as usize]
+        let i = self.0 as usize;
+        let slots = NAMES[i / CHUNK].load(Ordering::Acquire);
+        // SAFETY: an Atom exists only for an interned index, whose chunk
+        // was published (Release) before the Atom was returned, and chunks
+        // are never freed.
+        unsafe { &(*slots)[i % CHUNK] }.get().expect("an interned atom has a name")
     }
 
     /// The atom's index in the atom table (used as its `ErlDrvTermData`).
@@ -78,7 +119,7 @@ impl Atom {
 
     /// The atom with index `i`, if one has been interned.
     pub fn from_index(i: u32) -> Option<Atom> {
-        (i < atom_table().read().names.len() as u32).then_some(Atom(i))
+        (i < COUNT.load(Ordering::Acquire)).then_some(Atom(i))
     }
 }
 

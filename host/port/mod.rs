@@ -417,7 +417,7 @@ fn run_due_timer(port: &Port) {
 }
 
 /// Looks up an open port for a BIF; `badarg` if it is closed or closing.
-fn lookup_open(host: &HostInner, id: PortId) -> Result<Arc<Port>, BifError> {
+pub(crate) fn lookup_open(host: &HostInner, id: PortId) -> Result<Arc<Port>, BifError> {
     let port = host.ports.get(id).ok_or_else(|| BifError::badarg(format!("{} is not an open port", Term::Port(id))))?;
     let phase = port.phase();
     if phase != Phase::Open {
@@ -596,14 +596,13 @@ fn open_isolated(
 /// busy and `nosuspend` is given; without it the caller waits until the
 /// driver clears the busy state (ERTS suspends the caller), unless `force`.
 pub(crate) fn command(
-    host: &HostInner,
     caller: term::Pid,
-    id: PortId,
+    port: &Arc<Port>,
     data: &Term,
     force: bool,
     nosuspend: bool,
 ) -> Result<bool, BifError> {
-    let port = lookup_open(host, id)?;
+    let id = port.id;
     if let Some(r) = &port.remote {
         // The worker's port is busy or not, and knows its driver's flags.
         let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
@@ -660,8 +659,7 @@ pub(crate) fn command(
 }
 
 /// `port_control/3`.
-pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
-    let port = lookup_open(host, id)?;
+pub(crate) fn control(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
     if let Some(r) = &port.remote {
         return in_callback(&port, caller, |_| r.call(&port, "control", vec![Term::Int(op as i64), data.clone()]));
     }
@@ -672,8 +670,7 @@ pub(crate) fn control(host: &HostInner, caller: term::Pid, id: PortId, op: u32, 
 }
 
 /// `erlang:port_call/3`.
-pub(crate) fn call(host: &HostInner, caller: term::Pid, id: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
-    let port = lookup_open(host, id)?;
+pub(crate) fn call(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
     if let Some(r) = &port.remote {
         return in_callback(&port, caller, |_| r.call(&port, "call", vec![Term::Int(op as i64), data.clone()]));
     }
@@ -929,7 +926,7 @@ pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg
             host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("closed")])));
         }
         Term::Tuple(c) if c.len() == 2 && c[0].is_atom("command") => {
-            if command(host, *from, id, &c[1], false, false).is_err() {
+            if command(*from, &port, &c[1], false, false).is_err() {
                 badsig();
             }
         }
@@ -1021,7 +1018,7 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
         return;
     }
     port.input.fetch_add(bytes as u64, Ordering::Relaxed);
-    let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![atom("data"), data])]);
+    let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![Term::Atom(crate::atom!("data")), data])]);
     port.owner.lock().send(msg);
 }
 

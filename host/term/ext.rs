@@ -239,31 +239,27 @@ impl<'a> Decoder<'a> {
         (n <= self.b.len()).then_some(n)
     }
 
-    fn atom_name(&mut self) -> Option<String> {
+    fn atom_name(&mut self) -> Option<Atom> {
         let tag = self.u8()?;
         self.atom_body(tag)
     }
 
-    fn atom_body(&mut self, tag: u8) -> Option<String> {
-        match tag {
-            100 => {
-                let n = self.u16()?;
-                Some(self.take(n)?.iter().map(|&b| b as char).collect())
-            }
-            115 => {
-                let n = self.u8()? as usize;
-                Some(self.take(n)?.iter().map(|&b| b as char).collect())
-            }
-            118 => {
-                let n = self.u16()?;
-                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
-            }
-            119 => {
-                let n = self.u8()? as usize;
-                std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
-            }
-            _ => None,
+    /// The atom of an `ATOM_EXT` (100), `SMALL_ATOM_EXT` (115), `ATOM_UTF8_EXT`
+    /// (118) or `SMALL_ATOM_UTF8_EXT` (119) body. Latin-1 text that is
+    /// ASCII is interned straight from the input, without a copy.
+    fn atom_body(&mut self, tag: u8) -> Option<Atom> {
+        let (latin1, n) = match tag {
+            100 => (true, self.u16()?),
+            115 => (true, self.u8()? as usize),
+            118 => (false, self.u16()?),
+            119 => (false, self.u8()? as usize),
+            _ => return None,
+        };
+        let text = self.take(n)?;
+        if latin1 && !text.is_ascii() {
+            return Some(Atom::new(&text.iter().map(|&b| b as char).collect::<String>()));
         }
+        std::str::from_utf8(text).ok().map(Atom::new)
     }
 
     fn big(&mut self, n: usize) -> Option<Term> {
@@ -300,7 +296,7 @@ impl<'a> Decoder<'a> {
                 let s = s.trim_end_matches('\0');
                 Term::Float(s.trim().parse().ok()?)
             }
-            100 | 115 | 118 | 119 => Term::Atom(Atom::new(&self.atom_body(tag)?)),
+            100 | 115 | 118 | 119 => Term::Atom(self.atom_body(tag)?),
             104 => {
                 let n = self.u8()? as usize;
                 Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
@@ -403,8 +399,8 @@ impl<'a> Decoder<'a> {
                 Term::Ref(Ref(lo | (hi << 32)))
             }
             113 => {
-                let module = Atom::new(&self.atom_name()?);
-                let function = Atom::new(&self.atom_name()?);
+                let module = self.atom_name()?;
+                let function = self.atom_name()?;
                 let arity = match self.term()? {
                     Term::Int(a) => u8::try_from(a).ok()?,
                     _ => return None,
