@@ -294,3 +294,48 @@ fn a_job_whose_port_closed_comes_back_through_async_free() {
     assert_eq!(parts.join(" "), expected);
     assert!(p.receive(Some(Duration::from_millis(50))).unwrap().is_none(), "no ready_async");
 }
+
+/// A port closed (or its host dropped) while the poll thread runs its
+/// `ready_input` takes the driver lock and the port lock in the same order
+/// as the callback does: this used to deadlock (the closing thread held the
+/// port lock and waited for the driver lock the poll thread held). A
+/// watchdog fails the test instead of letting it hang.
+#[test]
+fn closing_ports_while_their_ready_input_runs_does_not_deadlock() {
+    let _serial = serial();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            let h = host();
+            let p = h.spawn_process();
+            let port = open(&p, "select_drv");
+            let tcp_port: u16 = control_text(&p, port, 'L', "").parse().unwrap();
+            // Clients that keep the poll thread busy with this port.
+            let clients: Vec<_> = (0..3)
+                .map(|_| {
+                    let mut c = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+                    let handle = c.try_clone().unwrap();
+                    (handle, std::thread::spawn(move || while c.write_all(b"ping").is_ok() {}))
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(2));
+            // The owner exits: the port gets the exit signal and closes.
+            drop(p);
+            drop(h);
+            // Nobody reads any more: end the writers.
+            let clients: Vec<_> = clients
+                .into_iter()
+                .map(|(handle, writer)| {
+                    let _ = handle.shutdown(std::net::Shutdown::Both);
+                    writer
+                })
+                .collect();
+            clients.into_iter().for_each(|c| c.join().unwrap());
+        }
+        done_tx.send(()).unwrap();
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(120)).is_ok(),
+        "closing select_drv ports while their events fire deadlocked"
+    );
+}

@@ -753,10 +753,23 @@ pub(crate) fn queue_changed(port: &Port) {
     // A driver thread holding the port data lock may call this while the
     // port's own thread, in a callback, waits for that lock: never block on
     // the port lock here; its holder completes the close instead.
+    // The driver lock comes before the port lock (see `terminate`).
+    let dl = if port.driver.port_locking() {
+        None
+    } else {
+        match port.driver.driver_lock.try_lock() {
+            Some(g) => Some(g),
+            None => {
+                port.close_pending.store(true, Ordering::Release);
+                return;
+            }
+        }
+    };
     let Some(guard) = port.state.try_lock() else {
         port.close_pending.store(true, Ordering::Release);
         return;
     };
+    let _dl = dl;
     let mut s = guard.borrow_mut();
     if port.phase() != Phase::Closing {
         return;
@@ -779,6 +792,7 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
     if discard_queue {
         port.queue.lock().clear();
     }
+    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
     if matches!(port.phase(), Phase::Closed | Phase::Exiting) {
@@ -800,6 +814,9 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
 /// after the `EXIT`), then the port lets go of its timer, events, locks and
 /// table slot.
 pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
+    // The driver lock first, then the port lock, as every callback takes
+    // them (the other order deadlocks with a poll or timer thread).
+    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
     let guard = port.state.lock();
     if port.phase() == Phase::Closed {
         return;
@@ -812,7 +829,6 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
         r.close(&reason);
     }
     if started && port.driver.entry().stop.is_some() {
-        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
         let data = {
             let mut s = guard.borrow_mut();
             s.depth += 1;
@@ -856,11 +872,11 @@ fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
 
 /// Host shutdown: `stop` without messages.
 pub(crate) fn shutdown(port: &Port) {
+    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
     let guard = port.state.lock();
     let started = !matches!(port.phase(), Phase::Starting | Phase::Closed);
     port.set_phase(Phase::Closed);
     if started && port.driver.entry().stop.is_some() {
-        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
         let data = guard.borrow().drv_data;
         entry::stop(port, data);
     }
