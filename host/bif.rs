@@ -47,7 +47,7 @@ impl ProcessRuntime {
             self.last_error = Some(why.clone());
         }
         let (class, reason) = e.to_exception();
-        Exception { class, reason }
+        Exception { class, reason: reason.into_expanded() }
     }
 }
 
@@ -359,8 +359,9 @@ impl Runtime for ProcessRuntime {
             "erl_ddll" => self.erl_ddll(name.name(), &args),
             _ => Err(BifError::Undef),
         };
+        // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).
         match r {
-            Ok(t) => Ok(t),
+            Ok(t) => Ok(t.into_expanded()),
             Err(e) => Err(self.raise(e)),
         }
     }
@@ -370,7 +371,10 @@ impl Runtime for ProcessRuntime {
         matches: &mut dyn FnMut(&Term) -> bool,
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, Exception> {
-        self.process.receive_matching(matches, timeout).map_err(|e| self.raise(e))
+        self.process
+            .receive_matching(&mut |m| matches(&m.expanded()), timeout)
+            .map(|m| m.map(Term::into_expanded))
+            .map_err(|e| self.raise(e))
     }
 
     fn check_signals(&mut self) -> Result<(), Exception> {

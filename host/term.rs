@@ -251,6 +251,15 @@ pub enum Term {
     BitString(Bin, u8),
     /// A proper list; `List(vec![])` is `[]`.
     List(Vec<Term>),
+    /// A proper, non-empty list of integers 0..=255 held as bytes, one
+    /// byte per element: what list-mode ports produce (`port_control`
+    /// answers, `{Port, {data, List}}`), built by
+    /// [`Term::compact_byte_list`]. It is the same Erlang value as the
+    /// [`Term::List`] of those integers: equal to it, sorted, printed and
+    /// encoded alike, and an iolist of the same bytes. ERTS builds such a
+    /// list as cons cells (16 bytes per element); here it costs one byte
+    /// per element. [`Term::expanded`] gives the `List` form.
+    ByteList(Bin),
     /// An improper list: the elements and a tail that is not a list.
     /// Never has an empty element vector.
     Improper(Vec<Term>, Box<Term>),
@@ -316,6 +325,61 @@ impl Term {
     pub fn byte_list(bytes: &[u8]) -> Term {
         Term::List(bytes.iter().map(|&b| Term::Int(b as i64)).collect())
     }
+    /// The list of `bytes` as integers, compact ([`Term::ByteList`]);
+    /// `[]` when `bytes` is empty.
+    pub fn compact_byte_list(bytes: &[u8]) -> Term {
+        if bytes.is_empty() {
+            Term::nil()
+        } else {
+            Term::ByteList(Bin::from_slice(bytes))
+        }
+    }
+    /// `self` with every [`Term::ByteList`] in it (at any depth) replaced
+    /// by the equal [`Term::List`] of integers; borrowed when there is none.
+    pub fn expanded(&self) -> std::borrow::Cow<'_, Term> {
+        if self.has_byte_list() {
+            std::borrow::Cow::Owned(self.expand())
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        }
+    }
+    /// As [`Term::expanded`], by value.
+    pub fn into_expanded(self) -> Term {
+        if self.has_byte_list() {
+            self.expand()
+        } else {
+            self
+        }
+    }
+    fn has_byte_list(&self) -> bool {
+        match self {
+            Term::ByteList(_) => true,
+            Term::List(v) | Term::Tuple(v) => v.iter().any(Term::has_byte_list),
+            Term::Improper(v, t) => t.has_byte_list() || v.iter().any(Term::has_byte_list),
+            Term::Map(kv) => kv.iter().any(|(k, v)| k.has_byte_list() || v.has_byte_list()),
+            _ => false,
+        }
+    }
+    fn expand(&self) -> Term {
+        match self {
+            Term::ByteList(b) => Term::byte_list(b.as_slice()),
+            Term::List(v) => Term::List(v.iter().map(Term::expand).collect()),
+            Term::Tuple(v) => Term::Tuple(v.iter().map(Term::expand).collect()),
+            // A list tail that expands to a list joins the elements.
+            Term::Improper(v, t) => {
+                let mut items: Vec<Term> = v.iter().map(Term::expand).collect();
+                match t.expand() {
+                    Term::List(rest) => {
+                        items.extend(rest);
+                        Term::List(items)
+                    }
+                    t => Term::Improper(items, Box::new(t)),
+                }
+            }
+            Term::Map(kv) => Term::Map(kv.iter().map(|(k, v)| (k.expand(), v.expand())).collect()),
+            t => t.clone(),
+        }
+    }
     /// A string as a list of code points, as `"..."` reads in Erlang.
     pub fn string(s: &str) -> Term {
         Term::List(s.chars().map(|c| Term::Int(c as i64)).collect())
@@ -379,6 +443,7 @@ impl Term {
         let mut out = Vec::new();
         self.iolist_walk(&mut |piece| match piece {
             IoPiece::Byte(b) => out.push(b),
+            IoPiece::Bytes(b) => out.extend_from_slice(b),
             IoPiece::Bin(b) => out.extend_from_slice(b.as_slice()),
         })?;
         Some(out)
@@ -389,6 +454,7 @@ impl Term {
         let mut n = 0;
         self.iolist_walk(&mut |piece| match piece {
             IoPiece::Byte(_) => n += 1,
+            IoPiece::Bytes(b) => n += b.len(),
             IoPiece::Bin(b) => n += b.len(),
         })?;
         Some(n)
@@ -403,6 +469,10 @@ impl Term {
                 Some(())
             }
             Term::List(items) => items.iter().try_for_each(|t| t.iolist_item(f)),
+            Term::ByteList(b) => {
+                f(IoPiece::Bytes(b.as_slice()));
+                Some(())
+            }
             Term::Improper(items, tail) => {
                 items.iter().try_for_each(|t| t.iolist_item(f))?;
                 match &**tail {
@@ -423,7 +493,7 @@ impl Term {
                 f(IoPiece::Byte(*i as u8));
                 Some(())
             }
-            Term::Binary(_) | Term::List(_) | Term::Improper(..) => self.iolist_walk(f),
+            Term::Binary(_) | Term::List(_) | Term::ByteList(_) | Term::Improper(..) => self.iolist_walk(f),
             _ => None,
         }
     }
@@ -434,6 +504,8 @@ impl Term {
 pub enum IoPiece<'a> {
     /// An integer element 0..=255.
     Byte(u8),
+    /// Consecutive integer elements, from a [`Term::ByteList`].
+    Bytes(&'a [u8]),
     /// A binary element or tail.
     Bin(&'a Bin),
 }
@@ -442,5 +514,56 @@ impl PartialEq for Term {
     /// Exact equality (`=:=`).
     fn eq(&self, other: &Term) -> bool {
         order::compare(self, other, true) == std::cmp::Ordering::Equal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a list of bytes can be held is the same Erlang value.
+    #[test]
+    fn a_byte_list_is_the_list_of_its_integers() {
+        let bytes: Vec<u8> = vec![0, 1, 120, 255];
+        let compact = Term::compact_byte_list(&bytes);
+        let list = Term::byte_list(&bytes);
+        assert!(matches!(compact, Term::ByteList(_)));
+        assert_eq!(compact, list);
+        assert_eq!(compact.to_string(), "[0,1,120,255]");
+        assert_eq!(ext::term_to_binary(&compact), ext::term_to_binary(&list));
+        assert_eq!(compact.iolist_to_bytes(), Some(bytes.clone()));
+        assert_eq!(compact.iolist_size(), Some(4));
+        assert!(matches!(&*compact.expanded(), Term::List(v) if v.len() == 4));
+        assert!(matches!(Term::compact_byte_list(&[]), Term::List(v) if v.is_empty()));
+        // Deep inside other terms too.
+        let t = Term::tuple(vec![Term::atom("data"), compact.clone()]);
+        assert_eq!(t, Term::tuple(vec![Term::atom("data"), list.clone()]));
+        assert!(matches!(&t.clone().into_expanded(), Term::Tuple(v) if matches!(&v[1], Term::List(_))));
+        // Long lists are not STRING_EXT, in either form.
+        let long = vec![7u8; 70_000];
+        assert_eq!(ext::term_to_binary(&Term::compact_byte_list(&long)), ext::term_to_binary(&Term::byte_list(&long)));
+        assert_eq!(ext::binary_to_term(&ext::term_to_binary(&Term::compact_byte_list(&long))), Some(Term::byte_list(&long)));
+    }
+
+    #[test]
+    fn byte_lists_sort_among_lists_as_their_integers_do() {
+        let c = |b: &[u8]| Term::compact_byte_list(b);
+        let l = |v: &[i64]| Term::List(v.iter().map(|&i| Term::Int(i)).collect());
+        use std::cmp::Ordering::*;
+        let cmp = |a: &Term, b: &Term| order::compare(a, b, true);
+        assert_eq!(cmp(&c(&[1, 2]), &c(&[1, 2, 3])), Less);
+        assert_eq!(cmp(&c(&[1, 3]), &c(&[1, 2, 3])), Greater);
+        assert_eq!(cmp(&c(&[1, 2]), &l(&[1, 2, 0])), Less);
+        assert_eq!(cmp(&c(&[1, 2]), &l(&[1, 256])), Less);
+        assert_eq!(cmp(&l(&[1, -1]), &c(&[1, 0])), Less);
+        assert_eq!(cmp(&c(&[1]), &Term::nil()), Greater);
+        assert_eq!(cmp(&c(&[1]), &Term::binary(&[1])), Less);
+        assert_eq!(cmp(&c(&[1]), &Term::tuple(vec![])), Greater);
+        let improper = Term::Improper(vec![Term::Int(1)], Box::new(Term::atom("a")));
+        // As ERTS: `[1] < [1|a]`, `[1,0] < [1|a]`, `[2] < [1|a]` are all
+        // false (after the common head, the tail `a` sorts before lists).
+        assert_eq!(cmp(&c(&[1]), &improper), Greater);
+        assert_eq!(cmp(&c(&[1, 0]), &improper), Greater);
+        assert_eq!(cmp(&c(&[2]), &improper), Greater);
     }
 }

@@ -163,7 +163,7 @@ pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &mut [u8]) 
     if rbuf.is_null() {
         return Ok(Term::nil());
     }
-    let bytes_term = |b: &[u8]| if binary { Term::binary(b) } else { Term::byte_list(b) };
+    let bytes_term = |b: &[u8]| if binary { Term::binary(b) } else { Term::compact_byte_list(b) };
     if rbuf == orig {
         return Ok(bytes_term(&offered[..ret.min(CONTROL_RLEN)]));
     }
@@ -233,6 +233,6 @@ pub(crate) fn data_term(port: &Port, bytes: &[u8]) -> Term {
     if port.binary_mode() {
         Term::binary(bytes)
     } else {
-        Term::byte_list(bytes)
+        Term::compact_byte_list(bytes)
     }
 }

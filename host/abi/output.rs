@@ -26,7 +26,7 @@ fn data_with_header(p: &Port, header: &[u8], body: Bin) -> Term {
     } else {
         let mut v = header.to_vec();
         v.extend_from_slice(body.as_slice());
-        Term::byte_list(&v)
+        Term::compact_byte_list(&v)
     }
 }
 
@@ -118,7 +118,7 @@ pub unsafe extern "C" fn driver_outputv(
         } else {
             let mut v = h.to_vec();
             pieces.iter().for_each(|b| v.extend_from_slice(b));
-            Term::byte_list(&v)
+            Term::compact_byte_list(&v)
         };
         port_mod::deliver(p, data, hlen + n);
         0

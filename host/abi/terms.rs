@@ -441,7 +441,7 @@ fn cons_onto(mut heads: Vec<Term>, tail: Term) -> Term {
     if heads.is_empty() {
         return tail;
     }
-    match tail {
+    match tail.into_expanded() {
         Term::List(rest) => {
             heads.extend(rest);
             Term::List(heads)

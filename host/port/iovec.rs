@@ -41,7 +41,7 @@ fn count_elements(data: &Term) -> usize {
     let (mut n, mut in_run) = (0, false);
     let _ = data.iolist_walk(&mut |piece| {
         let is_char = match piece {
-            IoPiece::Byte(_) => true,
+            IoPiece::Byte(_) | IoPiece::Bytes(_) => true,
             IoPiece::Bin(b) => is_char_bin(b, false),
         };
         // A refc binary is an element; a character starts one unless a run
@@ -79,6 +79,7 @@ impl IoVec {
         let pack = count_elements(data) >= SMALL_WRITE_VEC;
         data.iolist_walk(&mut |piece| match piece {
             IoPiece::Byte(b) => push_copied(&mut segs, &mut common, &[b]),
+            IoPiece::Bytes(b) => push_copied(&mut segs, &mut common, b),
             IoPiece::Bin(b) if is_char_bin(b, pack) => {
                 if !b.is_empty() {
                     push_copied(&mut segs, &mut common, b.as_slice())
@@ -115,5 +116,42 @@ impl IoVec {
         self.ev.iov = self.iov.as_mut_ptr();
         self.ev.binv = self.binv.as_mut_ptr();
         &mut self.ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(data: &Term) -> Vec<(usize, Vec<u8>)> {
+        let size = data.iolist_size().unwrap();
+        let mut v = IoVec::from_iolist(data, size);
+        let ev = v.as_erl_iovec();
+        // SAFETY: `v` lives; the vector has `vsize` elements.
+        let iov = unsafe { std::slice::from_raw_parts((*ev).iov, (*ev).vsize as usize) };
+        iov.iter()
+            .map(|e| {
+                let bytes = if e.iov_len == 0 {
+                    Vec::new()
+                } else {
+                    // SAFETY: each element points at `iov_len` live bytes.
+                    unsafe { std::slice::from_raw_parts(e.iov_base as *const u8, e.iov_len) }.to_vec()
+                };
+                (e.iov_len, bytes)
+            })
+            .collect()
+    }
+
+    /// A compact byte list is characters, exactly as the integers it stands
+    /// for: one run with its neighbours, a refc binary still apart.
+    #[test]
+    fn a_byte_list_splits_as_its_integers() {
+        let big = Term::binary(&[9u8; 100]);
+        assert!(!matches!(&big, Term::Binary(b) if b.is_heap()), "100 bytes make a refc binary");
+        let mk = |l: fn(&[u8]) -> Term| Term::List(vec![l(b"ab"), Term::Int(b'c' as i64), big.clone(), l(b"de")]);
+        let compact = mk(Term::compact_byte_list);
+        let expanded = mk(Term::byte_list);
+        assert_eq!(shape(&compact), shape(&expanded));
+        assert_eq!(shape(&compact).iter().map(|s| s.0).collect::<Vec<_>>(), [0, 3, 100, 2]);
     }
 }

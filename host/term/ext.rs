@@ -97,6 +97,17 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
             items.iter().for_each(|t| put_term(out, t));
             out.push(106);
         }
+        Term::ByteList(b) if b.len() < 65536 => {
+            out.push(107);
+            out.extend_from_slice(&(b.len() as u16).to_be_bytes());
+            out.extend_from_slice(b.as_slice());
+        }
+        Term::ByteList(b) => {
+            out.push(108);
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            b.as_slice().iter().for_each(|&x| out.extend_from_slice(&[97, x]));
+            out.push(106);
+        }
         Term::Improper(items, tail) => {
             out.push(108);
             out.extend_from_slice(&(items.len() as u32).to_be_bytes());

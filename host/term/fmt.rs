@@ -245,6 +245,11 @@ impl Display for Term {
                 write_seq(f, items)?;
                 f.write_char(']')
             }
+            Term::ByteList(b) => {
+                f.write_char('[')?;
+                write_bytes(f, b.as_slice())?;
+                f.write_char(']')
+            }
             Term::Improper(items, tail) => {
                 f.write_char('[')?;
                 write_seq(f, items)?;

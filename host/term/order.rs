@@ -38,7 +38,7 @@ fn rank(t: &Term) -> u8 {
         Term::Tuple(_) => 6,
         Term::Map(_) => 7,
         Term::List(v) if v.is_empty() => 8,
-        Term::List(_) | Term::Improper(..) => 9,
+        Term::List(_) | Term::ByteList(_) | Term::Improper(..) => 9,
         Term::Binary(_) | Term::BitString(..) => 10,
     }
 }
@@ -51,6 +51,9 @@ pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
         return ra.cmp(&rb);
     }
     match (a, b) {
+        // Byte lists compare as their integers do, element by element.
+        (Term::ByteList(x), Term::ByteList(y)) => x.as_slice().cmp(y.as_slice()),
+        (Term::ByteList(_), _) | (_, Term::ByteList(_)) => compare(&a.expanded(), &b.expanded(), exact),
         (Term::Atom(x), Term::Atom(y)) => {
             if x == y {
                 Ordering::Equal
