@@ -58,7 +58,11 @@ fn count_elements(data: &Term) -> usize {
 pub struct IoVec {
     iov: Vec<SysIOVec>,
     binv: Vec<*mut ErlDrvBinary>,
+    /// The vector of a single binary, without allocating one: element 0
+    /// and the binary (`iov`/`binv` are then empty).
+    small: Option<([SysIOVec; 2], [*mut ErlDrvBinary; 2])>,
     _keep: Vec<Bin>,
+    _one: Option<Bin>,
     ev: ErlIOVec,
 }
 
@@ -66,6 +70,11 @@ impl IoVec {
     /// Splits the iolist `data` (of `size` bytes; the caller has checked it
     /// is one) into an `ErlIOVec`.
     pub fn from_iolist(data: &Term, size: usize) -> IoVec {
+        if let Term::Binary(b) = data {
+            if !b.is_empty() {
+                return IoVec::one_binary(b);
+            }
+        }
         let mut common: Vec<u8> = Vec::new();
         let mut segs: Vec<Seg> = Vec::new();
         let push_copied = |segs: &mut Vec<Seg>, common: &mut Vec<u8>, bytes: &[u8]| {
@@ -108,13 +117,34 @@ impl IoVec {
         }
         keep.extend(common);
         let ev = ErlIOVec { vsize: iov.len() as i32, size, iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };
-        IoVec { iov, binv, _keep: keep, ev }
+        IoVec { iov, binv, small: None, _keep: keep, _one: None, ev }
+    }
+
+    /// The vector of one non-empty binary, split as [`IoVec::from_iolist`]
+    /// splits it: a heap binary's bytes copied into a binary of their own
+    /// (ERTS's common binary: a driver may write into it), a refc binary
+    /// by reference.
+    fn one_binary(b: &Bin) -> IoVec {
+        let bin = if b.is_heap() { Bin::from_slice(b.as_slice()) } else { b.clone() };
+        let empty = SysIOVec { iov_base: std::ptr::null_mut(), iov_len: 0 };
+        let elem = SysIOVec { iov_base: bin.as_slice().as_ptr() as *mut _, iov_len: bin.len() };
+        let small = Some(([empty, elem], [std::ptr::null_mut(), bin.raw()]));
+        let ev = ErlIOVec { vsize: 2, size: bin.len(), iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };
+        IoVec { iov: Vec::new(), binv: Vec::new(), small, _keep: Vec::new(), _one: Some(bin), ev }
     }
 
     /// The `ErlIOVec` to pass to `outputv`; valid while `self` lives.
     pub fn as_erl_iovec(&mut self) -> *mut ErlIOVec {
-        self.ev.iov = self.iov.as_mut_ptr();
-        self.ev.binv = self.binv.as_mut_ptr();
+        match &mut self.small {
+            Some((iov, binv)) => {
+                self.ev.iov = iov.as_mut_ptr();
+                self.ev.binv = binv.as_mut_ptr();
+            }
+            None => {
+                self.ev.iov = self.iov.as_mut_ptr();
+                self.ev.binv = self.binv.as_mut_ptr();
+            }
+        }
         &mut self.ev
     }
 }
@@ -153,5 +183,16 @@ mod tests {
         let expanded = mk(Term::byte_list);
         assert_eq!(shape(&compact), shape(&expanded));
         assert_eq!(shape(&compact).iter().map(|s| s.0).collect::<Vec<_>>(), [0, 3, 100, 2]);
+    }
+
+    /// A lone binary takes the short path; it splits as inside a list.
+    #[test]
+    fn a_lone_binary_splits_as_in_a_list() {
+        for n in [1, 28, 64, 65, 100, 5000] {
+            let b = Term::binary(&vec![7u8; n]);
+            assert_eq!(shape(&b), shape(&Term::List(vec![b.clone()])), "{n} bytes");
+            assert_eq!(shape(&b).len(), 2);
+        }
+        assert_eq!(shape(&Term::binary(&[])), shape(&Term::List(vec![Term::binary(&[])])));
     }
 }

@@ -197,7 +197,8 @@ pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
 /// [`try_term_to_binary`] for terms that may hold one (the script's
 /// `term_to_binary/1` and `erlang:port_call` check with [`encodable`]).
 pub fn term_to_binary(t: &Term) -> Vec<u8> {
-    let mut out = vec![131];
+    let mut out = Vec::with_capacity(64);
+    out.push(131);
     put_term(&mut out, t);
     out
 }
@@ -286,6 +287,15 @@ impl<'a> Decoder<'a> {
         Some(Term::from_big(eetf::BigInteger { value: v }))
     }
 
+    /// `n` terms in a row (`n` already checked against the input left).
+    fn terms(&mut self, n: usize) -> Option<Vec<Term>> {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.term()?);
+        }
+        Some(v)
+    }
+
     fn term(&mut self) -> Option<Term> {
         self.depth += 1;
         if self.depth > 10_000 {
@@ -310,11 +320,11 @@ impl<'a> Decoder<'a> {
             100 | 115 | 118 | 119 => Term::Atom(self.atom_body(tag)?),
             104 => {
                 let n = self.u8()? as usize;
-                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+                Term::Tuple(self.terms(n)?)
             }
             105 => {
                 let n = self.len32()?;
-                Term::Tuple((0..n).map(|_| self.term()).collect::<Option<_>>()?)
+                Term::Tuple(self.terms(n)?)
             }
             106 => Term::nil(),
             107 => {
@@ -323,7 +333,7 @@ impl<'a> Decoder<'a> {
             }
             108 => {
                 let n = self.len32()?;
-                let items: Vec<Term> = (0..n).map(|_| self.term()).collect::<Option<_>>()?;
+                let items = self.terms(n)?;
                 let tail = self.term()?;
                 match tail {
                     Term::List(rest) => {
