@@ -322,6 +322,12 @@ impl Port {
         }
     }
 
+    /// True while a callback of this port runs on the calling thread (the
+    /// driver calls back into porthost from inside it).
+    pub(crate) fn in_callback_on_this_thread(&self) -> bool {
+        self.state.is_owned_by_current_thread() && self.state.lock().borrow().depth > 0
+    }
+
     /// Moves the port to `p` (under the port lock).
     pub(crate) fn set_phase(&self, p: Phase) {
         self.phase.store(p as u8, Ordering::Release);
