@@ -19,6 +19,13 @@
 //! owner.port_close(port).unwrap();
 //! ```
 //!
+//! A port in list mode (no `binary` option) answers `port_control` and
+//! sends `{Port, {data, Data}}` with a [`Term::ByteList`]: the same Erlang
+//! value as the [`Term::List`] of its integers (`==`, ordering, printing and
+//! the external format agree), held as bytes. Compare it with `==`, read it
+//! with [`Term::iolist_to_bytes`], or take [`Term::expanded`] to match on
+//! `Term::List`.
+//!
 //! The map: [`Host`] holds the driver registry ([`ddll`]), the port table
 //! ([`port`]), the processes ([`process`], the owners of ports), the poll
 //! thread ([`poll`], `driver_select`), the timers ([`timer`]) and the async

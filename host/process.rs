@@ -470,7 +470,8 @@ impl Process {
 
     /// `port_control(Port, Operation, Data)`: calls the driver's `control`
     /// with the flattened iolist `data` and returns its answer: a list of
-    /// bytes, or a binary if the driver set `PORT_CONTROL_FLAG_BINARY`.
+    /// bytes ([`Term::ByteList`], or `[]`), or a binary if the driver set
+    /// `PORT_CONTROL_FLAG_BINARY` (ERTS's `erts_port_control`).
     ///
     /// # Errors
     /// `badarg` if the port is closed, `data` is not an iolist, the driver
