@@ -69,6 +69,15 @@ impl Timers {
         let now = Instant::now();
         let ms = if (ms as i64) < 0 { 0 } else { ms };
         let deadline = now.checked_add(Duration::from_millis(ms)).unwrap_or(now);
+        if ms == 0 && port.in_callback_on_this_thread() {
+            // Set inside a callback on this thread: the callback's end runs
+            // it (`port::in_callback`), so the timer thread need not hear
+            // of it (waking it costs more than the timer, and it could take
+            // the timer first and make the port's owner wait for it).
+            *port.timer.lock() = Some((deadline, seq));
+            port.timer_now.store(true, Ordering::Relaxed);
+            return;
+        }
         let (lock, cv) = &*self.shared;
         let mut st = lock.lock();
         *port.timer.lock() = Some((deadline, seq));

@@ -126,6 +126,7 @@ scripts! {
     timer_no_callback,
     timer_reset,
     timer_set,
+    timer_zero_in_start,
 }
 
 fn scripts_dir() -> PathBuf {

@@ -491,6 +491,10 @@ pub(crate) fn open(
         }
         r
     };
+    // A 0 ms timer that start set runs now, as after any other callback.
+    if started.is_ok() && port.timer_now.load(Ordering::Relaxed) {
+        run_due_timer(&port);
+    }
     let started = match started {
         Ok(_) if driver_flags & FLAG_USE_INIT_ACK != 0 => {
             // The port is ready when the driver says so: wait, without the

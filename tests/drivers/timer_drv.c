@@ -12,6 +12,7 @@
  * running ($n) it re-arms the timer and sends "tick I" instead.
  *
  * port_control(Port, Cmd, Data), replies in list mode:
+ * "timer_drv now" sets a 0 ms timer in start.
  *   $s "N"  -> driver_set_timer(port, N); replies its result
  *   $c      -> driver_cancel_timer(port); replies its result
  *   $r      -> driver_read_timer(port, &left); replies "RC LEFT"
@@ -74,6 +75,9 @@ static ErlDrvData timer_start(ErlDrvPort port, char *command)
     t->ticks_left = 0;
     t->ticks_sent = 0;
     log_event("start", t->id);
+    /* "timer_drv now": a 0 ms timer from start. */
+    if (strstr(command, " now") != NULL)
+        driver_set_timer(port, 0);
     return (ErlDrvData)t;
 }
 
