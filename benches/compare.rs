@@ -5,6 +5,9 @@
 //! ERTS script's loop so the two columns are comparable.
 use std::time::{Duration, Instant};
 
+#[path = "common.rs"]
+mod common;
+
 use porthost::{Host, HostConfig, Term};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
@@ -98,22 +101,12 @@ fn main() {
     sock.set_nodelay(true).unwrap();
     sock.set_nonblocking(true).unwrap();
     report("select_wakeup_to_ready_input", 20_000, |n| {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let mut echo = [0u8; 4];
         for _ in 0..n {
             sock.write_all(b"ping").unwrap();
             drop(p.receive(WAIT).unwrap().unwrap());
-            // Polled, not blocking: ERTS's gen_tcp:recv is served by its
-            // own poll set and busy-waiting schedulers, and a thread that
-            // blocks here would add a (virtual) CPU wake-up of its own.
-            let mut got = 0;
-            while got < echo.len() {
-                match sock.read(&mut echo[got..]) {
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
-                    Err(e) => panic!("reading the echo: {e}"),
-                }
-            }
+            common::read_polled(&mut sock, &mut echo);
         }
     });
 }

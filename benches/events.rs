@@ -3,12 +3,15 @@
 //! dequeue via `driver_deq`). Drivers: the test drivers of
 //! `tests/drivers/` (built here with `cc` against `include/`) and the
 //! bundled `queue_drv`.
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use divan::Bencher;
+
+#[path = "common.rs"]
+mod common;
 use porthost::{Host, HostConfig, PortId, Process, Term};
 
 fn main() {
@@ -72,22 +75,13 @@ fn select_wakeup_to_ready_input(b: Bencher) {
     let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
     let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
     client.set_nodelay(true).unwrap();
-    // Read by polling, not blocking, as ERTS's gen_tcp:recv is served by
-    // busy-waiting schedulers: a client thread that sleeps in read(2)
-    // would add a CPU wake-up of its own to each round.
+    // Read by polling (see `common::read_polled`).
     client.set_nonblocking(true).unwrap();
     let mut echo = [0u8; 4];
     b.bench_local(|| {
         client.write_all(b"ping").unwrap();
         receive(&p);
-        let mut got = 0;
-        while got < echo.len() {
-            match client.read(&mut echo[got..]) {
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
-                Err(e) => panic!("reading the echo: {e}"),
-            }
-        }
+        common::read_polled(&mut client, &mut echo);
     });
 }
 
