@@ -91,6 +91,7 @@ scripts! {
     failure_posix,
     failure_trap,
     open_port,
+    outputv_large,
     port_info,
     ports_create,
     ports_driver_entry,

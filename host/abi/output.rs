@@ -102,14 +102,14 @@ pub unsafe extern "C" fn driver_outputv(
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let h = unsafe { bytes(hbuf, hlen) };
         let pieces = unsafe { iovec_pieces(ev, skip) };
-        let n: usize = pieces.iter().map(|b| b.len()).sum();
+        let n: usize = pieces.iter().map(|p| p.bytes.len()).sum();
         let data = if p.binary_mode() {
             // ERTS: the header bytes, then one binary per element, the last
             // one as the tail: [H1, ..., Bin1, Bin2 | BinLast].
             let mut items: Vec<Term> = h.iter().map(|&b| Term::Int(b as i64)).collect();
-            let tail = pieces.last().map(|b| Term::binary(b));
+            let tail = pieces.last().map(Piece::to_binary);
             let n_pieces = pieces.len();
-            items.extend(pieces.into_iter().take(n_pieces.saturating_sub(1)).map(|b| Term::binary(&b)));
+            items.extend(pieces.iter().take(n_pieces.saturating_sub(1)).map(Piece::to_binary));
             match tail {
                 None => Term::List(items),
                 Some(t) if items.is_empty() => t,
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn driver_outputv(
             }
         } else {
             let mut v = h.to_vec();
-            pieces.iter().for_each(|b| v.extend_from_slice(b));
+            pieces.iter().for_each(|p| v.extend_from_slice(p.bytes));
             Term::compact_byte_list(&v)
         };
         port_mod::deliver(p, data, hlen + n);
@@ -125,11 +125,40 @@ pub unsafe extern "C" fn driver_outputv(
     })
 }
 
+/// One element of an `ErlIOVec` (after `skip`): its bytes and the driver
+/// binary they lie in, if `binv` names one that holds them.
+struct Piece<'a> {
+    bytes: &'a [u8],
+    bin: Option<(*mut ErlDrvBinary, usize)>,
+}
+
+impl Piece<'_> {
+    /// The piece as a binary term: a new reference to its driver binary
+    /// when it is larger than ERTS's heap-binary limit (ERTS's
+    /// `deliver_vec_message` makes a ProcBin of it, no copy), else a copy.
+    fn to_binary(&self) -> Term {
+        match self.bin {
+            Some((bin, off)) if self.bytes.len() > binary::ONHEAP_BIN_LIMIT => {
+                // SAFETY: `bin` is a live driver binary holding
+                // `off..off + len` (checked by `iovec_pieces`); we take one
+                // more reference to it.
+                Term::Binary(unsafe {
+                    binary::refc_add(bin, 1);
+                    Bin::from_raw(bin, off, self.bytes.len())
+                })
+            }
+            _ => Term::binary(self.bytes),
+        }
+    }
+}
+
 /// The non-empty elements of `ev` after the first `skip` bytes.
 ///
 /// # Safety
-/// `ev` must be NULL or a valid ErlIOVec whose elements are readable.
-unsafe fn iovec_pieces(ev: *const ErlIOVec, mut skip: usize) -> Vec<Vec<u8>> {
+/// `ev` must be NULL or a valid ErlIOVec whose elements are readable and
+/// stay so while the pieces live; a non-NULL `binv` entry must be a live
+/// driver binary.
+unsafe fn iovec_pieces<'a>(ev: *const ErlIOVec, mut skip: usize) -> Vec<Piece<'a>> {
     let mut out = Vec::new();
     if ev.is_null() {
         return out;
@@ -137,19 +166,30 @@ unsafe fn iovec_pieces(ev: *const ErlIOVec, mut skip: usize) -> Vec<Vec<u8>> {
     // SAFETY: by contract.
     let ev = unsafe { &*ev };
     for i in 0..ev.vsize.max(0) as usize {
-        // SAFETY: iov has vsize elements.
+        // SAFETY: iov (and binv, when not NULL) have vsize elements.
         let iov = unsafe { &*ev.iov.add(i) };
         let b = unsafe { bytes(iov.iov_base as *const c_char, iov.iov_len) };
         if skip >= b.len() {
             skip -= b.len();
             continue;
         }
-        out.push(b[skip..].to_vec());
+        let bytes = &b[skip..];
+        let bin = if ev.binv.is_null() { std::ptr::null_mut() } else { unsafe { *ev.binv.add(i) } };
+        // Only a binary that really holds the bytes can stand for them.
+        let bin = (!bin.is_null())
+            .then(|| {
+                // SAFETY: a live driver binary, by contract: its
+                // `orig_size` bytes start at `orig_bytes`.
+                let (start, size) = unsafe { (std::ptr::addr_of!((*bin).orig_bytes) as usize, (*bin).orig_size as usize) };
+                let at = bytes.as_ptr() as usize;
+                (at >= start && at + bytes.len() <= start + size).then_some((bin, at - start))
+            })
+            .flatten();
+        out.push(Piece { bytes, bin });
         skip = 0;
     }
     out
 }
-
 
 /// `driver_vec_to_buf(ev, buf, len)`: copies up to `len` bytes of `ev`
 /// into `buf`; returns the number copied.
@@ -157,10 +197,14 @@ unsafe fn iovec_pieces(ev: *const ErlIOVec, mut skip: usize) -> Vec<Vec<u8>> {
 pub unsafe extern "C" fn driver_vec_to_buf(ev: *mut ErlIOVec, buf: *mut c_char, len: ErlDrvSizeT) -> ErlDrvSizeT {
     guard("driver_vec_to_buf", 0, || {
         // SAFETY: `ev` is valid and `buf` has room for `len` bytes.
-        let data: Vec<u8> = unsafe { iovec_pieces(ev, 0) }.concat();
-        let n = data.len().min(len);
-        if n > 0 {
-            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf as *mut u8, n) };
+        let mut n = 0;
+        for p in unsafe { iovec_pieces(ev, 0) } {
+            let k = p.bytes.len().min(len - n);
+            unsafe { std::ptr::copy_nonoverlapping(p.bytes.as_ptr(), (buf as *mut u8).add(n), k) };
+            n += k;
+            if n == len {
+                break;
+            }
         }
         n
     })

@@ -5,7 +5,9 @@
  *       With HOW, start itself crashes that way.
  *   port_command(P, HOW)        output crashes.
  *   port_control(P, $c, HOW)    control crashes.
- *   port_control(P, $t, HOW)    arms a 10 ms timer whose timeout crashes.
+ *   port_control(P, $t, HOW)    arms a 100 ms timer whose timeout crashes
+ *                               (long enough for the reply to come first,
+ *                               even on a loaded machine).
  *   port_control(P, $e, Data)   echoes Data (a healthy call).
  *
  * HOW: segv, abort, exit, recurse, loop, alloc. Before each crash the driver
@@ -102,7 +104,7 @@ static ErlDrvSSizeT crash_control(ErlDrvData d, unsigned int cmd, char *buf, Erl
         return 0;
     case 't':
         set_how(c, buf, len);
-        driver_set_timer(c->port, 10);
+        driver_set_timer(c->port, 100);
         return 0;
     case 'e':
         if (len > rlen)
