@@ -81,21 +81,16 @@ impl Atom {
         // A small per-thread cache in front of the table: decoding and
         // building terms intern the same few atoms over and over.
         thread_local! {
-            static RECENT: std::cell::Cell<[(&'static str, u32); 64]> = const { std::cell::Cell::new([("", u32::MAX); 64]) };
+            static RECENT: [std::cell::Cell<(&'static str, u32)>; 64] =
+                const { [const { std::cell::Cell::new(("", u32::MAX)) }; 64] };
         }
         let slot = name.bytes().fold(name.len(), |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % 64;
-        let hit = RECENT.with(|r| {
-            // SAFETY: the cell is this thread's, and nothing else touches
-            // it while this function runs.
-            let (text, i) = unsafe { (*r.as_ptr())[slot] };
-            (i != u32::MAX && text == name).then_some(Atom(i))
-        });
-        if let Some(a) = hit {
-            return a;
+        let (text, i) = RECENT.with(|r| r[slot].get());
+        if i != u32::MAX && text == name {
+            return Atom(i);
         }
         let a = Atom::intern(name);
-        // SAFETY: as above.
-        RECENT.with(|r| unsafe { (*r.as_ptr())[slot] = (a.name(), a.0) });
+        RECENT.with(|r| r[slot].set((a.name(), a.0)));
         a
     }
 
