@@ -76,7 +76,9 @@ fn open_port_and_close(b: Bencher) {
 }
 
 /// The cost of isolation: `port_control` on a port whose driver runs in a
-/// worker process (target: under 2 µs median).
+/// worker process, a round trip through the shared-memory rings
+/// (`docs/isolation-ring.md`; target: under 2 µs median). Both sides spin
+/// while they wait, so it needs the two cores to itself.
 #[divan::bench]
 fn isolated_port_control_28b(b: Bencher) {
     let host = Host::new(HostConfig {

@@ -8,44 +8,70 @@
 //! the worker is porthost, driven through its own port BIFs.
 //!
 //! `port_command`, `port_control`, `erlang:port_call`, `port_close` and
-//! exit signals become requests (`{command, Id, Port, Data}`, ...) over a
-//! socket pair, framed as external terms ([`wire`]). Each waits for its
-//! reply, which carries the exit of the port if the request caused one, so
-//! a driver failure reaches the owner within the call, exactly as
+//! exit signals become requests, external terms ([`wire`]) in a ring in
+//! memory shared with the worker (module `ring`: a memfd, one
+//! single-producer single-consumer ring each way, futexes to sleep on):
+//! `{open, Id, Command, Options}`, `{command, Id, N, Data, Options}`,
+//! `{control, Id, N, Op, Data}`, `{call, Id, N, Op, Data}`, `{info, Id, N,
+//! Item}`, `{close, Id, N}`, `{exit, Id, N, Reason}`, where `N` is the
+//! number of the worker's port. Each waits for its reply, `{reply, Id,
+//! Value}` for a plain `{ok, Value}`, else `{reply, Id, Result, Exit,
+//! Events}`, which carries the exit of the port if the request caused one,
+//! so a driver failure reaches the owner within the call, exactly as
 //! in-process. Messages the worker's ports send (`{Port, {data, D}}`, ...)
-//! and exits that happen later arrive as events and go to the owner of the
-//! parent's port, the port id rewritten.
+//! and exits that happen later arrive as events (`{msg, WPort, Msg}`,
+//! `{send, WPort, Msg}`, `{exit, WPort, Reason}`, `{exit_unlinked, WPort,
+//! Reason}`) and go to the owner of the parent's port, the port id
+//! rewritten.
 //!
-//! When a worker dies, each of its ports exits with `{driver_crashed,
-//! Signal}` (`sigsegv`, `sigabrt`, ...; `{exit_status, N}` if it exited) and
-//! a request in flight fails (`badarg` to a trapping owner) instead of
-//! hanging. A request that takes longer than the watchdog timeout
-//! ([`crate::HostConfig::isolation_timeout`]) kills the worker; its ports
-//! exit with `{driver_timeout, Milliseconds}`. Nothing else in the parent
-//! changes.
+//! Who reads the worker's ring: the caller of a request holds the worker's
+//! `link` lock from before it writes its request until it has read its
+//! reply, reading (and delivering) what comes before the reply itself, so a
+//! round trip wakes no other thread; requests to one worker go one at a
+//! time, as the worker runs them anyway. Between requests a reader thread
+//! takes the lock to deliver what the worker's drivers send from timers,
+//! async jobs and the poll thread; the worker wakes it only for what it
+//! writes outside a request (see `ring`'s `Sleeper`). Both spin briefly
+//! before they sleep. Exits that need a port lock are applied on a thread
+//! of their own.
+//!
+//! The socket pair the worker is started with carries the memfd
+//! (`SCM_RIGHTS`) and then nothing: its end is how each side learns that
+//! the other is gone. When a worker dies, what it wrote before it died is
+//! delivered first (the shared memory outlives it), then each of its ports
+//! exits with `{driver_crashed, Signal}` (`sigsegv`, `sigabrt`, ...;
+//! `{exit_status, N}` if it exited) and a request in flight fails (`badarg`
+//! to a trapping owner) instead of hanging. A request that takes longer
+//! than the watchdog timeout ([`crate::HostConfig::isolation_timeout`])
+//! kills the worker; its ports exit with `{driver_timeout, Milliseconds}`.
+//! A worker that corrupts the ring is killed; its ports exit with
+//! `{driver_crashed, corrupt_ring}`. Nothing else in the parent changes.
 //!
 //! Differences from in-process ports, by design: `driver_caller` and
 //! `driver_connected` in the driver name the worker's proxy process, not
 //! the parent's owner; a port closed with a non-empty driver queue leaves
 //! the parent's port table at once and lingers in the worker only.
 
+pub(crate) mod ring;
+pub(crate) mod shm;
 pub mod wire;
 pub mod worker;
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter};
+use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-use self::wire::{read_frame, write_frame};
+use self::ring::{Consumer, Producer, Ring, RingError, Rings, Sleeper};
 use crate::error::BifError;
 use crate::port::{self, Port};
 use crate::term::{PortId, Term};
@@ -54,17 +80,36 @@ fn atom(s: &str) -> Term {
     Term::atom(s)
 }
 
-/// What a reply gives a waiting request: its result, the exit it caused
-/// (`none` or `{exit, Reason}`) and the events it caused; or the reason
-/// the worker is gone.
-type Answer = Result<(Term, Term, Vec<Term>), Term>;
+/// How long the caller of a request spins for its reply before it sleeps
+/// (as a receiving process does, see `crate::process`).
+const SPIN: Duration = Duration::from_micros(50);
+
+/// What a reply gives a waiting request, or the reason the worker is gone.
+type Answer = Result<Reply, Term>;
+
+/// A request's reply, the events the request caused delivered by then.
+struct Reply {
+    /// `Ok(Value)` for `{ok, Value}`; else the error term, `{error, Class,
+    /// Reason}`.
+    result: Result<Term, Term>,
+    /// The exit of the request's port, if the request caused one: the
+    /// reason, and whether the port had unlinked its owner first
+    /// (`exit_unlinked`).
+    exit: Option<(Term, bool)>,
+}
+
+/// An exit to apply on the exits thread: the port, the reason, and whether
+/// the port had unlinked its owner first.
+type Exit = (Weak<Port>, Term, bool);
 
 /// A worker process seen from the parent.
 pub(crate) struct Worker {
     child: Mutex<Child>,
     pid: u32,
-    writer: Mutex<BufWriter<UnixStream>>,
-    pending: Mutex<HashMap<u64, Sender<Answer>>>,
+    rings: Rings,
+    /// The ring ends: held by whoever reads the worker's ring (see the
+    /// module docs).
+    link: Mutex<Link>,
     next_id: AtomicU64,
     /// Worker port to parent port.
     ports: Mutex<HashMap<PortId, Weak<Port>>>,
@@ -73,9 +118,25 @@ pub(crate) struct Worker {
     orphans: Mutex<HashMap<PortId, Vec<Term>>>,
     /// The reason its ports exit once the worker is gone.
     dead: Mutex<Option<Term>>,
+    /// `dead` is set (read without its lock on every request).
+    is_dead: AtomicBool,
     /// Set before the watchdog kills the worker.
     kill_reason: Mutex<Option<Term>>,
     timeout: Option<Duration>,
+    /// Set when the worker's end of the socket closes (it is gone), or when
+    /// this `Worker` is dropped.
+    eof: Arc<AtomicBool>,
+    /// Our end of the socket pair, kept open: the worker ends when it closes.
+    _sock: UnixStream,
+    exits: Sender<Exit>,
+}
+
+/// The parent's ends of the rings.
+struct Link {
+    /// Requests.
+    tx: Producer,
+    /// Replies and events.
+    rx: Consumer,
 }
 
 /// The remote half of an isolated port: its worker and its id there.
@@ -112,7 +173,11 @@ impl Worker {
     pub(crate) fn spawn(sp: &Spawner, dir: &Path) -> Result<Arc<Worker>, BifError> {
         let exe = worker_exe(&sp.exe)
             .ok_or_else(|| BifError::badarg("cannot find the porthost executable to run an isolated worker (set PORTHOST_WORKER)"))?;
+        let (rings, memfd) = Rings::create(ring::DEFAULT_CAP).map_err(|e| BifError::badarg(format!("shared memory for a worker: {e}")))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| BifError::badarg(format!("socketpair: {e}")))?;
+        // The first thing the worker reads: the rings.
+        shm::send_fd(&ours, memfd.as_fd()).map_err(|e| BifError::badarg(format!("passing the rings to a worker: {e}")))?;
+        drop(memfd);
         let fd = std::os::fd::AsRawFd::as_raw_fd(&theirs);
         let mut cmd = Command::new(&exe);
         cmd.arg("worker").arg("--fd").arg("3").arg("--driver-path").arg(dir).stdin(Stdio::null());
@@ -141,20 +206,29 @@ impl Worker {
         let child = cmd.spawn().map_err(|e| BifError::badarg(format!("starting {}: {e}", exe.display())))?;
         drop(theirs);
         let pid = child.id();
-        let reader = ours.try_clone().map_err(|e| BifError::badarg(format!("socket: {e}")))?;
+        let watch = ours.try_clone().map_err(|e| BifError::badarg(format!("socket: {e}")))?;
+        // SAFETY: the parent makes the one producer of requests and the one
+        // consumer of replies; the worker makes the other two ends.
+        let link = unsafe { Link { tx: Producer::new(rings.to_worker.clone()), rx: Consumer::new(rings.to_parent.clone()) } };
+        let replies = rings.to_parent.clone();
+        let (exits_tx, exits_rx) = crossbeam_channel::unbounded::<Exit>();
+        let eof = Arc::new(AtomicBool::new(false));
         let w = Arc::new(Worker {
             child: Mutex::new(child),
             pid,
-            writer: Mutex::new(BufWriter::new(ours)),
-            pending: Mutex::new(HashMap::new()),
+            rings,
+            link: Mutex::new(link),
             next_id: AtomicU64::new(1),
             ports: Mutex::new(HashMap::new()),
             orphans: Mutex::new(HashMap::new()),
             dead: Mutex::new(None),
+            is_dead: AtomicBool::new(false),
             kill_reason: Mutex::new(None),
             timeout: sp.timeout,
+            eof: eof.clone(),
+            _sock: ours,
+            exits: exits_tx,
         });
-        let (exits_tx, exits_rx) = crossbeam_channel::unbounded::<(Weak<Port>, Term, bool)>();
         std::thread::Builder::new()
             .name("porthost-isolate-exits".into())
             .spawn(move || deliver_exits(exits_rx))
@@ -162,7 +236,12 @@ impl Worker {
         let weak = Arc::downgrade(&w);
         std::thread::Builder::new()
             .name(format!("porthost-isolate-{pid}"))
-            .spawn(move || read_events(weak, BufReader::new(reader), exits_tx))
+            .spawn(move || read_events(weak, replies, eof))
+            .expect("spawning a thread");
+        let weak = Arc::downgrade(&w);
+        std::thread::Builder::new()
+            .name(format!("porthost-isolate-{pid}-eof"))
+            .spawn(move || watch_socket(weak, watch))
             .expect("spawning a thread");
         Ok(w)
     }
@@ -172,50 +251,181 @@ impl Worker {
         self.pid
     }
 
-    /// Sends `{Op, Id, Args...}` and waits for its reply: the result and the
-    /// exit the request caused (`none` or `{exit, Reason}`). `Err` carries
-    /// the reason the worker is gone.
-    fn request(&self, op: &str, args: Vec<Term>) -> Answer {
-        if let Some(r) = self.dead.lock().clone() {
-            return Err(r);
+    fn gone_yet(&self) -> bool {
+        self.eof.load(Ordering::SeqCst)
+    }
+
+    /// Sends `{Op, Id, Port, Args...}` (`Port` the worker's port number,
+    /// left out if `None`) and waits for its reply. `Err` carries the reason
+    /// the worker is gone.
+    fn request(&self, op: &str, port: Option<PortId>, args: Vec<Term>) -> Answer {
+        let mut guard = self.link.lock();
+        let link = &mut *guard;
+        if self.is_dead.load(Ordering::Acquire) {
+            if let Some(r) = self.dead.lock().clone() {
+                return Err(r);
+            }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.pending.lock().insert(id, tx);
-        let mut frame = vec![atom(op), Term::Int(id as i64)];
+        let mut frame = Vec::with_capacity(3 + args.len());
+        frame.extend([Term::Atom(op_atom(op)), Term::Int(id as i64)]);
+        frame.extend(port.map(|p| Term::Int(p.0 as i64)));
         frame.extend(args);
-        if write_frame(&mut *self.writer.lock(), &Term::Tuple(frame)).is_err() {
-            self.pending.lock().remove(&id);
-            // The reader sees the end of the stream and says why.
-            return rx.recv().unwrap_or_else(|_| Err(self.dead.lock().clone().unwrap_or_else(|| atom("driver_crashed"))));
+        let bytes = wire::encode(&Term::Tuple(frame));
+        let mut broken = None;
+        // While the worker cannot take more (a big command), take in what it
+        // sends: it may be waiting for room to send it.
+        let sent = link.tx.send(&bytes, Sleeper::Active, &mut || {
+            if let Err(e) = self.take_in(&mut link.rx, None) {
+                broken = Some(e);
+            }
+            broken.is_some() || self.gone_yet()
+        });
+        if let Err(e) = sent {
+            return Err(self.broken(link, broken.unwrap_or(e)));
         }
-        match self.timeout {
-            Some(t) => match rx.recv_timeout(t) {
-                Ok(a) => a,
-                Err(_) => {
-                    let reason = Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]);
-                    *self.kill_reason.lock() = Some(reason.clone());
-                    let _ = self.child.lock().kill();
-                    rx.recv().unwrap_or(Err(reason))
+        let mut deadline = None;
+        let mut first = true;
+        loop {
+            match self.take_in(&mut link.rx, Some(id)) {
+                Ok(Some(answer)) => return answer,
+                Ok(None) => {}
+                Err(e) => return Err(self.broken(link, e)),
+            }
+            if self.gone_yet() {
+                return Err(self.gone(link));
+            }
+            if first {
+                // Not before the request is out: the clock costs.
+                first = false;
+                deadline = self.timeout.map(|t| Instant::now() + t);
+            }
+            if let (Some(d), Some(t)) = (deadline, self.timeout) {
+                if Instant::now() >= d {
+                    self.kill(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]));
+                    // Its end of the socket closes: wait for that.
+                    deadline = None;
                 }
-            },
-            None => rx.recv().unwrap_or_else(|_| Err(atom("driver_crashed"))),
+            }
+            link.rx.ring().wait_readable(Sleeper::Active, SPIN, deadline, &|| self.gone_yet());
         }
+    }
+
+    /// Takes in every whole frame the worker has sent, delivering events,
+    /// until the reply to request `id` (returned).
+    ///
+    /// # Errors
+    /// The ring is corrupt.
+    fn take_in(&self, rx: &mut Consumer, id: Option<u64>) -> Result<Option<Answer>, RingError> {
+        while let Some(bytes) = rx.try_recv()? {
+            // A frame that does not decode is a worker's garbage: skip it.
+            let Ok(frame) = wire::decode(bytes) else { continue };
+            if let Some(answer) = self.dispatch(frame, id) {
+                return Ok(Some(answer));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Acts on one frame from the worker; returns the answer if it is the
+    /// reply to `id`. A reply is `{reply, Id, Value}` when the request
+    /// returned `{ok, Value}` and caused nothing else, else `{reply, Id,
+    /// Result, Exit, Events}`.
+    fn dispatch(&self, frame: Term, id: Option<u64>) -> Option<Answer> {
+        let Term::Tuple(mut t) = frame else { return None };
+        let tag = t.first().and_then(Term::as_atom)?;
+        if tag == crate::atom!("reply") {
+            // A reply is read by its caller, who holds the link until then:
+            // there is no other.
+            if !matches!(t.get(1), Some(Term::Int(rid)) if Some(*rid as u64) == id) {
+                return None;
+            }
+            return match t.len() {
+                3 => t.pop().map(|v| Ok(Reply { result: Ok(v), exit: None })),
+                5 => {
+                    let (events, exit, result) = (t.pop()?, t.pop()?, t.pop()?);
+                    // Delivered before the link is let go, so nothing the
+                    // worker sent later overtakes them.
+                    if let Term::List(events) = &events {
+                        for ev in events {
+                            deliver(self, ev);
+                        }
+                    }
+                    let result = match result {
+                        Term::Tuple(mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
+                        other => Err(other),
+                    };
+                    let exit = match exit {
+                        Term::Tuple(mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
+                            let unlinked = e[0].is_atom("exit_unlinked");
+                            e.pop().map(|reason| (reason, unlinked))
+                        }
+                        _ => None,
+                    };
+                    Some(Ok(Reply { result, exit }))
+                }
+                _ => None,
+            };
+        }
+        match t.as_slice() {
+            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2]),
+            [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
+                if let Some(p) = self.ports.lock().remove(wp) {
+                    let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Kills the worker; its ports will exit with `reason` (unless it died
+    /// of something else first).
+    fn kill(&self, reason: Term) {
+        self.kill_reason.lock().get_or_insert(reason);
+        let _ = self.child.lock().kill();
+    }
+
+    /// The ring is unusable: kill the worker, wait for it to be gone, and
+    /// return why its ports exit.
+    fn broken(&self, link: &mut Link, e: RingError) -> Term {
+        if matches!(e, RingError::Corrupt(_)) {
+            eprintln!("porthost: isolated worker {}: {e}", self.pid);
+            self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("corrupt_ring")]));
+        }
+        // Killed, its end of the socket closes soon; the ring may look
+        // readable for ever, so no futex wait here.
+        while !self.gone_yet() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.gone(link)
+    }
+
+    /// The worker is gone: delivers what it sent before it went (once), and
+    /// returns the reason its ports exit.
+    fn gone(&self, link: &mut Link) -> Term {
+        if let Some(r) = self.dead.lock().clone() {
+            return r;
+        }
+        let _ = self.take_in(&mut link.rx, None);
+        crashed(self)
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing our end ends the worker; reap it.
+        // The reader thread stops; closing our end ends the worker; reap it.
+        self.eof.store(true, Ordering::SeqCst);
+        self.rings.to_parent.interrupt();
         let mut child = self.child.lock();
         let _ = child.kill();
         let _ = child.wait();
     }
 }
 
-/// Exits that need the port lock are applied here, never on the reader
-/// thread: a request holding the port lock waits for the reader.
-fn deliver_exits(rx: Receiver<(Weak<Port>, Term, bool)>) {
+/// Exits that need the port lock are applied here, never on a thread
+/// reading the ring: a request holding the port lock waits for the reader.
+fn deliver_exits(rx: Receiver<Exit>) {
     for (port, reason, unlinked) in rx {
         if let Some(p) = port.upgrade() {
             if unlinked {
@@ -226,33 +436,44 @@ fn deliver_exits(rx: Receiver<(Weak<Port>, Term, bool)>) {
     }
 }
 
-fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender<(Weak<Port>, Term, bool)>) {
+/// The reader thread: delivers what the worker sends when no caller reads
+/// the ring, until the worker is gone (then its socket's watcher takes in
+/// the rest).
+fn read_events(worker: Weak<Worker>, ring: Arc<Ring>, eof: Arc<AtomicBool>) {
     loop {
-        let frame = read_frame(&mut r);
-        let Some(w) = worker.upgrade() else { return };
-        let ev = match frame {
-            Ok(Some(ev)) => ev,
-            _ => {
-                crashed(&w, &exits);
+        {
+            let Some(w) = worker.upgrade() else { return };
+            if w.gone_yet() {
                 return;
             }
-        };
-        let Term::Tuple(t) = &ev else { continue };
-        match t.as_slice() {
-            [tag, Term::Int(id), result, exit, Term::List(events)] if tag.is_atom("reply") => {
-                if let Some(tx) = w.pending.lock().remove(&(*id as u64)) {
-                    let _ = tx.send(Ok((result.clone(), exit.clone(), events.clone())));
-                }
+            let mut link = w.link.lock();
+            if let Err(e) = w.take_in(&mut link.rx, None) {
+                w.broken(&mut link, e);
+                return;
             }
-            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver(&w, &ev),
-            [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
-                if let Some(p) = w.ports.lock().remove(wp) {
-                    let _ = exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
-                }
-            }
-            _ => {}
+        }
+        ring.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| eof.load(Ordering::SeqCst));
+    }
+}
+
+/// Waits for the worker's end of the socket to close, then ends every wait
+/// on its rings and reports its death.
+fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
+    let mut buf = [0u8; 64];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
+    let Some(w) = worker.upgrade() else { return };
+    w.eof.store(true, Ordering::SeqCst);
+    w.rings.to_parent.interrupt();
+    w.rings.to_worker.interrupt();
+    let mut link = w.link.lock();
+    w.gone(&mut link);
 }
 
 /// Delivers a `{msg, WPort, Message}` or `{send, WPort, Message}` event to
@@ -260,11 +481,19 @@ fn read_events(worker: Weak<Worker>, mut r: BufReader<UnixStream>, exits: Sender
 /// `send`: sent by the driver to its caller or owner).
 fn deliver(w: &Worker, ev: &Term) {
     let Term::Tuple(t) = ev else { return };
-    let [tag, Term::Port(wp), msg] = t.as_slice() else { return };
+    if let [tag, wp, msg] = t.as_slice() {
+        deliver_parts(w, tag, wp, msg);
+    }
+}
+
+/// [`deliver`] of the event `{Tag, WPort, Message}`.
+fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
+    let Term::Port(wp) = wp else { return };
     let known = w.ports.lock().get(wp).cloned();
     let Some(p) = known.as_ref().and_then(Weak::upgrade) else {
         if known.is_none() {
-            w.orphans.lock().entry(*wp).or_default().push(ev.clone());
+            let ev = Term::Tuple(vec![tag.clone(), Term::Port(*wp), msg.clone()]);
+            w.orphans.lock().entry(*wp).or_default().push(ev);
         }
         return;
     };
@@ -279,8 +508,9 @@ fn deliver(w: &Worker, ev: &Term) {
     port::send_any(&p, msg);
 }
 
-/// The worker is gone: why, for every port and every waiting request.
-fn crashed(w: &Arc<Worker>, exits: &Sender<(Weak<Port>, Term, bool)>) {
+/// The worker is gone (and what it sent taken in): why, for every port.
+/// Returns the reason.
+fn crashed(w: &Worker) -> Term {
     let status = w.child.lock().wait().ok();
     let reason = w.kill_reason.lock().clone().unwrap_or_else(|| {
         let what = match status {
@@ -292,11 +522,21 @@ fn crashed(w: &Arc<Worker>, exits: &Sender<(Weak<Port>, Term, bool)>) {
     });
     eprintln!("porthost: isolated worker {} died: {reason}", w.pid);
     *w.dead.lock() = Some(reason.clone());
-    for (_, tx) in w.pending.lock().drain() {
-        let _ = tx.send(Err(reason.clone()));
-    }
+    w.is_dead.store(true, Ordering::Release);
     for (_, p) in w.ports.lock().drain() {
-        let _ = exits.send((p, reason.clone(), false));
+        let _ = w.exits.send((p, reason.clone(), false));
+    }
+    reason
+}
+
+/// The atom of a request's name, without a table look-up for the frequent
+/// ones.
+fn op_atom(op: &str) -> crate::term::Atom {
+    match op {
+        "control" => crate::atom!("control"),
+        "command" => crate::atom!("command"),
+        "call" => crate::atom!("call"),
+        _ => crate::term::Atom::new(op),
     }
 }
 
@@ -347,18 +587,17 @@ pub(crate) fn worker_for(
     Ok(w)
 }
 
-/// Opens `command` in `worker`; returns the worker's port id.
+/// Opens `command` in `worker`; returns the worker's port id, and no
+/// events: what the port's `start` sent waits for [`attach`].
 ///
 /// # Errors
 /// What `open_port` raised in the worker, or the worker's death as `badarg`.
 pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term]) -> Result<(PortId, Vec<Term>), BifError> {
-    let r = worker.request("open", vec![Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
+    let r = worker.request("open", None, vec![Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
     match r {
-        Ok((Term::Tuple(t), _, events)) if t.len() == 2 && t[0].is_atom("ok") => match t[1] {
-            Term::Port(p) => Ok((p, events)),
-            _ => Err(BifError::badarg("the worker answered open with no port")),
-        },
-        Ok((res, _, _)) => Err(to_bif_error(&res)),
+        Ok(Reply { result: Ok(Term::Port(p)), .. }) => Ok((p, Vec::new())),
+        Ok(Reply { result: Ok(_), .. }) => Err(BifError::badarg("the worker answered open with no port")),
+        Ok(Reply { result: Err(e), .. }) => Err(to_bif_error(&e)),
         Err(reason) => Err(BifError::badarg(format!("{WORKER_DIED}: {reason}"))),
     }
 }
@@ -444,7 +683,7 @@ pub(crate) fn is_crash(e: &BifError) -> bool {
 const WORKER_DIED: &str = "the isolated worker died";
 
 /// Registers the parent's port for the worker's, and delivers what its
-/// `start` sent.
+/// `start` sent (kept as orphans until now) and then `events`.
 pub(crate) fn attach(worker: &Worker, wport: PortId, port: &Arc<Port>, events: &[Term]) {
     worker.ports.lock().insert(wport, Arc::downgrade(port));
     let early = worker.orphans.lock().remove(&wport).unwrap_or_default();
@@ -471,20 +710,16 @@ impl Remote {
     /// callback: an exit it caused becomes the parent port's exit (applied
     /// when the callback returns, as in-process); a dead worker makes the
     /// port exit with the crash reason and the call fail.
-    pub(crate) fn call(&self, port: &Port, op: &str, mut args: Vec<Term>) -> Result<Term, BifError> {
-        args.insert(0, Term::Port(self.wport));
-        match self.worker.request(op, args) {
-            Ok((res, exit, events)) => {
-                if let Some((reason, unlinked)) = self.settle(&exit, &events) {
+    pub(crate) fn call(&self, port: &Port, op: &str, args: Vec<Term>) -> Result<Term, BifError> {
+        match self.worker.request(op, Some(self.wport), args) {
+            Ok(Reply { result, exit }) => {
+                if let Some((reason, unlinked)) = self.settle(exit) {
                     if unlinked {
                         port::unlink_owner(port);
                     }
                     port::request_exit(port, reason, true);
                 }
-                match &res {
-                    Term::Tuple(t) if t.len() == 2 && t[0].is_atom("ok") => Ok(t[1].clone()),
-                    _ => Err(to_bif_error(&res)),
-                }
+                result.map_err(|e| to_bif_error(&e))
             }
             Err(reason) => {
                 self.worker.ports.lock().remove(&self.wport);
@@ -494,28 +729,20 @@ impl Remote {
         }
     }
 
-    /// Takes in a reply's consequences: delivers the events the request
-    /// caused and, if the remote port ended (`{exit, Reason}` or
-    /// `{exit_unlinked, Reason}`), forgets it and returns its reason and
-    /// whether it had unlinked its owner first.
-    fn settle(&self, exit: &Term, events: &[Term]) -> Option<(Term, bool)> {
-        for ev in events {
-            deliver(&self.worker, ev);
+    /// Takes in a reply's exit (its events are delivered by now): if the
+    /// remote port ended, forgets it and passes the exit on.
+    fn settle(&self, exit: Option<(Term, bool)>) -> Option<(Term, bool)> {
+        if exit.is_some() {
+            self.worker.ports.lock().remove(&self.wport);
         }
-        let Term::Tuple(e) = exit else { return None };
-        let [kind, reason] = e.as_slice() else { return None };
-        if !(kind.is_atom("exit") || kind.is_atom("exit_unlinked")) {
-            return None;
-        }
-        self.worker.ports.lock().remove(&self.wport);
-        Some((reason.clone(), kind.is_atom("exit_unlinked")))
+        exit
     }
 
     /// `port_info(Port, Item)` of the remote port (for what only the worker
     /// knows: `queue_size`, `memory`).
     pub(crate) fn info(&self, item: &Term) -> Option<Term> {
-        match self.worker.request("info", vec![Term::Port(self.wport), item.clone()]) {
-            Ok((Term::Tuple(t), _, _)) if t.len() == 2 && t[0].is_atom("ok") => Some(t[1].clone()),
+        match self.worker.request("info", Some(self.wport), vec![item.clone()]) {
+            Ok(Reply { result: Ok(v), .. }) => Some(v),
             _ => None,
         }
     }
@@ -524,8 +751,8 @@ impl Remote {
     /// lingers to drain its driver queue (its exit event ends the parent's
     /// port later).
     pub(crate) fn close_now(&self) -> bool {
-        match self.worker.request("close", vec![Term::Port(self.wport)]) {
-            Ok((_, exit, events)) => self.settle(&exit, &events).is_some(),
+        match self.worker.request("close", Some(self.wport), Vec::new()) {
+            Ok(Reply { exit, .. }) => self.settle(exit).is_some(),
             Err(_) => {
                 // The worker is gone: so is the port.
                 self.worker.ports.lock().remove(&self.wport);
@@ -541,10 +768,10 @@ impl Remote {
     pub(crate) fn close(&self, reason: &Term) {
         if self.worker.ports.lock().remove(&self.wport).is_some() {
             let _ = if reason.is_atom("normal") {
-                self.worker.request("close", vec![Term::Port(self.wport)])
+                self.worker.request("close", Some(self.wport), Vec::new())
             } else {
                 let reason = if reason.is_atom("killed") { atom("kill") } else { reason.clone() };
-                self.worker.request("exit", vec![Term::Port(self.wport), reason])
+                self.worker.request("exit", Some(self.wport), vec![reason])
             };
         }
     }

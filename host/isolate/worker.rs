@@ -2,24 +2,39 @@
 //! ports on behalf of the parent (`porthost worker`).
 //!
 //! One process of the worker's host, the *proxy*, owns every port and traps
-//! exits. A reader thread turns each request frame from the parent into a
-//! message `{'$request', Request}` in the proxy's mailbox, so the proxy's
-//! one loop sees requests, port messages and port exits in the order they
-//! happened. A request runs synchronously, as the BIF would in the parent;
-//! then everything it caused is sent back before its reply: messages as
-//! `{msg, Port, Message}` events, and the exit of the request's own port
-//! inside the reply, so the parent applies it within the same call, as ERTS
-//! would.
+//! exits. The worker's main thread reads requests straight from the
+//! parent's ring (see `super::ring`) and runs each synchronously on the
+//! proxy, as the BIF would run in the parent; then everything it caused is
+//! sent back before its reply: the exit of the request's own port inside
+//! the reply, so the parent applies it within the same call, as ERTS
+//! would, and messages to the proxy as events in the reply.
+//!
+//! A port's messages (`{Port, {data, D}}`, ...) do not wait for the main
+//! thread: the proxy's sink writes them to the parent's ring at once, on the
+//! thread of the driver that sent them (a timer, an async job, the poll
+//! thread), so if the driver crashes next nothing it sent is lost. Writers
+//! of that ring take one mutex, so it keeps one producer; what is written
+//! while a request runs wakes the parent's caller, what is written between
+//! requests its reader thread.
+//!
+//! Ports that end outside a request (a timer calling `driver_failure`) must
+//! wake the main thread: their `'$port_exit'` notice goes to a channel of
+//! its own, which a helper thread watches (without taking from it) to nudge
+//! the main thread. The worker ends when the parent's end of the socket
+//! closes.
 
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use crossbeam_channel::Receiver;
+use parking_lot::{Condvar, Mutex};
 
-use super::wire::{read_frame, write_frame};
+use super::ring::{Consumer, Producer, Ring, RingError, Rings, Sleeper};
+use super::{shm, wire};
 use crate::process::{Process, Signal};
 use crate::term::{PortId, Term};
 use crate::{Host, HostConfig};
@@ -32,10 +47,13 @@ fn tuple(v: Vec<Term>) -> Term {
     Term::Tuple(v)
 }
 
+/// How long the main thread spins for the next request before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
 /// Runs a worker on the inherited socket `fd` (see [`run`]).
 ///
 /// # Errors
-/// A bad descriptor, and I/O errors on the stream.
+/// A bad descriptor, and the errors of [`run`].
 pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     use std::os::fd::FromRawFd;
     // SAFETY: the parent passes its end of a socket pair at `fd`, which
@@ -44,34 +62,52 @@ pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     run(stream, driver_paths)
 }
 
-/// Runs a worker on `stream` until the parent closes it. `driver_paths` is
-/// where drivers are looked up by name.
+/// Runs a worker on `stream` until the parent closes it. The first message
+/// on `stream` is the memfd of the rings (`SCM_RIGHTS`); after that the
+/// stream only tells, by its end, that the parent is gone. `driver_paths`
+/// is where drivers are looked up by name.
 ///
 /// # Errors
-/// I/O errors on the stream.
+/// No rings on the stream, a corrupt ring, or a request that is not in the
+/// external term format.
 pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     crate::sys::crash::install_backtraces();
+    let memfd = shm::recv_fd(&stream)?;
+    let rings = Rings::open(&memfd)?;
+    drop(memfd);
+    // SAFETY: the worker makes the one consumer of requests and the one
+    // producer of replies; the parent made the other two ends.
+    let (mut requests, replies) = unsafe { (Consumer::new(rings.to_worker.clone()), Producer::new(rings.to_parent.clone())) };
+    let gone = Arc::new(AtomicBool::new(false));
+    let _leaving = Leaving { gone: gone.clone(), rings: [rings.to_worker.clone(), rings.to_parent.clone()] };
+    {
+        let mut sock = stream.try_clone()?;
+        let (gone, rings) = (gone.clone(), [rings.to_worker.clone(), rings.to_parent.clone()]);
+        std::thread::Builder::new().name("porthost-worker-eof".into()).spawn(move || {
+            let mut buf = [0u8; 64];
+            loop {
+                match sock.read(&mut buf) {
+                    Ok(0) => break,
+                    Err(e) if e.kind() != io::ErrorKind::Interrupted => break,
+                    _ => {}
+                }
+            }
+            drop(Leaving { gone, rings });
+        })?;
+    }
     let host = Host::new(HostConfig { driver_paths, ..HostConfig::default() });
     let proxy = host.spawn_process();
     proxy.set_trap_exit(true).expect("a new process is alive");
-    let tx = proxy.shared.tx.clone();
-    let mut reader = BufReader::new(stream.try_clone()?);
-    std::thread::Builder::new().name("porthost-worker-reader".into()).spawn(move || loop {
-        match read_frame(&mut reader) {
-            Ok(Some(req)) => {
-                let _ = tx.send(Signal::Message(tuple(vec![atom("$request"), req])));
-            }
-            _ => {
-                let _ = tx.send(Signal::Message(atom("$eof")));
-                return;
-            }
-        }
-    })?;
-    *host.inner.port_exit_hook.lock() = Some(proxy.shared.tx.clone());
-    let out = Arc::new(Mutex::new(BufWriter::new(stream)));
-    // A port's messages go to the parent at once, on the thread of the
-    // driver that sent them: if the driver crashes next, nothing it sent
-    // is lost.
+    let (hook_tx, hooks) = crossbeam_channel::unbounded();
+    *host.inner.port_exit_hook.lock() = Some(hook_tx);
+    let nudge = Arc::new(Nudge::default());
+    {
+        let (hooks, nudge, ring, gone) = (hooks.clone(), nudge.clone(), rings.to_worker.clone(), gone.clone());
+        std::thread::Builder::new()
+            .name("porthost-worker-exits".into())
+            .spawn(move || watch_exits(hooks, nudge, ring, gone))?;
+    }
+    let out = Arc::new(Out { tx: Mutex::new(replies), in_request: AtomicBool::new(false), gone: gone.clone() });
     let sink_out = out.clone();
     let sink: crate::process::Sink = Arc::new(move |msg: Term| {
         let port = match &msg {
@@ -79,28 +115,183 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             _ => None,
         };
         let ev = tuple(vec![atom("msg"), port.unwrap_or_else(|| atom("undefined")), msg]);
-        let _ = write_frame(&mut *sink_out.lock(), &ev);
+        let _ = sink_out.send(&ev);
     });
     let _ = proxy.shared.sink.set(sink);
+    let mailbox = Mailbox { hooks, nudge };
     let mut st = State::default();
     loop {
-        let Ok(Some(msg)) = proxy.receive(None) else { return Ok(()) };
-        if msg.is_atom("$eof") {
+        if let Some(frame) = requests.try_recv()? {
+            out.in_request.store(true, Ordering::Relaxed);
+            // What the proxy got before the request goes first.
+            if mailbox.pending(&proxy) {
+                forward(&out, &mut st, mailbox.take(&proxy, false))?;
+            }
+            let req = wire::decode(frame)?;
+            let target = waits(&req).then(|| target_port(&req).and_then(|p| proxy.host.ports.get(p))).flatten();
+            let (reply, port) = request(&proxy, &req);
+            if let Some(p) = target.filter(|p| p.phase() == crate::port::Phase::Closed) {
+                // The port ended during the request, maybe on a driver thread
+                // (a timer's `driver_failure` ending a `port_command` that
+                // waited on busy): its exit notice, sent as `terminate`
+                // finishes under the port lock, must be in this reply.
+                drop(p.state.lock());
+            }
+            let (exit, events) = forward_pending(&proxy, &mailbox, &mut st, port);
+            let reply = reply.map(|(id, outcome)| reply_frame(id, outcome, exit, events));
+            let mut tx = out.tx.lock();
+            if let Some(reply) = reply {
+                out.send_locked(&mut tx, &reply)?;
+            }
+            out.in_request.store(false, Ordering::Relaxed);
+            continue;
+        }
+        if mailbox.pending(&proxy) {
+            forward(&out, &mut st, mailbox.take(&proxy, false))?;
+        }
+        if gone.load(Ordering::SeqCst) {
             return Ok(());
         }
-        match &msg {
-            Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request") => {
-                let (reply, port) = request(&proxy, &t[1]);
-                let (exit, events) = forward_pending(&proxy, &mut st, port);
-                if let Some(reply) = reply {
-                    write_frame(&mut *out.lock(), &tuple(vec![atom("reply"), reply.0, reply.1, exit, Term::List(events)]))?;
-                }
+        let ring = requests.ring();
+        ring.wait_readable(Sleeper::Active, SPIN, None, &|| gone.load(Ordering::SeqCst) || mailbox.nudge.set.load(Ordering::SeqCst));
+        if !ring.readable() && !mailbox.nudge.set.load(Ordering::SeqCst) {
+            // A second with nothing to do: look at the whole mailbox, in case
+            // a port BIF moved a message out of the channel unseen.
+            forward(&out, &mut st, mailbox.take(&proxy, true))?;
+        }
+    }
+}
+
+/// Sends the parent the events for what the proxy got outside a request.
+fn forward(out: &Out, st: &mut State, msgs: Vec<Term>) -> io::Result<()> {
+    for msg in msgs {
+        if let Some(ev) = st.event(msg) {
+            out.send(&ev)?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends every wait on the rings when dropped: the parent is gone, or the
+/// worker is leaving.
+struct Leaving {
+    gone: Arc<AtomicBool>,
+    rings: [Arc<Ring>; 2],
+}
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        self.gone.store(true, Ordering::SeqCst);
+        for r in &self.rings {
+            r.interrupt();
+        }
+    }
+}
+
+/// The worker's end of the ring to the parent, shared by the main thread
+/// and the drivers' threads.
+struct Out {
+    tx: Mutex<Producer>,
+    /// A request runs: what is written wakes the parent's caller, not its
+    /// reader thread. Cleared with the reply written, under `tx`'s lock, so
+    /// whatever is written after the reply wakes the reader thread (what is
+    /// written just before the request, with the flag not yet seen, wakes
+    /// it for nothing: the caller takes it in).
+    in_request: AtomicBool,
+    gone: Arc<AtomicBool>,
+}
+
+impl Out {
+    /// Sends one event.
+    fn send(&self, ev: &Term) -> io::Result<()> {
+        let frame = wire::encode(ev);
+        self.send_locked(&mut self.tx.lock(), &frame)
+    }
+
+    /// Sends one frame, waiting for room as long as the parent lives.
+    fn send_locked(&self, tx: &mut Producer, frame: &[u8]) -> io::Result<()> {
+        let who = if self.in_request.load(Ordering::Relaxed) { Sleeper::Active } else { Sleeper::Standby };
+        match tx.send(frame, who, &mut || self.gone.load(Ordering::SeqCst)) {
+            Ok(()) => Ok(()),
+            // The parent is gone: the main loop ends.
+            Err(RingError::Closed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The proxy's mailbox and the port-exit notices beside it.
+struct Mailbox {
+    /// `{'$port_exit', Port, Reason}` notices (the host's port exit hook).
+    hooks: Receiver<Signal>,
+    nudge: Arc<Nudge>,
+}
+
+/// Set by the exits watcher when a notice waits; cleared by the main thread
+/// once it took the notices in.
+#[derive(Default)]
+struct Nudge {
+    set: AtomicBool,
+    lock: Mutex<()>,
+    cleared: Condvar,
+}
+
+impl Mailbox {
+    /// True if the proxy may have something to take in (a cheap test: a
+    /// `receive` with a zero timeout spins first).
+    fn pending(&self, proxy: &Process) -> bool {
+        self.nudge.set.load(Ordering::SeqCst) || !self.hooks.is_empty() || !proxy.shared.tx.is_empty()
+    }
+
+    /// Everything the proxy got, in order: its mailbox, then the exit notices
+    /// (every `'EXIT'` from a port precedes its notice, so it is in the
+    /// mailbox by then). `all`: look in the mailbox even if its channel
+    /// seems empty.
+    fn take(&self, proxy: &Process, all: bool) -> Vec<Term> {
+        let notices: Vec<Term> = self
+            .hooks
+            .try_iter()
+            .filter_map(|s| match s {
+                Signal::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let mut msgs = Vec::new();
+        if all || !notices.is_empty() || !proxy.shared.tx.is_empty() {
+            while let Ok(Some(m)) = proxy.receive(Some(Duration::ZERO)) {
+                msgs.push(m);
             }
-            other => {
-                if let Some(ev) = st.event(other.clone()) {
-                    write_frame(&mut *out.lock(), &ev)?;
-                }
-            }
+        }
+        msgs.extend(notices);
+        if self.nudge.set.load(Ordering::SeqCst) {
+            self.nudge.set.store(false, Ordering::SeqCst);
+            let _g = self.nudge.lock.lock();
+            self.nudge.cleared.notify_one();
+        }
+        msgs
+    }
+}
+
+/// The exits watcher: when a port-exit notice waits, nudges the main
+/// thread and waits until it has taken the notices in.
+fn watch_exits(hooks: Receiver<Signal>, nudge: Arc<Nudge>, ring: Arc<Ring>, gone: Arc<AtomicBool>) {
+    loop {
+        let mut sel = crossbeam_channel::Select::new();
+        sel.recv(&hooks);
+        sel.ready();
+        if gone.load(Ordering::SeqCst) {
+            return;
+        }
+        if hooks.is_empty() {
+            // Spurious, or the host is gone (the worker is leaving).
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        }
+        nudge.set.store(true, Ordering::SeqCst);
+        ring.wake(Sleeper::Active);
+        let mut g = nudge.lock.lock();
+        while nudge.set.load(Ordering::SeqCst) && !gone.load(Ordering::SeqCst) {
+            nudge.cleared.wait_for(&mut g, Duration::from_millis(100));
         }
     }
 }
@@ -170,20 +361,18 @@ fn unwrap_refc(t: &Term) -> Term {
     }
 }
 
-/// Forwards every message already in the mailbox (what the request caused),
-/// except the exit of `port`, whose reason is returned (`none` if it did not
-/// exit) to travel in the reply. Messages that do not come from a port
+/// Forwards what the proxy got while the request ran, except the exit of
+/// `port`, whose reason is returned (`none` if it did not exit) to travel
+/// in the reply. Messages that do not come from a port
 /// (`erl_drv_send_term` to the proxy, as the driver's caller or connected
 /// process) are attributed to `port`.
-fn forward_pending(proxy: &Process, st: &mut State, port: Option<PortId>) -> (Term, Vec<Term>) {
+fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Option<PortId>) -> (Term, Vec<Term>) {
     let mut exit = atom("none");
     let mut events = Vec::new();
-    while let Ok(Some(msg)) = proxy.receive(Some(Duration::ZERO)) {
-        if msg.is_atom("$eof") || matches!(&msg, Term::Tuple(t) if t.len() == 2 && t[0].is_atom("$request")) {
-            // Not caused by this request: put it back for the main loop.
-            let _ = proxy.shared.tx.send(Signal::Message(msg));
-            break;
-        }
+    if !mailbox.pending(proxy) {
+        return (exit, events);
+    }
+    for msg in mailbox.take(proxy, false) {
         if let (Some(p), false) = (port, from_port(&msg)) {
             events.push(tuple(vec![atom("send"), Term::Port(p), msg]));
             continue;
@@ -205,29 +394,61 @@ fn error_term(e: crate::BifError) -> Term {
     tuple(vec![atom("error"), Term::Atom(class), reason])
 }
 
-fn ok(t: Term) -> Term {
-    tuple(vec![atom("ok"), t])
-}
+/// What a request returned: `Ok(Value)` for `{ok, Value}`, or the error
+/// term `{error, Class, Reason}`.
+type Outcome = Result<Term, Term>;
 
-/// `{ok, T}` or `{error, Class, Reason}` for a BIF run on a port (`badarg`
-/// when the request named none).
-fn on_port(port: Option<PortId>, bif: impl FnOnce(PortId) -> Result<Term, crate::BifError>) -> Term {
+/// The outcome of a BIF run on a port (`badarg` when the request named
+/// none).
+fn on_port(port: Option<PortId>, bif: impl FnOnce(PortId) -> Result<Term, crate::BifError>) -> Outcome {
     match port.map(bif) {
-        Some(Ok(t)) => ok(t),
-        Some(Err(e)) => error_term(e),
-        None => error_term(crate::BifError::badarg("not a port")),
+        Some(Ok(t)) => Ok(t),
+        Some(Err(e)) => Err(error_term(e)),
+        None => Err(error_term(crate::BifError::badarg("not a port"))),
     }
 }
 
-/// Runs one request. Returns the reply (id and result) and the port it
-/// concerned.
-fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>) {
-    let Term::Tuple(t) = req else { return (None, None) };
-    let port_of = |t: &Term| match t {
-        Term::Port(p) => Some(*p),
+/// The worker's port a request names by number.
+fn port_of(t: &Term) -> Option<PortId> {
+    match t {
+        Term::Int(n) if *n >= 0 => Some(PortId(*n as u64)),
         _ => None,
+    }
+}
+
+/// True for a request whose BIF may wait for another thread of the
+/// worker: `command` on a busy port.
+fn waits(req: &Term) -> bool {
+    matches!(req, Term::Tuple(t) if t.first().is_some_and(|op| op.is_atom("command")))
+}
+
+/// The port a request names (`{Op, Id, Port, ...}`), if any.
+fn target_port(req: &Term) -> Option<PortId> {
+    match req {
+        Term::Tuple(t) if t.first().is_some_and(|op| !op.is_atom("open")) => t.get(2).and_then(port_of),
+        _ => None,
+    }
+}
+
+/// The reply frame: `{reply, Id, Value}` when the request returned `{ok,
+/// Value}` and caused nothing else (the usual case, and cheaper to decode),
+/// else `{reply, Id, Result, Exit, Events}`.
+fn reply_frame(id: Term, outcome: Outcome, exit: Term, events: Vec<Term>) -> Vec<u8> {
+    let reply = Term::Atom(crate::atom!("reply"));
+    let t = match outcome {
+        Ok(v) if events.is_empty() && exit.is_atom("none") => tuple(vec![reply, id, v]),
+        Ok(v) => tuple(vec![reply, id, tuple(vec![atom("ok"), v]), exit, Term::List(events)]),
+        Err(e) => tuple(vec![reply, id, e, exit, Term::List(events)]),
     };
+    wire::encode(&t)
+}
+
+/// Runs one request `{Op, Id, Args...}`. Returns its id and outcome (none
+/// for a request it does not know) and the port it concerned.
+fn request(proxy: &Process, req: &Term) -> (Option<(Term, Outcome)>, Option<PortId>) {
+    let Term::Tuple(t) = req else { return (None, None) };
     let op = t.first().and_then(Term::as_atom).map(|a| a.name()).unwrap_or("");
+    let done = Ok(Term::Atom(crate::atom!("true")));
     match (op, &t[1..]) {
         ("open", [id, cmd, opts]) => {
             let cmd = match cmd {
@@ -239,8 +460,8 @@ fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>
                 _ => Vec::new(),
             };
             let (r, p) = match proxy.open_port_driver(&cmd, &opts) {
-                Ok(p) => (ok(Term::Port(p)), Some(p)),
-                Err(e) => (error_term(e), None),
+                Ok(p) => (Ok(Term::Port(p)), Some(p)),
+                Err(e) => (Err(error_term(e)), None),
             };
             (Some((id.clone(), r)), p)
         }
@@ -268,14 +489,14 @@ fn request(proxy: &Process, req: &Term) -> (Option<(Term, Term)>, Option<PortId>
             if let Some(p) = p {
                 let _ = proxy.port_close(p);
             }
-            (Some((id.clone(), ok(atom("true")))), p)
+            (Some((id.clone(), done)), p)
         }
         ("exit", [id, port, reason]) => {
             let p = port_of(port);
             if let Some(p) = p {
                 let _ = proxy.exit_port(p, reason);
             }
-            (Some((id.clone(), ok(atom("true")))), p)
+            (Some((id.clone(), done)), p)
         }
         _ => (None, None),
     }
