@@ -327,6 +327,9 @@ fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
         }
         if !events.is_empty() {
             last_event = Instant::now();
+        } else if spinning {
+            // Nothing yet: let a thread that shares this CPU run.
+            std::thread::yield_now();
         }
         ready.clear();
         {

@@ -26,6 +26,8 @@ use crate::term::{Pid, PortId, Ref, Term};
 
 /// How long a receiving process busy-waits before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
+/// How long of [`SPIN`] a waiting process spins without yielding its CPU.
+const SPIN_ALONE: Duration = Duration::from_micros(5);
 
 /// A signal in a process's mailbox channel.
 pub(crate) enum Signal {
@@ -393,14 +395,19 @@ impl Process {
                 std::hint::spin_loop();
             }
             let now = Instant::now();
-            let until = *until.get_or_insert_with(|| {
+            let (started, until) = *until.get_or_insert_with(|| {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
-                deadline.map_or(now + SPIN, |d| d.min(now + SPIN))
+                (now, deadline.map_or(now + SPIN, |d| d.min(now + SPIN)))
             });
             if now >= until {
                 return None;
+            }
+            // After the first microseconds, let a thread that shares this
+            // CPU (the sender, on a busy machine) run.
+            if now - started > SPIN_ALONE {
+                std::thread::yield_now();
             }
         }
     }
