@@ -624,7 +624,7 @@ pub(crate) fn command(
             opts.push(atom("nosuspend"));
         }
         let data = crate::isolate::wrap_refc(data);
-        let sent = in_callback(&port, caller, |_| r.call(&port, "command", vec![data, Term::List(opts)]))
+        let sent = in_callback(port, caller, |_| r.call(port, "command", vec![data, Term::List(opts)]))
             .map(|t| !t.is_atom("false"))?;
         if sent {
             port.output.fetch_add(size as u64, Ordering::Relaxed);
@@ -655,13 +655,13 @@ pub(crate) fn command(
     let e = port.driver.entry();
     if e.outputv.is_some() {
         let mut ev = iovec::IoVec::from_iolist(data, size);
-        in_callback(&port, caller, |d| entry::outputv(&port, d, ev.as_erl_iovec()));
+        in_callback(port, caller, |d| entry::outputv(port, d, ev.as_erl_iovec()));
     } else if e.output.is_some() {
         match data {
-            Term::Binary(b) => in_callback(&port, caller, |d| entry::output(&port, d, b.as_slice())),
+            Term::Binary(b) => in_callback(port, caller, |d| entry::output(port, d, b.as_slice())),
             _ => {
                 let bytes = data.iolist_to_bytes().expect("checked to be an iolist");
-                in_callback(&port, caller, |d| entry::output(&port, d, &bytes));
+                in_callback(port, caller, |d| entry::output(port, d, &bytes));
             }
         }
     }
@@ -671,24 +671,24 @@ pub(crate) fn command(
 /// `port_control/3`.
 pub(crate) fn control(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
     if let Some(r) = &port.remote {
-        return in_callback(&port, caller, |_| r.call(&port, "control", vec![Term::Int(op as i64), data.clone()]));
+        return in_callback(port, caller, |_| r.call(port, "control", vec![Term::Int(op as i64), data.clone()]));
     }
     if port.driver.entry().control.is_none() {
         return Err(BifError::badarg(format!("driver {} has no control callback", port.driver.name())));
     }
-    with_flat_bytes(data, |bytes| in_callback(&port, caller, |d| entry::control(&port, d, op, bytes)))?
+    with_flat_bytes(data, |bytes| in_callback(port, caller, |d| entry::control(port, d, op, bytes)))?
 }
 
 /// `erlang:port_call/3`.
 pub(crate) fn call(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
     if let Some(r) = &port.remote {
-        return in_callback(&port, caller, |_| r.call(&port, "call", vec![Term::Int(op as i64), data.clone()]));
+        return in_callback(port, caller, |_| r.call(port, "call", vec![Term::Int(op as i64), data.clone()]));
     }
     if port.driver.entry().call.is_none() {
         return Err(BifError::badarg(format!("driver {} has no call callback", port.driver.name())));
     }
     let mut arg = term::ext::term_to_binary(data);
-    let reply = in_callback(&port, caller, |d| entry::call(&port, d, op, &mut arg))?;
+    let reply = in_callback(port, caller, |d| entry::call(port, d, op, &mut arg))?;
     term::ext::binary_to_term(&reply).ok_or_else(|| {
         BifError::badarg(format!(
             "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
