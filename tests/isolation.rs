@@ -178,3 +178,247 @@ fn isolated_drivers_by_name() {
     let echo = p.open_port_driver("echo_drv", &[]).unwrap();
     assert_eq!(p.port_info_item(echo, &Term::atom("os_pid")).unwrap().to_string(), "{os_pid,undefined}");
 }
+
+// The shared-memory rings (docs/isolation-ring.md): frames bigger than a
+// ring, many frames in a row, several callers at once, events between
+// requests and events left in the ring by a worker that died.
+
+/// The size of each ring (`host/isolate/shm.rs`): the frames below are
+/// chosen around it.
+const RING: usize = 256 << 10;
+
+/// [`host`] without the worker's CPU limit: the tests below keep a worker
+/// busy for seconds (it spins while it waits for the next request), which
+/// `RLIMIT_CPU` would end with `SIGXCPU` on a slow machine.
+fn busy_host() -> Host {
+    Host::new(HostConfig {
+        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
+        isolate: true,
+        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
+        isolation_timeout: Some(Duration::from_secs(10)),
+        worker_limits: WorkerLimits { memory_bytes: Some(1 << 30), cpu_seconds: None },
+        ..HostConfig::default()
+    })
+}
+
+/// `len` bytes that differ with `seed` and with their position (xorshift),
+/// so that a piece of a frame lost, repeated or moved shows.
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+/// The data of `{Port, {data, Data}}` from `port`; panics on anything else.
+/// `binary` says whether `Data` must be a binary (else a list).
+fn data_from(m: &Term, port: PortId, binary: bool) -> Vec<u8> {
+    let shape = || format!("not {{{}, {{data, _}}}}: {:.200}", Term::Port(port), m.to_string());
+    let Term::Tuple(t) = m else { panic!("{}", shape()) };
+    assert!(t.len() == 2 && t[0] == Term::Port(port), "{}", shape());
+    let Term::Tuple(d) = &t[1] else { panic!("{}", shape()) };
+    assert!(d.len() == 2 && d[0].is_atom("data"), "{}", shape());
+    assert_eq!(matches!(d[1], Term::Binary(_)), binary, "binary mode: {binary}; {}", shape());
+    d[1].iolist_to_bytes().unwrap_or_else(|| panic!("{}", shape()))
+}
+
+/// Compares without printing megabytes when they differ.
+fn assert_same(got: &[u8], want: &[u8], what: &str) {
+    if got != want {
+        let at = got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
+        panic!("{what}: {} bytes back for {}, first difference at byte {at}", got.len(), want.len());
+    }
+}
+
+#[test]
+fn commands_larger_than_the_ring_come_back_intact() {
+    let h = busy_host();
+    let p = owner(&h);
+    let bin = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
+    // Around the ring's size (the frame adds a header and the request's
+    // tuple), then 3 MB: a frame that streams through in a dozen pieces.
+    let mut sizes = vec![64 << 10, RING - 200, RING - 64, RING - 1, RING, RING + 1, RING + 4096];
+    sizes.extend((RING - 96..RING - 32).step_by(7));
+    sizes.push(3 << 20);
+    for (i, &n) in sizes.iter().enumerate() {
+        let bytes = pattern(i as u64, n);
+        assert!(p.port_command(bin, &Term::binary(&bytes)).unwrap());
+        let m = p.receive(WAIT).unwrap().expect("the echo of a command");
+        assert_same(&data_from(&m, bin, true), &bytes, &format!("command {i} of {n} bytes"));
+    }
+    // A list-mode port: the echo is a list, about twice the bytes on the wire.
+    let list = p.open_port_driver("echo_drv", &[]).unwrap();
+    let bytes = pattern(99, 3 << 20);
+    p.port_command(list, &Term::binary(&bytes)).unwrap();
+    let m = p.receive(WAIT).unwrap().expect("the echo of a command");
+    assert_same(&data_from(&m, list, false), &bytes, "3 MB command in list mode");
+    // A reply (not an event) larger than the ring: port_control and port_call.
+    let r = p.port_control(list, 0, &Term::binary(&bytes)).unwrap();
+    assert_same(&r.iolist_to_bytes().expect("an iolist"), &bytes, "3 MB port_control");
+    let t = Term::tuple(vec![Term::atom("big"), Term::binary(&bytes), Term::Int(7)]);
+    let r = p.port_call(list, 0, &t).unwrap();
+    assert!(r == t, "3 MB port_call: {:.200}", r.to_string());
+    assert_eq!(p.receive(Some(Duration::ZERO)).unwrap(), None, "nothing more");
+}
+
+#[test]
+fn a_thousand_pipelined_64k_commands_come_back_in_order() {
+    const N: u32 = 1000;
+    const SIZE: usize = 64 << 10;
+    let h = busy_host();
+    let p = owner(&h);
+    let port = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
+    let payload = |i: u32| {
+        let mut b = i.to_be_bytes().to_vec();
+        b.extend(pattern(u64::from(i) + 1000, SIZE - 4));
+        b
+    };
+    for i in 0..N {
+        assert!(p.port_command(port, &Term::binary(&payload(i))).unwrap());
+    }
+    for i in 0..N {
+        let m = p.receive(WAIT).unwrap().unwrap_or_else(|| panic!("reply {i} of {N} never came"));
+        let got = data_from(&m, port, true);
+        assert_eq!(got.len(), SIZE, "reply {i}");
+        let seq = u32::from_be_bytes(got[..4].try_into().unwrap());
+        assert_eq!(seq, i, "replies in order");
+        assert_same(&got, &payload(i), &format!("reply {i}"));
+    }
+    assert_eq!(p.receive(Some(Duration::ZERO)).unwrap(), None, "no reply twice");
+}
+
+#[test]
+fn four_threads_share_a_worker_and_each_gets_its_own_answers() {
+    const CALLS: u32 = 5_000;
+    let h = busy_host();
+    let threads: Vec<_> = (0..4u8)
+        .map(|t| {
+            let p = owner(&h);
+            std::thread::spawn(move || {
+                let port = p.open_port_driver("echo_drv", &[]).unwrap();
+                // Odd threads switch their port to binary control replies.
+                let op = u32::from(t % 2);
+                let pid = p.port_info_item(port, &Term::atom("os_pid")).unwrap().to_string();
+                for i in 0..CALLS {
+                    // Thread, counter, and a tail of 0..=300 bytes, so that
+                    // frames of many sizes wrap the ring at many places.
+                    let mut b = vec![t];
+                    b.extend(i.to_be_bytes());
+                    b.extend(pattern(u64::from(t) << 32 | u64::from(i), (i % 301) as usize));
+                    let r = p.port_control(port, op, &Term::binary(&b)).unwrap();
+                    assert_eq!(matches!(r, Term::Binary(_)), op == 1, "thread {t} call {i}: {r}");
+                    assert_same(&r.iolist_to_bytes().unwrap(), &b, &format!("thread {t} call {i}"));
+                    if i % 1000 == 0 {
+                        // An event, in a request, among the other threads'.
+                        let mut c = vec![t, b'c'];
+                        c.extend(i.to_be_bytes());
+                        p.port_command(port, &Term::binary(&c)).unwrap();
+                        let m = p.receive(WAIT).unwrap().expect("the echo of a command");
+                        assert_same(&data_from(&m, port, false), &c, &format!("thread {t} command {i}"));
+                    }
+                }
+                assert_eq!(p.receive(Some(Duration::ZERO)).unwrap(), None, "thread {t}: no stray message");
+                pid
+            })
+        })
+        .collect();
+    let pids: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(pids.iter().all(|p| *p == pids[0]), "one worker for the driver: {pids:?}");
+}
+
+#[test]
+fn timer_output_reaches_the_owner_while_no_request_is_in_flight() {
+    const TICKS: u32 = 100;
+    let h = host();
+    let p = owner(&h);
+    let ports: Vec<PortId> = (0..4).map(|_| p.open_port_driver("timer_drv", &[]).unwrap()).collect();
+    for &port in &ports {
+        // Each timeout sends "tick I" and re-arms a 5 ms timer, in the worker.
+        let r = p.port_control(port, 'n' as u32, &Term::string(&TICKS.to_string())).unwrap();
+        assert_eq!(r.to_string(), Term::string("ok").to_string());
+    }
+    // No request from here on: the ticks come through the reader thread.
+    let mut next = vec![1u32; ports.len()];
+    for _ in 0..TICKS as usize * ports.len() {
+        let m = p.receive(WAIT).unwrap().unwrap_or_else(|| panic!("ticks missing; next expected {next:?}"));
+        let Term::Tuple(t) = &m else { panic!("{m}") };
+        let Term::Port(from) = t[0] else { panic!("{m}") };
+        let k = ports.iter().position(|&q| q == from).unwrap_or_else(|| panic!("{m}"));
+        let text = String::from_utf8(data_from(&m, from, false)).unwrap();
+        assert_eq!(text, format!("tick {}", next[k]), "port {k}: ticks in order");
+        next[k] += 1;
+    }
+    assert_eq!(p.receive(Some(Duration::from_millis(50))).unwrap(), None, "no tick past {TICKS}");
+    for port in ports {
+        assert_eq!(p.port_control(port, 'c' as u32, &Term::nil()).unwrap().to_string(), Term::string("0").to_string());
+    }
+}
+
+#[test]
+fn async_output_arrives_whether_or_not_a_request_is_in_flight() {
+    const JOBS: i64 = 2000;
+    let h = host();
+    let p = owner(&h);
+    let port = p.open_port_driver("async_drv", &[]).unwrap();
+    // Each job's ready_async sends "sum N S" from the worker's async side,
+    // during the requests that follow or between them.
+    for n in 1..=JOBS {
+        p.port_control(port, 'a' as u32, &Term::string(&n.to_string())).unwrap();
+    }
+    let mut seen = vec![false; JOBS as usize + 1];
+    for _ in 0..JOBS {
+        let m = p.receive(WAIT).unwrap().unwrap_or_else(|| {
+            panic!("missing: {:?}", (1..=JOBS).filter(|&n| !seen[n as usize]).take(10).collect::<Vec<_>>())
+        });
+        let text = String::from_utf8(data_from(&m, port, false)).unwrap();
+        let [_, n, s] = text.split(' ').collect::<Vec<_>>()[..] else { panic!("{text}") };
+        let (n, s): (i64, i64) = (n.parse().unwrap(), s.parse().unwrap());
+        assert_eq!(s, n * (n + 1) * (2 * n + 1) / 6, "{text}");
+        assert!(!std::mem::replace(&mut seen[n as usize], true), "{text} twice");
+    }
+    assert_eq!(p.receive(Some(Duration::from_millis(50))).unwrap(), None);
+}
+
+#[test]
+fn output_left_in_the_ring_by_a_worker_that_dies_arrives_before_the_exits() {
+    // Ports of one worker: the first BYSTANDERS arm a timer (100 ms) whose
+    // timeout only sends "before tick<I>" (crash_drv sends that for any
+    // word it does not know), the last arms one that sends "before segv"
+    // and crashes. Their deadlines are in the order armed and one timer
+    // thread runs them in deadline order, so every message is written
+    // before the crash; some are still in the ring when the worker dies.
+    const BYSTANDERS: usize = 60;
+    let h = host();
+    let p = owner(&h);
+    for round in 0..3 {
+        let ports: Vec<PortId> = (0..=BYSTANDERS).map(|_| p.open_port_driver("crash_drv", &[]).unwrap()).collect();
+        let word = |k: usize| if k == BYSTANDERS { "segv".to_string() } else { format!("tick{k}") };
+        for (k, &port) in ports.iter().enumerate() {
+            p.port_control(port, 't' as u32, &Term::string(&word(k))).unwrap();
+        }
+        let mut sent = vec![false; ports.len()];
+        let mut exited = vec![false; ports.len()];
+        while exited.iter().any(|e| !e) {
+            let m = p.receive(WAIT).unwrap().unwrap_or_else(|| panic!("round {round}: sent {sent:?}, exited {exited:?}"));
+            let Term::Tuple(t) = &m else { panic!("{m}") };
+            if t.len() == 3 && t[0].is_atom("EXIT") {
+                let k = ports.iter().position(|&q| t[1] == Term::Port(q)).unwrap_or_else(|| panic!("{m}"));
+                assert!(sent[k], "round {round}: port {k} exited before its message arrived");
+                assert_eq!(t[2].to_string(), "{driver_crashed,sigsegv}", "round {round}: port {k}");
+                assert!(!std::mem::replace(&mut exited[k], true), "round {round}: port {k} exited twice");
+            } else {
+                let Term::Port(from) = t[0] else { panic!("{m}") };
+                let k = ports.iter().position(|&q| q == from).unwrap_or_else(|| panic!("{m}"));
+                let text = String::from_utf8(data_from(&m, from, false)).unwrap();
+                assert_eq!(text, format!("before {}", word(k)), "round {round}: port {k}");
+                assert!(!std::mem::replace(&mut sent[k], true), "round {round}: port {k} sent twice");
+            }
+        }
+        assert!(p.ports().is_empty(), "round {round}: {:?}", p.ports());
+    }
+}
