@@ -68,7 +68,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::shm::{futex_wait, futex_wake, Shm};
+use super::shm::{current_cpu, futex_wait, futex_wake, Shm};
 
 /// The largest frame accepted, in bytes (a 64 MiB command is the practical
 /// limit).
@@ -86,11 +86,13 @@ const MAGIC: u64 = u64::from_le_bytes(*b"PHRING01");
 const MAX_SLEEP: Duration = Duration::from_secs(1);
 
 /// How long a waiting consumer spins before it also yields its CPU
-/// between looks (`sched_yield`). A quiet round trip takes under 1 µs.
-/// Alone on its core the yield returns at once; when the other side waits
-/// for this core (more runnable threads than cores), spinning on would only
-/// delay it: pinned to one CPU, a round trip took 109 µs without the yield,
-/// 15 µs with it after 5 µs and 10 µs after 2 µs.
+/// between looks (`sched_yield`), when the producer last ran on the same
+/// CPU. A quiet round trip takes under 1 µs. When the other side waits for
+/// this CPU, spinning on would only delay it: pinned to one CPU, a round
+/// trip took 109 µs without the yield, 15 µs with it after 5 µs and 10 µs
+/// after 2 µs. When the producer runs on another CPU, yielding can only
+/// hand this CPU to some other busy program for a whole time slice (with
+/// both CPUs busy elsewhere, round trips of 4 ms), so the consumer spins on.
 const YIELD_AFTER: Duration = Duration::from_micros(2);
 
 /// How long a producer spins for space before it sleeps.
@@ -109,6 +111,8 @@ struct Header {
     sleep: Line<[AtomicU32; 2]>,
     /// 1 while the producer sleeps for space or is about to.
     writable: Line<AtomicU32>,
+    /// The CPU the producer last sent from ([`current_cpu`]).
+    producer_cpu: Line<AtomicU32>,
 }
 
 #[repr(C)]
@@ -288,7 +292,7 @@ impl Ring {
             if now >= spin_until {
                 break;
             }
-            if now - start >= YIELD_AFTER {
+            if now - start >= YIELD_AFTER && self.hdr().producer_cpu.0.load(Relaxed) == current_cpu() {
                 std::thread::yield_now();
             }
         }
@@ -461,6 +465,11 @@ impl Producer {
                 if parts[i].is_empty() {
                     i += 1;
                 }
+            }
+            let cpu = current_cpu();
+            let seen = &self.ring.hdr().producer_cpu.0;
+            if seen.load(Relaxed) != cpu {
+                seen.store(cpu, Relaxed);
             }
             self.ring.hdr().head.0.store(self.head, SeqCst);
             self.ring.wake(who);

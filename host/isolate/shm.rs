@@ -98,6 +98,14 @@ impl Drop for Shm {
     }
 }
 
+/// The CPU the calling thread runs on (`sched_getcpu`), `u32::MAX` if the
+/// system cannot tell.
+pub(crate) fn current_cpu() -> u32 {
+    // SAFETY: sched_getcpu takes nothing and only reads the thread's state.
+    let cpu = unsafe { libc::sched_getcpu() };
+    u32::try_from(cpu).unwrap_or(u32::MAX)
+}
+
 /// Sleeps while `word` holds `expected`, at most `timeout` (`None`: until
 /// woken). Returns at once if the word differs; may return spuriously.
 ///
