@@ -523,8 +523,10 @@ pub(crate) struct Consumer {
     partial: Option<([u8; 4], usize)>,
 }
 
-/// `buf`'s capacity kept after a bigger frame.
-const KEEP: usize = 64 << 10;
+/// `buf`'s capacity kept after a bigger frame: a frame of the default
+/// ring's size (a 64 KiB command is a little over 64 KiB as a frame; giving
+/// the memory back after each one cost page faults on every round trip).
+const KEEP: usize = DEFAULT_CAP;
 
 impl Consumer {
     /// The consumer of `ring`.

@@ -59,6 +59,7 @@ pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     // SAFETY: the parent passes its end of a socket pair at `fd`, which
     // nothing else in this process owns.
     let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    super::shm::keep_freed_memory();
     run(stream, driver_paths)
 }
 
