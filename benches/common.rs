@@ -1,7 +1,34 @@
-//! Helpers shared by the bench files (included with `#[path]`).
+//! Helpers shared by the bench files (included with `#[path]`; each bench
+//! uses some of them).
+#![allow(dead_code)]
 
 use std::io::Read;
 use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Builds the test drivers `timer_drv`, `async_drv` and `select_drv`
+/// (`tests/drivers/`, against `include/erl_driver.h`, `-O2`) into a fresh
+/// directory under the system's temporary directory and returns it.
+///
+/// # Panics
+/// If `cc` cannot be run or fails.
+pub fn test_drivers() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("porthost-bench-drivers-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["timer_drv", "async_drv", "select_drv"] {
+        let st = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-Iinclude", "-o"])
+            .arg(out.join(format!("{name}.so")))
+            .arg(root.join(format!("tests/drivers/{name}.c")))
+            .current_dir(&root)
+            .status()
+            .expect("running cc");
+        assert!(st.success(), "compiling {name}");
+    }
+    out
+}
 
 /// Fills `buf` from the non-blocking `sock`, spinning while no bytes are
 /// there. The select benches read their echo this way because ERTS's

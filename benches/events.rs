@@ -4,8 +4,6 @@
 //! `tests/drivers/` (built here with `cc` against `include/`) and the
 //! bundled `queue_drv`.
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use divan::Bencher;
@@ -20,25 +18,8 @@ fn main() {
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
-fn drivers() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = std::env::temp_dir().join(format!("porthost-bench-drivers-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    for name in ["timer_drv", "async_drv", "select_drv"] {
-        let st = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-Iinclude", "-o"])
-            .arg(out.join(format!("{name}.so")))
-            .arg(root.join(format!("tests/drivers/{name}.c")))
-            .current_dir(&root)
-            .status()
-            .expect("running cc");
-        assert!(st.success(), "compiling {name}");
-    }
-    out
-}
-
 fn setup(driver: &str) -> (Host, Process, PortId) {
-    let host = Host::new(HostConfig { driver_paths: vec![drivers()], ..HostConfig::default() });
+    let host = Host::new(HostConfig { driver_paths: vec![common::test_drivers()], ..HostConfig::default() });
     let p = host.spawn_process();
     let port = p.open_port_driver(driver, &[]).unwrap();
     (host, p, port)

@@ -2,11 +2,15 @@
 //! driver runs in a worker process (`HostConfig::isolate`), so each
 //! operation is a request to the worker and its reply. What isolation costs
 //! is the difference to the in-process figures. Drivers: the bundled
-//! `echo_drv` and `queue_drv`; payload 28 bytes unless named otherwise.
+//! `echo_drv` and `queue_drv`, and the test drivers `timer_drv`,
+//! `async_drv` and `select_drv`; payload 28 bytes unless named otherwise.
 use std::time::Duration;
 
 use divan::Bencher;
 use porthost::{Host, HostConfig, PortId, Process, Term};
+
+#[path = "common.rs"]
+mod common;
 
 fn main() {
     divan::main();
@@ -18,6 +22,7 @@ fn isolated_host() -> Host {
     Host::new(HostConfig {
         isolate: true,
         worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
+        driver_paths: vec![common::test_drivers()],
         ..HostConfig::default()
     })
 }
@@ -93,5 +98,42 @@ fn queue_enqueue_and_dequeue_28b(b: Bencher) {
     b.bench_local(|| {
         p.port_command(port, &data).unwrap();
         drop(divan::black_box(p.port_control(port, 'D' as u32, &n).unwrap()));
+    });
+}
+
+#[divan::bench]
+fn timer_fire(b: Bencher) {
+    let (_h, p, port) = setup("timer_drv", false);
+    let zero = Term::string("0");
+    b.bench_local(|| {
+        p.port_control(port, 's' as u32, &zero).unwrap();
+        drop(divan::black_box(p.receive(WAIT).unwrap().unwrap()));
+    });
+}
+
+#[divan::bench]
+fn async_round_trip(b: Bencher) {
+    let (_h, p, port) = setup("async_drv", false);
+    let one = Term::string("1");
+    b.bench_local(|| {
+        p.port_control(port, 'a' as u32, &one).unwrap();
+        drop(divan::black_box(p.receive(WAIT).unwrap().unwrap()));
+    });
+}
+
+#[divan::bench]
+fn select_wakeup_to_ready_input(b: Bencher) {
+    use std::io::Write;
+    let (_h, p, port) = setup("select_drv", false);
+    let tcp = p.port_control(port, 'L' as u32, &Term::nil()).unwrap();
+    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    client.set_nodelay(true).unwrap();
+    client.set_nonblocking(true).unwrap();
+    let mut echo = [0u8; 4];
+    b.bench_local(|| {
+        client.write_all(b"ping").unwrap();
+        drop(divan::black_box(p.receive(WAIT).unwrap().unwrap()));
+        common::read_polled(&mut client, &mut echo);
     });
 }
