@@ -29,6 +29,10 @@ struct Cli {
     /// Threads in the async pool that runs driver_async jobs (ERTS's +A).
     #[arg(long = "async-threads", value_name = "N", default_value_t = 1, global = true)]
     async_threads: usize,
+    /// Waiting threads sleep at once instead of spinning briefly first
+    /// (ERTS's `+sbwt none`; see `HostConfig::busy_wait`).
+    #[arg(long = "no-busy-wait", global = true)]
+    no_busy_wait: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -73,6 +77,7 @@ fn run() -> anyhow::Result<ExitCode> {
         isolate: cli.isolate,
         isolated_drivers: cli.isolate_driver,
         async_threads: cli.async_threads,
+        busy_wait: !cli.no_busy_wait,
         ..HostConfig::default()
     });
     let mut rt = ProcessRuntime::new(host.spawn_process());

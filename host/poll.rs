@@ -308,7 +308,8 @@ impl Poll {
 }
 
 /// How long the poll thread keeps polling without sleeping after it
-/// delivered an event, as ERTS's schedulers busy-wait before they sleep: on
+/// delivered an event (with [`crate::HostConfig::busy_wait`]), as ERTS's
+/// schedulers busy-wait before they sleep: on
 /// a virtual machine, waking a thread whose CPU has gone idle costs tens of
 /// microseconds, more than a request/reply exchange over a socket takes.
 const POLL_SPIN: Duration = Duration::from_micros(100);
@@ -317,10 +318,11 @@ fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
     let mut events = Events::new();
     let mut ready: Vec<(RawFd, bool, bool)> = Vec::new();
     let mut last_event = Instant::now() - POLL_SPIN;
+    let busy_wait = host.upgrade().is_some_and(|h| h.busy_wait);
     loop {
         events.clear();
         let busy = !state.lock().always_ready.is_empty();
-        let spinning = last_event.elapsed() < POLL_SPIN;
+        let spinning = busy_wait && last_event.elapsed() < POLL_SPIN;
         let timeout = (busy || spinning).then_some(Duration::ZERO);
         if poller.wait(&mut events, timeout).is_err() {
             continue;

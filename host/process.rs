@@ -386,6 +386,7 @@ impl Process {
     /// `deadline` is the end of `timeout`, set here from the clock the
     /// first time a wait gets this far (most replies come before that).
     fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
+        let spin = if self.host.busy_wait { SPIN } else { Duration::ZERO };
         let mut until = None;
         loop {
             for _ in 0..64 {
@@ -399,7 +400,7 @@ impl Process {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
-                (now, deadline.map_or(now + SPIN, |d| d.min(now + SPIN)))
+                (now, deadline.map_or(now + spin, |d| d.min(now + spin)))
             });
             if now >= until {
                 return None;

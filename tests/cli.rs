@@ -35,6 +35,15 @@ fn the_example_runs_on_the_bundled_echo_driver() {
 }
 
 #[test]
+fn no_busy_wait_gives_the_same_output() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/echo.erl");
+    let spinning = porthost().args(["run", example]).output().unwrap();
+    let sleeping = porthost().args(["--no-busy-wait", "run", example]).output().unwrap();
+    assert!(sleeping.status.success(), "{}", String::from_utf8_lossy(&sleeping.stderr));
+    assert_eq!(sleeping.stdout, spinning.stdout);
+}
+
+#[test]
 fn an_uncaught_exception_prints_class_and_reason_and_exits_1() {
     let path = script("badarg.erl", "P = open_port({spawn_driver, \"echo_drv\"}, []).\nport_close(P).\nport_command(P, \"x\").\nnot_reached.\n");
     let out = porthost().arg("run").arg(&path).output().unwrap();

@@ -339,3 +339,38 @@ fn closing_ports_while_their_ready_input_runs_does_not_deadlock() {
         "closing select_drv ports while their events fire deadlocked"
     );
 }
+
+/// With `busy_wait: false` (ERTS's `+sbwt none`) waiting threads sleep at
+/// once, and every answer still comes: select echoes, async results, 0 ms
+/// timers.
+#[test]
+fn without_busy_waiting_every_answer_still_comes() {
+    let _serial = serial();
+    let h = Host::new(HostConfig {
+        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
+        busy_wait: false,
+        ..HostConfig::default()
+    });
+    let p = h.spawn_process();
+    let sel = open(&p, "select_drv");
+    let tcp_port: u16 = control_text(&p, sel, 'L', "").parse().unwrap();
+    let mut client = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for round in 0..20 {
+        client.write_all(b"ping").unwrap();
+        let mut back = [0u8; 4];
+        client.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"ping", "round {round}");
+        assert_eq!(next_data(&p), (sel, "got 4".to_owned()), "round {round}");
+    }
+    let asy = open(&p, "async_drv");
+    for n in 1..=20i64 {
+        control_text(&p, asy, 'a', &n.to_string());
+        assert_eq!(next_data(&p), (asy, format!("sum {n} {}", n * (n + 1) * (2 * n + 1) / 6)), "job {n}");
+    }
+    let tmr = open(&p, "timer_drv");
+    for round in 0..20 {
+        assert_eq!(control_text(&p, tmr, 's', "0"), "0");
+        assert_eq!(next_data(&p), (tmr, "timeout 0 0".to_owned()), "timer {round}");
+    }
+}
