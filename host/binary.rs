@@ -176,6 +176,21 @@ impl Bin {
         Bin { raw: NonNull::new(raw).expect("null ErlDrvBinary"), off, len, heap: false }
     }
 
+    /// Takes one *more* reference to a driver binary (the caller keeps its
+    /// own) and views `off..off + len` of it, as ERTS makes a ProcBin of a
+    /// driver's binary without copying it.
+    ///
+    /// # Safety
+    /// `raw` must be a live binary from [`alloc_raw`]; the range must lie
+    /// within its `orig_size`.
+    pub unsafe fn share_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
+        // SAFETY: live by contract; the new reference passes to the Bin.
+        unsafe {
+            refc_add(raw, 1);
+            Bin::from_raw(raw, off, len)
+        }
+    }
+
     /// The driver binary this term refers to (no new reference is taken).
     pub fn raw(&self) -> *mut ErlDrvBinary {
         self.raw.as_ptr()

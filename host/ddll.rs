@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use parking_lot::ReentrantMutex;
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::error::DdllError;
 use crate::ffi::ErlDrvEntry;
@@ -80,6 +80,21 @@ impl Driver {
     /// True when the driver asks for port-level locking.
     pub fn port_locking(&self) -> bool {
         self.entry().driver_flags & FLAG_USE_PORT_LOCKING != 0
+    }
+    /// Takes the driver lock if the driver uses driver-level locking (ERTS's
+    /// default: all its ports' callbacks are serialised); `None` for a
+    /// driver with port-level locking. Taken *before* a port's own lock,
+    /// always: the other order deadlocks with a thread running a callback.
+    pub(crate) fn lock_for_callbacks(&self) -> Option<ReentrantMutexGuard<'_, ()>> {
+        (!self.port_locking()).then(|| self.driver_lock.lock())
+    }
+    /// As [`Driver::lock_for_callbacks`] without waiting: `Err(())` if
+    /// another thread holds the driver lock.
+    pub(crate) fn try_lock_for_callbacks(&self) -> Result<Option<ReentrantMutexGuard<'_, ()>>, ()> {
+        if self.port_locking() {
+            return Ok(None);
+        }
+        self.driver_lock.try_lock().map(Some).ok_or(())
     }
 }
 

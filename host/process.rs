@@ -387,7 +387,7 @@ impl Process {
     /// first time a wait gets this far (most replies come before that).
     fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
         let spin = if self.host.busy_wait { SPIN } else { Duration::ZERO };
-        let mut until = None;
+        let mut window = None;
         loop {
             for _ in 0..64 {
                 if let Ok(sig) = self.rx.try_recv() {
@@ -396,7 +396,7 @@ impl Process {
                 std::hint::spin_loop();
             }
             let now = Instant::now();
-            let (started, until) = *until.get_or_insert_with(|| {
+            let (started, until) = *window.get_or_insert_with(|| {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }

@@ -78,11 +78,8 @@ pub unsafe extern "C" fn driver_output_binary(
             return -1;
         }
         let h = unsafe { bytes(hbuf, hlen) };
-        // SAFETY: we take one more reference to the driver's binary.
-        let body = unsafe {
-            binary::refc_add(bin, 1);
-            Bin::from_raw(bin, offset, len)
-        };
+        // SAFETY: a live driver binary; the range was checked.
+        let body = unsafe { Bin::share_raw(bin, offset, len) };
         port_mod::deliver(p, data_with_header(p, h, body), hlen + len);
         0
     })
@@ -140,12 +137,8 @@ impl Piece<'_> {
         match self.bin {
             Some((bin, off)) if self.bytes.len() > binary::ONHEAP_BIN_LIMIT => {
                 // SAFETY: `bin` is a live driver binary holding
-                // `off..off + len` (checked by `iovec_pieces`); we take one
-                // more reference to it.
-                Term::Binary(unsafe {
-                    binary::refc_add(bin, 1);
-                    Bin::from_raw(bin, off, self.bytes.len())
-                })
+                // `off..off + len` (checked by `iovec_pieces`).
+                Term::Binary(unsafe { Bin::share_raw(bin, off, self.bytes.len()) })
             }
             _ => Term::binary(self.bytes),
         }

@@ -108,11 +108,8 @@ unsafe fn share(bin: *mut ErlDrvBinary, offset: usize, len: usize) -> Option<Bin
     if bin.is_null() || offset + len > unsafe { (*bin).orig_size } as usize {
         return None;
     }
-    // SAFETY: one more reference, owned by the returned Bin.
-    unsafe {
-        binary::refc_add(bin, 1);
-        Some(Bin::from_raw(bin, offset, len))
-    }
+    // SAFETY: a live driver binary; the range was checked.
+    Some(unsafe { Bin::share_raw(bin, offset, len) })
 }
 
 /// `driver_enq_bin(port, bin, offset, len)`: queues part of `bin` without

@@ -426,12 +426,8 @@ unsafe fn sub_binary(bin: *mut ErlDrvBinary, size: usize, offset: usize) -> Resu
         let all = unsafe { binary::bytes_of(bin) };
         return Ok(Term::Binary(Bin::from_slice(&all[offset..offset + size])));
     }
-    // SAFETY: we take one more reference and hand it to the Bin; the range
-    // was checked.
-    Ok(Term::Binary(unsafe {
-        binary::refc_add(bin, 1);
-        Bin::from_raw(bin, offset, size)
-    }))
+    // SAFETY: a live driver binary; the range was checked.
+    Ok(Term::Binary(unsafe { Bin::share_raw(bin, offset, size) }))
 }
 
 /// `heads` consed in front of `tail`: `[H1, ..., Hn | Tail]`, flattened

@@ -59,10 +59,10 @@ pub struct IoVec {
     iov: Vec<SysIOVec>,
     binv: Vec<*mut ErlDrvBinary>,
     /// The vector of a single binary, without allocating one: element 0
-    /// and the binary (`iov`/`binv` are then empty).
-    small: Option<([SysIOVec; 2], [*mut ErlDrvBinary; 2])>,
+    /// and the binary, and the binary kept alive (`iov`/`binv` are then
+    /// empty).
+    small: Option<([SysIOVec; 2], [*mut ErlDrvBinary; 2], Bin)>,
     _keep: Vec<Bin>,
-    _one: Option<Bin>,
     ev: ErlIOVec,
 }
 
@@ -117,7 +117,7 @@ impl IoVec {
         }
         keep.extend(common);
         let ev = ErlIOVec { vsize: iov.len() as i32, size, iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };
-        IoVec { iov, binv, small: None, _keep: keep, _one: None, ev }
+        IoVec { iov, binv, small: None, _keep: keep, ev }
     }
 
     /// The vector of one non-empty binary, split as [`IoVec::from_iolist`]
@@ -128,15 +128,15 @@ impl IoVec {
         let bin = if b.is_heap() { Bin::from_slice(b.as_slice()) } else { b.clone() };
         let empty = SysIOVec { iov_base: std::ptr::null_mut(), iov_len: 0 };
         let elem = SysIOVec { iov_base: bin.as_slice().as_ptr() as *mut _, iov_len: bin.len() };
-        let small = Some(([empty, elem], [std::ptr::null_mut(), bin.raw()]));
         let ev = ErlIOVec { vsize: 2, size: bin.len(), iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };
-        IoVec { iov: Vec::new(), binv: Vec::new(), small, _keep: Vec::new(), _one: Some(bin), ev }
+        let small = Some(([empty, elem], [std::ptr::null_mut(), bin.raw()], bin));
+        IoVec { iov: Vec::new(), binv: Vec::new(), small, _keep: Vec::new(), ev }
     }
 
     /// The `ErlIOVec` to pass to `outputv`; valid while `self` lives.
     pub fn as_erl_iovec(&mut self) -> *mut ErlIOVec {
         match &mut self.small {
-            Some((iov, binv)) => {
+            Some((iov, binv, _)) => {
                 self.ev.iov = iov.as_mut_ptr();
                 self.ev.binv = binv.as_mut_ptr();
             }

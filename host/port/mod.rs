@@ -382,7 +382,7 @@ fn atom(name: &str) -> Term {
 /// Runs `f` with the driver and port locks held, as one driver callback:
 /// exits requested during it are carried out after it returns.
 fn in_callback<R>(port: &Port, caller: term::Pid, f: impl FnOnce(ErlDrvData) -> R) -> R {
-    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _dl = port.driver.lock_for_callbacks();
     let guard = port.state.lock();
     let data = {
         let mut s = guard.borrow_mut();
@@ -475,7 +475,7 @@ pub(crate) fn open(
     }
 
     let started = {
-        let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+        let _dl = port.driver.lock_for_callbacks();
         let guard = port.state.lock();
         guard.borrow_mut().depth += 1;
         let r = entry::start(&port, &cmd);
@@ -764,22 +764,10 @@ pub(crate) fn queue_changed(port: &Port) {
     // port's own thread, in a callback, waits for that lock: never block on
     // the port lock here; its holder completes the close instead.
     // The driver lock comes before the port lock (see `terminate`).
-    let dl = if port.driver.port_locking() {
-        None
-    } else {
-        match port.driver.driver_lock.try_lock() {
-            Some(g) => Some(g),
-            None => {
-                port.close_pending.store(true, Ordering::Release);
-                return;
-            }
-        }
-    };
-    let Some(guard) = port.state.try_lock() else {
+    let (Ok(_dl), Some(guard)) = (port.driver.try_lock_for_callbacks(), port.state.try_lock()) else {
         port.close_pending.store(true, Ordering::Release);
         return;
     };
-    let _dl = dl;
     let mut s = guard.borrow_mut();
     if port.phase() != Phase::Closing {
         return;
@@ -802,7 +790,7 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
     if discard_queue {
         port.queue.lock().clear();
     }
-    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _dl = port.driver.lock_for_callbacks();
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
     if matches!(port.phase(), Phase::Closed | Phase::Exiting) {
@@ -826,7 +814,7 @@ pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
 pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     // The driver lock first, then the port lock, as every callback takes
     // them (the other order deadlocks with a poll or timer thread).
-    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _dl = port.driver.lock_for_callbacks();
     let guard = port.state.lock();
     if port.phase() == Phase::Closed {
         return;
@@ -882,7 +870,7 @@ fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
 
 /// Host shutdown: `stop` without messages.
 pub(crate) fn shutdown(port: &Port) {
-    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _dl = port.driver.lock_for_callbacks();
     let guard = port.state.lock();
     let started = !matches!(port.phase(), Phase::Starting | Phase::Closed);
     port.set_phase(Phase::Closed);
@@ -995,7 +983,7 @@ pub(crate) fn run_callback(port: &Arc<Port>, f: impl FnOnce(&Port, ErlDrvData)) 
     // The phase is read under the port's locks: `open` holds them while
     // `start` runs, so an event that start set up (a timer, an async job)
     // runs once start has returned, and never if start failed.
-    let _dl = (!port.driver.port_locking()).then(|| port.driver.driver_lock.lock());
+    let _dl = port.driver.lock_for_callbacks();
     let _guard = port.state.lock();
     let (owner, phase) = (port.owner_pid(), port.phase());
     if matches!(phase, Phase::Open | Phase::Closing) {
