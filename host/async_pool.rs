@@ -120,14 +120,14 @@ fn run_job(host: &Arc<HostInner>, job: Job, caller_port: Option<&Arc<Port>>) {
     // SAFETY: the driver's invoke function with its own data.
     unsafe { (job.invoke)(job.data) };
     let port = caller_port.cloned().or_else(|| host.ports.get(job.port));
-    let Some(p) = port.filter(|p| p.driver.entry().ready_async.is_some()) else {
+    let Some(p) = port.filter(|p| p.driver().is_some_and(|d| d.entry().ready_async.is_some())) else {
         free(job);
         return;
     };
     let mut delivered = false;
-    port::run_callback(&p, |port, d| {
+    port::run_callback(&p, |port, driver, d| {
         delivered = true;
-        crate::abi::entry::ready_async(port, d, job.data);
+        crate::abi::entry::ready_async(port, driver, d, job.data);
     });
     if !delivered {
         free(job);

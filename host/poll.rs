@@ -353,16 +353,16 @@ fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
                 }
                 let Some(owner) = host.poll.owner(fd, write) else { continue };
                 let Some(p) = host.ports.get(owner) else { continue };
-                port::run_callback(&p, |port, data| {
+                port::run_callback(&p, |port, driver, data| {
                     // Checked again under the port lock: the driver may
                     // have deselected it since the poll returned.
                     if host.poll.owner(fd, write) != Some(owner) {
                         return;
                     }
                     if write {
-                        crate::abi::entry::ready_output(port, data, fd);
+                        crate::abi::entry::ready_output(port, driver, data, fd);
                     } else {
-                        crate::abi::entry::ready_input(port, data, fd);
+                        crate::abi::entry::ready_input(port, driver, data, fd);
                     }
                 });
             }

@@ -19,10 +19,11 @@ pub unsafe extern "C" fn driver_lock_driver(port: ErlDrvPort) -> c_int {
     super::guard("driver_lock_driver", -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(driver) = p.driver() else { return -1 };
         if let Some(host) = p.host.upgrade() {
-            host.ddll.lock().make_permanent(p.driver.name());
+            host.ddll.lock().make_permanent(driver.name());
         }
-        keep_mapped(p.driver.path());
+        keep_mapped(driver.path());
         0
     })
 }

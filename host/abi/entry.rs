@@ -1,7 +1,11 @@
 //! The one choke point for calls into a driver: every driver entry callback
-//! (`start`, `stop`, `output`, `outputv`, `control`, `call`, `flush`) is
-//! called from here, and only from here. The caller (`crate::port`) holds
-//! the driver and port locks.
+//! (`start`, `stop`, `output`, `outputv`, `control`, `call`, `flush`,
+//! `timeout`, `ready_input`, `ready_output`, `ready_async`, `process_exit`,
+//! `stop_select`) is called from here, and only from here, each with the
+//! port it runs for. The caller (the driver backend,
+//! `crate::port::backend::driver`, or an event through
+//! `crate::port::run_callback`) is inside the port's callback scope: it
+//! holds the driver and port locks.
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_uint};
@@ -21,8 +25,8 @@ const ERROR_BADARG: isize = -3;
 
 /// Calls `start(port, command)`. The errors are what ERTS's `open_port/2`
 /// raises for the three `ERL_DRV_ERROR_*` returns.
-pub(crate) fn start(port: &Port, command: &CStr) -> Result<ErlDrvData, BifError> {
-    let Some(start) = port.driver.entry().start else { return Ok(std::ptr::null_mut()) };
+pub(crate) fn start(port: &Port, driver: &Driver, command: &CStr) -> Result<ErlDrvData, BifError> {
+    let Some(start) = driver.entry().start else { return Ok(std::ptr::null_mut()) };
     // SAFETY: `start` is the driver's callback, called as erl_driver.h
     // specifies, with a live port handle and a NUL-terminated command that
     // outlives the call.
@@ -41,48 +45,48 @@ pub(crate) fn start_result(port: &Port, data: ErlDrvData) -> Result<ErlDrvData, 
         ERROR_ERRNO => Err(BifError::Posix(Atom::new(super::misc::errno_name(errno)))),
         ERROR_BADARG => Err(BifError::badarg(format!(
             "driver {} refused to start (ERL_DRV_ERROR_BADARG)",
-            port.driver.name()
+            port.driver_name()
         ))),
         _ => Ok(data),
     }
 }
 
 /// Calls `stop(drv_data)`.
-pub(crate) fn stop(port: &Port, data: ErlDrvData) {
-    if let Some(stop) = port.driver.entry().stop {
+pub(crate) fn stop(_port: &Port, driver: &Driver, data: ErlDrvData) {
+    if let Some(stop) = driver.entry().stop {
         // SAFETY: the driver's callback with the data its start returned.
         unsafe { stop(data) }
     }
 }
 
 /// Calls `flush(drv_data)`.
-pub(crate) fn flush(port: &Port, data: ErlDrvData) {
-    if let Some(flush) = port.driver.entry().flush {
+pub(crate) fn flush(_port: &Port, driver: &Driver, data: ErlDrvData) {
+    if let Some(flush) = driver.entry().flush {
         // SAFETY: as for stop.
         unsafe { flush(data) }
     }
 }
 
 /// Calls `timeout(drv_data)`.
-pub(crate) fn timeout(port: &Port, data: ErlDrvData) {
+pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
     let _slice = Timeslice::begin(port.handle(), spent::TIMEOUT);
-    if let Some(timeout) = port.driver.entry().timeout {
+    if let Some(timeout) = driver.entry().timeout {
         // SAFETY: as for stop.
         unsafe { timeout(data) }
     }
 }
 
 /// Calls `ready_input(drv_data, event)`.
-pub(crate) fn ready_input(port: &Port, data: ErlDrvData, fd: i32) {
-    if let Some(f) = port.driver.entry().ready_input {
+pub(crate) fn ready_input(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    if let Some(f) = driver.entry().ready_input {
         // SAFETY: the driver's callback for an event it selected.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
     }
 }
 
 /// Calls `ready_output(drv_data, event)`.
-pub(crate) fn ready_output(port: &Port, data: ErlDrvData, fd: i32) {
-    if let Some(f) = port.driver.entry().ready_output {
+pub(crate) fn ready_output(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    if let Some(f) = driver.entry().ready_output {
         // SAFETY: as for ready_input.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
     }
@@ -98,25 +102,25 @@ pub(crate) fn stop_select(driver: &Driver, fd: i32) {
 }
 
 /// Calls `process_exit(drv_data, monitor)`.
-pub(crate) fn process_exit(port: &Port, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
-    if let Some(f) = port.driver.entry().process_exit {
+pub(crate) fn process_exit(_port: &Port, driver: &Driver, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
+    if let Some(f) = driver.entry().process_exit {
         // SAFETY: the driver's callback with a monitor it made.
         unsafe { f(data, monitor) }
     }
 }
 
 /// Calls `ready_async(drv_data, async_data)`.
-pub(crate) fn ready_async(port: &Port, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
-    if let Some(f) = port.driver.entry().ready_async {
+pub(crate) fn ready_async(_port: &Port, driver: &Driver, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
+    if let Some(f) = driver.entry().ready_async {
         // SAFETY: the driver's callback with the data of its finished job.
         unsafe { f(data, async_data as ErlDrvThreadData) }
     }
 }
 
 /// Calls `output(drv_data, buf, len)`.
-pub(crate) fn output(port: &Port, data: ErlDrvData, buf: &[u8]) {
+pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8]) {
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
-    if let Some(output) = port.driver.entry().output {
+    if let Some(output) = driver.entry().output {
         // SAFETY: the buffer is valid for `len` bytes during the call; the
         // driver may not keep it (erl_driver.h).
         unsafe { output(data, buf.as_ptr() as *mut c_char, buf.len()) }
@@ -124,9 +128,9 @@ pub(crate) fn output(port: &Port, data: ErlDrvData, buf: &[u8]) {
 }
 
 /// Calls `outputv(drv_data, ev)`.
-pub(crate) fn outputv(port: &Port, data: ErlDrvData, ev: *mut ErlIOVec) {
+pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut ErlIOVec) {
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
-    if let Some(outputv) = port.driver.entry().outputv {
+    if let Some(outputv) = driver.entry().outputv {
         // SAFETY: `ev` and everything it points to live during the call.
         unsafe { outputv(data, ev) }
     }
@@ -140,9 +144,11 @@ pub(crate) fn outputv(port: &Port, data: ErlDrvData, ev: *mut ErlIOVec) {
 /// term), an answer left in the offered buffer a binary of `ret` bytes;
 /// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
 /// the offered one being freed with `driver_free`.
-pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
+pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
     let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
-    let control = port.driver.entry().control.expect("caller checked");
+    let Some(control) = driver.entry().control else {
+        return Err(BifError::badarg(format!("driver {} has no control callback", driver.name())));
+    };
     let mut offered = [0u8; CONTROL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;
@@ -156,7 +162,7 @@ pub(crate) fn control(port: &Port, data: ErlDrvData, op: u32, input: &mut [u8]) 
         release(rbuf, orig, binary);
         return Err(BifError::badarg(format!(
             "driver {} returned {ret} from control({op})",
-            port.driver.name()
+            driver.name()
         )));
     }
     let ret = ret as usize;
@@ -200,9 +206,11 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 /// external-format term) and returns the `ret` bytes of its answer; a
 /// buffer the driver allocated in place of the offered one is freed with
 /// `driver_free`. A negative return is `badarg`.
-pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
+pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
-    let call = port.driver.entry().call.expect("caller checked");
+    let Some(call) = driver.entry().call else {
+        return Err(BifError::badarg(format!("driver {} has no call callback", driver.name())));
+    };
     let mut offered = [0u8; CALL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;
@@ -213,7 +221,7 @@ pub(crate) fn call(port: &Port, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Re
     };
     if ret < 0 {
         release(rbuf, orig, false);
-        return Err(BifError::badarg(format!("driver {} returned {ret} from call({op})", port.driver.name())));
+        return Err(BifError::badarg(format!("driver {} returned {ret} from call({op})", driver.name())));
     }
     let ret = ret as usize;
     if rbuf.is_null() {

@@ -15,7 +15,6 @@ pub mod misc;
 pub mod output;
 pub mod pdl;
 pub mod ports;
-pub mod proxy;
 pub mod queue;
 pub mod select;
 pub mod sys;

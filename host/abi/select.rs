@@ -30,7 +30,9 @@ pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mod
         match host.poll.select(&host, p, fd, mode, on != 0) {
             Ok(Outcome::Done) => 0,
             Ok(Outcome::StopSelect) => {
-                super::entry::stop_select(&p.driver, fd);
+                if let Some(driver) = p.driver() {
+                    super::entry::stop_select(driver, fd);
+                }
                 0
             }
             Err(()) => -1,

@@ -710,7 +710,7 @@ impl Remote {
     /// callback: an exit it caused becomes the parent port's exit (applied
     /// when the callback returns, as in-process); a dead worker makes the
     /// port exit with the crash reason and the call fail.
-    pub(crate) fn call(&self, port: &Port, op: &str, args: Vec<Term>) -> Result<Term, BifError> {
+    pub(crate) fn request(&self, port: &Port, op: &str, args: Vec<Term>) -> Result<Term, BifError> {
         match self.worker.request(op, Some(self.wport), args) {
             Ok(Reply { result, exit }) => {
                 if let Some((reason, unlinked)) = self.settle(exit) {
@@ -740,7 +740,7 @@ impl Remote {
 
     /// `port_info(Port, Item)` of the remote port (for what only the worker
     /// knows: `queue_size`, `memory`).
-    pub(crate) fn info(&self, item: &Term) -> Option<Term> {
+    pub(crate) fn remote_info(&self, item: &Term) -> Option<Term> {
         match self.worker.request("info", Some(self.wport), vec![item.clone()]) {
             Ok(Reply { result: Ok(v), .. }) => Some(v),
             _ => None,
@@ -765,7 +765,7 @@ impl Remote {
     /// the host closing): the remote one gets the same exit signal, so its
     /// driver sees what it would see in-process (`flush` for a reason other
     /// than `kill`, then `stop`).
-    pub(crate) fn close(&self, reason: &Term) {
+    pub(crate) fn end(&self, reason: &Term) {
         if self.worker.ports.lock().remove(&self.wport).is_some() {
             let _ = if reason.is_atom("normal") {
                 self.worker.request("close", Some(self.wport), Vec::new())

@@ -111,6 +111,7 @@ impl DriverQueue {
     }
 
     /// Copies all queued bytes out, head first.
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.size);
         for seg in &self.segments {

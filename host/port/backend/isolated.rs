@@ -1,0 +1,122 @@
+//! The backend of a driver run in a worker process ([`crate::isolate`]):
+//! each operation is a request to the worker, which runs the real port; an
+//! exit the request caused there becomes this port's exit, carried out when
+//! the callback scope ends, as for a driver in this process.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::{Backend, Close, PortBackend};
+use crate::error::BifError;
+use crate::host::HostInner;
+use crate::isolate::Remote;
+use crate::port::scope::{in_callback, Locks};
+use crate::port::{atom, OpenOptions, Phase, Port};
+use crate::process::ProcShared;
+use crate::term::{Pid, PortId, Term};
+
+impl PortBackend for Remote {
+    fn command(&self, port: &Port, caller: Pid, data: &Term, size: usize, force: bool, nosuspend: bool)
+        -> Result<bool, BifError> {
+        // The worker's port is busy or not, and knows its driver's flags.
+        let mut opts = Vec::new();
+        if force {
+            opts.push(atom("force"));
+        }
+        if nosuspend {
+            opts.push(atom("nosuspend"));
+        }
+        let data = crate::isolate::wrap_refc(data);
+        let sent = in_callback(port, caller, |_| self.request(port, "command", vec![data, Term::List(opts)]))
+            .map(|t| !t.is_atom("false"))?;
+        if sent {
+            port.output.fetch_add(size as u64, Ordering::Relaxed);
+        }
+        Ok(sent)
+    }
+
+    fn control(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
+        in_callback(port, caller, |_| self.request(port, "control", vec![Term::Int(op as i64), data.clone()]))
+    }
+
+    fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
+        in_callback(port, caller, |_| self.request(port, "call", vec![Term::Int(op as i64), data.clone()]))
+    }
+
+    fn close(&self, _port: &Port) -> Close {
+        // The worker's port decides whether to linger; its exit event ends
+        // this port later.
+        if self.close_now() {
+            Close::Now
+        } else {
+            Close::Linger
+        }
+    }
+
+    fn linger(&self, _port: &Port) {}
+
+    fn flush(&self, _port: &Port) {
+        // The worker's port flushes when it gets the exit signal (`stop`).
+    }
+
+    fn stop(&self, _port: &Port, _locks: &Locks<'_>, _started: bool, reason: &Term) {
+        self.end(reason);
+    }
+
+    fn shutdown(&self, _port: &Port, _locks: &Locks<'_>, _started: bool) {
+        // The worker ends with the host, and its ports with it.
+    }
+
+    fn info(&self, _port: &Port, item: &str) -> Option<Term> {
+        if !matches!(item, "queue_size" | "memory" | "locking") {
+            return None;
+        }
+        match self.remote_info(&atom(item))? {
+            Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
+            _ => None,
+        }
+    }
+}
+
+/// `open_port/2` with `isolated`: the driver is looked up (not loaded) here
+/// and loaded by a worker, which opens the real port; this host's port
+/// forwards to it (see [`crate::isolate`]).
+pub(crate) fn open(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    command: &str,
+    drv_name: &str,
+    mut options: OpenOptions,
+    per_port: bool,
+) -> Result<PortId, BifError> {
+    let loaded = host.ddll.lock().get(drv_name).map(|d| d.path().to_path_buf());
+    let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
+    let Some(file) = file else {
+        return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+    };
+    host.quarantine.check(&file)?;
+    let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+    let key = (!per_port).then(|| file.display().to_string());
+    let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
+    let (wport, events) = match crate::isolate::open_remote(&worker, command, &options.given) {
+        Ok(r) => r,
+        Err(e) => {
+            if crate::isolate::is_crash(&e) {
+                host.quarantine.crashed(&file);
+            }
+            return Err(e);
+        }
+    };
+    host.quarantine.opened(&file);
+    options.isolated = Some(per_port);
+    host.ddll.lock().port_opened(drv_name);
+    let os_pid = worker.os_pid();
+    let remote = Remote { worker: worker.clone(), wport };
+    let port = host.ports.insert_with(|id| {
+        Arc::new(Port::new(id, host, Backend::Isolated(remote), command, options, Phase::Open, std::ptr::null_mut(), caller))
+    });
+    port.os_pid.store(os_pid as i64, Ordering::Relaxed);
+    crate::isolate::attach(&worker, wport, &port, &events);
+    caller.links.lock().push(port.id);
+    Ok(port.id)
+}
