@@ -32,7 +32,7 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
 
 fn main() {
     let drivers = std::env::var_os("PORTHOST_BENCH_DRIVERS").map(std::path::PathBuf::from);
-    let host = Host::new(HostConfig { driver_paths: drivers.iter().cloned().collect(), ..HostConfig::default() });
+    let host = Host::new(HostConfig::default().driver_paths(drivers.iter().cloned().collect()));
     let p = host.spawn_process();
     let port = p.open_port_driver("echo_drv", &[]).unwrap();
     let pb = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();

@@ -19,7 +19,7 @@ fn main() {
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
 fn setup(driver: &str) -> (Host, Process, PortId) {
-    let host = Host::new(HostConfig { driver_paths: vec![common::test_drivers()], ..HostConfig::default() });
+    let host = Host::new(HostConfig::default().driver_paths(vec![common::test_drivers()]));
     let p = host.spawn_process();
     let port = p.open_port_driver(driver, &[]).unwrap();
     (host, p, port)

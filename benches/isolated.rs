@@ -19,12 +19,7 @@ fn main() {
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
 fn isolated_host() -> Host {
-    Host::new(HostConfig {
-        isolate: true,
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        driver_paths: vec![common::test_drivers()],
-        ..HostConfig::default()
-    })
+    Host::new(HostConfig::default().isolate(true).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())).driver_paths(vec![common::test_drivers()]))
 }
 
 fn setup(driver: &str, binary: bool) -> (Host, Process, PortId) {

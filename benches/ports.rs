@@ -81,11 +81,7 @@ fn open_port_and_close(b: Bencher) {
 /// while they wait, so it needs the two cores to itself.
 #[divan::bench]
 fn isolated_port_control_28b(b: Bencher) {
-    let host = Host::new(HostConfig {
-        isolate: true,
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        ..HostConfig::default()
-    });
+    let host = Host::new(HostConfig::default().isolate(true).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())));
     let p = host.spawn_process();
     let port = p.open_port_driver("echo_drv", &[]).unwrap();
     let data = payload(28);

@@ -114,7 +114,7 @@ pub unsafe fn bytes_of<'a>(bin: *mut ErlDrvBinary) -> &'a mut [u8] {
 
 /// ERTS keeps binaries of at most this many bytes on the process heap
 /// (`ERL_ONHEAP_BIN_LIMIT`).
-pub const ONHEAP_BIN_LIMIT: usize = 64;
+pub(crate) const ONHEAP_BIN_LIMIT: usize = 64;
 
 /// A reference-counted binary term: a byte range of a driver binary.
 ///
@@ -126,7 +126,7 @@ pub const ONHEAP_BIN_LIMIT: usize = 64;
 /// or a *refc* binary, because that decides how `port_command` splits an
 /// iolist into an `ErlIOVec` (see `crate::port`): [`Bin::from_slice`] and
 /// [`Bin::sub`] follow ERTS's size rule (heap up to
-/// [`ONHEAP_BIN_LIMIT`] bytes), [`Bin::from_slice_refc`] is for binaries
+/// `ONHEAP_BIN_LIMIT` (64) bytes), `from_slice_refc` is for binaries
 /// ERTS always keeps off-heap (those built with bit syntax by the
 /// evaluator), and driver binaries are refc.
 pub struct Bin {
@@ -153,7 +153,7 @@ impl Bin {
 
     /// A new binary holding a copy of `bytes` that ERTS would keep off-heap
     /// whatever its size (a non-empty binary built with bit syntax).
-    pub fn from_slice_refc(bytes: &[u8]) -> Bin {
+    pub(crate) fn from_slice_refc(bytes: &[u8]) -> Bin {
         let mut b = Bin::from_slice(bytes);
         b.heap = bytes.is_empty();
         b
@@ -161,7 +161,7 @@ impl Bin {
 
     /// True if ERTS would hold this binary on the process heap (see the type
     /// docs).
-    pub fn is_heap(&self) -> bool {
+    pub(crate) fn is_heap(&self) -> bool {
         self.heap
     }
 
@@ -172,7 +172,7 @@ impl Bin {
     /// `raw` must be a live binary from [`alloc_raw`] on which the caller
     /// owns one reference, which passes to the returned `Bin`; the range must
     /// lie within its `orig_size`.
-    pub unsafe fn from_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
+    pub(crate) unsafe fn from_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
         Bin { raw: NonNull::new(raw).expect("null ErlDrvBinary"), off, len, heap: false }
     }
 
@@ -183,7 +183,7 @@ impl Bin {
     /// # Safety
     /// `raw` must be a live binary from [`alloc_raw`]; the range must lie
     /// within its `orig_size`.
-    pub unsafe fn share_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
+    pub(crate) unsafe fn share_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
         // SAFETY: live by contract; the new reference passes to the Bin.
         unsafe {
             refc_add(raw, 1);
@@ -192,12 +192,12 @@ impl Bin {
     }
 
     /// The driver binary this term refers to (no new reference is taken).
-    pub fn raw(&self) -> *mut ErlDrvBinary {
+    pub(crate) fn raw(&self) -> *mut ErlDrvBinary {
         self.raw.as_ptr()
     }
 
     /// The offset of this binary's bytes inside [`Bin::raw`]'s bytes.
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         self.off
     }
 
@@ -229,7 +229,7 @@ impl Bin {
     }
 
     /// The sub-binary `start..start + len` (relative to this one), sharing
-    /// the bytes. Like ERTS, a part of at most [`ONHEAP_BIN_LIMIT`] bytes
+    /// the bytes. Like ERTS, a part of at most `ONHEAP_BIN_LIMIT` (64) bytes
     /// counts as a heap binary (ERTS copies it), a larger one as a
     /// sub-binary of a refc binary. Panics if the range is out of bounds.
     pub fn sub(&self, start: usize, len: usize) -> Bin {

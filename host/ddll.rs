@@ -200,8 +200,13 @@ fn static_entries() -> &'static parking_lot::Mutex<Vec<Arc<Driver>>> {
 /// `add_driver_entry`: registers a driver entry that lives in already
 /// loaded code (no library of its own), for every host; its `init` runs
 /// now. A later entry with the same name replaces an earlier one.
-pub fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
-    // SAFETY: the caller's entry, which must outlive its registration.
+///
+/// # Safety
+/// `entry` must point to a valid `ErlDrvEntry` (a NUL-terminated or null
+/// `driver_name`, callbacks that follow `erl_driver.h`) that outlives its
+/// registration.
+pub(crate) unsafe fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
+    // SAFETY: the caller's entry, valid by this function's contract.
     let e = unsafe { entry.as_ref() };
     if e.driver_name.is_null() {
         return;

@@ -17,20 +17,32 @@ use crate::term::{Pid, Term};
 pub const BUNDLED_DRIVERS: &str = env!("PORTHOST_BUNDLED_DRIVERS");
 
 /// How a [`Host`] is set up.
+///
+/// Start from [`HostConfig::default()`] and set what differs, with the
+/// builder methods (one per field, named after it) or by assigning the
+/// public fields; the struct is `#[non_exhaustive]`, so a new setting is not
+/// a breaking change.
+///
+/// ```
+/// use porthost::{Host, HostConfig};
+/// let host = Host::new(HostConfig::default().async_threads(4).busy_wait(false));
+/// # drop(host);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HostConfig {
     /// Directories searched, in order, for `NAME.so` when a port names a
     /// driver that is not loaded (porthost's load-by-name; ERTS requires an
     /// explicit `erl_ddll:load_driver/2` first). Default: empty.
     pub driver_paths: Vec<PathBuf>,
-    /// Also search the bundled drivers' directory ([`BUNDLED_DRIVERS`])
+    /// Also search the bundled drivers' directory (`BUNDLED_DRIVERS`)
     /// after `driver_paths`. Default: `true`.
     pub bundled_drivers: bool,
     /// Threads in the async pool (`driver_async`; ERTS's `+A`). Default: 1,
     /// as in ERTS 25; 0 runs async jobs at once in the calling thread.
     pub async_threads: usize,
     /// Run every driver in a worker process, as if each `open_port` had the
-    /// `isolated` option (see [`crate::isolate`]). Default: `false`.
+    /// `isolated` option (see the README's "Crash isolation"). Default: `false`.
     pub isolate: bool,
     /// Drivers (by name) always run in a worker process, whatever the
     /// `open_port` options. Default: none.
@@ -58,8 +70,10 @@ pub struct HostConfig {
 }
 
 /// `setrlimit` limits for isolated workers; `None` leaves a limit as the
-/// parent has it.
+/// parent has it. Built like [`HostConfig`]: `WorkerLimits::default()`
+/// and a builder method per field.
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct WorkerLimits {
     /// Address space in bytes (`RLIMIT_AS`): allocations past it fail.
     pub memory_bytes: Option<u64>,
@@ -82,6 +96,37 @@ impl Default for HostConfig {
         }
     }
 }
+
+/// Builder methods: each sets the field of the same name and returns the
+/// config (see the fields for meanings and defaults).
+macro_rules! setters {
+    ($ty:ty { $($field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($ty), "::", stringify!($field), "`].")]
+                #[must_use]
+                pub fn $field(mut self, value: $t) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters!(HostConfig {
+    driver_paths: Vec<PathBuf>,
+    bundled_drivers: bool,
+    async_threads: usize,
+    isolate: bool,
+    isolated_drivers: Vec<String>,
+    worker_exe: Option<PathBuf>,
+    isolation_timeout: Option<std::time::Duration>,
+    worker_limits: WorkerLimits,
+    busy_wait: bool,
+});
+
+setters!(WorkerLimits { memory_bytes: Option<u64>, cpu_seconds: Option<u64> });
 
 pub(crate) struct HostInner {
     pub(crate) search_path: Vec<PathBuf>,

@@ -26,36 +26,59 @@
 //! with [`Term::iolist_to_bytes`], or take [`Term::expanded`] to match on
 //! `Term::List`.
 //!
-//! The map: [`Host`] holds the driver registry ([`ddll`]), the port table
-//! ([`port`]), the processes ([`process`], the owners of ports), the poll
-//! thread ([`poll`], `driver_select`), the timers ([`timer`]) and the async
-//! pool ([`async_pool`]). [`abi`] is every `erl_driver` symbol porthost
-//! exports and, in [`abi::entry`], the one place that calls into a driver.
-//! [`isolate`] runs a driver in a worker process, so that its crash ends
-//! only its ports (in-process, a crashing driver ends porthost, as it ends
-//! ERTS). [`script`] is the Erlang-expression language of `porthost run`
-//! and `porthost shell`, over [`bif`].
+//! # The public API
+//! [`Host`] (set up with [`HostConfig`]) is a runtime: a driver registry, a
+//! port table, processes. A [`Process`] owns ports and calls the port BIFs
+//! on them; [`Term`] is an Erlang term; [`BifError`] and [`DdllError`] are
+//! the errors, with ERTS's names. [`script`] is the Erlang-expression
+//! language of `porthost run` and `porthost shell`. Everything else is
+//! internal.
+//!
+//! # Inside (for porthost's developers)
+//! `ddll` (the driver registry, `erl_ddll`), `port` (ports: one backend per
+//! kind of port behind one interface, the callback protocol, the state
+//! machine, the driver queue), `process` (owners, mailboxes, links,
+//! monitors), `poll` (`driver_select` over epoll), `timer`, `async_pool`,
+//! `abi` (every `erl_driver` symbol porthost exports; `abi::entry` is the
+//! one place that calls into a driver), `isolate` (a driver in a worker
+//! process, so that its crash ends only its ports; in-process a crashing
+//! driver ends porthost, as it ends ERTS), `term` (terms, `~w`, term order,
+//! the external format), `bif` (the BIFs scripts call), `sys` (the OS
+//! layer).
 #![deny(missing_docs)]
 
-pub mod abi;
-pub mod async_pool;
-pub mod bif;
-pub mod binary;
-pub mod ddll;
-pub mod error;
+pub(crate) mod abi;
+pub(crate) mod async_pool;
+pub(crate) mod bif;
+pub(crate) mod binary;
+pub(crate) mod ddll;
+pub(crate) mod error;
 #[allow(missing_docs)]
-pub mod ffi;
-pub mod host;
-pub mod isolate;
-pub mod poll;
-pub mod port;
-pub mod process;
+pub(crate) mod ffi;
+pub(crate) mod host;
+pub(crate) mod isolate;
+pub(crate) mod poll;
+pub(crate) mod port;
+pub(crate) mod process;
 pub mod script;
-pub mod sys;
-pub mod term;
-pub mod timer;
+pub(crate) mod sys;
+pub(crate) mod term;
+pub(crate) mod timer;
 
+pub use ddll::{DriverInfo, Unloaded};
 pub use error::{BifError, DdllError};
+pub use isolate::QUARANTINE_AFTER;
 pub use host::{Host, HostConfig, WorkerLimits};
 pub use process::Process;
 pub use term::{Atom, Bin, Pid, PortId, Term};
+
+/// The body of `porthost worker --fd FD`: serves isolated ports for the
+/// parent porthost over the socket `fd` (see `isolate`). Internal to the
+/// `porthost` binary; not a stable API.
+///
+/// # Errors
+/// The socket or its shared-memory rings could not be set up.
+#[doc(hidden)]
+pub fn run_worker(fd: i32, driver_paths: Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    isolate::worker::run_on_fd(fd, driver_paths)
+}

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use porthost::bif::ProcessRuntime;
-use porthost::{script, Host, HostConfig};
+use porthost::script::{self, ProcessRuntime};
+use porthost::{Host, HostConfig};
 
 /// A standalone host for Erlang port drivers.
 #[derive(Parser)]
@@ -69,17 +69,10 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if let Command::Worker { fd } = cli.command {
-        porthost::isolate::worker::run_on_fd(fd, cli.driver_path)?;
+        porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let host = Host::new(HostConfig {
-        driver_paths: cli.driver_path,
-        isolate: cli.isolate,
-        isolated_drivers: cli.isolate_driver,
-        async_threads: cli.async_threads,
-        busy_wait: !cli.no_busy_wait,
-        ..HostConfig::default()
-    });
+    let host = Host::new(HostConfig::default().driver_paths(cli.driver_path).isolate(cli.isolate).isolated_drivers(cli.isolate_driver).async_threads(cli.async_threads).busy_wait(!cli.no_busy_wait));
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {

@@ -497,7 +497,7 @@ impl Process {
     /// `badarg` if the port is closed, the driver has no `call`, `call`
     /// returned a negative value or its answer is not valid external term
     /// format; also if `data` holds a local fun, which porthost cannot
-    /// encode (see [`crate::term::ext`]; ERTS passes it to the driver).
+    /// encode (see `term::ext`; ERTS passes it to the driver).
     pub fn port_call(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
         self.alive()?;
         if !crate::term::ext::encodable(data) {

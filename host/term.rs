@@ -75,7 +75,7 @@ impl Atom {
     /// returns its atom.
     ///
     /// # Panics
-    /// When the table already holds [`ATOM_LIMIT`] atoms: ERTS stops the
+    /// When the table already holds `ATOM_LIMIT` atoms: ERTS stops the
     /// whole VM there ("no more index entries in atom_tab").
     pub fn new(name: &str) -> Atom {
         // A small per-thread cache in front of the table: decoding and
@@ -151,7 +151,7 @@ impl std::fmt::Debug for Atom {
 pub struct Pid(pub u32);
 
 /// A port identifier: the port's number `N`, printed as `#Port<0.N>`
-/// (see [`crate::port`] for how numbers are given out).
+/// (see `port` for how numbers are given out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PortId(pub u64);
 

@@ -1,12 +1,12 @@
 //! Loading drivers: erl_ddll's errors and reference counts, through the
 //! Rust API.
-use porthost::ddll::Unloaded;
+use porthost::Unloaded;
 use porthost::{DdllError, Host, HostConfig};
 
 use crate::util::{drivers_dir, Header};
 
 fn host() -> Host {
-    Host::new(HostConfig { bundled_drivers: false, ..HostConfig::default() })
+    Host::new(HostConfig::default().bundled_drivers(false))
 }
 
 #[test]

@@ -26,7 +26,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn host() -> Host {
-    Host::new(HostConfig { driver_paths: vec![drivers_dir(Header::Own).to_path_buf()], ..HostConfig::default() })
+    Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]))
 }
 
 fn open(p: &Process, cmd: &str) -> PortId {

@@ -29,11 +29,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn host_with(async_threads: usize) -> Host {
-    Host::new(HostConfig {
-        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
-        async_threads,
-        ..HostConfig::default()
-    })
+    Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).async_threads(async_threads))
 }
 
 fn host() -> Host {
@@ -346,11 +342,7 @@ fn closing_ports_while_their_ready_input_runs_does_not_deadlock() {
 #[test]
 fn without_busy_waiting_every_answer_still_comes() {
     let _serial = serial();
-    let h = Host::new(HostConfig {
-        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
-        busy_wait: false,
-        ..HostConfig::default()
-    });
+    let h = Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).busy_wait(false));
     let p = h.spawn_process();
     let sel = open(&p, "select_drv");
     let tcp_port: u16 = control_text(&p, sel, 'L', "").parse().unwrap();

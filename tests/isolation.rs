@@ -9,14 +9,7 @@ use crate::util::{drivers_dir, Header};
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
 
 fn host() -> Host {
-    Host::new(HostConfig {
-        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
-        isolate: true,
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        isolation_timeout: Some(Duration::from_secs(3)),
-        worker_limits: WorkerLimits { memory_bytes: Some(512 << 20), cpu_seconds: Some(5) },
-        ..HostConfig::default()
-    })
+    Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).isolate(true).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())).isolation_timeout(Some(Duration::from_secs(3))).worker_limits(WorkerLimits::default().memory_bytes(Some(512 << 20)).cpu_seconds(Some(5))))
 }
 
 fn owner(h: &Host) -> Process {
@@ -155,7 +148,7 @@ fn a_crash_kills_an_owner_that_does_not_trap_exits() {
 fn a_driver_that_keeps_crashing_at_open_is_quarantined() {
     let h = host();
     let p = owner(&h);
-    for _ in 0..porthost::isolate::QUARANTINE_AFTER {
+    for _ in 0..porthost::QUARANTINE_AFTER {
         let e = p.open_port_driver("crash_drv abort", &[]).unwrap_err();
         assert!(e.to_string().contains("sigabrt"), "{e}");
     }
@@ -165,12 +158,7 @@ fn a_driver_that_keeps_crashing_at_open_is_quarantined() {
 
 #[test]
 fn isolated_drivers_by_name() {
-    let h = Host::new(HostConfig {
-        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
-        isolated_drivers: vec!["crash_drv".into()],
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        ..HostConfig::default()
-    });
+    let h = Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).isolated_drivers(vec!["crash_drv".into()]).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())));
     let p = owner(&h);
     let port = p.open_port_driver("crash_drv", &[]).unwrap();
     let os_pid = p.port_info_item(port, &Term::atom("os_pid")).unwrap().to_string();
@@ -191,14 +179,7 @@ const RING: usize = 256 << 10;
 /// busy for seconds (it spins while it waits for the next request), which
 /// `RLIMIT_CPU` would end with `SIGXCPU` on a slow machine.
 fn busy_host() -> Host {
-    Host::new(HostConfig {
-        driver_paths: vec![drivers_dir(Header::Own).to_path_buf()],
-        isolate: true,
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        isolation_timeout: Some(Duration::from_secs(10)),
-        worker_limits: WorkerLimits { memory_bytes: Some(1 << 30), cpu_seconds: None },
-        ..HostConfig::default()
-    })
+    Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).isolate(true).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())).isolation_timeout(Some(Duration::from_secs(10))).worker_limits(WorkerLimits::default().memory_bytes(Some(1 << 30)).cpu_seconds(None)))
 }
 
 /// `len` bytes that differ with `seed` and with their position (xorshift),

@@ -8,7 +8,7 @@ use crate::util::{drivers_dir, Header};
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
 fn host() -> Host {
-    Host::new(HostConfig { driver_paths: vec![drivers_dir(Header::Own).to_path_buf()], ..HostConfig::default() })
+    Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]))
 }
 
 fn open(p: &Process, cmd: &str, opts: &[Term]) -> PortId {

@@ -39,12 +39,7 @@ fn driver_dir() -> &'static Path {
 }
 
 fn host(isolate: bool) -> Host {
-    Host::new(HostConfig {
-        driver_paths: vec![driver_dir().to_path_buf()],
-        isolate,
-        worker_exe: Some(env!("CARGO_BIN_EXE_porthost").into()),
-        ..HostConfig::default()
-    })
+    Host::new(HostConfig::default().driver_paths(vec![driver_dir().to_path_buf()]).isolate(isolate).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())))
 }
 
 #[test]

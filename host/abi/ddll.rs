@@ -54,7 +54,9 @@ fn keep_mapped(path: &Path) {
 pub unsafe extern "C" fn add_driver_entry(de: *mut ErlDrvEntry) {
     super::guard("add_driver_entry", (), || {
         if let Some(de) = std::ptr::NonNull::new(de) {
-            crate::ddll::add_static_entry(de);
+            // SAFETY: the driver's entry, which erl_driver.h requires to
+            // outlive its registration.
+            unsafe { crate::ddll::add_static_entry(de) };
         }
     })
 }

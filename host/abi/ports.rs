@@ -152,7 +152,7 @@ pub unsafe extern "C" fn driver_monitor_process(port: ErlDrvPort, process: ErlDr
     super::guard("driver_monitor_process", -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
-        if !p.driver().is_some_and(|d| d.entry().process_exit.is_some()) || monitor.is_null() {
+        if p.driver().is_none_or(|d| d.entry().process_exit.is_none()) || monitor.is_null() {
             return -1;
         }
         let Some(host) = p.host.upgrade() else { return -1 };

@@ -268,6 +268,7 @@ fn env() -> &'static parking_lot::RwLock<BTreeMap<Vec<u8>, Vec<u8>>> {
 
 /// The host's environment as `erl_drv_putenv` left it: what an OS process
 /// the host starts should get (ERTS's global environment).
+#[allow(dead_code)] // for the external-program ports (issue 10)
 pub fn environment() -> Vec<(OsString, OsString)> {
     env().read().iter().map(|(k, v)| (OsString::from_vec(k.clone()), OsString::from_vec(v.clone()))).collect()
 }

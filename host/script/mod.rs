@@ -20,7 +20,7 @@
 //! process through [`Runtime::spawn`]: see the README's "Processes in
 //! scripts".
 //!
-//! Modules: [`parse`] (grammar), `eval` (evaluator, [`Session`]), `bits`
+//! Modules: `parse` (grammar), `eval` (evaluator, [`Session`]), `bits`
 //! (bit syntax), `bifs` (pure BIFs), `num` (arithmetic), `ext` (external
 //! term format), [`mod@shell`] (interactive REPL).
 #![deny(unsafe_code)]
@@ -37,9 +37,10 @@ mod bits;
 mod erts_tests;
 mod eval;
 mod num;
-pub mod parse;
+pub(crate) mod parse;
 pub mod shell;
 
+pub use crate::bif::ProcessRuntime;
 pub use eval::Session;
 pub use parse::{decode_latin1, is_complete, parse_script, Form, ParseError};
 pub use shell::shell;

@@ -188,6 +188,7 @@ pub fn encodable(t: &Term) -> bool {
 /// `term_to_binary(T)`: the external format of `t`, version byte first;
 /// `None` if `t` holds a local fun (the script's `term_to_binary/1` then
 /// raises `badarg`).
+#[allow(dead_code)]
 pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
     encodable(t).then(|| term_to_binary(t))
 }
