@@ -5,6 +5,7 @@
 //! (`badarg`, a POSIX atom, ...), [`DdllError`] is an `erl_ddll` error
 //! reason. Both say in [`Display`](std::fmt::Display) what went wrong and
 //! where, in the words of `erl_ddll:format_error/1` where there are some.
+#![deny(unsafe_code)]
 
 use std::path::PathBuf;
 

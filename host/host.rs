@@ -1,5 +1,6 @@
 //! The host: one runtime holding the driver registry, the port table and
 //! the processes. Everything a port does goes through one [`Host`].
+#![deny(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -7,6 +7,7 @@
 //! signal whose reason is not `normal`; after that every operation of its
 //! handle fails with [`BifError::Exited`] and its ports are closed. With
 //! `trap_exit` set the signal arrives as a message `{'EXIT', Port, Reason}`.
+#![deny(unsafe_code)]
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -18,6 +18,7 @@
 //! sequence number, and when the heap holds four times more entries than
 //! there are armed timers it drops the stale ones in one O(n) pass, so the
 //! heap stays within a constant factor of the armed timers.
+#![deny(unsafe_code)]
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

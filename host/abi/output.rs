@@ -161,12 +161,15 @@ unsafe fn iovec_pieces<'a>(ev: *const ErlIOVec, mut skip: usize) -> Vec<Piece<'a
     for i in 0..ev.vsize.max(0) as usize {
         // SAFETY: iov (and binv, when not NULL) have vsize elements.
         let iov = unsafe { &*ev.iov.add(i) };
+        // SAFETY: each SysIOVec of a driver's ErlIOVec points to iov_len
+        // readable bytes (erl_driver.h).
         let b = unsafe { bytes(iov.iov_base as *const c_char, iov.iov_len) };
         if skip >= b.len() {
             skip -= b.len();
             continue;
         }
         let bytes = &b[skip..];
+        // SAFETY: binv, when not NULL, has vsize elements, as iov has.
         let bin = if ev.binv.is_null() { std::ptr::null_mut() } else { unsafe { *ev.binv.add(i) } };
         // Only a binary that really holds the bytes can stand for them.
         let bin = (!bin.is_null())

@@ -3,6 +3,7 @@
 //! distribution), one per frame of the shared-memory rings (module
 //! `crate::isolate::ring`, which adds the length). See `crate::isolate`
 //! for the messages.
+#![deny(unsafe_code)]
 
 use std::io;
 

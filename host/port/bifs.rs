@@ -2,6 +2,7 @@
 //! `erlang:port_call/3`, `port_close/1`, `port_connect/2`, `link/1`,
 //! `unlink/1`, `Port ! Msg`; ERTS's `beam/erl_bif_port.c`). Each checks its
 //! arguments, then goes through the port's backend.
+#![deny(unsafe_code)]
 
 use std::sync::Arc;
 

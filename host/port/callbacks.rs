@@ -1,5 +1,6 @@
 //! Events a port's driver gets (timers, I/O readiness, async completions,
 //! monitors) and the messages a port sends its owner.
+#![deny(unsafe_code)]
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! `erlang:port_info/1,2` (ERTS's `erts_port_info` in `beam/erl_bif_port.c`).
+#![deny(unsafe_code)]
 
 use std::sync::atomic::Ordering;
 

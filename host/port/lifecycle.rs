@@ -1,5 +1,6 @@
 //! The port state machine: open, close, exit, terminate (ERTS's
 //! `erts_open_driver`, `erts_port_exit`, `terminate_port` in `beam/io.c`).
+#![deny(unsafe_code)]
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

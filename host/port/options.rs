@@ -1,6 +1,7 @@
 //! `open_port/2`'s option list, as a driver port reads it
 //! (`erts/emulator/beam/erl_bif_port.c`, `open_port/2` in the `erlang`
 //! reference manual).
+#![deny(unsafe_code)]
 
 use crate::error::BifError;
 use crate::term::Term;

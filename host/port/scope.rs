@@ -9,6 +9,7 @@
 //! `erts_port_exit` in `beam/erl_port_task.c`, `beam/io.c`): the exit the
 //! callback asked for, the close of a lingering port whose queue drained,
 //! and a 0 ms timer it set. No caller can forget it.
+#![deny(unsafe_code)]
 
 use std::cell::RefCell;
 use std::sync::atomic::Ordering;

@@ -14,6 +14,7 @@
 //! doubles when it is half full, so lookups never probe. Closing a port
 //! empties its slot; a stale id finds an empty slot or a port with another
 //! number, and the BIF raises `badarg`.
+#![deny(unsafe_code)]
 
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@
 //! operations inside a [`super::scope::CallbackScope`], so every backend
 //! gets the same locking, `driver_caller` and exit handling, and this is the
 //! one place a checker or a trace hooks calls into a port.
+#![deny(unsafe_code)]
 
 pub(crate) mod driver;
 pub(crate) mod isolated;
