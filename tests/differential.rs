@@ -43,6 +43,7 @@ scripts! {
     async_closed,
     async_jobs,
     busy_closed,
+    caller_command_msg,
     busy_msgq,
     busy_msgq_open,
     busy_output,
@@ -231,6 +232,7 @@ const NOT_ISOLATED: &[(&str, &str)] = &[
     ("ports_driver_entry", "add_driver_entry registers in the worker"),
     ("ports_lock_driver", "driver_lock_driver makes the driver permanent in the worker"),
     ("ports_init_ack", "output from a start that fails is not forwarded"),
+    ("caller_command_msg", "driver_caller in a worker is the worker's proxy process"),
 ];
 
 /// `{os_pid,N}` → `{os_pid,undefined}`: an isolated port reports its

@@ -59,7 +59,10 @@ fn crash_in(p: &Process, place: &str, how: &str, reason: &str, bystander: PortId
             assert!(matches!(r, Err(BifError::Badarg { .. })), "{place} {how}: the call in flight fails: {r:?}");
         }
         "output" => {
-            let _ = p.port_command(port, &data);
+            // Accepted, as in ERTS when a driver fails in output: the
+            // port exits afterwards.
+            let r = p.port_command(port, &data);
+            assert!(matches!(r, Ok(true)), "{place} {how}: port_command gave {r:?}");
         }
         _ => {
             p.port_control(port, 't' as u32, &data).unwrap();

@@ -96,8 +96,10 @@ pub(crate) fn unlink(host: &HostInner, proc_: &ProcShared, id: PortId) {
 
 /// `Port ! Msg` from `sender`. A message that is not `{Owner, Command}`
 /// with a command ports understand makes the port send the exit signal
-/// `badsig` to its owner (ERTS's `send_badsig`); the port stays open.
-pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg: &Term) {
+/// `badsig` to its owner (ERTS's `send_badsig`); the port stays open. A
+/// command's `driver_caller` is the sender, not the owner the message
+/// names (ERTS's `erts_port_output` with the sending process as caller).
+pub(crate) fn port_message(host: &HostInner, sender: term::Pid, id: PortId, msg: &Term) {
     let Ok(port) = lookup_open(host, id) else { return };
     let owner = port.owner_pid();
     let badsig = || host.send(owner, Signal::Exit { from: Term::Port(id), reason: atom("badsig") });
@@ -112,7 +114,7 @@ pub(crate) fn port_message(host: &HostInner, _sender: term::Pid, id: PortId, msg
             host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("closed")])));
         }
         Term::Tuple(c) if c.len() == 2 && c[0].is_atom("command") => {
-            if command(*from, &port, &c[1], false, false).is_err() {
+            if command(sender, &port, &c[1], false, false).is_err() {
                 badsig();
             }
         }

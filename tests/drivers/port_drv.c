@@ -17,7 +17,9 @@
  * (space-separated) and clears it.
  *
  * output: sends "got:" followed by the data to the owner; then, if the port
- * was told $o "1", sets the port busy.
+ * was told $o "1", sets the port busy. The command "caller" instead sends
+ * {Port, caller} to driver_caller(port) with erl_drv_send_term: the
+ * process that sent the command.
  *
  * port_control(Port, Cmd, Data); numbers are decimal text; replies are text:
  *   $b "1"|"0"   -> set_busy_port(port, on); "ok"
@@ -203,6 +205,14 @@ static void send_text(ErlDrvPort port, const char *text)
 static void port_output(ErlDrvData data, char *buf, ErlDrvSizeT len)
 {
     PortData *p = (PortData *)data;
+    if (len == 6 && memcmp(buf, "caller", 6) == 0) {
+        ErlDrvTermData spec[] = {ERL_DRV_PORT, driver_mk_port(p->port),
+                                 ERL_DRV_ATOM, driver_mk_atom("caller"),
+                                 ERL_DRV_TUPLE, 2};
+        erl_drv_send_term(driver_mk_port(p->port), driver_caller(p->port), spec,
+                          sizeof(spec) / sizeof(spec[0]));
+        return;
+    }
     char *msg = driver_alloc(len + 4);
     memcpy(msg, "got:", 4);
     memcpy(msg + 4, buf, len);

@@ -27,8 +27,14 @@ impl PortBackend for Remote {
             opts.push(atom("nosuspend"));
         }
         let data = crate::isolate::wrap_refc(data);
-        let sent = in_callback(port, caller, |_| self.request(port, "command", vec![data, Term::List(opts)]))
-            .map(|t| !t.is_atom("false"))?;
+        let sent = match in_callback(port, caller, |_| self.request(port, "command", vec![data, Term::List(opts)])) {
+            Ok(t) => !t.is_atom("false"),
+            // The command was accepted; the worker died running `output`.
+            // As when a driver fails in `output` in ERTS, port_command
+            // returns true and the port exits (with the crash reason).
+            Err(e) if crate::isolate::is_crash(&e) => true,
+            Err(e) => return Err(e),
+        };
         if sent {
             port.output.fetch_add(size as u64, Ordering::Relaxed);
         }
