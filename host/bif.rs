@@ -356,7 +356,11 @@ impl Runtime for ProcessRuntime {
     fn call(&mut self, module: Atom, name: Atom, args: Vec<Term>) -> Result<Term, Exception> {
         let r = match module.name() {
             "erlang" => self.erlang(name.name(), &args),
-            "erl_ddll" => self.erl_ddll(name.name(), &args),
+            // An erl_ddll call can kill ports linked to the caller
+            // (kill_ports): as in ERTS, which waits for the unload and
+            // handles the exit signals before it returns, the caller dies
+            // inside the call.
+            "erl_ddll" => self.erl_ddll(name.name(), &args).and_then(|t| self.process.alive().map(|()| t)),
             _ => Err(BifError::Undef),
         };
         // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).

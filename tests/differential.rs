@@ -58,6 +58,7 @@ scripts! {
     ddll_errors,
     ddll_load,
     ddll_ports,
+    ddll_unload_linked,
     echo,
     err_call_closed,
     err_call_garbage,
