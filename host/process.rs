@@ -90,8 +90,9 @@ impl ProcShared {
     }
 }
 
-/// Where the port messages of a process with a sink go.
-pub(crate) type Sink = Arc<dyn Fn(Term) + Send + Sync>;
+/// Where the messages ports send a process with a sink go: the sending
+/// port and the message.
+pub(crate) type Sink = Arc<dyn Fn(PortId, Term) + Send + Sync>;
 
 /// An Erlang-style process: the owner of the ports it opens.
 ///

@@ -123,6 +123,7 @@ scripts! {
     term_output,
     term_port_state,
     term_send,
+    term_send_timer,
     timer,
     timer_cancel,
     timer_closed,

@@ -74,7 +74,7 @@ use crate::binary::{self, Bin, ONHEAP_BIN_LIMIT};
 use crate::ffi::{ErlDrvBinary, ErlDrvPort, ErlDrvTermData};
 use crate::host::HostInner;
 use crate::port::{Phase, Port};
-use crate::process::Signal;
+use crate::process::{Signal, Sink};
 use crate::term::{ext, PortId, Term};
 
 /// The `ERL_DRV_*` tags of a term spec (`include/erl_driver.h`).
@@ -202,17 +202,26 @@ unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_in
     };
     // SAFETY: by contract.
     let Ok(built) = (unsafe { build(words) }) else { return -1 };
-    let tx: Option<Sender<Signal>> = match to {
-        Receiver::Owner => Some(port.owner.lock().tx.clone()),
+    // A receiver with a sink (an isolated worker's proxy) gets the term
+    // there, with the sending port, in order with the port's other output.
+    let to: Option<(Sender<Signal>, Option<Sink>)> = match to {
+        Receiver::Owner => {
+            let owner = port.owner.lock();
+            Some((owner.tx.clone(), owner.sink.clone()))
+        }
         Receiver::Pid(t) => term_data_pid(t).and_then(|pid| {
             let host = port.host.upgrade()?;
             let procs = host.procs.read();
-            procs.get(&pid).map(|p| p.tx.clone())
+            procs.get(&pid).map(|p| (p.tx.clone(), p.sink.get().cloned()))
         }),
     };
-    let Some(tx) = tx else { return 0 };
+    let Some((tx, sink)) = to else { return 0 };
     if built.late_fault {
         return -1;
+    }
+    if let Some(sink) = sink {
+        sink(port.id, built.term);
+        return 1;
     }
     match tx.send(Signal::Message(built.term)) {
         Ok(()) => 1,

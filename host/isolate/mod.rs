@@ -504,7 +504,8 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
             }
         }
     }
-    let msg = if tag.is_atom("msg") { rewrite_port(msg, *wp, p.id()) } else { msg.clone() };
+    // The worker's port stands for this one wherever the driver named it.
+    let msg = rewrite_port(msg, *wp, p.id());
     port::send_any(&p, msg);
 }
 

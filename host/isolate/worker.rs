@@ -109,13 +109,25 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             .spawn(move || watch_exits(hooks, nudge, ring, gone))?;
     }
     let out = Arc::new(Out { tx: Mutex::new(replies), in_request: AtomicBool::new(false), gone: gone.clone() });
+    // `{msg, Port, Msg}` for a message from port Port (`{Port, ...}`),
+    // `{send, From, Msg}` for any other term port From sent (a driver's
+    // erl_drv_send_term or erl_drv_output_term). During a request such a
+    // term waits in the proxy's mailbox as `{'$from', From, Msg}` and goes
+    // with the reply, so that it holds its binaries while the request runs
+    // (a driver may look at their reference counts, as under ERTS where
+    // the message sits in the receiver's mailbox); between requests it
+    // goes at once. Either way nothing is lost.
+    let proxy_tx = proxy.shared.tx.clone();
     let sink_out = out.clone();
-    let sink: crate::process::Sink = Arc::new(move |msg: Term| {
-        let port = match &msg {
-            Term::Tuple(t) => t.first().cloned().filter(|p| matches!(p, Term::Port(_))),
-            _ => None,
+    let sink: crate::process::Sink = Arc::new(move |from: PortId, msg: Term| {
+        let ev = match &msg {
+            Term::Tuple(t) if matches!(t.first(), Some(Term::Port(_))) => tuple(vec![atom("msg"), t[0].clone(), msg]),
+            _ if sink_out.in_request.load(Ordering::Relaxed) => {
+                let _ = proxy_tx.send(Signal::Message(tuple(vec![atom("$from"), Term::Port(from), msg])));
+                return;
+            }
+            _ => tuple(vec![atom("send"), Term::Port(from), msg]),
         };
-        let ev = tuple(vec![atom("msg"), port.unwrap_or_else(|| atom("undefined")), msg]);
         let _ = sink_out.send(&ev);
     });
     let _ = proxy.shared.sink.set(sink);
@@ -322,6 +334,9 @@ impl State {
                     let kind = if self.linked_exit.remove(p) { "exit" } else { "exit_unlinked" };
                     return Some(tuple(vec![atom(kind), Term::Port(*p), reason.clone()]));
                 }
+                [tag, Term::Port(p), m] if tag.is_atom("$from") => {
+                    return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone()]));
+                }
                 [Term::Port(p), ..] => return Some(tuple(vec![atom("msg"), Term::Port(*p), msg.clone()])),
                 _ => {}
             }
@@ -374,6 +389,14 @@ fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Opt
         return (exit, events);
     }
     for msg in mailbox.take(proxy, false) {
+        if let Term::Tuple(t) = &msg {
+            if let [tag, Term::Port(_), _] = t.as_slice() {
+                if tag.is_atom("$from") {
+                    events.extend(st.event(msg));
+                    continue;
+                }
+            }
+        }
         if let (Some(p), false) = (port, from_port(&msg)) {
             events.push(tuple(vec![atom("send"), Term::Port(p), msg]));
             continue;

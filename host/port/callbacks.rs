@@ -54,21 +54,21 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
     }
     port.input.fetch_add(bytes as u64, Ordering::Relaxed);
     let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![Term::Atom(crate::atom!("data")), data])]);
-    port.owner.lock().send(msg);
+    port.owner.lock().send(port.id, msg);
 }
 
 /// Sends an arbitrary message from the port's driver to its owner, even
 /// while the port closes (`erl_drv_send_term` semantics, for isolated ports).
 pub(crate) fn send_any(port: &Port, msg: Term) {
     if port.phase() != Phase::Closed {
-        port.owner.lock().send(msg);
+        port.owner.lock().send(port.id, msg);
     }
 }
 
 /// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
 pub(crate) fn send_owner(port: &Port, msg: Term) {
     if matches!(port.phase(), Phase::Open | Phase::Starting) {
-        port.owner.lock().send(msg);
+        port.owner.lock().send(port.id, msg);
     }
 }
 

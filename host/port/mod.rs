@@ -141,10 +141,10 @@ impl Owner {
         Owner { pid: p.pid, tx: p.tx.clone(), sink: p.sink.get().cloned() }
     }
 
-    /// Gives the owner a message from its port.
-    pub(crate) fn send(&self, msg: Term) {
+    /// Gives the owner a message from its port `from`.
+    pub(crate) fn send(&self, from: PortId, msg: Term) {
         match &self.sink {
-            Some(sink) => sink(msg),
+            Some(sink) => sink(from, msg),
             None => {
                 let _ = self.tx.send(Signal::Message(msg));
             }

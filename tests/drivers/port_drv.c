@@ -28,6 +28,10 @@
  *                   then clears the busy state; "ok"
  *   $Z "N"       -> driver_set_timer(N ms); the timeout calls
  *                   driver_failure_atom(port, "timer_failure"); "ok"
+ *   $U "N"       -> driver_set_timer(N ms); the timeout sends {tick, Port}
+ *                   to driver_connected(port) with erl_drv_send_term (a
+ *                   term outside any request whose first element is not
+ *                   the port); "ok"
  *   $l "LO HI"   -> erl_drv_busy_msgq_limits(port, &lo, &hi) where each of
  *                   LO, HI is a number, "r" (ERL_DRV_BUSY_MSGQ_READ_ONLY),
  *                   "d" (ERL_DRV_BUSY_MSGQ_DISABLED) or "-" (a NULL
@@ -105,6 +109,7 @@ typedef struct {
     int id;
     int busy_on_output;
     int fail_at_timeout;
+    int term_at_timeout;
     ErlDrvPDL pdl;
     ErlDrvMonitor mon[SLOTS];
     ErlDrvTermData mon_pid[SLOTS];
@@ -225,6 +230,15 @@ static void port_output(ErlDrvData data, char *buf, ErlDrvSizeT len)
 static void port_timeout(ErlDrvData data)
 {
     PortData *p = (PortData *)data;
+    if (p->term_at_timeout) {
+        ErlDrvTermData spec[] = {ERL_DRV_ATOM, driver_mk_atom("tick"),
+                                 ERL_DRV_PORT, driver_mk_port(p->port),
+                                 ERL_DRV_TUPLE, 2};
+        p->term_at_timeout = 0;
+        erl_drv_send_term(driver_mk_port(p->port), driver_connected(p->port), spec,
+                          sizeof(spec) / sizeof(spec[0]));
+        return;
+    }
     if (p->fail_at_timeout) {
         driver_failure_atom(p->port, "timer_failure");
         return;
@@ -476,6 +490,10 @@ static ErlDrvSSizeT port_control(ErlDrvData data, unsigned int command,
         return reply_text("ok", rbuf, rlen);
     case 'o':
         p->busy_on_output = atoi(text);
+        return reply_text("ok", rbuf, rlen);
+    case 'U':
+        p->term_at_timeout = 1;
+        driver_set_timer(p->port, (unsigned long)atol(text));
         return reply_text("ok", rbuf, rlen);
     case 'B':
     case 'Z':
