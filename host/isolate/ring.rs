@@ -757,6 +757,66 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// A randomized model of the protocol's interleavings (in place of a
+    /// model checker, which cannot see the futexes and the shared mapping):
+    /// for many seeds, a tiny ring, frame sizes from empty to three times
+    /// the ring, and both sides pausing at random (a yield, a sleep, or a
+    /// consumer that never spins and so always goes through the futex
+    /// sleep and the producer's wake). Every frame must arrive, whole and
+    /// in order, and no wait may hang (a lost wake shows as a timeout).
+    #[test]
+    fn random_interleavings_lose_no_frame_and_no_wake() {
+        fn xorshift(x: &mut u64) -> u64 {
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            *x
+        }
+        fn pause(x: &mut u64) {
+            match xorshift(x) % 16 {
+                0 => std::thread::yield_now(),
+                1 => std::thread::sleep(Duration::from_micros(50)),
+                _ => {}
+            }
+        }
+        for seed in 1..=24u64 {
+            let cap = 64 << (seed % 3);
+            let (mut p, mut c) = pair(cap);
+            const N: usize = 2_000;
+            let sizes: Vec<usize> = {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (0..N).map(|_| (xorshift(&mut x) % (3 * cap as u64)) as usize).collect()
+            };
+            let sent = sizes.clone();
+            // The producer wakes the sleeper it names: both sides use one.
+            let who = if seed % 2 == 0 { Sleeper::Active } else { Sleeper::Standby };
+            let t = std::thread::spawn(move || {
+                let mut x = seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1;
+                for (i, &n) in sent.iter().enumerate() {
+                    p.send(&frame(i, n), who, &mut never()).unwrap();
+                    pause(&mut x);
+                }
+            });
+            let mut x = seed | 1;
+            for (i, &n) in sizes.iter().enumerate() {
+                let got = loop {
+                    if let Some(f) = c.try_recv().unwrap() {
+                        break f.to_vec();
+                    }
+                    let ring = c.ring().clone();
+                    // No spin half the time: straight to the futex.
+                    let spin = if xorshift(&mut x) % 2 == 0 { Duration::ZERO } else { Duration::from_micros(5) };
+                    let start = Instant::now();
+                    ring.wait_readable(who, spin, Some(start + Duration::from_secs(10)), &|| false);
+                    assert!(start.elapsed() < Duration::from_secs(10), "seed {seed}: frame {i}: a lost wake");
+                };
+                assert_eq!(got, frame(i, n), "seed {seed}: frame {i} of {n} bytes");
+                pause(&mut x);
+            }
+            t.join().unwrap();
+        }
+    }
+
     #[test]
     fn a_sleeping_consumer_is_woken_by_a_frame_and_by_interrupt() {
         let (mut p, mut c) = pair(256);
