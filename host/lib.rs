@@ -43,6 +43,7 @@ pub mod bif;
 pub mod binary;
 pub mod ddll;
 pub mod error;
+pub(crate) mod external;
 #[allow(missing_docs)]
 pub mod ffi;
 pub mod host;
