@@ -273,6 +273,8 @@ mod tests {
         // A full buffer, then \r at EOF.
         assert_eq!(lines(2, &[b"ab\r"]), ["noeol:ab", "noeol:\r"]);
         assert_eq!(lines(1, &[b"\r\r\n"]), ["eol:\r"]);
+        // tests/scripts_external/ext_line.erl, as ERTS cuts it.
+        assert_eq!(lines(2, &[b"a\rb\nab\rc\nxy\r"]), ["noeol:a\r", "eol:b", "noeol:ab", "eol:\rc", "noeol:xy", "noeol:\r"]);
     }
 
     #[test]

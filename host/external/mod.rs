@@ -245,27 +245,23 @@ fn cstring(bytes: &[u8]) -> Result<CString, BifError> {
     CString::new(bytes).map_err(|_| BifError::badarg("a NUL byte in a string"))
 }
 
-/// The environment ERTS gives the child (`build_unix_environment`): the
-/// `{env, _}` entries with a value first, in order, then porthost's own
-/// variables that the list does not name.
-fn environment(env: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<Vec<CString>, BifError> {
-    let mut out = Vec::new();
+/// The environment the child gets: porthost's own, with the `{env, _}`
+/// entries applied in order (a later entry for the same name wins, as in
+/// ERTS 25; `None` unsets).
+fn environment(env: &[spec::EnvEntry]) -> Result<Vec<CString>, BifError> {
+    let mut vars: Vec<(Vec<u8>, Vec<u8>)> =
+        std::env::vars_os().map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
     for (name, value) in env {
+        vars.retain(|(n, _)| n != name);
         if let Some(v) = value {
-            let mut e = name.clone();
-            e.push(b'=');
-            e.extend_from_slice(v);
-            out.push(cstring(&e)?);
+            vars.push((name.clone(), v.clone()));
         }
     }
-    for (name, value) in std::env::vars_os() {
-        if env.iter().any(|(n, _)| n.as_slice() == name.as_bytes()) {
-            continue;
-        }
-        let mut e = name.as_bytes().to_vec();
-        e.push(b'=');
-        e.extend_from_slice(value.as_bytes());
-        if let Ok(c) = CString::new(e) {
+    let mut out = Vec::with_capacity(vars.len());
+    for (mut name, value) in vars {
+        name.push(b'=');
+        name.extend_from_slice(&value);
+        if let Ok(c) = CString::new(name) {
             out.push(c);
         }
     }

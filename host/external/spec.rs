@@ -10,6 +10,9 @@ use crate::term::{Atom, Term};
 
 use super::framing::Framing;
 
+/// One `{env, _}` entry: the name and the value (`None`: unset).
+pub(crate) type EnvEntry = (Vec<u8>, Option<Vec<u8>>);
+
 /// What to run (or which descriptors to use): the port name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Program {
@@ -89,9 +92,10 @@ pub(crate) struct ExternalSpec {
     /// print `spawn: Could not cd to Dir` and exit with `errno`, as ERTS's
     /// `erl_child_setup` does; `open_port` itself succeeds).
     pub(crate) cd: Option<Vec<u8>>,
-    /// `{env, [...]}` in order: `None` (`false`, or `""` — ERTS unsets a
-    /// variable given an empty value) removes `Name`.
-    pub(crate) env: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// `{env, [...]}` in order (a later entry for a name wins): `None`
+    /// (`false`, or `""` — ERTS 25 unsets a variable given an empty value)
+    /// removes `Name`.
+    pub(crate) env: Vec<EnvEntry>,
     /// `stream` / `{packet, N}` / `{line, L}`.
     pub(crate) framing: Framing,
     /// `binary`.
@@ -263,6 +267,9 @@ impl ExternalSpec {
             spec.read = inp;
             spec.write = out;
         }
+        if stderr_to_stdout && !spec.use_stdio {
+            return Err(badarg("stderr_to_stdout with nouse_stdio"));
+        }
         spec.stderr = match (stderr_to_stdout, stderr_messages) {
             (true, true) => return Err(badarg("stderr_to_stdout and stderr_messages together")),
             (true, false) => StderrMode::ToStdout,
@@ -291,12 +298,19 @@ impl ExternalSpec {
                 if stderr_messages || spec.kill_timeout.is_some() || !spec.limits.is_empty() {
                     return Err(badarg("stderr_messages, kill_timeout and limits need a spawned program"));
                 }
-                let fd = |t: &Term| match t {
-                    Term::Int(n) => i32::try_from(*n).ok().filter(|n| *n >= 0).ok_or(BifError::Posix(crate::atom!("einval"))),
-                    Term::BigInt(_) => Err(BifError::Posix(crate::atom!("einval"))),
+                // A number beyond 32 bits is `einval`, and so is a negative
+                // one in a direction the port uses (`{fd, -1, 2}` with
+                // `out` alone opens).
+                let einval = || BifError::Posix(crate::atom!("einval"));
+                let fd = |t: &Term, used: bool| match t {
+                    Term::Int(n) => {
+                        i32::try_from(*n).ok().filter(|n| *n >= 0 || !used).ok_or_else(einval)
+                    }
+                    Term::BigInt(_) => Err(einval()),
                     _ => Err(badarg(format!("bad fd {t}"))),
                 };
-                Program::Fd { input: fd(i)?, output: fd(o)? }
+                let (input, output) = (fd(i, spec.read), fd(o, spec.write));
+                Program::Fd { input: input?, output: output? }
             }
             _ => return Err(badarg(format!("bad port name {name}"))),
         };
@@ -358,7 +372,7 @@ fn chars(t: &Term) -> Option<Vec<u8>> {
 /// `{env, [{Name, Value | false}]}`: names and values are character lists
 /// (not binaries or atoms); a name has no `=`; `""` as a value unsets, as
 /// `false` does (`build_unix_environment` drops `NAME=` entries).
-fn env(t: &Term) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+fn env(t: &Term) -> Option<Vec<EnvEntry>> {
     let Term::List(items) = t else { return None };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
@@ -479,6 +493,10 @@ mod tests {
             (Term::Tuple(vec![a("fd"), i(0), i(1)]), vec![a("exit_status")], "badarg"),
             (Term::Tuple(vec![a("fd"), i(0), i(1)]), vec![t2(a("arg0"), s("x"))], "badarg"),
             (Term::Tuple(vec![a("fd"), i(0), i(1)]), vec![a("nouse_stdio"), t2(a("cd"), s("/"))], "opened"),
+            (cat.clone(), vec![a("nouse_stdio"), a("stderr_to_stdout")], "badarg"),
+            (Term::Tuple(vec![a("fd"), i(-1), i(2)]), vec![a("out")], "opened"),
+            (Term::Tuple(vec![a("fd"), i(0), i(-1)]), vec![a("in")], "opened"),
+            (Term::Tuple(vec![a("fd"), i(-1), i(2)]), vec![a("in")], "einval"),
             (Term::Tuple(vec![a("fd"), i(-1), i(1)]), vec![], "einval"),
             (Term::Tuple(vec![a("fd"), i(1 << 40), i(1)]), vec![], "einval"),
             (Term::Tuple(vec![a("fd"), a("a"), i(1)]), vec![], "badarg"),
