@@ -302,6 +302,65 @@ fn max_pending_bounds_what_yes_can_push() {
     p.ext.close();
 }
 
+/// True once `pid` is not a zombie child of this process (reaped, or the
+/// number reused by someone else's process).
+fn wait_not_our_zombie(pid: u32) -> bool {
+    let me = std::process::id().to_string();
+    let end = Instant::now() + WAIT;
+    while Instant::now() < end {
+        let ours_z = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let mut f = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+            let (state, ppid) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+            state == "Z" && ppid == me
+        });
+        if !ours_z {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// Not a test by itself: the "porthost" that `child_dies_with_porthost_even_by_sigkill`
+/// kills. Starts `sleep 100` with `kill_timeout`, prints its pid, waits.
+#[test]
+#[ignore = "run by child_dies_with_porthost_even_by_sigkill"]
+fn helper_host_for_pdeathsig() {
+    use std::io::Write;
+    if std::env::var_os("PORTHOST_EXT_HELPER").is_none() {
+        return;
+    }
+    let p = sh("sleep 100", &[t2(a("kill_timeout"), Term::Int(1000))]);
+    println!("CHILD_PID {}", p.ext.os_pid().unwrap());
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(Duration::from_secs(30));
+}
+
+#[test]
+fn child_dies_with_porthost_even_by_sigkill() {
+    use std::io::BufRead;
+    let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "external::tests::helper_host_for_pdeathsig", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("PORTHOST_EXT_HELPER", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pid = None;
+    for line in std::io::BufReader::new(helper.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        // libtest may print "test NAME ... " on the same line first.
+        if let Some(i) = line.find("CHILD_PID ") {
+            pid = line[i + "CHILD_PID ".len()..].trim().parse::<u32>().ok();
+            break;
+        }
+    }
+    let pid = pid.expect("the helper printed its child's pid");
+    assert!(alive(pid));
+    helper.kill().unwrap();
+    helper.wait().unwrap();
+    assert!(wait_dead(pid), "the child outlived its SIGKILLed host");
+}
+
 fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
@@ -323,7 +382,8 @@ fn no_descriptor_or_zombie_left_behind() {
         p.ext.close();
     }
     for pid in &pids {
-        assert!(wait_dead(*pid), "child {pid} is still there (or a zombie)");
+        assert!(wait_dead(*pid), "child {pid} is still running");
+        assert!(wait_not_our_zombie(*pid), "child {pid} is a zombie of ours");
     }
     // The I/O threads close their ends as they finish.
     let end = Instant::now() + WAIT;
