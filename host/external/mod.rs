@@ -120,6 +120,29 @@ pub(crate) enum ExternalEvent {
     Failure(Atom),
 }
 
+impl ExternalEvent {
+    /// The message ERTS sends the port owner for this event, or `None` for
+    /// the two that are not plain messages: [`Eof`](Self::Eof) (`{Port,
+    /// eof}` only with the `eof` option, else the port closes with reason
+    /// `normal`) and [`Failure`](Self::Failure) (the port exits). `binary`:
+    /// the port's `binary` option (data as binaries, else as lists).
+    pub(crate) fn message(&self, port: crate::term::PortId, binary: bool) -> Option<crate::term::Term> {
+        use crate::term::Term;
+        let data = |d: &[u8]| if binary { Term::binary(d) } else { Term::compact_byte_list(d) };
+        let body = match self {
+            ExternalEvent::Data(d) => Term::tuple(vec![Term::atom("data"), data(d)]),
+            ExternalEvent::Line { eol, data: d } => Term::tuple(vec![
+                Term::atom("data"),
+                Term::tuple(vec![Term::atom(if *eol { "eol" } else { "noeol" }), data(d)]),
+            ]),
+            ExternalEvent::Stderr(d) => Term::tuple(vec![Term::atom("stderr"), data(d)]),
+            ExternalEvent::ExitStatus(n) => Term::tuple(vec![Term::atom("exit_status"), Term::Int(*n as i64)]),
+            ExternalEvent::Eof | ExternalEvent::Failure(_) => return None,
+        };
+        Some(Term::tuple(vec![Term::Port(port), body]))
+    }
+}
+
 /// Where a port's events go; called on the port's I/O thread.
 pub(crate) type EventSink = Box<dyn Fn(ExternalEvent) + Send + Sync>;
 

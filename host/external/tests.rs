@@ -413,3 +413,17 @@ fn fd_port_reads_and_writes_given_descriptors() {
     assert_eq!(p.next(), ExternalEvent::Eof);
     p.ext.close();
 }
+
+#[test]
+fn events_as_erts_messages() {
+    let port = crate::term::PortId(5);
+    let m = |ev: ExternalEvent, binary| ev.message(port, binary).map(|t| t.to_string());
+    assert_eq!(m(ExternalEvent::Data(b"hi".to_vec()), false).unwrap(), "{#Port<0.5>,{data,[104,105]}}");
+    assert_eq!(m(ExternalEvent::Data(vec![]), false).unwrap(), "{#Port<0.5>,{data,[]}}");
+    assert_eq!(m(ExternalEvent::Data(b"hi".to_vec()), true).unwrap(), "{#Port<0.5>,{data,<<104,105>>}}");
+    assert_eq!(m(line(false, "ab"), true).unwrap(), "{#Port<0.5>,{data,{noeol,<<97,98>>}}}");
+    assert_eq!(m(line(true, ""), false).unwrap(), "{#Port<0.5>,{data,{eol,[]}}}");
+    assert_eq!(m(ExternalEvent::Stderr(b"e".to_vec()), false).unwrap(), "{#Port<0.5>,{stderr,[101]}}");
+    assert_eq!(m(ExternalEvent::ExitStatus(137), false).unwrap(), "{#Port<0.5>,{exit_status,137}}");
+    assert_eq!(m(ExternalEvent::Eof, false), None);
+}
