@@ -53,6 +53,7 @@ pub(crate) mod bif;
 pub(crate) mod binary;
 pub(crate) mod ddll;
 pub(crate) mod error;
+pub(crate) mod external;
 #[allow(missing_docs)]
 pub(crate) mod ffi;
 pub(crate) mod host;
