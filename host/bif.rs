@@ -99,16 +99,7 @@ impl ProcessRuntime {
         let port_arg = |t: &Term| port_arg_of(p, t);
         match (name, args) {
             ("self", []) => Ok(Term::Pid(p.pid())),
-            ("open_port", [spec, opts]) => {
-                let Term::Tuple(t) = spec else { return Err(BifError::badarg(format!("bad port name {spec}"))) };
-                let cmd = match t.as_slice() {
-                    [kind, cmd] if kind.is_atom("spawn_driver") || kind.is_atom("spawn") => {
-                        text_arg(cmd).ok_or_else(|| BifError::badarg(format!("{cmd} is not a command string")))?
-                    }
-                    _ => return Err(BifError::badarg(format!("unsupported port name {spec}: porthost opens driver ports ({{spawn_driver, Cmd}} or {{spawn, Cmd}} naming a driver)"))),
-                };
-                Ok(Term::Port(p.open_port_driver(&cmd, list_arg(opts)?)?))
-            }
+            ("open_port", [spec, opts]) => Ok(Term::Port(p.open_port(spec, list_arg(opts)?)?)),
             ("port_command", [port, data]) => Ok(Term::atom(bool_name(p.port_command(port_arg(port)?, data)?))),
             ("port_command", [port, data, opts]) => {
                 let (mut force, mut nosuspend) = (false, false);
@@ -196,6 +187,15 @@ impl ProcessRuntime {
                 }
                 Ok(msg.clone())
             }
+            _ => Err(BifError::Undef),
+        }
+    }
+
+    /// porthost's own functions (beyond ERTS).
+    fn porthost(&mut self, name: &str, args: &[Term]) -> Result<Term, BifError> {
+        let p = &self.process;
+        match (name, args) {
+            ("close_input", [port]) => p.close_input(port_arg_of(p, port)?).map(|()| ok()),
             _ => Err(BifError::Undef),
         }
     }
@@ -361,6 +361,7 @@ impl Runtime for ProcessRuntime {
             // handles the exit signals before it returns, the caller dies
             // inside the call.
             "erl_ddll" => self.erl_ddll(name.name(), &args).and_then(|t| self.process.alive().map(|()| t)),
+            "porthost" => self.porthost(name.name(), &args),
             _ => Err(BifError::Undef),
         };
         // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).

@@ -68,6 +68,12 @@ pub struct HostConfig {
     /// (ERTS's `+sbwt none`) spends no CPU time waiting. The rings of
     /// isolated ports spin either way. Default: `true`.
     pub busy_wait: bool,
+    /// The `{kill_timeout, Ms}` of every external-program port that does
+    /// not give its own: when the port closes, for any reason, the child's
+    /// process group gets `SIGTERM`, then `SIGKILL` this long after, and the
+    /// child gets `SIGKILL` if porthost dies. Default: `None`, ERTS's
+    /// behaviour (the child is left to exit at EOF on its input).
+    pub kill_timeout: Option<std::time::Duration>,
 }
 
 /// `setrlimit` limits for isolated workers; `None` leaves a limit as the
@@ -94,6 +100,7 @@ impl Default for HostConfig {
             isolation_timeout: Some(std::time::Duration::from_secs(30)),
             worker_limits: WorkerLimits::default(),
             busy_wait: true,
+            kill_timeout: None,
         }
     }
 }
@@ -125,6 +132,7 @@ setters!(HostConfig {
     isolation_timeout: Option<std::time::Duration>,
     worker_limits: WorkerLimits,
     busy_wait: bool,
+    kill_timeout: Option<std::time::Duration>,
 });
 
 setters!(WorkerLimits { memory_bytes: Option<u64>, cpu_seconds: Option<u64> });
@@ -133,6 +141,8 @@ pub(crate) struct HostInner {
     pub(crate) search_path: Vec<PathBuf>,
     /// [`HostConfig::busy_wait`].
     pub(crate) busy_wait: bool,
+    /// [`HostConfig::kill_timeout`].
+    pub(crate) kill_timeout: Option<std::time::Duration>,
     pub(crate) ddll: Mutex<Registry>,
     pub(crate) ports: PortTable,
     pub(crate) procs: RwLock<HashMap<Pid, Arc<ProcShared>>>,
@@ -188,6 +198,7 @@ impl Host {
                 isolate_by_default: config.isolate,
                 isolated_drivers: config.isolated_drivers.clone(),
                 busy_wait: config.busy_wait,
+                kill_timeout: config.kill_timeout,
                 quarantine: Default::default(),
                 port_exit_hook: Mutex::new(None),
                 names: Mutex::new(HashMap::new()),

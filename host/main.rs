@@ -33,6 +33,11 @@ struct Cli {
     /// (ERTS's `+sbwt none`; see `HostConfig::busy_wait`).
     #[arg(long = "no-busy-wait", global = true)]
     no_busy_wait: bool,
+    /// Give every external-program port {kill_timeout, MS}: when the port
+    /// closes, its child's process group gets SIGTERM, then SIGKILL MS
+    /// milliseconds later, and the child dies with porthost.
+    #[arg(long = "kill-timeout", value_name = "MS", global = true)]
+    kill_timeout: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,7 +77,15 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let host = Host::new(HostConfig::default().driver_paths(cli.driver_path).isolate(cli.isolate).isolated_drivers(cli.isolate_driver).async_threads(cli.async_threads).busy_wait(!cli.no_busy_wait));
+    let host = Host::new(
+        HostConfig::default()
+            .driver_paths(cli.driver_path)
+            .isolate(cli.isolate)
+            .isolated_drivers(cli.isolate_driver)
+            .async_threads(cli.async_threads)
+            .busy_wait(!cli.no_busy_wait)
+            .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis)),
+    );
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {

@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use crate::ddll::Unloaded;
 use crate::error::{BifError, DdllError};
 use crate::host::HostInner;
-use crate::port::{self, OpenOptions, Port};
+use crate::port::{self, Port};
 use crate::term::{Pid, PortId, Ref, Term};
 
 /// How long a receiving process busy-waits before it sleeps.
@@ -34,6 +34,10 @@ const SPIN_ALONE: Duration = Duration::from_micros(5);
 pub(crate) enum Signal {
     /// An ordinary message.
     Message(Term),
+    /// A message whose sender wants to know when it leaves the mailbox
+    /// (an external port's `{max_pending, N}`): the receipt is dropped when
+    /// the process receives the message, or with the mailbox.
+    Counted(Term, Receipt),
     /// An exit signal from a linked port or process, or from `exit/2`.
     Exit {
         /// The sender (a port or pid term).
@@ -90,6 +94,17 @@ impl ProcShared {
     }
 }
 
+/// Tells a message's sender that the message left the receiver's mailbox
+/// (received, or dropped with a dead process's mailbox): calls its function
+/// once, when dropped.
+pub(crate) struct Receipt(pub(crate) Arc<dyn Fn() + Send + Sync>);
+
+impl Drop for Receipt {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
 /// Where the messages ports send a process with a sink go: the sending
 /// port and the message.
 pub(crate) type Sink = Arc<dyn Fn(PortId, Term) + Send + Sync>;
@@ -106,8 +121,9 @@ pub struct Process {
     pub(crate) shared: Arc<ProcShared>,
     rx: Receiver<Signal>,
     /// Messages taken off the channel but not yet received (selective
-    /// receive keeps non-matching messages in order).
-    saved: RefCell<VecDeque<Term>>,
+    /// receive keeps non-matching messages in order), each with its
+    /// receipt if its sender asked for one.
+    saved: RefCell<VecDeque<(Term, Option<Receipt>)>>,
     /// The exit reason once the process has been killed.
     dead: RefCell<Option<Term>>,
     /// The port this process used last: its port BIFs look it up here
@@ -205,7 +221,8 @@ impl Process {
     fn handle(&self, sig: Signal) -> Result<(), BifError> {
         let trapping = self.shared.trap_exit.load(Ordering::SeqCst);
         match sig {
-            Signal::Message(m) => self.saved.borrow_mut().push_back(m),
+            Signal::Message(m) => self.saved.borrow_mut().push_back((m, None)),
+            Signal::Counted(m, r) => self.saved.borrow_mut().push_back((m, Some(r))),
             Signal::Exit { from, reason } => {
                 // A linked process or port exited: the link is gone.
                 if let Term::Pid(p) = &from {
@@ -213,7 +230,7 @@ impl Process {
                 }
                 if trapping {
                     let msg = Term::Tuple(vec![Term::atom("EXIT"), from, reason]);
-                    self.saved.borrow_mut().push_back(msg);
+                    self.saved.borrow_mut().push_back((msg, None));
                 } else if !reason.is_atom("normal") {
                     return self.killed(reason);
                 }
@@ -227,7 +244,7 @@ impl Process {
                 }
                 if trapping {
                     let msg = Term::Tuple(vec![Term::atom("EXIT"), Term::Pid(from), reason]);
-                    self.saved.borrow_mut().push_back(msg);
+                    self.saved.borrow_mut().push_back((msg, None));
                 } else if !reason.is_atom("normal") {
                     return self.killed(reason);
                 }
@@ -360,8 +377,8 @@ impl Process {
         loop {
             {
                 let mut saved = self.saved.borrow_mut();
-                if let Some(i) = saved.iter().skip(scanned).position(&mut *matches) {
-                    return Ok(saved.remove(scanned + i));
+                if let Some(i) = saved.iter().skip(scanned).position(|(m, _)| matches(m)) {
+                    return Ok(saved.remove(scanned + i).map(|(m, _receipt)| m));
                 }
                 scanned = saved.len();
             }
@@ -432,9 +449,32 @@ impl Process {
     /// the errno atom, `ERL_DRV_ERROR_BADARG` → `badarg`), as ERTS's
     /// `open_port/2` raises them.
     pub fn open_port_driver(&self, name: &str, options: &[Term]) -> Result<PortId, BifError> {
+        self.open_port(&Term::Tuple(vec![Term::atom("spawn_driver"), Term::string(name)]), options)
+    }
+
+    /// `open_port(PortName, Options)`, ERTS's `open_port/2`, owned by and
+    /// linked to this process. `PortName`:
+    /// - `{spawn_driver, Cmd}`: a driver port, as [`Process::open_port_driver`];
+    /// - `{spawn, Cmd}`: the driver Cmd's first word names if it is loaded,
+    ///   otherwise the external program `/bin/sh -c "exec Cmd"` (as ERTS;
+    ///   porthost loads drivers by name for `spawn_driver` only);
+    /// - `{spawn_executable, File}` (with `{args, [...]}`, `{arg0, Name}`)
+    ///   and `{fd, In, Out}`: external programs.
+    ///
+    /// Options as ERTS takes them (`binary`, `{packet, N}`, `{line, L}`,
+    /// `eof`, `exit_status`, `{cd, Dir}`, `{env, [...]}`, `use_stdio`,
+    /// `nouse_stdio`, `stderr_to_stdout`, `in`, `out`, ...), plus porthost's
+    /// `isolated` for drivers and `{kill_timeout, Ms}`, `stderr_messages`,
+    /// `{max_pending, N}`, `{limits, [...]}` for external programs (see the
+    /// README's "External programs").
+    ///
+    /// # Errors
+    /// ERTS's: `badarg` for a bad name or option; `enoent`, `eacces`,
+    /// `enotdir` for a `spawn_executable` file; `einval` for a bad `fd`;
+    /// what a driver's `start` reports.
+    pub fn open_port(&self, name: &Term, options: &[Term]) -> Result<PortId, BifError> {
         self.alive()?;
-        let opts = OpenOptions::parse(options)?;
-        self.settled(port::open(&self.host, &self.shared, name, opts))
+        self.settled(port::lifecycle::open_port(&self.host, &self.shared, name, options))
     }
 
     /// `port_command(Port, Data)`: sends the iolist `data` to the port's
@@ -518,6 +558,25 @@ impl Process {
     pub fn port_close(&self, port: PortId) -> Result<(), BifError> {
         self.alive()?;
         self.settled(port::close(&self.host, self.pid(), port))
+    }
+
+    /// `porthost:close_input(Port)` (beyond ERTS): closes the standard input
+    /// of an external program's child, which sees EOF there, while its
+    /// output still arrives (erlexec's `eof` to stdin). Data queued by
+    /// earlier commands is written first.
+    ///
+    /// # Errors
+    /// `badarg` if the port is closed or does not run an external program.
+    pub fn close_input(&self, port: PortId) -> Result<(), BifError> {
+        self.alive()?;
+        let p = self.open_port_ref(port)?;
+        match &p.backend {
+            port::Backend::External(e) => {
+                e.close_input();
+                Ok(())
+            }
+            _ => Err(BifError::badarg(format!("{} does not run an external program", Term::Port(port)))),
+        }
     }
 
     /// `port_connect(Port, Pid)`: makes `pid` the port owner and links it.

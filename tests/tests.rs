@@ -8,6 +8,7 @@ mod ddll;
 mod differential;
 mod driver_api;
 mod events;
+mod external;
 mod ffi;
 mod isolation;
 mod ports;

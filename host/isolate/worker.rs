@@ -265,7 +265,7 @@ impl Mailbox {
             .hooks
             .try_iter()
             .filter_map(|s| match s {
-                Signal::Message(m) => Some(m),
+                Signal::Message(m) | Signal::Counted(m, _) => Some(m),
                 _ => None,
             })
             .collect();

@@ -14,6 +14,41 @@ use crate::host::HostInner;
 use crate::process::{ProcShared, Signal};
 use crate::term::{self, PortId, Term};
 
+/// `open_port/2`: `{spawn_driver, Cmd}` opens a driver port (loading the
+/// driver by name if needed, porthost's convenience); `{spawn, Cmd}` opens
+/// the driver Cmd's first word names if that driver is loaded (or a static
+/// entry), and otherwise runs Cmd as an external program, as ERTS does;
+/// `{spawn_executable, File}` and `{fd, In, Out}` are external programs.
+pub(crate) fn open_port(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    name: &Term,
+    opts: &[Term],
+) -> Result<PortId, BifError> {
+    let command = |cmd: &Term| {
+        crate::external::spec::filename(cmd)
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .ok_or_else(|| BifError::badarg(format!("{cmd} is not a command string")))
+    };
+    match name {
+        Term::Tuple(t) if t.len() == 2 && t[0].is_atom("spawn_driver") => {
+            open(host, caller, &command(&t[1])?, OpenOptions::parse(opts)?)
+        }
+        Term::Tuple(t) if t.len() == 2 && t[0].is_atom("spawn") => {
+            let cmd = command(&t[1])?;
+            let first = cmd.split(' ').next().unwrap_or("");
+            let loaded = host.ddll.lock().get(first).is_some() || crate::ddll::static_entry(first).is_some();
+            if loaded {
+                open(host, caller, &cmd, OpenOptions::parse(opts)?)
+            } else {
+                backend::external::open(host, caller, name, opts)
+            }
+        }
+        _ if backend::external::is_external(name) => backend::external::open(host, caller, name, opts),
+        _ => Err(BifError::badarg(format!("{name} is not a port name"))),
+    }
+}
+
 /// `open_port/2` on a driver, in this process or in a worker (the
 /// `isolated` option, `HostConfig::isolate`, `HostConfig::isolated_drivers`).
 pub(crate) fn open(

@@ -65,7 +65,7 @@ pub(crate) use backend::Backend;
 pub(crate) use bifs::{call, close, command, connect, control, link, lookup_open, port_message, unlink};
 pub(crate) use callbacks::{deliver, monitor_fired, run_callback, send_any, send_owner, timeout, unlink_owner};
 pub(crate) use info::{info_all, info_item};
-pub(crate) use lifecycle::{create, exit_signal, open, queue_changed, request_exit, shutdown, terminate};
+pub(crate) use lifecycle::{create, exit_signal, queue_changed, request_exit, shutdown, terminate};
 pub(crate) use options::OpenOptions;
 pub(crate) use queue::DriverQueue;
 pub(crate) use table::PortTable;
@@ -139,6 +139,17 @@ pub(crate) struct Owner {
 impl Owner {
     pub(crate) fn of(p: &ProcShared) -> Owner {
         Owner { pid: p.pid, tx: p.tx.clone(), sink: p.sink.get().cloned() }
+    }
+
+    /// Gives the owner a message from its port `from`, with a receipt
+    /// dropped when the owner receives it.
+    pub(crate) fn send_counted(&self, from: PortId, msg: Term, receipt: crate::process::Receipt) {
+        match &self.sink {
+            Some(sink) => sink(from, msg),
+            None => {
+                let _ = self.tx.send(Signal::Counted(msg, receipt));
+            }
+        }
     }
 
     /// Gives the owner a message from its port `from`.

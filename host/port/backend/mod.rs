@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod driver;
+pub(crate) mod external;
 pub(crate) mod isolated;
 
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub(crate) enum Backend {
     Driver(Arc<Driver>),
     /// A driver in a worker process ([`crate::isolate`]).
     Isolated(crate::isolate::Remote),
+    /// An external program ([`crate::external`]).
+    External(external::ExternalPort),
 }
 
 impl Backend {
@@ -77,6 +80,7 @@ impl Backend {
         match self {
             Backend::Driver(d) => d.as_ref(),
             Backend::Isolated(r) => r,
+            Backend::External(e) => e,
         }
     }
 
@@ -85,7 +89,7 @@ impl Backend {
     pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
         match self {
             Backend::Driver(d) => Some(d),
-            Backend::Isolated(_) => None,
+            Backend::Isolated(_) | Backend::External(_) => None,
         }
     }
 }

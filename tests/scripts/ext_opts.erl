@@ -2,7 +2,8 @@
 % and the exception it raises otherwise (badarg; einval for a bad fd).
 % Each opened port is closed at once (cat sees EOF and exits). Not here:
 % open_port(Atom, _), ERTS's undocumented "vanilla" port, which opens (and
-% creates) the file Atom.
+% creates) the file Atom; nor porthost's own options (kill_timeout,
+% stderr_messages, max_pending, limits), which ERTS refuses: tests/external.rs.
 T = fun(N, O) -> case catch open_port(N, O) of {'EXIT', {R, _}} -> R; P -> catch port_close(P), opened end end, ok.
 T({spawn, "cat"}, [{packet, 3}]).
 T({spawn, "cat"}, [{packet, 0}]).
@@ -57,9 +58,6 @@ T({spawn, "cat"}, [{busy_limits_port, foo}]).
 T({spawn, "cat"}, [{busy_limits_msgq, {1000, 2000}}]).
 T({spawn, "cat"}, [{busy_limits_msgq, disabled}]).
 T({spawn, "cat"}, [{busy_limits_msgq, {0, 1}}]).
-T({spawn, "cat"}, [{kill_timeout, 100}]).
-T({spawn, "cat"}, [stderr_messages]).
-T({spawn, "cat"}, [{max_pending, 10}]).
 T({spawn, "cat"}, bad).
 T({spawn, "cat"}, [bad | tail]).
 T({spawn, ""}, []).
