@@ -30,7 +30,18 @@ main([Dir]) ->
     TcpPort = list_to_integer(port_control(SP, $L, "")),
     {ok, Sock} = gen_tcp:connect({127,0,0,1}, TcpPort, [binary, {active, false}, {nodelay, true}]),
     report("select_wakeup_to_ready_input", 20000, fun(N) -> select(SP, Sock, N) end),
+    Cat = open_port({spawn, "cat"}, [binary, {packet, 4}]),
+    report("external_cat_round_trip_28b", 20000, fun(N) -> round_trip(Cat, D28, N) end),
+    report("external_cat_round_trip_64k", 2000, fun(N) -> round_trip(Cat, D64K, N) end),
+    report("external_output_per_mib", 64, fun(N) -> output(N) end),
     halt(0).
+
+%% A child writing N MiB as fast as it can, read to its end (ns per MiB).
+output(N) ->
+    P = open_port({spawn, "head -c " ++ integer_to_list(N * 1048576) ++ " /dev/zero"}, [binary, eof]),
+    N * 1048576 = drain(P, 0).
+drain(P, Got) ->
+    receive {P, {data, D}} -> drain(P, Got + byte_size(D)); {P, eof} -> port_close(P), Got end.
 
 queue(_, _, 0) -> ok;
 queue(Q, D, N) -> true = port_command(Q, D), _ = port_control(Q, $D, "28"), queue(Q, D, N - 1).

@@ -71,6 +71,40 @@ fn main() {
             p.port_close(q).unwrap();
         }
     });
+    let cat = p
+        .open_port(
+            &Term::Tuple(vec![Term::atom("spawn"), Term::string("cat")]),
+            &[Term::atom("binary"), Term::Tuple(vec![Term::atom("packet"), Term::Int(4)])],
+        )
+        .unwrap();
+    report("external_cat_round_trip_28b", 20_000, |n| {
+        for _ in 0..n {
+            p.port_command(cat, &d28).unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    });
+    report("external_cat_round_trip_64k", 2_000, |n| {
+        for _ in 0..n {
+            p.port_command(cat, &d64k).unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    });
+    // A child writing n MiB as fast as it can, read to its end: ns per MiB.
+    report("external_output_per_mib", 64, |n| {
+        let cmd = format!("head -c {} /dev/zero", n as usize * 1_048_576);
+        let opts = [Term::atom("binary"), Term::atom("eof")];
+        let port = p.open_port(&Term::Tuple(vec![Term::atom("spawn"), Term::string(&cmd)]), &opts).unwrap();
+        let mut got = 0;
+        loop {
+            let Term::Tuple(m) = p.receive(WAIT).unwrap().expect("output") else { panic!("not a port message") };
+            match &m[1] {
+                Term::Tuple(d) => got += d[1].iolist_size().unwrap(),
+                _ => break,
+            }
+        }
+        assert_eq!(got, n as usize * 1_048_576);
+        p.port_close(port).unwrap();
+    });
     let q = p.open_port_driver("queue_drv", &[]).unwrap();
     let n28 = Term::string("28");
     report("queue_enqueue_and_dequeue_28b", 200_000, |n| {
