@@ -434,7 +434,18 @@ impl Process {
     pub fn open_port_driver(&self, name: &str, options: &[Term]) -> Result<PortId, BifError> {
         self.alive()?;
         let opts = OpenOptions::parse(options)?;
-        self.settled(port::open(&self.host, &self.shared, name, opts))
+        self.settled(port::open(&self.host, &self.shared, None, name, opts))
+    }
+
+    /// [`Process::open_port_driver`] for `owner`: the port is owned by
+    /// `owner` (its `driver_connected`, and `start`'s `driver_caller`) and
+    /// linked to this process, whose link counts as the owner's (an
+    /// isolated worker's proxy opens ports for the stand-ins of parent
+    /// processes).
+    pub(crate) fn open_port_for(&self, owner: &Process, name: &str, options: &[Term]) -> Result<PortId, BifError> {
+        self.alive()?;
+        let opts = OpenOptions::parse(options)?;
+        self.settled(port::open(&self.host, &self.shared, Some(&owner.shared), name, opts))
     }
 
     /// `port_command(Port, Data)`: sends the iolist `data` to the port's

@@ -74,7 +74,7 @@ use parking_lot::Mutex;
 use self::ring::{Consumer, Producer, Ring, RingError, Rings, Sleeper};
 use crate::error::BifError;
 use crate::port::{self, Port};
-use crate::term::{PortId, Term};
+use crate::term::{Pid, PortId, Term};
 
 fn atom(s: &str) -> Term {
     Term::atom(s)
@@ -113,6 +113,9 @@ pub(crate) struct Worker {
     next_id: AtomicU64,
     /// Worker port to parent port.
     ports: Mutex<HashMap<PortId, Weak<Port>>>,
+    /// The parent processes the worker has stand-ins for: the only pids its
+    /// events may name, and those told `down` when they exit.
+    pids: Mutex<std::collections::HashSet<Pid>>,
     /// Events of worker ports the parent does not know yet: what `start`
     /// sent arrives before the reply to `open`; `attach` delivers it.
     orphans: Mutex<HashMap<PortId, Vec<Term>>>,
@@ -220,6 +223,7 @@ impl Worker {
             link: Mutex::new(link),
             next_id: AtomicU64::new(1),
             ports: Mutex::new(HashMap::new()),
+            pids: Mutex::new(std::collections::HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
             dead: Mutex::new(None),
             is_dead: AtomicBool::new(false),
@@ -244,6 +248,49 @@ impl Worker {
             .spawn(move || watch_socket(weak, watch))
             .expect("spawning a thread");
         Ok(w)
+    }
+
+    /// Makes parent process `pid` known to the worker (it gets a stand-in
+    /// there, see [`worker`]): from now on events may name it, and its exit
+    /// is told to the worker. If it has exited already, the worker is told
+    /// so now.
+    fn know(&self, host: &crate::host::HostInner, pid: Pid) {
+        if !self.pids.lock().insert(pid) {
+            return;
+        }
+        // Checked after it is in `pids`: a process that exits from now on
+        // finds it there (see `HostInner::process_exited`).
+        if !host.procs.read().contains_key(&pid) {
+            self.pids.lock().remove(&pid);
+            self.down(pid, &atom("noproc"));
+        }
+    }
+
+    /// Makes every pid in `t` known to the worker (see [`Worker::know`]).
+    fn know_all(&self, host: &crate::host::HostInner, t: &Term) {
+        if worker::has_pid(t, 0) {
+            let _ = worker::map_pids(
+                t,
+                &|p| {
+                    self.know(host, p);
+                    None
+                },
+                0,
+            );
+        }
+    }
+
+    /// Parent process `pid` exited with `reason`: its stand-in in the
+    /// worker exits too, so the driver's monitors of it fire (their
+    /// `process_exit` runs, and what it sends is delivered, before this
+    /// returns).
+    pub(crate) fn down(&self, pid: Pid, reason: &Term) {
+        let _ = self.request("down", None, vec![Term::Pid(pid), reason.clone()]);
+    }
+
+    /// True if the worker has a stand-in for `pid` (and forgets it).
+    pub(crate) fn forget(&self, pid: Pid) -> bool {
+        self.pids.lock().remove(&pid)
     }
 
     /// The worker's OS pid (`port_info(Port, os_pid)`).
@@ -368,7 +415,10 @@ impl Worker {
             };
         }
         match t.as_slice() {
-            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2]),
+            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2], None),
+            [tag, Term::Port(_), _, Term::Pid(to)] if tag.is_atom("msg") || tag.is_atom("send") => {
+                deliver_parts(self, tag, &t[1], &t[2], Some(*to))
+            }
             [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
                 if let Some(p) = self.ports.lock().remove(wp) {
                     let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
@@ -481,19 +531,32 @@ fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
 /// `send`: sent by the driver to its caller or owner).
 fn deliver(w: &Worker, ev: &Term) {
     let Term::Tuple(t) = ev else { return };
-    if let [tag, wp, msg] = t.as_slice() {
-        deliver_parts(w, tag, wp, msg);
+    match t.as_slice() {
+        [tag, wp, msg] => deliver_parts(w, tag, wp, msg, None),
+        [tag, wp, msg, Term::Pid(to)] => deliver_parts(w, tag, wp, msg, Some(*to)),
+        _ => {}
     }
 }
 
-/// [`deliver`] of the event `{Tag, WPort, Message}`.
-fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
+/// [`deliver`] of the event `{Tag, WPort, Message}` (to the owner of the
+/// parent's port) or `{Tag, WPort, Message, To}` (to parent process `To`,
+/// which must be one the worker was given: else the event is dropped).
+fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>) {
     let Term::Port(wp) = wp else { return };
+    if to.is_some_and(|to| !w.pids.lock().contains(&to)) {
+        return;
+    }
     let known = w.ports.lock().get(wp).cloned();
     let Some(p) = known.as_ref().and_then(Weak::upgrade) else {
         if known.is_none() {
-            let ev = Term::Tuple(vec![tag.clone(), Term::Port(*wp), msg.clone()]);
-            w.orphans.lock().entry(*wp).or_default().push(ev);
+            let mut ev = vec![tag.clone(), Term::Port(*wp), msg.clone()];
+            ev.extend(to.map(Term::Pid));
+            let mut orphans = w.orphans.lock();
+            // A worker that floods events for ports it never opened is not
+            // kept in memory for ever.
+            if orphans.len() < MAX_ORPHAN_PORTS || orphans.contains_key(wp) {
+                orphans.entry(*wp).or_default().push(Term::Tuple(ev));
+            }
         }
         return;
     };
@@ -506,8 +569,21 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
     }
     // The worker's port stands for this one wherever the driver named it.
     let msg = rewrite_port(msg, *wp, p.id());
-    port::send_any(&p, msg);
+    match to {
+        Some(to) if to != p.owner_pid() => {
+            if p.phase() != port::Phase::Closed {
+                if let Some(host) = p.host.upgrade() {
+                    host.send(to, crate::process::Signal::Message(msg));
+                }
+            }
+        }
+        _ => port::send_any(&p, msg),
+    }
 }
+
+/// How many ports the parent keeps early events for (see
+/// [`Worker::orphans`]).
+const MAX_ORPHAN_PORTS: usize = 1024;
 
 /// The worker is gone (and what it sent taken in): why, for every port.
 /// Returns the reason.
@@ -593,8 +669,15 @@ pub(crate) fn worker_for(
 ///
 /// # Errors
 /// What `open_port` raised in the worker, or the worker's death as `badarg`.
-pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term]) -> Result<(PortId, Vec<Term>), BifError> {
-    let r = worker.request("open", None, vec![Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
+pub(crate) fn open_remote(
+    host: &crate::host::HostInner,
+    worker: &Arc<Worker>,
+    owner: Pid,
+    command: &str,
+    options: &[Term],
+) -> Result<(PortId, Vec<Term>), BifError> {
+    worker.know(host, owner);
+    let r = worker.request("open", None, vec![Term::Pid(owner), Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
     match r {
         Ok(Reply { result: Ok(Term::Port(p)), .. }) => Ok((p, Vec::new())),
         Ok(Reply { result: Ok(_), .. }) => Err(BifError::badarg("the worker answered open with no port")),
@@ -711,8 +794,24 @@ impl Remote {
     /// callback: an exit it caused becomes the parent port's exit (applied
     /// when the callback returns, as in-process); a dead worker makes the
     /// port exit with the crash reason and the call fail.
-    pub(crate) fn request(&self, port: &Port, op: &str, args: Vec<Term>) -> Result<Term, BifError> {
-        match self.worker.request(op, Some(self.wport), args) {
+    ///
+    /// The request runs in the worker as the stand-in of `caller` (its
+    /// `driver_caller` there); the pids in `args` are made known to it.
+    pub(crate) fn request(&self, port: &Port, op: &str, caller: Pid, args: Vec<Term>) -> Result<Term, BifError> {
+        if let Some(host) = port.host.upgrade() {
+            self.worker.know(&host, caller);
+            // Only port_call's data is a term (commands and controls are
+            // bytes).
+            if op == "call" {
+                for a in &args {
+                    self.worker.know_all(&host, a);
+                }
+            }
+        }
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(Term::Pid(caller));
+        all.extend(args);
+        match self.worker.request(op, Some(self.wport), all) {
             Ok(Reply { result, exit }) => {
                 if let Some((reason, unlinked)) = self.settle(exit) {
                     if unlinked {
@@ -746,6 +845,14 @@ impl Remote {
             Ok(Reply { result: Ok(v), .. }) => Some(v),
             _ => None,
         }
+    }
+
+    /// `port_connect` made `pid` the owner: the worker's port gets the
+    /// stand-in of `pid` as its owner (its `driver_connected`, and where
+    /// its messages go).
+    pub(crate) fn connect(&self, host: &crate::host::HostInner, pid: Pid) {
+        self.worker.know(host, pid);
+        let _ = self.worker.request("connect", Some(self.wport), vec![Term::Pid(pid)]);
     }
 
     /// `port_close`: closes the remote port; true if it is gone, false if it

@@ -16,9 +16,13 @@ use crate::term::{self, PortId, Term};
 
 /// `open_port/2` on a driver, in this process or in a worker (the
 /// `isolated` option, `HostConfig::isolate`, `HostConfig::isolated_drivers`).
+/// `owner`, if given, is the port's owner (and `start`'s `driver_caller`)
+/// while `caller` holds the link (an isolated worker opens for a parent
+/// process's stand-in, see `crate::isolate::worker`).
 pub(crate) fn open(
     host: &Arc<HostInner>,
     caller: &Arc<ProcShared>,
+    owner: Option<&Arc<ProcShared>>,
     command: &str,
     options: OpenOptions,
 ) -> Result<PortId, BifError> {
@@ -32,7 +36,7 @@ pub(crate) fn open(
     let by_config = host.isolate_by_default || host.isolated_drivers.iter().any(|d| d == drv_name);
     match options.isolated.or(by_config.then_some(false)) {
         Some(per_port) => backend::isolated::open(host, caller, command, drv_name, options, per_port),
-        None => backend::driver::open(host, caller, command, drv_name, options),
+        None => backend::driver::open(host, caller, owner, command, drv_name, options),
     }
 }
 

@@ -27,7 +27,7 @@ impl PortBackend for Remote {
             opts.push(atom("nosuspend"));
         }
         let data = crate::isolate::wrap_refc(data);
-        let sent = match in_callback(port, caller, |_| self.request(port, "command", vec![data, Term::List(opts)])) {
+        let sent = match in_callback(port, caller, |_| self.request(port, "command", caller, vec![data, Term::List(opts)])) {
             Ok(t) => !t.is_atom("false"),
             // The command was accepted; the worker died running `output`.
             // As when a driver fails in `output` in ERTS, port_command
@@ -42,11 +42,11 @@ impl PortBackend for Remote {
     }
 
     fn control(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
-        in_callback(port, caller, |_| self.request(port, "control", vec![Term::Int(op as i64), data.clone()]))
+        in_callback(port, caller, |_| self.request(port, "control", caller, vec![Term::Int(op as i64), data.clone()]))
     }
 
     fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
-        in_callback(port, caller, |_| self.request(port, "call", vec![Term::Int(op as i64), data.clone()]))
+        in_callback(port, caller, |_| self.request(port, "call", caller, vec![Term::Int(op as i64), data.clone()]))
     }
 
     fn close(&self, _port: &Port) -> Close {
@@ -74,12 +74,18 @@ impl PortBackend for Remote {
     }
 
     fn info(&self, _port: &Port, item: &str) -> Option<Term> {
-        if !matches!(item, "queue_size" | "memory" | "locking") {
+        if !matches!(item, "queue_size" | "memory" | "locking" | "monitors") {
             return None;
         }
         match self.remote_info(&atom(item))? {
             Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
             _ => None,
+        }
+    }
+
+    fn connected(&self, port: &Port, pid: Pid) {
+        if let Some(host) = port.host.upgrade() {
+            self.connect(&host, pid);
         }
     }
 }
@@ -104,7 +110,8 @@ pub(crate) fn open(
     let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
     let key = (!per_port).then(|| file.display().to_string());
     let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
-    let (wport, events) = match crate::isolate::open_remote(&worker, command, &options.given) {
+    host.note_worker(&worker);
+    let (wport, events) = match crate::isolate::open_remote(host, &worker, caller.pid, command, &options.given) {
         Ok(r) => r,
         Err(e) => {
             if crate::isolate::is_crash(&e) {
