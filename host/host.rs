@@ -144,6 +144,10 @@ pub(crate) struct HostInner {
     /// Every worker started (per driver and per port), to tell each of the
     /// exit of a process it has a stand-in for.
     pub(crate) all_workers: Mutex<Vec<std::sync::Weak<crate::isolate::Worker>>>,
+    /// Drivers that a driver in a worker registered (`add_driver_entry`):
+    /// `open_port` of such a name, if no loaded driver has it, opens in
+    /// that worker.
+    pub(crate) remote_entries: Mutex<HashMap<String, std::sync::Weak<crate::isolate::Worker>>>,
     pub(crate) spawner: crate::isolate::Spawner,
     pub(crate) isolate_by_default: bool,
     pub(crate) isolated_drivers: Vec<String>,
@@ -184,6 +188,7 @@ impl Host {
                 async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
                 workers: Mutex::new(HashMap::new()),
                 all_workers: Mutex::new(Vec::new()),
+                remote_entries: Mutex::new(HashMap::new()),
                 spawner: crate::isolate::Spawner {
                     exe: config.worker_exe.clone(),
                     timeout: config.isolation_timeout,
@@ -298,7 +303,8 @@ impl HostInner {
     }
 
     /// Records a worker (once) so that it hears of process exits.
-    pub(crate) fn note_worker(&self, w: &Arc<crate::isolate::Worker>) {
+    pub(crate) fn note_worker(self: &Arc<Self>, w: &Arc<crate::isolate::Worker>) {
+        w.attach_host(self);
         let mut all = self.all_workers.lock();
         if all.iter().any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(w))) {
             return;

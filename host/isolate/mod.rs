@@ -116,6 +116,9 @@ pub(crate) struct Worker {
     /// The parent processes the worker has stand-ins for: the only pids its
     /// events may name, and those told `down` when they exit.
     pids: Mutex<std::collections::HashSet<Pid>>,
+    /// The parent's host, and this worker, once known ([`Worker::attach_host`]).
+    host: std::sync::OnceLock<Weak<crate::host::HostInner>>,
+    me: std::sync::OnceLock<Weak<Worker>>,
     /// Events of worker ports the parent does not know yet: what `start`
     /// sent arrives before the reply to `open`; `attach` delivers it.
     orphans: Mutex<HashMap<PortId, Vec<Term>>>,
@@ -224,6 +227,8 @@ impl Worker {
             next_id: AtomicU64::new(1),
             ports: Mutex::new(HashMap::new()),
             pids: Mutex::new(std::collections::HashSet::new()),
+            host: std::sync::OnceLock::new(),
+            me: std::sync::OnceLock::new(),
             orphans: Mutex::new(HashMap::new()),
             dead: Mutex::new(None),
             is_dead: AtomicBool::new(false),
@@ -288,9 +293,53 @@ impl Worker {
         let _ = self.request("down", None, vec![Term::Pid(pid), reason.clone()]);
     }
 
+    /// `{ddll, What, Name}`: a driver in the worker did something to its
+    /// registry. `locked` (`driver_lock_driver`) makes the parent's record
+    /// of the driver permanent too, if one of this worker's ports runs it;
+    /// `entry_added` / `entry_removed` (`add_driver_entry`,
+    /// `remove_driver_entry`) make `open_port` of that name, when no loaded
+    /// driver has it, open in this worker, or no longer.
+    fn ddll_notice(&self, t: &[Term]) {
+        let (Some(what), Term::Binary(name)) = (t[1].as_atom(), &t[2]) else { return };
+        let Ok(name) = std::str::from_utf8(name.as_slice()) else { return };
+        let Some(host) = self.host.get().and_then(Weak::upgrade) else { return };
+        match what.name() {
+            "locked" => {
+                let runs_it = self.ports.lock().values().filter_map(Weak::upgrade).any(|p| p.driver_name() == name);
+                if runs_it {
+                    host.ddll.lock().make_permanent(name);
+                }
+            }
+            "entry_added" => {
+                if let Some(me) = self.me.get() {
+                    host.remote_entries.lock().insert(name.to_owned(), me.clone());
+                }
+            }
+            "entry_removed" => {
+                let mut entries = host.remote_entries.lock();
+                if entries.get(name).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                    entries.remove(name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Ties the worker to its host (once): it hears of process exits and
+    /// may add driver entries there.
+    pub(crate) fn attach_host(self: &Arc<Self>, host: &Arc<crate::host::HostInner>) {
+        let _ = self.host.set(Arc::downgrade(host));
+        let _ = self.me.set(Arc::downgrade(self));
+    }
+
     /// True if the worker has a stand-in for `pid` (and forgets it).
     pub(crate) fn forget(&self, pid: Pid) -> bool {
         self.pids.lock().remove(&pid)
+    }
+
+    /// True once the worker is known to be gone.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.is_dead.load(Ordering::Acquire) || self.gone_yet()
     }
 
     /// The worker's OS pid (`port_info(Port, os_pid)`).
@@ -419,6 +468,7 @@ impl Worker {
             [tag, Term::Port(_), _, Term::Pid(to)] if tag.is_atom("msg") || tag.is_atom("send") => {
                 deliver_parts(self, tag, &t[1], &t[2], Some(*to))
             }
+            [tag, _, _] if tag.is_atom("ddll") => self.ddll_notice(&t),
             [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
                 if let Some(p) = self.ports.lock().remove(wp) {
                     let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
@@ -532,6 +582,7 @@ fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
 fn deliver(w: &Worker, ev: &Term) {
     let Term::Tuple(t) = ev else { return };
     match t.as_slice() {
+        [tag, _, _] if tag.is_atom("ddll") => w.ddll_notice(t),
         [tag, wp, msg] => deliver_parts(w, tag, wp, msg, None),
         [tag, wp, msg, Term::Pid(to)] => deliver_parts(w, tag, wp, msg, Some(*to)),
         _ => {}

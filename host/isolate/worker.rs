@@ -101,6 +101,13 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     let proxy = host.spawn_process();
     proxy.set_trap_exit(true).expect("a new process is alive");
     let (hook_tx, hooks) = crossbeam_channel::unbounded();
+    // What the drivers do to the registry (driver_lock_driver,
+    // add_driver_entry, remove_driver_entry) goes to the parent too, as
+    // `{ddll, What, Name}`, in order with the exits.
+    let ddll_tx = hook_tx.clone();
+    let _ = crate::ddll::NOTICES.set(Box::new(move |what: &str, name: &str| {
+        let _ = ddll_tx.send(Signal::Message(tuple(vec![atom("$ddll"), atom(what), Term::binary(name.as_bytes())])));
+    }));
     *host.inner.port_exit_hook.lock() = Some(hook_tx);
     let nudge = Arc::new(Nudge::default());
     {
@@ -525,6 +532,9 @@ impl State {
                 [tag, Term::Port(p), m] if tag.is_atom("$from") => {
                     return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone()]));
                 }
+                [tag, what, name] if tag.is_atom("$ddll") => {
+                    return Some(tuple(vec![atom("ddll"), what.clone(), name.clone()]));
+                }
                 [tag, Term::Port(p), m, to] if tag.is_atom("$from") => {
                     return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone(), to.clone()]));
                 }
@@ -581,7 +591,7 @@ fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Opt
     }
     for msg in mailbox.take(proxy, false) {
         if let Term::Tuple(t) = &msg {
-            if t.len() >= 3 && t[0].is_atom("$from") && matches!(t[1], Term::Port(_)) {
+            if t.len() >= 3 && (t[0].is_atom("$from") && matches!(t[1], Term::Port(_)) || t[0].is_atom("$ddll")) {
                 events.extend(st.event(msg));
                 continue;
             }

@@ -102,25 +102,38 @@ pub(crate) fn open(
     per_port: bool,
 ) -> Result<PortId, BifError> {
     let loaded = host.ddll.lock().get(drv_name).map(|d| d.path().to_path_buf());
-    let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
-    let Some(file) = file else {
-        return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+    // A driver entry a driver added in a worker (add_driver_entry) opens
+    // there.
+    let added = match loaded {
+        Some(_) => None,
+        None => host.remote_entries.lock().get(drv_name).and_then(std::sync::Weak::upgrade).filter(|w| !w.is_dead()),
     };
-    host.quarantine.check(&file)?;
-    let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
-    let key = (!per_port).then(|| file.display().to_string());
-    let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
+    let (worker, file) = match added {
+        Some(w) => (w, None),
+        None => {
+            let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
+            let Some(file) = file else {
+                return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+            };
+            host.quarantine.check(&file)?;
+            let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+            let key = (!per_port).then(|| file.display().to_string());
+            (crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?, Some(file))
+        }
+    };
     host.note_worker(&worker);
     let (wport, events) = match crate::isolate::open_remote(host, &worker, caller.pid, command, &options.given) {
         Ok(r) => r,
         Err(e) => {
-            if crate::isolate::is_crash(&e) {
-                host.quarantine.crashed(&file);
+            if let (Some(file), true) = (&file, crate::isolate::is_crash(&e)) {
+                host.quarantine.crashed(file);
             }
             return Err(e);
         }
     };
-    host.quarantine.opened(&file);
+    if let Some(file) = &file {
+        host.quarantine.opened(file);
+    }
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
