@@ -149,6 +149,9 @@ struct Link {
 pub(crate) struct Remote {
     pub(crate) worker: Arc<Worker>,
     pub(crate) wport: PortId,
+    /// The driver's name, for a port a driver made (`driver_create_port`),
+    /// whose name is its own.
+    pub(crate) driver: Option<String>,
 }
 
 /// How to start workers.
@@ -325,6 +328,55 @@ impl Worker {
         }
     }
 
+    /// `{created, Creator, New, Name, Owner}`: the driver of worker port
+    /// `Creator` made port `New` (`driver_create_port`) for parent process
+    /// `Owner`. The parent gets a port for it, owned by and linked to
+    /// `Owner`, counted for the creator's driver, as in-process. Dropped
+    /// unless `Creator` is one of this worker's ports and `Owner` a process
+    /// it was given; if `Owner` has exited meanwhile, the new port is
+    /// closed (`noproc`).
+    fn created(&self, wc: PortId, wn: PortId, name: &[u8], owner: Pid) {
+        let (Some(host), Some(me)) = (self.host.get().and_then(Weak::upgrade), self.me.get().and_then(Weak::upgrade)) else { return };
+        let Some(creator) = self.ports.lock().get(&wc).and_then(Weak::upgrade) else { return };
+        if self.ports.lock().contains_key(&wn) || !self.pids.lock().contains(&owner) {
+            return;
+        }
+        let live = host.procs.read().get(&owner).cloned();
+        let (proc_, alive) = match live {
+            Some(p) => (p, true),
+            None => match host.procs.read().get(&creator.owner_pid()).cloned() {
+                Some(p) => (p, false),
+                None => return,
+            },
+        };
+        let driver = creator.driver_name().to_owned();
+        let name = String::from_utf8_lossy(name).into_owned();
+        let remote = Remote { worker: me, wport: wn, driver: Some(driver.clone()) };
+        let port = host.ports.insert_with(|id| {
+            Arc::new(Port::new(
+                id,
+                &host,
+                port::Backend::Isolated(remote),
+                &name,
+                port::OpenOptions::default(),
+                port::Phase::Open,
+                std::ptr::null_mut(),
+                &proc_,
+            ))
+        });
+        port.os_pid.store(self.pid as i64, Ordering::Relaxed);
+        host.ddll.lock().port_opened(&driver);
+        if alive {
+            proc_.links.lock().push(port.id);
+        } else {
+            port.state.lock().borrow_mut().links.clear();
+        }
+        attach(self, wn, &port, &[]);
+        if !alive {
+            let _ = self.exits.send((Arc::downgrade(&port), atom("noproc"), false));
+        }
+    }
+
     /// Ties the worker to its host (once): it hears of process exits and
     /// may add driver entries there.
     pub(crate) fn attach_host(self: &Arc<Self>, host: &Arc<crate::host::HostInner>) {
@@ -463,20 +515,51 @@ impl Worker {
                 _ => None,
             };
         }
-        match t.as_slice() {
+        self.event(&t);
+        None
+    }
+
+    /// Acts on one event (`msg`, `send`, `exit`, `exit_unlinked`, `ddll`),
+    /// alone in a frame or in a reply; anything else is dropped.
+    fn event(&self, t: &[Term]) {
+        match t {
             [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2], None),
             [tag, Term::Port(_), _, Term::Pid(to)] if tag.is_atom("msg") || tag.is_atom("send") => {
                 deliver_parts(self, tag, &t[1], &t[2], Some(*to))
             }
-            [tag, _, _] if tag.is_atom("ddll") => self.ddll_notice(&t),
+            [tag, _, _] if tag.is_atom("ddll") => self.ddll_notice(t),
+            [tag, Term::Port(wc), Term::Port(wn), Term::Binary(name), Term::Pid(owner)] if tag.is_atom("created") => {
+                self.created(*wc, *wn, name.as_slice(), *owner)
+            }
             [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
-                if let Some(p) = self.ports.lock().remove(wp) {
-                    let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
+                let known = self.ports.lock().remove(wp);
+                match known {
+                    Some(p) => {
+                        let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
+                    }
+                    // A port the parent does not know yet (made by
+                    // driver_create_port, or being opened): kept for
+                    // `attach`.
+                    None => self.orphan(*wp, Term::Tuple(t.to_vec())),
                 }
             }
             _ => {}
         }
-        None
+    }
+
+    /// Keeps an event of a worker port the parent does not know yet, for
+    /// [`attach`]. At most [`MAX_ORPHAN_PORTS`] ports' worth: past that an
+    /// older one goes (the exit of a port the parent has just forgotten
+    /// lands here too, and a worker may flood events for ports it never
+    /// opened; neither is kept for ever).
+    fn orphan(&self, wp: PortId, ev: Term) {
+        let mut orphans = self.orphans.lock();
+        if orphans.len() >= MAX_ORPHAN_PORTS && !orphans.contains_key(&wp) {
+            if let Some(old) = orphans.keys().next().copied() {
+                orphans.remove(&old);
+            }
+        }
+        orphans.entry(wp).or_default().push(ev);
     }
 
     /// Kills the worker; its ports will exit with `reason` (unless it died
@@ -580,12 +663,8 @@ fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
 /// the owner of the parent's port (`msg`: from the port, its id rewritten;
 /// `send`: sent by the driver to its caller or owner).
 fn deliver(w: &Worker, ev: &Term) {
-    let Term::Tuple(t) = ev else { return };
-    match t.as_slice() {
-        [tag, _, _] if tag.is_atom("ddll") => w.ddll_notice(t),
-        [tag, wp, msg] => deliver_parts(w, tag, wp, msg, None),
-        [tag, wp, msg, Term::Pid(to)] => deliver_parts(w, tag, wp, msg, Some(*to)),
-        _ => {}
+    if let Term::Tuple(t) = ev {
+        w.event(t);
     }
 }
 
@@ -602,12 +681,7 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>)
         if known.is_none() {
             let mut ev = vec![tag.clone(), Term::Port(*wp), msg.clone()];
             ev.extend(to.map(Term::Pid));
-            let mut orphans = w.orphans.lock();
-            // A worker that floods events for ports it never opened is not
-            // kept in memory for ever.
-            if orphans.len() < MAX_ORPHAN_PORTS || orphans.contains_key(wp) {
-                orphans.entry(*wp).or_default().push(Term::Tuple(ev));
-            }
+            w.orphan(*wp, Term::Tuple(ev));
         }
         return;
     };
@@ -726,15 +800,30 @@ pub(crate) fn open_remote(
     owner: Pid,
     command: &str,
     options: &[Term],
-) -> Result<(PortId, Vec<Term>), BifError> {
+) -> Result<(PortId, Option<(Term, bool)>), (BifError, Strays)> {
     worker.know(host, owner);
+    let before: std::collections::HashSet<PortId> = worker.orphans.lock().keys().copied().collect();
     let r = worker.request("open", None, vec![Term::Pid(owner), Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
-    match r {
-        Ok(Reply { result: Ok(Term::Port(p)), .. }) => Ok((p, Vec::new())),
-        Ok(Reply { result: Ok(_), .. }) => Err(BifError::badarg("the worker answered open with no port")),
-        Ok(Reply { result: Err(e), .. }) => Err(to_bif_error(&e)),
-        Err(reason) => Err(BifError::badarg(format!("{WORKER_DIED}: {reason}"))),
-    }
+    let e = match r {
+        Ok(Reply { result: Ok(Term::Port(p)), exit }) => return Ok((p, exit)),
+        Ok(Reply { result: Ok(_), .. }) => BifError::badarg("the worker answered open with no port"),
+        Ok(Reply { result: Err(e), .. }) => to_bif_error(&e),
+        Err(reason) => BifError::badarg(format!("{WORKER_DIED}: {reason}")),
+    };
+    // The events of ports that appeared while the open ran: the port it
+    // opened and closed again.
+    let mut orphans = worker.orphans.lock();
+    let new: Vec<PortId> = orphans.keys().filter(|k| !before.contains(k)).copied().collect();
+    let strays = new.into_iter().filter_map(|k| orphans.remove(&k).map(|evs| (k, evs))).collect();
+    Err((e, strays))
+}
+
+/// Events of worker ports that a failed open left: the port, its events.
+pub(crate) type Strays = Vec<(PortId, Vec<Term>)>;
+
+/// Forgets the worker's port `wport` (the parent's port for it is gone).
+pub(crate) fn detach(worker: &Worker, wport: PortId) {
+    worker.ports.lock().remove(&wport);
 }
 
 /// Marks the binaries of an iolist that ERTS keeps off-heap although they

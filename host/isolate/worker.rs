@@ -121,7 +121,7 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     let _ = proxy.shared.sink.set(make_sink(&out, &proxy, &pids, None));
     let mut shadows = Shadows { host: host.clone(), procs: HashMap::new(), dead: VecDeque::new(), dead_set: HashMap::new(), pids, out: out.clone() };
     let mailbox = Mailbox { hooks, nudge };
-    let mut st = State::default();
+    let mut st = State { linked_exit: Default::default(), pids: shadows.pids.clone() };
     loop {
         if let Some(frame) = requests.try_recv()? {
             out.in_request.store(true, Ordering::Relaxed);
@@ -506,9 +506,10 @@ fn watch_exits(hooks: Receiver<Signal>, nudge: Arc<Nudge>, ring: Arc<Ring>, gone
 
 /// What the worker remembers between messages: the ports whose `'EXIT'`
 /// reached the proxy (the link was there when they closed).
-#[derive(Default)]
 struct State {
     linked_exit: std::collections::HashSet<PortId>,
+    /// The stand-ins' parent pids.
+    pids: PidMap,
 }
 
 impl State {
@@ -531,6 +532,10 @@ impl State {
                 }
                 [tag, Term::Port(p), m] if tag.is_atom("$from") => {
                     return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone()]));
+                }
+                [tag, creator, new, name, Term::Pid(owner)] if tag.is_atom("$port_created") => {
+                    let owner = Term::Pid(translate_out(&self.pids, *owner));
+                    return Some(tuple(vec![atom("created"), creator.clone(), new.clone(), name.clone(), owner]));
                 }
                 [tag, what, name] if tag.is_atom("$ddll") => {
                     return Some(tuple(vec![atom("ddll"), what.clone(), name.clone()]));
@@ -591,7 +596,7 @@ fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Opt
     }
     for msg in mailbox.take(proxy, false) {
         if let Term::Tuple(t) = &msg {
-            if t.len() >= 3 && (t[0].is_atom("$from") && matches!(t[1], Term::Port(_)) || t[0].is_atom("$ddll")) {
+            if t.len() >= 3 && (t[0].is_atom("$from") && matches!(t[1], Term::Port(_)) || t[0].is_atom("$ddll") || t[0].is_atom("$port_created")) {
                 events.extend(st.event(msg));
                 continue;
             }

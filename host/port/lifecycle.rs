@@ -188,16 +188,38 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 
 /// `driver_create_port`: a port on `creator`'s driver, owned by and linked
 /// to `owner`, already open with `data` (no `start`). `None` if `owner` is
-/// not alive.
+/// not alive. Where the links of the creator's owner are held by another
+/// process (an isolated worker's proxy), that process holds the new port's
+/// link too; the host's port exit hook, if any, hears of the new port as
+/// `{'$port_created', Creator, New, Name, Owner}`.
 pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvData) -> Option<Arc<Port>> {
     let host = creator.host.upgrade()?;
     let driver = creator.driver()?.clone();
+    let holder = {
+        let o = creator.owner.lock();
+        (o.link != o.pid).then_some(o.link)
+    };
     let procs = host.procs.read();
     let proc_ = procs.get(&owner)?;
+    let linker = holder.and_then(|h| procs.get(&h)).unwrap_or(proc_);
     let port = host.ports.insert_with(|id| {
         Arc::new(Port::new(id, &host, Backend::Driver(driver), name, OpenOptions::default(), Phase::Open, data, proc_))
     });
-    proc_.links.lock().push(port.id);
+    if linker.pid != proc_.pid {
+        *port.owner.lock() = super::Owner::linked_through(proc_, linker.pid);
+        port.state.lock().borrow_mut().links = vec![linker.pid];
+    }
+    linker.links.lock().push(port.id);
+    drop(procs);
     host.ddll.lock().port_opened(port.driver_name());
+    if let Some(hook) = &*host.port_exit_hook.lock() {
+        let _ = hook.send(Signal::Message(Term::Tuple(vec![
+            atom("$port_created"),
+            Term::Port(creator.id),
+            Term::Port(port.id),
+            Term::binary(name.as_bytes()),
+            Term::Pid(owner),
+        ])));
+    }
     Some(port)
 }

@@ -290,9 +290,9 @@ impl Port {
     /// isolated port, the driver in its worker: the first word of the
     /// command; a port from `driver_create_port` has a name of its own).
     pub(crate) fn driver_name(&self) -> &str {
-        match self.driver() {
-            Some(d) => d.name(),
-            None => self.name.split(' ').next().unwrap_or(""),
+        match &self.backend {
+            Backend::Driver(d) => d.name(),
+            Backend::Isolated(r) => r.driver.as_deref().unwrap_or_else(|| self.name.split(' ').next().unwrap_or("")),
         }
     }
 

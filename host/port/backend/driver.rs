@@ -231,7 +231,12 @@ pub(crate) fn open(
                 }
                 ack.take()
             };
-            let Some((res, errno)) = ack else { return Ok(id) };
+            let Some((res, errno)) = ack else {
+                // Gone: let its terminate finish first (it holds the port
+                // lock to the end), so that everything it reports is out.
+                drop(port.state.lock());
+                return Ok(id);
+            };
             match crate::abi::ports::init_ack_result(&port, res, errno) {
                 Ok(data) => Ok(data),
                 Err(e) => {

@@ -122,11 +122,27 @@ pub(crate) fn open(
         }
     };
     host.note_worker(&worker);
-    let (wport, events) = match crate::isolate::open_remote(host, &worker, caller.pid, command, &options.given) {
+    let (wport, exit) = match crate::isolate::open_remote(host, &worker, caller.pid, command, &options.given) {
         Ok(r) => r,
-        Err(e) => {
+        Err((e, strays)) => {
             if let (Some(file), true) = (&file, crate::isolate::is_crash(&e)) {
                 host.quarantine.crashed(file);
+            }
+            // What a port whose start then failed (an erl_drv_init_ack
+            // with an error) sent reaches the opener from a port that is
+            // gone by now, as in ERTS.
+            for (wport, mut events) in strays {
+                // Its end is the failed open itself.
+                events.retain(|ev| !matches!(ev, Term::Tuple(t) if t.first().is_some_and(|x| x.is_atom("exit") || x.is_atom("exit_unlinked"))));
+                let remote = Remote { worker: worker.clone(), wport, driver: None };
+                let opts = OpenOptions { given: Vec::new(), ..options.clone() };
+                let port = host.ports.insert_with(|id| {
+                    Arc::new(Port::new(id, host, Backend::Isolated(remote), command, opts, Phase::Open, std::ptr::null_mut(), caller))
+                });
+                crate::isolate::attach(&worker, wport, &port, &events);
+                crate::isolate::detach(&worker, wport);
+                port.set_phase(Phase::Closed);
+                host.ports.remove(port.id);
             }
             return Err(e);
         }
@@ -137,12 +153,22 @@ pub(crate) fn open(
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
-    let remote = Remote { worker: worker.clone(), wport };
+    let remote = Remote { worker: worker.clone(), wport, driver: None };
     let port = host.ports.insert_with(|id| {
         Arc::new(Port::new(id, host, Backend::Isolated(remote), command, options, Phase::Open, std::ptr::null_mut(), caller))
     });
     port.os_pid.store(os_pid as i64, Ordering::Relaxed);
-    crate::isolate::attach(&worker, wport, &port, &events);
     caller.links.lock().push(port.id);
+    crate::isolate::attach(&worker, wport, &port, &[]);
+    // The port ended before open_port returned (a driver with
+    // ERL_DRV_FLAG_USE_INIT_ACK that fails before it acks): open_port
+    // returns it, gone, as in ERTS 25.
+    if let Some((reason, unlinked)) = exit {
+        crate::isolate::detach(&worker, wport);
+        if unlinked {
+            crate::port::unlink_owner(&port);
+        }
+        crate::port::request_exit(&port, reason, true);
+    }
     Ok(port.id)
 }
