@@ -11,18 +11,63 @@
 //! exit signals become requests, external terms ([`wire`]) in a ring in
 //! memory shared with the worker (module `ring`: a memfd, one
 //! single-producer single-consumer ring each way, futexes to sleep on):
-//! `{open, Id, Command, Options}`, `{command, Id, N, Data, Options}`,
-//! `{control, Id, N, Op, Data}`, `{call, Id, N, Op, Data}`, `{info, Id, N,
-//! Item}`, `{close, Id, N}`, `{exit, Id, N, Reason}`, where `N` is the
-//! number of the worker's port. Each waits for its reply, `{reply, Id,
+//! `{open, Id, Caller, Command, Options}`, `{command, Id, N, Caller, Data,
+//! Options}`, `{control, Id, N, Caller, Op, Data}`, `{call, Id, N, Caller,
+//! Op, Data}`, `{info, Id, N, Item}`, `{close, Id, N}`, `{exit, Id, N,
+//! Reason}`, `{connect, Id, N, Pid}`, `{down, Id, Pid, Reason}`, where `N`
+//! is the number of the worker's port and `Caller` the parent process on
+//! whose behalf the request runs. Each waits for its reply, `{reply, Id,
 //! Value}` for a plain `{ok, Value}`, else `{reply, Id, Result, Exit,
 //! Events}`, which carries the exit of the port if the request caused one,
 //! so a driver failure reaches the owner within the call, exactly as
 //! in-process. Messages the worker's ports send (`{Port, {data, D}}`, ...)
 //! and exits that happen later arrive as events (`{msg, WPort, Msg}`,
-//! `{send, WPort, Msg}`, `{exit, WPort, Reason}`, `{exit_unlinked, WPort,
-//! Reason}`) and go to the owner of the parent's port, the port id
-//! rewritten.
+//! `{send, WPort, Msg}`, each optionally with a fourth element `To`, the
+//! parent process it is for; `{exit, WPort, Reason}`, `{exit_unlinked,
+//! WPort, Reason}`; `{created, Creator, New, Name, Owner}`; `{ddll, What,
+//! Name}`) and go to `To`, or to the owner of the parent's port, the port
+//! id rewritten.
+//!
+//! # Processes: stand-ins
+//! A driver in a worker sees the parent's processes, not one proxy. The
+//! worker keeps a *stand-in* process for each parent process that has used
+//! its ports (the caller of a request, a port's owner, a pid in
+//! `port_call` data), made on demand; its sink sends the parent, at once,
+//! what the driver sends it, as an event naming the real parent pid
+//! (`To`). A request runs as its caller's stand-in, so `driver_caller` is
+//! the caller (two callers are two processes; a command sent as `Port !
+//! {Owner, {command, D}}` by another process has that sender); a worker
+//! port is owned by the stand-in of the parent port's owner
+//! (`driver_connected`; `port_connect` sends `connect`), while the worker's
+//! proxy keeps holding every link, so exits work as before. Pids in
+//! `port_call` data become the stand-ins' and pids in replies and events
+//! the parent's (a pid the worker made up becomes `<0.0.0>`, which no
+//! process has). When a parent process exits, every worker that knows it
+//! gets `down` *before* its links close its ports
+//! (`HostInner::process_exited`): the stand-in exits with the same reason,
+//! so the driver's monitors (`driver_monitor_process`) fire and
+//! `process_exit` runs first, as in ERTS 25. A pid that is dead when first
+//! sent (or whose `down` overtook it) stands for a dead process in the
+//! worker, so a monitor of it answers 1. `port_info(Port, monitors)` is the
+//! worker's, translated.
+//!
+//! # The driver registry and new ports
+//! What a driver does to the registry from inside reaches the parent:
+//! `driver_lock_driver` makes the parent's record of the driver permanent
+//! (`erl_ddll:info/2`, unload refused), `add_driver_entry` makes
+//! `open_port` of the new name open in that worker (when no driver loaded
+//! in the parent has the name), `remove_driver_entry` undoes it.
+//! `driver_create_port` gives the parent a port for the new worker port,
+//! owned by and linked to the translated owner and counted for the
+//! creator's driver. What a port sends before its open fails (an
+//! `erl_drv_init_ack` with an error) reaches the opener, as in ERTS.
+//!
+//! # Trust
+//! The parent trusts nothing from a worker: a frame that does not decode
+//! is skipped, an event naming a port it does not know is kept (bounded)
+//! until the port is attached, an event naming a process the worker was
+//! never given is dropped, `created` needs a creator port of that worker,
+//! and `locked` only counts for a driver one of its ports runs.
 //!
 //! Who reads the worker's ring: the caller of a request holds the worker's
 //! `link` lock from before it writes its request until it has read its
@@ -47,10 +92,12 @@
 //! A worker that corrupts the ring is killed; its ports exit with
 //! `{driver_crashed, corrupt_ring}`. Nothing else in the parent changes.
 //!
-//! Differences from in-process ports, by design: `driver_caller` and
-//! `driver_connected` in the driver name the worker's proxy process, not
-//! the parent's owner; a port closed with a non-empty driver queue leaves
-//! the parent's port table at once and lingers in the worker only.
+//! Differences from in-process ports, by design: a port closed with a
+//! non-empty driver queue leaves the parent's port table at once and
+//! lingers in the worker only; a driver callback that runs on behalf of no
+//! request (`stop` after `port_close`, a `flush`) has the worker's proxy
+//! as `driver_caller`; an entry added with `add_driver_entry` is not listed
+//! by the parent's `erl_ddll:loaded_drivers/0`.
 
 pub(crate) mod ring;
 pub(crate) mod shm;

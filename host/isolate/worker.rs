@@ -1,16 +1,18 @@
 //! The worker: a porthost host in a child process that owns one driver's
 //! ports on behalf of the parent (`porthost worker`).
 //!
-//! One process of the worker's host, the *proxy*, owns every port and traps
-//! exits. The worker's main thread reads requests straight from the
-//! parent's ring (see `super::ring`) and runs each synchronously on the
-//! proxy, as the BIF would run in the parent; then everything it caused is
+//! One process of the worker's host, the *proxy*, holds the link of every
+//! port and traps exits; each port is owned by the stand-in of its parent
+//! owner (see "Processes" in `super`). The worker's main thread reads
+//! requests straight from the parent's ring (see `super::ring`) and runs
+//! each synchronously as the stand-in of the parent's caller (or as the
+//! proxy), as the BIF would run in the parent; then everything it caused is
 //! sent back before its reply: the exit of the request's own port inside
 //! the reply, so the parent applies it within the same call, as ERTS
 //! would, and messages to the proxy as events in the reply.
 //!
 //! A port's messages (`{Port, {data, D}}`, ...) do not wait for the main
-//! thread: the proxy's sink writes them to the parent's ring at once, on the
+//! thread: the sink of the proxy or stand-in they are for writes them to the parent's ring at once, on the
 //! thread of the driver that sent them (a timer, an async job, the poll
 //! thread), so if the driver crashes next nothing it sent is lost. Writers
 //! of that ring take one mutex, so it keeps one producer; what is written
@@ -755,5 +757,37 @@ fn request(proxy: &Process, shadows: &mut Shadows, req: &Term) -> (Option<(Term,
             (Some((id, done)), None)
         }
         _ => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_are_mapped_everywhere_in_a_term_within_the_depth_budget() {
+        let t = Term::Tuple(vec![
+            Term::Pid(Pid(1)),
+            Term::List(vec![Term::Pid(Pid(2)), Term::Int(3)]),
+            Term::Improper(vec![Term::Pid(Pid(1))], Box::new(Term::Pid(Pid(2)))),
+            Term::Map(vec![(Term::Pid(Pid(1)), Term::Pid(Pid(9)))]),
+        ]);
+        assert!(has_pid(&t, 0));
+        let m = map_pids(&t, &|p| (p.0 < 9).then(|| Pid(p.0 + 100)), 0);
+        let want = Term::Tuple(vec![
+            Term::Pid(Pid(101)),
+            Term::List(vec![Term::Pid(Pid(102)), Term::Int(3)]),
+            Term::Improper(vec![Term::Pid(Pid(101))], Box::new(Term::Pid(Pid(102)))),
+            Term::Map(vec![(Term::Pid(Pid(101)), Term::Pid(Pid(9)))]),
+        ]);
+        assert_eq!(m, want);
+        assert!(!has_pid(&Term::List(vec![Term::Int(1), Term::binary(b"x")]), 0));
+        // Deeper than the budget: left alone, and no stack overflow.
+        let mut deep = Term::Pid(Pid(1));
+        for _ in 0..(MAP_DEPTH + 10) {
+            deep = Term::Tuple(vec![deep]);
+        }
+        assert!(!has_pid(&deep, 0));
+        assert_eq!(map_pids(&deep, &|_| Some(Pid(7)), 0), deep);
     }
 }
