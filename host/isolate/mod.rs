@@ -847,7 +847,7 @@ pub(crate) fn open_remote(
     owner: Pid,
     command: &str,
     options: &[Term],
-) -> Result<(PortId, Option<(Term, bool)>), (BifError, Strays)> {
+) -> Result<(PortId, Option<Exited>), (BifError, Strays)> {
     worker.know(host, owner);
     let before: std::collections::HashSet<PortId> = worker.orphans.lock().keys().copied().collect();
     let r = worker.request("open", None, vec![Term::Pid(owner), Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
@@ -864,6 +864,10 @@ pub(crate) fn open_remote(
     let strays = new.into_iter().filter_map(|k| orphans.remove(&k).map(|evs| (k, evs))).collect();
     Err((e, strays))
 }
+
+/// How a port ended: the reason, and whether it had unlinked its owner
+/// first (`exit_unlinked`).
+pub(crate) type Exited = (Term, bool);
 
 /// Events of worker ports that a failed open left: the port, its events.
 pub(crate) type Strays = Vec<(PortId, Vec<Term>)>;

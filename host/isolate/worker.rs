@@ -144,7 +144,7 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             let (exit, events) = forward_pending(&proxy, &mailbox, &mut st, port);
             let reply = reply.map(|(id, outcome)| {
                 let outcome = match outcome {
-                    Ok(v) => Ok(shadows.to_parent(v)),
+                    Ok(v) => Ok(shadows.for_parent(v)),
                     Err(e) => Err(e),
                 };
                 reply_frame(id, outcome, exit, events)
@@ -329,7 +329,7 @@ impl Shadows {
     }
 
     /// A term from the parent with its pids made the worker's.
-    fn to_worker(&mut self, proxy: &Process, t: &Term) -> Term {
+    fn for_worker(&mut self, proxy: &Process, t: &Term) -> Term {
         if !has_pid(t, 0) {
             return t.clone();
         }
@@ -344,7 +344,7 @@ impl Shadows {
     }
 
     /// A term for the parent with its pids made the parent's.
-    fn to_parent(&self, t: Term) -> Term {
+    fn for_parent(&self, t: Term) -> Term {
         if !has_pid(&t, 0) {
             return t;
         }
@@ -725,7 +725,7 @@ fn request(proxy: &Process, shadows: &mut Shadows, req: &Term) -> (Option<(Term,
         }
         ("call", [_, port, caller, Term::Int(op), data]) => {
             let p = port_of(port);
-            let data = shadows.to_worker(proxy, data);
+            let data = shadows.for_worker(proxy, data);
             let who = caller!(caller);
             (Some((id, on_port(p, |p| who.port_call(p, *op as u32, &data)))), p)
         }
