@@ -220,9 +220,27 @@ pub(crate) unsafe fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
         }
     }
     let driver = Arc::new(Driver::from_static(&name, entry));
-    let mut all = static_entries().lock();
-    all.retain(|d| d.name != name);
-    all.push(driver);
+    {
+        let mut all = static_entries().lock();
+        all.retain(|d| d.name != name);
+        all.push(driver);
+    }
+    notice("entry_added", &name);
+}
+
+/// What a driver does to the registry from inside (`driver_lock_driver`,
+/// `add_driver_entry`, `remove_driver_entry`): `{locked | entry_added |
+/// entry_removed, Name}`. An isolated worker sets this to tell its parent.
+pub(crate) type Notice = Box<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Where [`Notice`]s go, if anywhere (set once, by a worker).
+pub(crate) static NOTICES: std::sync::OnceLock<Notice> = std::sync::OnceLock::new();
+
+/// Tells the [`NOTICES`] hook, if set, of `what` on driver `name`.
+pub(crate) fn notice(what: &str, name: &str) {
+    if let Some(f) = NOTICES.get() {
+        f(what, name);
+    }
 }
 
 /// `remove_driver_entry`: 1 if `entry` was registered by
@@ -230,9 +248,13 @@ pub(crate) unsafe fn add_static_entry(entry: NonNull<ErlDrvEntry>) {
 /// library loaded by `erl_ddll` (in any host; ERTS refuses those), else 0.
 pub fn remove_static_entry(entry: *mut ErlDrvEntry) -> i32 {
     let mut all = static_entries().lock();
-    let before = all.len();
+    let gone: Vec<String> = all.iter().filter(|d| d.entry.as_ptr() == entry).map(|d| d.name.clone()).collect();
     all.retain(|d| d.entry.as_ptr() != entry);
-    if all.len() != before {
+    drop(all);
+    if !gone.is_empty() {
+        for name in gone {
+            notice("entry_removed", &name);
+        }
         1
     } else if library_entries().lock().contains(&(entry as usize)) {
         -1

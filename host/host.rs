@@ -151,6 +151,13 @@ pub(crate) struct HostInner {
     pub(crate) async_pool: crate::async_pool::AsyncPool,
     /// Workers of isolated ports, by driver file (one per driver).
     pub(crate) workers: Mutex<HashMap<String, Arc<crate::isolate::Worker>>>,
+    /// Every worker started (per driver and per port), to tell each of the
+    /// exit of a process it has a stand-in for.
+    pub(crate) all_workers: Mutex<Vec<std::sync::Weak<crate::isolate::Worker>>>,
+    /// Drivers that a driver in a worker registered (`add_driver_entry`):
+    /// `open_port` of such a name, if no loaded driver has it, opens in
+    /// that worker.
+    pub(crate) remote_entries: Mutex<HashMap<String, std::sync::Weak<crate::isolate::Worker>>>,
     pub(crate) spawner: crate::isolate::Spawner,
     pub(crate) isolate_by_default: bool,
     pub(crate) isolated_drivers: Vec<String>,
@@ -190,6 +197,8 @@ impl Host {
                 poll: Default::default(),
                 async_pool: crate::async_pool::AsyncPool::new(config.async_threads),
                 workers: Mutex::new(HashMap::new()),
+                all_workers: Mutex::new(Vec::new()),
+                remote_entries: Mutex::new(HashMap::new()),
                 spawner: crate::isolate::Spawner {
                     exe: config.worker_exe.clone(),
                     timeout: config.isolation_timeout,
@@ -274,6 +283,14 @@ impl HostInner {
                 port::monitor_fired(&p, id);
             }
         }
+        // So do the monitors of drivers in workers (the process's stand-in
+        // there exits), before the links below close its ports.
+        let workers: Vec<Arc<crate::isolate::Worker>> = self.all_workers.lock().iter().filter_map(|w| w.upgrade()).collect();
+        for w in workers {
+            if w.forget(proc_.pid) {
+                w.down(proc_.pid, reason);
+            }
+        }
         let linked = std::mem::take(&mut *proc_.links.lock());
         for port in linked {
             // The link goes with the process (a port that survives a
@@ -294,6 +311,17 @@ impl HostInner {
         for name in kill {
             self.kill_driver_ports(&name);
         }
+    }
+
+    /// Records a worker (once) so that it hears of process exits.
+    pub(crate) fn note_worker(self: &Arc<Self>, w: &Arc<crate::isolate::Worker>) {
+        w.attach_host(self);
+        let mut all = self.all_workers.lock();
+        if all.iter().any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(w))) {
+            return;
+        }
+        all.retain(|x| x.strong_count() > 0);
+        all.push(Arc::downgrade(w));
     }
 
     /// Kills every port of driver `name` with reason `driver_unloaded`

@@ -477,6 +477,17 @@ impl Process {
         self.settled(port::lifecycle::open_port(&self.host, &self.shared, name, options))
     }
 
+    /// [`Process::open_port_driver`] for `owner`: the port is owned by
+    /// `owner` (its `driver_connected`, and `start`'s `driver_caller`) and
+    /// linked to this process, whose link counts as the owner's (an
+    /// isolated worker's proxy opens ports for the stand-ins of parent
+    /// processes).
+    pub(crate) fn open_port_for(&self, owner: &Process, name: &str, options: &[Term]) -> Result<PortId, BifError> {
+        self.alive()?;
+        let opts = port::OpenOptions::parse(options)?;
+        self.settled(port::lifecycle::open(&self.host, &self.shared, Some(&owner.shared), name, opts))
+    }
+
     /// `port_command(Port, Data)`: sends the iolist `data` to the port's
     /// driver (`outputv` with an `ErlIOVec` if it has one, else `output`
     /// with a flat buffer). Returns `true`.

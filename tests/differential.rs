@@ -233,19 +233,11 @@ fn finish(name: &str, failures: Vec<String>, erts: &Outcome) {
     );
 }
 
-/// Scripts whose `--isolate` run is skipped, and why: each shows a driver
-/// acting on the host it runs in (its processes, its port table, its driver
-/// registry), which for an isolated driver is the worker's host, as
-/// `crate::isolate`'s docs say.
-const NOT_ISOLATED: &[(&str, &str)] = &[
-    ("ports_monitor", "driver_monitor_process watches the worker's processes"),
-    ("ports_monitor_exit", "driver_monitor_process watches the worker's processes"),
-    ("ports_create", "driver_create_port opens its port in the worker's port table"),
-    ("ports_driver_entry", "add_driver_entry registers in the worker"),
-    ("ports_lock_driver", "driver_lock_driver makes the driver permanent in the worker"),
-    ("ports_init_ack", "output from a start that fails is not forwarded"),
-    ("caller_command_msg", "driver_caller in a worker is the worker's proxy process"),
-];
+/// Scripts whose `--isolate` run is skipped, and why. None: a driver in a
+/// worker sees the parent's processes, ports and driver registry (see
+/// `crate::isolate`'s docs); a script that cannot pass isolated goes here
+/// with the reason.
+const NOT_ISOLATED: &[(&str, &str)] = &[];
 
 /// `{os_pid,N}` → `{os_pid,undefined}`: an isolated port reports its
 /// worker's pid.

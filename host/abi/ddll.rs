@@ -23,6 +23,7 @@ pub unsafe extern "C" fn driver_lock_driver(port: ErlDrvPort) -> c_int {
         if let Some(host) = p.host.upgrade() {
             host.ddll.lock().make_permanent(driver.name());
         }
+        crate::ddll::notice("locked", driver.name());
         keep_mapped(driver.path());
         0
     })

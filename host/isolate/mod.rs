@@ -11,18 +11,63 @@
 //! exit signals become requests, external terms ([`wire`]) in a ring in
 //! memory shared with the worker (module `ring`: a memfd, one
 //! single-producer single-consumer ring each way, futexes to sleep on):
-//! `{open, Id, Command, Options}`, `{command, Id, N, Data, Options}`,
-//! `{control, Id, N, Op, Data}`, `{call, Id, N, Op, Data}`, `{info, Id, N,
-//! Item}`, `{close, Id, N}`, `{exit, Id, N, Reason}`, where `N` is the
-//! number of the worker's port. Each waits for its reply, `{reply, Id,
+//! `{open, Id, Caller, Command, Options}`, `{command, Id, N, Caller, Data,
+//! Options}`, `{control, Id, N, Caller, Op, Data}`, `{call, Id, N, Caller,
+//! Op, Data}`, `{info, Id, N, Item}`, `{close, Id, N}`, `{exit, Id, N,
+//! Reason}`, `{connect, Id, N, Pid}`, `{down, Id, Pid, Reason}`, where `N`
+//! is the number of the worker's port and `Caller` the parent process on
+//! whose behalf the request runs. Each waits for its reply, `{reply, Id,
 //! Value}` for a plain `{ok, Value}`, else `{reply, Id, Result, Exit,
 //! Events}`, which carries the exit of the port if the request caused one,
 //! so a driver failure reaches the owner within the call, exactly as
 //! in-process. Messages the worker's ports send (`{Port, {data, D}}`, ...)
 //! and exits that happen later arrive as events (`{msg, WPort, Msg}`,
-//! `{send, WPort, Msg}`, `{exit, WPort, Reason}`, `{exit_unlinked, WPort,
-//! Reason}`) and go to the owner of the parent's port, the port id
-//! rewritten.
+//! `{send, WPort, Msg}`, each optionally with a fourth element `To`, the
+//! parent process it is for; `{exit, WPort, Reason}`, `{exit_unlinked,
+//! WPort, Reason}`; `{created, Creator, New, Name, Owner}`; `{ddll, What,
+//! Name}`) and go to `To`, or to the owner of the parent's port, the port
+//! id rewritten.
+//!
+//! # Processes: stand-ins
+//! A driver in a worker sees the parent's processes, not one proxy. The
+//! worker keeps a *stand-in* process for each parent process that has used
+//! its ports (the caller of a request, a port's owner, a pid in
+//! `port_call` data), made on demand; its sink sends the parent, at once,
+//! what the driver sends it, as an event naming the real parent pid
+//! (`To`). A request runs as its caller's stand-in, so `driver_caller` is
+//! the caller (two callers are two processes; a command sent as `Port !
+//! {Owner, {command, D}}` by another process has that sender); a worker
+//! port is owned by the stand-in of the parent port's owner
+//! (`driver_connected`; `port_connect` sends `connect`), while the worker's
+//! proxy keeps holding every link, so exits work as before. Pids in
+//! `port_call` data become the stand-ins' and pids in replies and events
+//! the parent's (a pid the worker made up becomes `<0.0.0>`, which no
+//! process has). When a parent process exits, every worker that knows it
+//! gets `down` *before* its links close its ports
+//! (`HostInner::process_exited`): the stand-in exits with the same reason,
+//! so the driver's monitors (`driver_monitor_process`) fire and
+//! `process_exit` runs first, as in ERTS 25. A pid that is dead when first
+//! sent (or whose `down` overtook it) stands for a dead process in the
+//! worker, so a monitor of it answers 1. `port_info(Port, monitors)` is the
+//! worker's, translated.
+//!
+//! # The driver registry and new ports
+//! What a driver does to the registry from inside reaches the parent:
+//! `driver_lock_driver` makes the parent's record of the driver permanent
+//! (`erl_ddll:info/2`, unload refused), `add_driver_entry` makes
+//! `open_port` of the new name open in that worker (when no driver loaded
+//! in the parent has the name), `remove_driver_entry` undoes it.
+//! `driver_create_port` gives the parent a port for the new worker port,
+//! owned by and linked to the translated owner and counted for the
+//! creator's driver. What a port sends before its open fails (an
+//! `erl_drv_init_ack` with an error) reaches the opener, as in ERTS.
+//!
+//! # Trust
+//! The parent trusts nothing from a worker: a frame that does not decode
+//! is skipped, an event naming a port it does not know is kept (bounded)
+//! until the port is attached, an event naming a process the worker was
+//! never given is dropped, `created` needs a creator port of that worker,
+//! and `locked` only counts for a driver one of its ports runs.
 //!
 //! Who reads the worker's ring: the caller of a request holds the worker's
 //! `link` lock from before it writes its request until it has read its
@@ -47,10 +92,12 @@
 //! A worker that corrupts the ring is killed; its ports exit with
 //! `{driver_crashed, corrupt_ring}`. Nothing else in the parent changes.
 //!
-//! Differences from in-process ports, by design: `driver_caller` and
-//! `driver_connected` in the driver name the worker's proxy process, not
-//! the parent's owner; a port closed with a non-empty driver queue leaves
-//! the parent's port table at once and lingers in the worker only.
+//! Differences from in-process ports, by design: a port closed with a
+//! non-empty driver queue leaves the parent's port table at once and
+//! lingers in the worker only; a driver callback that runs on behalf of no
+//! request (`stop` after `port_close`, a `flush`) has the worker's proxy
+//! as `driver_caller`; an entry added with `add_driver_entry` is not listed
+//! by the parent's `erl_ddll:loaded_drivers/0`.
 
 pub(crate) mod ring;
 pub(crate) mod shm;
@@ -74,7 +121,7 @@ use parking_lot::Mutex;
 use self::ring::{Consumer, Producer, Ring, RingError, Rings, Sleeper};
 use crate::error::BifError;
 use crate::port::{self, Port};
-use crate::term::{PortId, Term};
+use crate::term::{Pid, PortId, Term};
 
 fn atom(s: &str) -> Term {
     Term::atom(s)
@@ -113,6 +160,12 @@ pub(crate) struct Worker {
     next_id: AtomicU64,
     /// Worker port to parent port.
     ports: Mutex<HashMap<PortId, Weak<Port>>>,
+    /// The parent processes the worker has stand-ins for: the only pids its
+    /// events may name, and those told `down` when they exit.
+    pids: Mutex<std::collections::HashSet<Pid>>,
+    /// The parent's host, and this worker, once known ([`Worker::attach_host`]).
+    host: std::sync::OnceLock<Weak<crate::host::HostInner>>,
+    me: std::sync::OnceLock<Weak<Worker>>,
     /// Events of worker ports the parent does not know yet: what `start`
     /// sent arrives before the reply to `open`; `attach` delivers it.
     orphans: Mutex<HashMap<PortId, Vec<Term>>>,
@@ -143,6 +196,9 @@ struct Link {
 pub(crate) struct Remote {
     pub(crate) worker: Arc<Worker>,
     pub(crate) wport: PortId,
+    /// The driver's name, for a port a driver made (`driver_create_port`),
+    /// whose name is its own.
+    pub(crate) driver: Option<String>,
 }
 
 /// How to start workers.
@@ -220,6 +276,9 @@ impl Worker {
             link: Mutex::new(link),
             next_id: AtomicU64::new(1),
             ports: Mutex::new(HashMap::new()),
+            pids: Mutex::new(std::collections::HashSet::new()),
+            host: std::sync::OnceLock::new(),
+            me: std::sync::OnceLock::new(),
             orphans: Mutex::new(HashMap::new()),
             dead: Mutex::new(None),
             is_dead: AtomicBool::new(false),
@@ -244,6 +303,142 @@ impl Worker {
             .spawn(move || watch_socket(weak, watch))
             .expect("spawning a thread");
         Ok(w)
+    }
+
+    /// Makes parent process `pid` known to the worker (it gets a stand-in
+    /// there, see [`worker`]): from now on events may name it, and its exit
+    /// is told to the worker. If it has exited already, the worker is told
+    /// so now.
+    fn know(&self, host: &crate::host::HostInner, pid: Pid) {
+        if !self.pids.lock().insert(pid) {
+            return;
+        }
+        // Checked after it is in `pids`: a process that exits from now on
+        // finds it there (see `HostInner::process_exited`).
+        if !host.procs.read().contains_key(&pid) {
+            self.pids.lock().remove(&pid);
+            self.down(pid, &atom("noproc"));
+        }
+    }
+
+    /// Makes every pid in `t` known to the worker (see [`Worker::know`]).
+    fn know_all(&self, host: &crate::host::HostInner, t: &Term) {
+        if worker::has_pid(t, 0) {
+            let _ = worker::map_pids(
+                t,
+                &|p| {
+                    self.know(host, p);
+                    None
+                },
+                0,
+            );
+        }
+    }
+
+    /// Parent process `pid` exited with `reason`: its stand-in in the
+    /// worker exits too, so the driver's monitors of it fire (their
+    /// `process_exit` runs, and what it sends is delivered, before this
+    /// returns).
+    pub(crate) fn down(&self, pid: Pid, reason: &Term) {
+        let _ = self.request("down", None, vec![Term::Pid(pid), reason.clone()]);
+    }
+
+    /// `{ddll, What, Name}`: a driver in the worker did something to its
+    /// registry. `locked` (`driver_lock_driver`) makes the parent's record
+    /// of the driver permanent too, if one of this worker's ports runs it;
+    /// `entry_added` / `entry_removed` (`add_driver_entry`,
+    /// `remove_driver_entry`) make `open_port` of that name, when no loaded
+    /// driver has it, open in this worker, or no longer.
+    fn ddll_notice(&self, t: &[Term]) {
+        let (Some(what), Term::Binary(name)) = (t[1].as_atom(), &t[2]) else { return };
+        let Ok(name) = std::str::from_utf8(name.as_slice()) else { return };
+        let Some(host) = self.host.get().and_then(Weak::upgrade) else { return };
+        match what.name() {
+            "locked" => {
+                let runs_it = self.ports.lock().values().filter_map(Weak::upgrade).any(|p| p.driver_name() == name);
+                if runs_it {
+                    host.ddll.lock().make_permanent(name);
+                }
+            }
+            "entry_added" => {
+                if let Some(me) = self.me.get() {
+                    host.remote_entries.lock().insert(name.to_owned(), me.clone());
+                }
+            }
+            "entry_removed" => {
+                let mut entries = host.remote_entries.lock();
+                if entries.get(name).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                    entries.remove(name);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `{created, Creator, New, Name, Owner}`: the driver of worker port
+    /// `Creator` made port `New` (`driver_create_port`) for parent process
+    /// `Owner`. The parent gets a port for it, owned by and linked to
+    /// `Owner`, counted for the creator's driver, as in-process. Dropped
+    /// unless `Creator` is one of this worker's ports and `Owner` a process
+    /// it was given; if `Owner` has exited meanwhile, the new port is
+    /// closed (`noproc`).
+    fn created(&self, wc: PortId, wn: PortId, name: &[u8], owner: Pid) {
+        let (Some(host), Some(me)) = (self.host.get().and_then(Weak::upgrade), self.me.get().and_then(Weak::upgrade)) else { return };
+        let Some(creator) = self.ports.lock().get(&wc).and_then(Weak::upgrade) else { return };
+        if self.ports.lock().contains_key(&wn) || !self.pids.lock().contains(&owner) {
+            return;
+        }
+        let live = host.procs.read().get(&owner).cloned();
+        let (proc_, alive) = match live {
+            Some(p) => (p, true),
+            None => match host.procs.read().get(&creator.owner_pid()).cloned() {
+                Some(p) => (p, false),
+                None => return,
+            },
+        };
+        let driver = creator.driver_name().to_owned();
+        let name = String::from_utf8_lossy(name).into_owned();
+        let remote = Remote { worker: me, wport: wn, driver: Some(driver.clone()) };
+        let port = host.ports.insert_with(|id| {
+            Arc::new(Port::new(
+                id,
+                &host,
+                port::Backend::Isolated(remote),
+                &name,
+                port::OpenOptions::default(),
+                port::Phase::Open,
+                std::ptr::null_mut(),
+                &proc_,
+            ))
+        });
+        port.os_pid.store(self.pid as i64, Ordering::Relaxed);
+        host.ddll.lock().port_opened(&driver);
+        if alive {
+            proc_.links.lock().push(port.id);
+        } else {
+            port.state.lock().borrow_mut().links.clear();
+        }
+        attach(self, wn, &port, &[]);
+        if !alive {
+            let _ = self.exits.send((Arc::downgrade(&port), atom("noproc"), false));
+        }
+    }
+
+    /// Ties the worker to its host (once): it hears of process exits and
+    /// may add driver entries there.
+    pub(crate) fn attach_host(self: &Arc<Self>, host: &Arc<crate::host::HostInner>) {
+        let _ = self.host.set(Arc::downgrade(host));
+        let _ = self.me.set(Arc::downgrade(self));
+    }
+
+    /// True if the worker has a stand-in for `pid` (and forgets it).
+    pub(crate) fn forget(&self, pid: Pid) -> bool {
+        self.pids.lock().remove(&pid)
+    }
+
+    /// True once the worker is known to be gone.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.is_dead.load(Ordering::Acquire) || self.gone_yet()
     }
 
     /// The worker's OS pid (`port_info(Port, os_pid)`).
@@ -367,16 +562,51 @@ impl Worker {
                 _ => None,
             };
         }
-        match t.as_slice() {
-            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2]),
+        self.event(&t);
+        None
+    }
+
+    /// Acts on one event (`msg`, `send`, `exit`, `exit_unlinked`, `ddll`),
+    /// alone in a frame or in a reply; anything else is dropped.
+    fn event(&self, t: &[Term]) {
+        match t {
+            [tag, Term::Port(_), _] if tag.is_atom("msg") || tag.is_atom("send") => deliver_parts(self, tag, &t[1], &t[2], None),
+            [tag, Term::Port(_), _, Term::Pid(to)] if tag.is_atom("msg") || tag.is_atom("send") => {
+                deliver_parts(self, tag, &t[1], &t[2], Some(*to))
+            }
+            [tag, _, _] if tag.is_atom("ddll") => self.ddll_notice(t),
+            [tag, Term::Port(wc), Term::Port(wn), Term::Binary(name), Term::Pid(owner)] if tag.is_atom("created") => {
+                self.created(*wc, *wn, name.as_slice(), *owner)
+            }
             [tag, Term::Port(wp), reason] if tag.is_atom("exit") || tag.is_atom("exit_unlinked") => {
-                if let Some(p) = self.ports.lock().remove(wp) {
-                    let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
+                let known = self.ports.lock().remove(wp);
+                match known {
+                    Some(p) => {
+                        let _ = self.exits.send((p, reason.clone(), tag.is_atom("exit_unlinked")));
+                    }
+                    // A port the parent does not know yet (made by
+                    // driver_create_port, or being opened): kept for
+                    // `attach`.
+                    None => self.orphan(*wp, Term::Tuple(t.to_vec())),
                 }
             }
             _ => {}
         }
-        None
+    }
+
+    /// Keeps an event of a worker port the parent does not know yet, for
+    /// [`attach`]. At most [`MAX_ORPHAN_PORTS`] ports' worth: past that an
+    /// older one goes (the exit of a port the parent has just forgotten
+    /// lands here too, and a worker may flood events for ports it never
+    /// opened; neither is kept for ever).
+    fn orphan(&self, wp: PortId, ev: Term) {
+        let mut orphans = self.orphans.lock();
+        if orphans.len() >= MAX_ORPHAN_PORTS && !orphans.contains_key(&wp) {
+            if let Some(old) = orphans.keys().next().copied() {
+                orphans.remove(&old);
+            }
+        }
+        orphans.entry(wp).or_default().push(ev);
     }
 
     /// Kills the worker; its ports will exit with `reason` (unless it died
@@ -480,20 +710,25 @@ fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
 /// the owner of the parent's port (`msg`: from the port, its id rewritten;
 /// `send`: sent by the driver to its caller or owner).
 fn deliver(w: &Worker, ev: &Term) {
-    let Term::Tuple(t) = ev else { return };
-    if let [tag, wp, msg] = t.as_slice() {
-        deliver_parts(w, tag, wp, msg);
+    if let Term::Tuple(t) = ev {
+        w.event(t);
     }
 }
 
-/// [`deliver`] of the event `{Tag, WPort, Message}`.
-fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
+/// [`deliver`] of the event `{Tag, WPort, Message}` (to the owner of the
+/// parent's port) or `{Tag, WPort, Message, To}` (to parent process `To`,
+/// which must be one the worker was given: else the event is dropped).
+fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>) {
     let Term::Port(wp) = wp else { return };
+    if to.is_some_and(|to| !w.pids.lock().contains(&to)) {
+        return;
+    }
     let known = w.ports.lock().get(wp).cloned();
     let Some(p) = known.as_ref().and_then(Weak::upgrade) else {
         if known.is_none() {
-            let ev = Term::Tuple(vec![tag.clone(), Term::Port(*wp), msg.clone()]);
-            w.orphans.lock().entry(*wp).or_default().push(ev);
+            let mut ev = vec![tag.clone(), Term::Port(*wp), msg.clone()];
+            ev.extend(to.map(Term::Pid));
+            w.orphan(*wp, Term::Tuple(ev));
         }
         return;
     };
@@ -506,8 +741,21 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term) {
     }
     // The worker's port stands for this one wherever the driver named it.
     let msg = rewrite_port(msg, *wp, p.id());
-    port::send_any(&p, msg);
+    match to {
+        Some(to) if to != p.owner_pid() => {
+            if p.phase() != port::Phase::Closed {
+                if let Some(host) = p.host.upgrade() {
+                    host.send(to, crate::process::Signal::Message(msg));
+                }
+            }
+        }
+        _ => port::send_any(&p, msg),
+    }
 }
+
+/// How many ports the parent keeps early events for (see
+/// [`Worker::orphans`]).
+const MAX_ORPHAN_PORTS: usize = 1024;
 
 /// The worker is gone (and what it sent taken in): why, for every port.
 /// Returns the reason.
@@ -593,14 +841,40 @@ pub(crate) fn worker_for(
 ///
 /// # Errors
 /// What `open_port` raised in the worker, or the worker's death as `badarg`.
-pub(crate) fn open_remote(worker: &Arc<Worker>, command: &str, options: &[Term]) -> Result<(PortId, Vec<Term>), BifError> {
-    let r = worker.request("open", None, vec![Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
-    match r {
-        Ok(Reply { result: Ok(Term::Port(p)), .. }) => Ok((p, Vec::new())),
-        Ok(Reply { result: Ok(_), .. }) => Err(BifError::badarg("the worker answered open with no port")),
-        Ok(Reply { result: Err(e), .. }) => Err(to_bif_error(&e)),
-        Err(reason) => Err(BifError::badarg(format!("{WORKER_DIED}: {reason}"))),
-    }
+pub(crate) fn open_remote(
+    host: &crate::host::HostInner,
+    worker: &Arc<Worker>,
+    owner: Pid,
+    command: &str,
+    options: &[Term],
+) -> Result<(PortId, Option<Exited>), (BifError, Strays)> {
+    worker.know(host, owner);
+    let before: std::collections::HashSet<PortId> = worker.orphans.lock().keys().copied().collect();
+    let r = worker.request("open", None, vec![Term::Pid(owner), Term::binary(command.as_bytes()), Term::List(options.to_vec())]);
+    let e = match r {
+        Ok(Reply { result: Ok(Term::Port(p)), exit }) => return Ok((p, exit)),
+        Ok(Reply { result: Ok(_), .. }) => BifError::badarg("the worker answered open with no port"),
+        Ok(Reply { result: Err(e), .. }) => to_bif_error(&e),
+        Err(reason) => BifError::badarg(format!("{WORKER_DIED}: {reason}")),
+    };
+    // The events of ports that appeared while the open ran: the port it
+    // opened and closed again.
+    let mut orphans = worker.orphans.lock();
+    let new: Vec<PortId> = orphans.keys().filter(|k| !before.contains(k)).copied().collect();
+    let strays = new.into_iter().filter_map(|k| orphans.remove(&k).map(|evs| (k, evs))).collect();
+    Err((e, strays))
+}
+
+/// How a port ended: the reason, and whether it had unlinked its owner
+/// first (`exit_unlinked`).
+pub(crate) type Exited = (Term, bool);
+
+/// Events of worker ports that a failed open left: the port, its events.
+pub(crate) type Strays = Vec<(PortId, Vec<Term>)>;
+
+/// Forgets the worker's port `wport` (the parent's port for it is gone).
+pub(crate) fn detach(worker: &Worker, wport: PortId) {
+    worker.ports.lock().remove(&wport);
 }
 
 /// Marks the binaries of an iolist that ERTS keeps off-heap although they
@@ -711,8 +985,24 @@ impl Remote {
     /// callback: an exit it caused becomes the parent port's exit (applied
     /// when the callback returns, as in-process); a dead worker makes the
     /// port exit with the crash reason and the call fail.
-    pub(crate) fn request(&self, port: &Port, op: &str, args: Vec<Term>) -> Result<Term, BifError> {
-        match self.worker.request(op, Some(self.wport), args) {
+    ///
+    /// The request runs in the worker as the stand-in of `caller` (its
+    /// `driver_caller` there); the pids in `args` are made known to it.
+    pub(crate) fn request(&self, port: &Port, op: &str, caller: Pid, args: Vec<Term>) -> Result<Term, BifError> {
+        if let Some(host) = port.host.upgrade() {
+            self.worker.know(&host, caller);
+            // Only port_call's data is a term (commands and controls are
+            // bytes).
+            if op == "call" {
+                for a in &args {
+                    self.worker.know_all(&host, a);
+                }
+            }
+        }
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(Term::Pid(caller));
+        all.extend(args);
+        match self.worker.request(op, Some(self.wport), all) {
             Ok(Reply { result, exit }) => {
                 if let Some((reason, unlinked)) = self.settle(exit) {
                     if unlinked {
@@ -746,6 +1036,14 @@ impl Remote {
             Ok(Reply { result: Ok(v), .. }) => Some(v),
             _ => None,
         }
+    }
+
+    /// `port_connect` made `pid` the owner: the worker's port gets the
+    /// stand-in of `pid` as its owner (its `driver_connected`, and where
+    /// its messages go).
+    pub(crate) fn connect(&self, host: &crate::host::HostInner, pid: Pid) {
+        self.worker.know(host, pid);
+        let _ = self.worker.request("connect", Some(self.wport), vec![Term::Pid(pid)]);
     }
 
     /// `port_close`: closes the remote port; true if it is gone, false if it

@@ -1,16 +1,18 @@
 //! The worker: a porthost host in a child process that owns one driver's
 //! ports on behalf of the parent (`porthost worker`).
 //!
-//! One process of the worker's host, the *proxy*, owns every port and traps
-//! exits. The worker's main thread reads requests straight from the
-//! parent's ring (see `super::ring`) and runs each synchronously on the
-//! proxy, as the BIF would run in the parent; then everything it caused is
+//! One process of the worker's host, the *proxy*, holds the link of every
+//! port and traps exits; each port is owned by the stand-in of its parent
+//! owner (see "Processes" in `super`). The worker's main thread reads
+//! requests straight from the parent's ring (see `super::ring`) and runs
+//! each synchronously as the stand-in of the parent's caller (or as the
+//! proxy), as the BIF would run in the parent; then everything it caused is
 //! sent back before its reply: the exit of the request's own port inside
 //! the reply, so the parent applies it within the same call, as ERTS
 //! would, and messages to the proxy as events in the reply.
 //!
 //! A port's messages (`{Port, {data, D}}`, ...) do not wait for the main
-//! thread: the proxy's sink writes them to the parent's ring at once, on the
+//! thread: the sink of the proxy or stand-in they are for writes them to the parent's ring at once, on the
 //! thread of the driver that sent them (a timer, an async job, the poll
 //! thread), so if the driver crashes next nothing it sent is lost. Writers
 //! of that ring take one mutex, so it keeps one producer; what is written
@@ -23,6 +25,7 @@
 //! the main thread. The worker ends when the parent's end of the socket
 //! closes.
 
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -31,12 +34,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::ring::{Consumer, Producer, Ring, RingError, Rings, Sleeper};
 use super::{shm, wire};
 use crate::process::{Process, Signal};
-use crate::term::{PortId, Term};
+use crate::term::{Pid, PortId, Term};
 use crate::{Host, HostConfig};
 
 fn atom(s: &str) -> Term {
@@ -100,6 +103,13 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     let proxy = host.spawn_process();
     proxy.set_trap_exit(true).expect("a new process is alive");
     let (hook_tx, hooks) = crossbeam_channel::unbounded();
+    // What the drivers do to the registry (driver_lock_driver,
+    // add_driver_entry, remove_driver_entry) goes to the parent too, as
+    // `{ddll, What, Name}`, in order with the exits.
+    let ddll_tx = hook_tx.clone();
+    let _ = crate::ddll::NOTICES.set(Box::new(move |what: &str, name: &str| {
+        let _ = ddll_tx.send(Signal::Message(tuple(vec![atom("$ddll"), atom(what), Term::binary(name.as_bytes())])));
+    }));
     *host.inner.port_exit_hook.lock() = Some(hook_tx);
     let nudge = Arc::new(Nudge::default());
     {
@@ -109,30 +119,11 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             .spawn(move || watch_exits(hooks, nudge, ring, gone))?;
     }
     let out = Arc::new(Out { tx: Mutex::new(replies), in_request: AtomicBool::new(false), gone: gone.clone() });
-    // `{msg, Port, Msg}` for a message from port Port (`{Port, ...}`),
-    // `{send, From, Msg}` for any other term port From sent (a driver's
-    // erl_drv_send_term or erl_drv_output_term). During a request such a
-    // term waits in the proxy's mailbox as `{'$from', From, Msg}` and goes
-    // with the reply, so that it holds its binaries while the request runs
-    // (a driver may look at their reference counts, as under ERTS where
-    // the message sits in the receiver's mailbox); between requests it
-    // goes at once. Either way nothing is lost.
-    let proxy_tx = proxy.shared.tx.clone();
-    let sink_out = out.clone();
-    let sink: crate::process::Sink = Arc::new(move |from: PortId, msg: Term| {
-        let ev = match &msg {
-            Term::Tuple(t) if matches!(t.first(), Some(Term::Port(_))) => tuple(vec![atom("msg"), t[0].clone(), msg]),
-            _ if sink_out.in_request.load(Ordering::Relaxed) => {
-                let _ = proxy_tx.send(Signal::Message(tuple(vec![atom("$from"), Term::Port(from), msg])));
-                return;
-            }
-            _ => tuple(vec![atom("send"), Term::Port(from), msg]),
-        };
-        let _ = sink_out.send(&ev);
-    });
-    let _ = proxy.shared.sink.set(sink);
+    let pids: PidMap = Arc::new(RwLock::new(HashMap::new()));
+    let _ = proxy.shared.sink.set(make_sink(&out, &proxy, &pids, None));
+    let mut shadows = Shadows { host: host.clone(), procs: HashMap::new(), dead: VecDeque::new(), dead_set: HashMap::new(), pids, out: out.clone() };
     let mailbox = Mailbox { hooks, nudge };
-    let mut st = State::default();
+    let mut st = State { linked_exit: Default::default(), pids: shadows.pids.clone() };
     loop {
         if let Some(frame) = requests.try_recv()? {
             out.in_request.store(true, Ordering::Relaxed);
@@ -142,7 +133,7 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             }
             let req = wire::decode(frame)?;
             let target = waits(&req).then(|| target_port(&req).and_then(|p| proxy.host.ports.get(p))).flatten();
-            let (reply, port) = request(&proxy, &req);
+            let (reply, port) = request(&proxy, &mut shadows, &req);
             if let Some(p) = target.filter(|p| p.phase() == crate::port::Phase::Closed) {
                 // The port ended during the request, maybe on a driver thread
                 // (a timer's `driver_failure` ending a `port_command` that
@@ -151,7 +142,13 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
                 drop(p.state.lock());
             }
             let (exit, events) = forward_pending(&proxy, &mailbox, &mut st, port);
-            let reply = reply.map(|(id, outcome)| reply_frame(id, outcome, exit, events));
+            let reply = reply.map(|(id, outcome)| {
+                let outcome = match outcome {
+                    Ok(v) => Ok(shadows.for_parent(v)),
+                    Err(e) => Err(e),
+                };
+                reply_frame(id, outcome, exit, events)
+            });
             let mut tx = out.tx.lock();
             if let Some(reply) = reply {
                 out.send_locked(&mut tx, &reply)?;
@@ -172,6 +169,206 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             // a port BIF moved a message out of the channel unseen.
             forward(&out, &mut st, mailbox.take(&proxy, true))?;
         }
+    }
+}
+
+/// Worker pid to parent pid, for every stand-in (also of parent processes
+/// known to have exited); read by the sinks on the drivers' threads.
+type PidMap = Arc<RwLock<HashMap<Pid, Pid>>>;
+
+/// How many stand-ins of exited parent processes are remembered (so that a
+/// pid sent again later still names a dead process).
+const DEAD_KEPT: usize = 4096;
+
+/// The sink of the proxy (`to` none: its messages go to the owner of the
+/// parent's port) or of the stand-in of parent process `to`: `{msg, Port,
+/// Msg}` for a message from port Port (`{Port, ...}`), `{send, From, Msg}`
+/// for any other term port From sent (a driver's erl_drv_send_term or
+/// erl_drv_output_term), each with `To` added for a stand-in (`{msg, Port,
+/// Msg, To}`), its pids those of the parent. During a request a `send`
+/// waits in the proxy's mailbox as `{'$from', From, Msg}` (or `{'$from',
+/// From, Msg, To}`) and goes with the reply, so that it holds its binaries
+/// while the request runs (a driver may look at their reference counts, as
+/// under ERTS where the message sits in the receiver's mailbox); between
+/// requests it goes at once. Either way nothing is lost.
+fn make_sink(out: &Arc<Out>, proxy: &Process, pids: &PidMap, to: Option<Pid>) -> crate::process::Sink {
+    let proxy_tx = proxy.shared.tx.clone();
+    let (out, pids) = (out.clone(), pids.clone());
+    Arc::new(move |from: PortId, msg: Term| {
+        let msg = map_pids(&msg, &|p| Some(translate_out(&pids, p)), 0);
+        let mut ev = match &msg {
+            Term::Tuple(t) if matches!(t.first(), Some(Term::Port(_))) => vec![atom("msg"), t[0].clone(), msg],
+            _ if out.in_request.load(Ordering::Relaxed) => {
+                let mut m = vec![atom("$from"), Term::Port(from), msg];
+                m.extend(to.map(Term::Pid));
+                let _ = proxy_tx.send(Signal::Message(tuple(m)));
+                return;
+            }
+            _ => vec![atom("send"), Term::Port(from), msg],
+        };
+        ev.extend(to.map(Term::Pid));
+        let _ = out.send(&tuple(ev));
+    })
+}
+
+/// The parent's pid for worker pid `p`: a stand-in's parent process, else
+/// `<0.0.0>`, a pid no parent process has (the proxy, or a pid a driver
+/// made up).
+fn translate_out(pids: &PidMap, p: Pid) -> Pid {
+    pids.read().get(&p).copied().unwrap_or(Pid(0))
+}
+
+/// How deep [`map_pids`] looks into a term: past it, pids stay as they are
+/// (input never sets the recursion depth).
+const MAP_DEPTH: usize = 256;
+
+/// `t` with every pid `p` for which `f` gives a pid replaced by it.
+pub(crate) fn map_pids(t: &Term, f: &dyn Fn(Pid) -> Option<Pid>, depth: usize) -> Term {
+    if depth > MAP_DEPTH {
+        return t.clone();
+    }
+    let m = |x: &Term| map_pids(x, f, depth + 1);
+    match t {
+        Term::Pid(p) => Term::Pid(f(*p).unwrap_or(*p)),
+        Term::Tuple(items) => Term::Tuple(items.iter().map(m).collect()),
+        Term::List(items) => Term::List(items.iter().map(m).collect()),
+        Term::Improper(items, tail) => Term::Improper(items.iter().map(m).collect(), Box::new(m(tail))),
+        Term::Map(kv) => Term::Map(kv.iter().map(|(k, v)| (m(k), m(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// True if `t` holds a pid (within [`MAP_DEPTH`]): most terms do not, and
+/// need no copy.
+pub(crate) fn has_pid(t: &Term, depth: usize) -> bool {
+    if depth > MAP_DEPTH {
+        return false;
+    }
+    match t {
+        Term::Pid(_) => true,
+        Term::Tuple(items) | Term::List(items) => items.iter().any(|x| has_pid(x, depth + 1)),
+        Term::Improper(items, tail) => items.iter().any(|x| has_pid(x, depth + 1)) || has_pid(tail, depth + 1),
+        Term::Map(kv) => kv.iter().any(|(k, v)| has_pid(k, depth + 1) || has_pid(v, depth + 1)),
+        _ => false,
+    }
+}
+
+/// The stand-ins ("shadows") of the parent's processes: one process of
+/// the worker's host per parent process that has used the worker's ports
+/// (as a caller, an owner, or a pid in `port_call` data), made on demand,
+/// with a sink that sends the parent what is sent to it. A request runs as
+/// its caller's stand-in, so the driver's `driver_caller`,
+/// `driver_connected` and monitors see one process per parent process.
+/// When the parent process exits, the parent says so (`down`) and its
+/// stand-in exits with the same reason: the driver's monitors of it fire.
+struct Shadows {
+    host: Host,
+    /// Live stand-ins, by parent pid. Owned by the main thread.
+    procs: HashMap<Pid, Process>,
+    /// Parent processes that have exited, oldest first, with the worker pid
+    /// that stands for each ([`DEAD_KEPT`] of them).
+    dead: VecDeque<Pid>,
+    dead_set: HashMap<Pid, Pid>,
+    pids: PidMap,
+    out: Arc<Out>,
+}
+
+impl Shadows {
+    /// The stand-in of parent process `parent`, made if new; `None` if the
+    /// parent said it has exited.
+    fn get(&mut self, proxy: &Process, parent: Pid) -> Option<&Process> {
+        if self.dead_set.contains_key(&parent) {
+            return None;
+        }
+        if !self.procs.contains_key(&parent) {
+            let p = self.host.spawn_process();
+            let _ = p.set_trap_exit(true);
+            let _ = p.shared.sink.set(make_sink(&self.out, proxy, &self.pids, Some(parent)));
+            self.pids.write().insert(p.pid(), parent);
+            self.procs.insert(parent, p);
+        }
+        self.procs.get(&parent)
+    }
+
+    /// The worker pid that stands for parent pid `parent` (a dead one if
+    /// the parent process has exited).
+    fn worker_pid(&mut self, proxy: &Process, parent: Pid) -> Pid {
+        if let Some(w) = self.dead_set.get(&parent) {
+            return *w;
+        }
+        self.get(proxy, parent).map_or(Pid(0), Process::pid)
+    }
+
+    /// Parent process `parent` exited with `reason`: its stand-in exits
+    /// too (the driver's monitors of it fire, `process_exit`), or, if it
+    /// had none, a dead pid stands for it from now on.
+    fn down(&mut self, parent: Pid, reason: Term) {
+        if self.dead_set.contains_key(&parent) {
+            return;
+        }
+        let p = match self.procs.remove(&parent) {
+            Some(p) => p,
+            None => {
+                let p = self.host.spawn_process();
+                self.pids.write().insert(p.pid(), parent);
+                p
+            }
+        };
+        let w = p.pid();
+        p.exit(reason);
+        drop(p);
+        self.dead_set.insert(parent, w);
+        self.dead.push_back(parent);
+        if self.dead.len() > DEAD_KEPT {
+            if let Some(old) = self.dead.pop_front() {
+                if let Some(w) = self.dead_set.remove(&old) {
+                    self.pids.write().remove(&w);
+                }
+            }
+        }
+    }
+
+    /// A term from the parent with its pids made the worker's.
+    fn for_worker(&mut self, proxy: &Process, t: &Term) -> Term {
+        if !has_pid(t, 0) {
+            return t.clone();
+        }
+        // Stand-ins first (map_pids takes a plain Fn).
+        let mut found = Vec::new();
+        collect_pids(t, &mut found, 0);
+        for p in found {
+            self.worker_pid(proxy, p);
+        }
+        let map: HashMap<Pid, Pid> = self.procs.iter().map(|(k, v)| (*k, v.pid())).chain(self.dead_set.iter().map(|(k, v)| (*k, *v))).collect();
+        map_pids(t, &|p| Some(map.get(&p).copied().unwrap_or(Pid(0))), 0)
+    }
+
+    /// A term for the parent with its pids made the parent's.
+    fn for_parent(&self, t: Term) -> Term {
+        if !has_pid(&t, 0) {
+            return t;
+        }
+        map_pids(&t, &|p| Some(translate_out(&self.pids, p)), 0)
+    }
+}
+
+/// The pids in `t` (within [`MAP_DEPTH`]).
+fn collect_pids(t: &Term, acc: &mut Vec<Pid>, depth: usize) {
+    if depth > MAP_DEPTH {
+        return;
+    }
+    match t {
+        Term::Pid(p) => acc.push(*p),
+        Term::Tuple(items) | Term::List(items) => items.iter().for_each(|x| collect_pids(x, acc, depth + 1)),
+        Term::Improper(items, tail) => {
+            items.iter().for_each(|x| collect_pids(x, acc, depth + 1));
+            collect_pids(tail, acc, depth + 1);
+        }
+        Term::Map(kv) => kv.iter().for_each(|(k, v)| {
+            collect_pids(k, acc, depth + 1);
+            collect_pids(v, acc, depth + 1);
+        }),
+        _ => {}
     }
 }
 
@@ -311,9 +508,10 @@ fn watch_exits(hooks: Receiver<Signal>, nudge: Arc<Nudge>, ring: Arc<Ring>, gone
 
 /// What the worker remembers between messages: the ports whose `'EXIT'`
 /// reached the proxy (the link was there when they closed).
-#[derive(Default)]
 struct State {
     linked_exit: std::collections::HashSet<PortId>,
+    /// The stand-ins' parent pids.
+    pids: PidMap,
 }
 
 impl State {
@@ -336,6 +534,16 @@ impl State {
                 }
                 [tag, Term::Port(p), m] if tag.is_atom("$from") => {
                     return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone()]));
+                }
+                [tag, creator, new, name, Term::Pid(owner)] if tag.is_atom("$port_created") => {
+                    let owner = Term::Pid(translate_out(&self.pids, *owner));
+                    return Some(tuple(vec![atom("created"), creator.clone(), new.clone(), name.clone(), owner]));
+                }
+                [tag, what, name] if tag.is_atom("$ddll") => {
+                    return Some(tuple(vec![atom("ddll"), what.clone(), name.clone()]));
+                }
+                [tag, Term::Port(p), m, to] if tag.is_atom("$from") => {
+                    return Some(tuple(vec![atom("send"), Term::Port(*p), m.clone(), to.clone()]));
                 }
                 [Term::Port(p), ..] => return Some(tuple(vec![atom("msg"), Term::Port(*p), msg.clone()])),
                 _ => {}
@@ -390,11 +598,9 @@ fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Opt
     }
     for msg in mailbox.take(proxy, false) {
         if let Term::Tuple(t) = &msg {
-            if let [tag, Term::Port(_), _] = t.as_slice() {
-                if tag.is_atom("$from") {
-                    events.extend(st.event(msg));
-                    continue;
-                }
+            if t.len() >= 3 && (t[0].is_atom("$from") && matches!(t[1], Term::Port(_)) || t[0].is_atom("$ddll") || t[0].is_atom("$port_created")) {
+                events.extend(st.event(msg));
+                continue;
             }
         }
         if let (Some(p), false) = (port, from_port(&msg)) {
@@ -468,13 +674,26 @@ fn reply_frame(id: Term, outcome: Outcome, exit: Term, events: Vec<Term>) -> Vec
 }
 
 /// Runs one request `{Op, Id, Args...}`. Returns its id and outcome (none
-/// for a request it does not know) and the port it concerned.
-fn request(proxy: &Process, req: &Term) -> (Option<(Term, Outcome)>, Option<PortId>) {
+/// for a request it does not know) and the port it concerned. `command`,
+/// `control` and `call` (`{Op, Id, Port, Caller, ...}`) and `open` (`{open,
+/// Id, Caller, Command, Options}`) run as the stand-in of the parent's
+/// caller; the others as the proxy.
+fn request(proxy: &Process, shadows: &mut Shadows, req: &Term) -> (Option<(Term, Outcome)>, Option<PortId>) {
     let Term::Tuple(t) = req else { return (None, None) };
     let op = t.first().and_then(Term::as_atom).map(|a| a.name()).unwrap_or("");
     let done = Ok(Term::Atom(crate::atom!("true")));
+    let Some(id) = t.get(1).cloned() else { return (None, None) };
+    // The caller's stand-in, or the proxy for a pid the parent said is gone.
+    macro_rules! caller {
+        ($c:expr) => {
+            match $c {
+                Term::Pid(c) => shadows.get(proxy, *c).unwrap_or(proxy),
+                _ => proxy,
+            }
+        };
+    }
     match (op, &t[1..]) {
-        ("open", [id, cmd, opts]) => {
+        ("open", [_, caller, cmd, opts]) => {
             let cmd = match cmd {
                 Term::Binary(b) => String::from_utf8_lossy(b.as_slice()).into_owned(),
                 _ => String::new(),
@@ -483,45 +702,92 @@ fn request(proxy: &Process, req: &Term) -> (Option<(Term, Outcome)>, Option<Port
                 Term::List(v) => v.clone(),
                 _ => Vec::new(),
             };
-            let (r, p) = match proxy.open_port_driver(&cmd, &opts) {
+            let owner = caller!(caller);
+            let (r, p) = match proxy.open_port_for(owner, &cmd, &opts) {
                 Ok(p) => (Ok(Term::Port(p)), Some(p)),
                 Err(e) => (Err(error_term(e)), None),
             };
-            (Some((id.clone(), r)), p)
+            (Some((id, r)), p)
         }
-        ("command", [id, port, data, Term::List(opts)]) => {
+        ("command", [_, port, caller, data, Term::List(opts)]) => {
             let data = unwrap_refc(data);
             let force = opts.iter().any(|o| o.is_atom("force"));
             let nosuspend = opts.iter().any(|o| o.is_atom("nosuspend"));
             let p = port_of(port);
-            let r = on_port(p, |p| proxy.port_command_opts(p, &data, force, nosuspend).map(|b| atom(if b { "true" } else { "false" })));
-            (Some((id.clone(), r)), p)
+            let who = caller!(caller);
+            let r = on_port(p, |p| who.port_command_opts(p, &data, force, nosuspend).map(|b| atom(if b { "true" } else { "false" })));
+            (Some((id, r)), p)
         }
-        ("control", [id, port, Term::Int(op), data]) => {
+        ("control", [_, port, caller, Term::Int(op), data]) => {
             let p = port_of(port);
-            (Some((id.clone(), on_port(p, |p| proxy.port_control(p, *op as u32, data)))), p)
+            let who = caller!(caller);
+            (Some((id, on_port(p, |p| who.port_control(p, *op as u32, data)))), p)
         }
-        ("call", [id, port, Term::Int(op), data]) => {
+        ("call", [_, port, caller, Term::Int(op), data]) => {
             let p = port_of(port);
-            (Some((id.clone(), on_port(p, |p| proxy.port_call(p, *op as u32, data)))), p)
+            let data = shadows.for_worker(proxy, data);
+            let who = caller!(caller);
+            (Some((id, on_port(p, |p| who.port_call(p, *op as u32, &data)))), p)
         }
-        ("info", [id, port, item]) => {
-            (Some((id.clone(), on_port(port_of(port), |p| proxy.port_info_item(p, item)))), None)
-        }
-        ("close", [id, port]) => {
+        ("info", [_, port, item]) => (Some((id, on_port(port_of(port), |p| proxy.port_info_item(p, item)))), None),
+        ("close", [_, port]) => {
             let p = port_of(port);
             if let Some(p) = p {
                 let _ = proxy.port_close(p);
             }
-            (Some((id.clone(), done)), p)
+            (Some((id, done)), p)
         }
-        ("exit", [id, port, reason]) => {
+        ("exit", [_, port, reason]) => {
             let p = port_of(port);
             if let Some(p) = p {
                 let _ = proxy.exit_port(p, reason);
             }
-            (Some((id.clone(), done)), p)
+            (Some((id, done)), p)
+        }
+        ("connect", [_, port, Term::Pid(owner)]) => {
+            let p = port_of(port);
+            let r = match (p, shadows.get(proxy, *owner)) {
+                (Some(p), Some(o)) => crate::port::set_owner(&proxy.host, p, &o.shared).map(|()| atom("true")).map_err(error_term),
+                _ => Err(error_term(crate::BifError::badarg("no such port or process"))),
+            };
+            (Some((id, r)), None)
+        }
+        ("down", [_, Term::Pid(parent), reason]) => {
+            shadows.down(*parent, reason.clone());
+            (Some((id, done)), None)
         }
         _ => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_are_mapped_everywhere_in_a_term_within_the_depth_budget() {
+        let t = Term::Tuple(vec![
+            Term::Pid(Pid(1)),
+            Term::List(vec![Term::Pid(Pid(2)), Term::Int(3)]),
+            Term::Improper(vec![Term::Pid(Pid(1))], Box::new(Term::Pid(Pid(2)))),
+            Term::Map(vec![(Term::Pid(Pid(1)), Term::Pid(Pid(9)))]),
+        ]);
+        assert!(has_pid(&t, 0));
+        let m = map_pids(&t, &|p| (p.0 < 9).then(|| Pid(p.0 + 100)), 0);
+        let want = Term::Tuple(vec![
+            Term::Pid(Pid(101)),
+            Term::List(vec![Term::Pid(Pid(102)), Term::Int(3)]),
+            Term::Improper(vec![Term::Pid(Pid(101))], Box::new(Term::Pid(Pid(102)))),
+            Term::Map(vec![(Term::Pid(Pid(101)), Term::Pid(Pid(9)))]),
+        ]);
+        assert_eq!(m, want);
+        assert!(!has_pid(&Term::List(vec![Term::Int(1), Term::binary(b"x")]), 0));
+        // Deeper than the budget: left alone, and no stack overflow.
+        let mut deep = Term::Pid(Pid(1));
+        for _ in 0..(MAP_DEPTH + 10) {
+            deep = Term::Tuple(vec![deep]);
+        }
+        assert!(!has_pid(&deep, 0));
+        assert_eq!(map_pids(&deep, &|_| Some(Pid(7)), 0), deep);
     }
 }

@@ -61,13 +61,26 @@ pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: boo
     // them in the other order).
     let p = host.procs.read().get(&pid).cloned();
     let p = p.ok_or_else(|| BifError::badarg(format!("{} is not a live process", Term::Pid(pid))))?;
-    let guard = port.state.lock();
-    let mut s = guard.borrow_mut();
-    *port.owner.lock() = Owner::of(&p);
-    if !s.links.contains(&pid) {
-        s.links.push(pid);
-        p.links.lock().push(id);
+    {
+        let guard = port.state.lock();
+        let mut s = guard.borrow_mut();
+        *port.owner.lock() = Owner::of(&p);
+        if !s.links.contains(&pid) {
+            s.links.push(pid);
+            p.links.lock().push(id);
+        }
     }
+    port.backend.ops().connected(&port, pid);
+    Ok(())
+}
+
+/// In an isolated worker: makes `owner` (a parent process's stand-in) the
+/// owner of port `id`, the link staying with the process that holds it
+/// (`port_connect` in the parent, see `crate::isolate::worker`).
+pub(crate) fn set_owner(host: &HostInner, id: PortId, owner: &ProcShared) -> Result<(), BifError> {
+    let port = lookup_open(host, id)?;
+    let mut o = port.owner.lock();
+    *o = Owner::linked_through(owner, o.link);
     Ok(())
 }
 

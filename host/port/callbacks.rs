@@ -76,7 +76,7 @@ pub(crate) fn send_owner(port: &Port, msg: Term) {
 /// that no `EXIT` message reaches the owner).
 pub(crate) fn unlink_owner(port: &Port) {
     let Some(host) = port.host.upgrade() else { return };
-    let owner = port.owner_pid();
+    let owner = port.owner.lock().link;
     let guard = port.state.lock();
     let mut s = guard.borrow_mut();
     s.links.retain(|p| *p != owner);

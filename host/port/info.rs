@@ -65,6 +65,11 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
         },
         // The processes its driver monitors (driver_monitor_process), in
         // the order the monitors were made.
+        "monitors" if port.driver().is_none() => {
+            drop(s);
+            drop(guard);
+            return port.backend.ops().info(port, item);
+        }
         "monitors" => {
             let mut mons: Vec<(u64, term::Pid)> = port.monitors.lock().iter().map(|(m, p)| (*m, *p)).collect();
             mons.sort_unstable();

@@ -32,14 +32,14 @@ pub(crate) fn open_port(
     };
     match name {
         Term::Tuple(t) if t.len() == 2 && t[0].is_atom("spawn_driver") => {
-            open(host, caller, &command(&t[1])?, OpenOptions::parse(opts)?)
+            open(host, caller, None, &command(&t[1])?, OpenOptions::parse(opts)?)
         }
         Term::Tuple(t) if t.len() == 2 && t[0].is_atom("spawn") => {
             let cmd = command(&t[1])?;
             let first = cmd.split(' ').next().unwrap_or("");
             let loaded = host.ddll.lock().get(first).is_some() || crate::ddll::static_entry(first).is_some();
             if loaded {
-                open(host, caller, &cmd, OpenOptions::parse(opts)?)
+                open(host, caller, None, &cmd, OpenOptions::parse(opts)?)
             } else {
                 backend::external::open(host, caller, name, opts)
             }
@@ -51,9 +51,13 @@ pub(crate) fn open_port(
 
 /// `open_port/2` on a driver, in this process or in a worker (the
 /// `isolated` option, `HostConfig::isolate`, `HostConfig::isolated_drivers`).
+/// `owner`, if given, is the port's owner (and `start`'s `driver_caller`)
+/// while `caller` holds the link (an isolated worker opens for a parent
+/// process's stand-in, see `crate::isolate::worker`).
 pub(crate) fn open(
     host: &Arc<HostInner>,
     caller: &Arc<ProcShared>,
+    owner: Option<&Arc<ProcShared>>,
     command: &str,
     options: OpenOptions,
 ) -> Result<PortId, BifError> {
@@ -67,7 +71,7 @@ pub(crate) fn open(
     let by_config = host.isolate_by_default || host.isolated_drivers.iter().any(|d| d == drv_name);
     match options.isolated.or(by_config.then_some(false)) {
         Some(per_port) => backend::isolated::open(host, caller, command, drv_name, options, per_port),
-        None => backend::driver::open(host, caller, command, drv_name, options),
+        None => backend::driver::open(host, caller, owner, command, drv_name, options),
     }
 }
 
@@ -164,7 +168,9 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     host.poll.port_closed(port);
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
-    host.ddll.lock().port_closed(port.driver_name());
+    if !matches!(port.backend, Backend::External(_)) {
+        host.ddll.lock().port_closed(port.driver_name());
+    }
     // An open_port waiting for erl_drv_init_ack returns the port, now gone.
     drop(port.init_ack.lock());
     port.init_cv.notify_all();
@@ -219,16 +225,38 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 
 /// `driver_create_port`: a port on `creator`'s driver, owned by and linked
 /// to `owner`, already open with `data` (no `start`). `None` if `owner` is
-/// not alive.
+/// not alive. Where the links of the creator's owner are held by another
+/// process (an isolated worker's proxy), that process holds the new port's
+/// link too; the host's port exit hook, if any, hears of the new port as
+/// `{'$port_created', Creator, New, Name, Owner}`.
 pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvData) -> Option<Arc<Port>> {
     let host = creator.host.upgrade()?;
     let driver = creator.driver()?.clone();
+    let holder = {
+        let o = creator.owner.lock();
+        (o.link != o.pid).then_some(o.link)
+    };
     let procs = host.procs.read();
     let proc_ = procs.get(&owner)?;
+    let linker = holder.and_then(|h| procs.get(&h)).unwrap_or(proc_);
     let port = host.ports.insert_with(|id| {
         Arc::new(Port::new(id, &host, Backend::Driver(driver), name, OpenOptions::default(), Phase::Open, data, proc_))
     });
-    proc_.links.lock().push(port.id);
+    if linker.pid != proc_.pid {
+        *port.owner.lock() = super::Owner::linked_through(proc_, linker.pid);
+        port.state.lock().borrow_mut().links = vec![linker.pid];
+    }
+    linker.links.lock().push(port.id);
+    drop(procs);
     host.ddll.lock().port_opened(port.driver_name());
+    if let Some(hook) = &*host.port_exit_hook.lock() {
+        let _ = hook.send(Signal::Message(Term::Tuple(vec![
+            atom("$port_created"),
+            Term::Port(creator.id),
+            Term::Port(port.id),
+            Term::binary(name.as_bytes()),
+            Term::Pid(owner),
+        ])));
+    }
     Some(port)
 }

@@ -62,7 +62,7 @@ use crate::process::{ProcShared, Signal};
 use crate::term::{self, PortId, Term};
 
 pub(crate) use backend::Backend;
-pub(crate) use bifs::{call, close, command, connect, control, link, lookup_open, port_message, unlink};
+pub(crate) use bifs::{call, close, command, connect, control, link, lookup_open, port_message, set_owner, unlink};
 pub(crate) use callbacks::{deliver, monitor_fired, run_callback, send_any, send_owner, timeout, unlink_owner};
 pub(crate) use info::{info_all, info_item};
 pub(crate) use lifecycle::{create, exit_signal, queue_changed, request_exit, shutdown, terminate};
@@ -131,6 +131,11 @@ unsafe impl Send for PortState {}
 /// The port owner (the connected process) and where its messages go.
 pub(crate) struct Owner {
     pub(crate) pid: term::Pid,
+    /// The process whose link to the port is the owner's link (what
+    /// `driver_exit` removes first): the owner itself, except in an isolated
+    /// worker, where the owner is the stand-in of a parent process and the
+    /// worker's proxy holds the links (see `crate::isolate::worker`).
+    pub(crate) link: term::Pid,
     pub(crate) tx: Sender<Signal>,
     /// The owner's sink, if it has one (see `ProcShared::sink`).
     pub(crate) sink: Option<crate::process::Sink>,
@@ -138,7 +143,13 @@ pub(crate) struct Owner {
 
 impl Owner {
     pub(crate) fn of(p: &ProcShared) -> Owner {
-        Owner { pid: p.pid, tx: p.tx.clone(), sink: p.sink.get().cloned() }
+        Owner { pid: p.pid, link: p.pid, tx: p.tx.clone(), sink: p.sink.get().cloned() }
+    }
+
+    /// `p` as the owner, with the link that counts as the owner's held by
+    /// process `link`.
+    pub(crate) fn linked_through(p: &ProcShared, link: term::Pid) -> Owner {
+        Owner { link, ..Owner::of(p) }
     }
 
     /// Gives the owner a message from its port `from`, with a receipt
@@ -290,9 +301,11 @@ impl Port {
     /// isolated port, the driver in its worker: the first word of the
     /// command; a port from `driver_create_port` has a name of its own).
     pub(crate) fn driver_name(&self) -> &str {
-        match self.driver() {
-            Some(d) => d.name(),
-            None => self.name.split(' ').next().unwrap_or(""),
+        match &self.backend {
+            Backend::Driver(d) => d.name(),
+            Backend::Isolated(r) => r.driver.as_deref().unwrap_or_else(|| self.name.split(' ').next().unwrap_or("")),
+            // ERTS's built-in spawn drivers are not erl_ddll drivers.
+            Backend::External(_) => "",
         }
     }
 

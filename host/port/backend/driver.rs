@@ -151,6 +151,7 @@ fn with_flat_bytes<R>(data: &Term, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, 
 pub(crate) fn open(
     host: &Arc<HostInner>,
     caller: &Arc<ProcShared>,
+    owner: Option<&Arc<ProcShared>>,
     command: &str,
     drv_name: &str,
     options: OpenOptions,
@@ -181,11 +182,15 @@ pub(crate) fn open(
             options,
             Phase::Starting,
             std::ptr::null_mut(),
-            caller,
+            owner.unwrap_or(caller),
         ))
     });
     let id = port.id;
     let driver = &driver;
+    if let Some(o) = owner {
+        *port.owner.lock() = super::super::Owner::linked_through(o, caller.pid);
+        port.state.lock().borrow_mut().links = vec![caller.pid];
+    }
     caller.links.lock().push(id);
     if let Some((low, high)) = port.options.busy_limits_msgq {
         crate::abi::ports::msgq_limits_update(&mut port.msgq_limits.lock(), low, high);
@@ -226,7 +231,12 @@ pub(crate) fn open(
                 }
                 ack.take()
             };
-            let Some((res, errno)) = ack else { return Ok(id) };
+            let Some((res, errno)) = ack else {
+                // Gone: let its terminate finish first (it holds the port
+                // lock to the end), so that everything it reports is out.
+                drop(port.state.lock());
+                return Ok(id);
+            };
             match crate::abi::ports::init_ack_result(&port, res, errno) {
                 Ok(data) => Ok(data),
                 Err(e) => {

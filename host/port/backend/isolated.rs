@@ -27,7 +27,7 @@ impl PortBackend for Remote {
             opts.push(atom("nosuspend"));
         }
         let data = crate::isolate::wrap_refc(data);
-        let sent = match in_callback(port, caller, |_| self.request(port, "command", vec![data, Term::List(opts)])) {
+        let sent = match in_callback(port, caller, |_| self.request(port, "command", caller, vec![data, Term::List(opts)])) {
             Ok(t) => !t.is_atom("false"),
             // The command was accepted; the worker died running `output`.
             // As when a driver fails in `output` in ERTS, port_command
@@ -42,11 +42,11 @@ impl PortBackend for Remote {
     }
 
     fn control(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
-        in_callback(port, caller, |_| self.request(port, "control", vec![Term::Int(op as i64), data.clone()]))
+        in_callback(port, caller, |_| self.request(port, "control", caller, vec![Term::Int(op as i64), data.clone()]))
     }
 
     fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
-        in_callback(port, caller, |_| self.request(port, "call", vec![Term::Int(op as i64), data.clone()]))
+        in_callback(port, caller, |_| self.request(port, "call", caller, vec![Term::Int(op as i64), data.clone()]))
     }
 
     fn close(&self, _port: &Port) -> Close {
@@ -74,12 +74,18 @@ impl PortBackend for Remote {
     }
 
     fn info(&self, _port: &Port, item: &str) -> Option<Term> {
-        if !matches!(item, "queue_size" | "memory" | "locking") {
+        if !matches!(item, "queue_size" | "memory" | "locking" | "monitors") {
             return None;
         }
         match self.remote_info(&atom(item))? {
             Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
             _ => None,
+        }
+    }
+
+    fn connected(&self, port: &Port, pid: Pid) {
+        if let Some(host) = port.host.upgrade() {
+            self.connect(&host, pid);
         }
     }
 }
@@ -96,33 +102,73 @@ pub(crate) fn open(
     per_port: bool,
 ) -> Result<PortId, BifError> {
     let loaded = host.ddll.lock().get(drv_name).map(|d| d.path().to_path_buf());
-    let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
-    let Some(file) = file else {
-        return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+    // A driver entry a driver added in a worker (add_driver_entry) opens
+    // there.
+    let added = match loaded {
+        Some(_) => None,
+        None => host.remote_entries.lock().get(drv_name).and_then(std::sync::Weak::upgrade).filter(|w| !w.is_dead()),
     };
-    host.quarantine.check(&file)?;
-    let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
-    let key = (!per_port).then(|| file.display().to_string());
-    let worker = crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?;
-    let (wport, events) = match crate::isolate::open_remote(&worker, command, &options.given) {
+    let (worker, file) = match added {
+        Some(w) => (w, None),
+        None => {
+            let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
+            let Some(file) = file else {
+                return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+            };
+            host.quarantine.check(&file)?;
+            let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+            let key = (!per_port).then(|| file.display().to_string());
+            (crate::isolate::worker_for(&host.workers, key.as_deref(), &host.spawner, &dir)?, Some(file))
+        }
+    };
+    host.note_worker(&worker);
+    let (wport, exit) = match crate::isolate::open_remote(host, &worker, caller.pid, command, &options.given) {
         Ok(r) => r,
-        Err(e) => {
-            if crate::isolate::is_crash(&e) {
-                host.quarantine.crashed(&file);
+        Err((e, strays)) => {
+            if let (Some(file), true) = (&file, crate::isolate::is_crash(&e)) {
+                host.quarantine.crashed(file);
+            }
+            // What a port whose start then failed (an erl_drv_init_ack
+            // with an error) sent reaches the opener from a port that is
+            // gone by now, as in ERTS.
+            for (wport, mut events) in strays {
+                // Its end is the failed open itself.
+                events.retain(|ev| !matches!(ev, Term::Tuple(t) if t.first().is_some_and(|x| x.is_atom("exit") || x.is_atom("exit_unlinked"))));
+                let remote = Remote { worker: worker.clone(), wport, driver: None };
+                let opts = OpenOptions { given: Vec::new(), ..options.clone() };
+                let port = host.ports.insert_with(|id| {
+                    Arc::new(Port::new(id, host, Backend::Isolated(remote), command, opts, Phase::Open, std::ptr::null_mut(), caller))
+                });
+                crate::isolate::attach(&worker, wport, &port, &events);
+                crate::isolate::detach(&worker, wport);
+                port.set_phase(Phase::Closed);
+                host.ports.remove(port.id);
             }
             return Err(e);
         }
     };
-    host.quarantine.opened(&file);
+    if let Some(file) = &file {
+        host.quarantine.opened(file);
+    }
     options.isolated = Some(per_port);
     host.ddll.lock().port_opened(drv_name);
     let os_pid = worker.os_pid();
-    let remote = Remote { worker: worker.clone(), wport };
+    let remote = Remote { worker: worker.clone(), wport, driver: None };
     let port = host.ports.insert_with(|id| {
         Arc::new(Port::new(id, host, Backend::Isolated(remote), command, options, Phase::Open, std::ptr::null_mut(), caller))
     });
     port.os_pid.store(os_pid as i64, Ordering::Relaxed);
-    crate::isolate::attach(&worker, wport, &port, &events);
     caller.links.lock().push(port.id);
+    crate::isolate::attach(&worker, wport, &port, &[]);
+    // The port ended before open_port returned (a driver with
+    // ERL_DRV_FLAG_USE_INIT_ACK that fails before it acks): open_port
+    // returns it, gone, as in ERTS 25.
+    if let Some((reason, unlinked)) = exit {
+        crate::isolate::detach(&worker, wport);
+        if unlinked {
+            crate::port::unlink_owner(&port);
+        }
+        crate::port::request_exit(&port, reason, true);
+    }
     Ok(port.id)
 }

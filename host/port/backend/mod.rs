@@ -60,6 +60,9 @@ pub(crate) trait PortBackend {
     /// The value of the `port_info` item that only the backend knows
     /// (`queue_size`, `memory`, `locking`), `None` for an unknown item.
     fn info(&self, port: &Port, item: &str) -> Option<Term>;
+    /// `port_connect` made `pid` the owner (the port's own record is
+    /// updated by then).
+    fn connected(&self, _port: &Port, _pid: Pid) {}
 }
 
 /// The backend of one port.
