@@ -332,7 +332,7 @@ impl Worker {
     /// returned `{ok, Value}` and caused nothing else, else `{reply, Id,
     /// Result, Exit, Events}`.
     fn dispatch(&self, frame: Term, id: Option<u64>) -> Option<Answer> {
-        let Term::Tuple(mut t) = frame else { return None };
+        let Ok(mut t) = frame.into_tuple() else { return None };
         let tag = t.first().and_then(Term::as_atom)?;
         if tag == crate::atom!("reply") {
             // A reply is read by its caller, who holds the link until then:
@@ -351,12 +351,12 @@ impl Worker {
                             deliver(self, ev);
                         }
                     }
-                    let result = match result {
-                        Term::Tuple(mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
+                    let result = match { result } {
+                        Term::Tuple(ref mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
                         other => Err(other),
                     };
-                    let exit = match exit {
-                        Term::Tuple(mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
+                    let exit = match { exit } {
+                        Term::Tuple(ref mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
                             let unlinked = e[0].is_atom("exit_unlinked");
                             e.pop().map(|reason| (reason, unlinked))
                         }

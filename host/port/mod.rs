@@ -1133,7 +1133,7 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
             drop(s);
             drop(guard);
             return port.remote.as_ref().and_then(|r| r.info(&atom(item))).and_then(|t| match t {
-                Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
+                Term::Tuple(ref v) if v.len() == 2 => Some(v[1].clone()),
                 _ => None,
             });
         }

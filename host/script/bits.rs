@@ -557,7 +557,7 @@ mod tests {
     /// The bytes of the binary built from `segs`.
     fn build(segs: &[(Term, usize, BitSpec)]) -> Result<Vec<u8>, Exception> {
         match build_term(segs)? {
-            Term::Binary(b) => Ok(b.as_slice().to_vec()),
+            Term::Binary(ref b) => Ok(b.as_slice().to_vec()),
             t => panic!("{t} is not a binary"),
         }
     }

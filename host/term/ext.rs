@@ -11,13 +11,11 @@
 //! `erl_eval`'s code hash and the fun's whole environment, which porthost
 //! does not have, so [`try_term_to_binary`] refuses it and the script's
 //! `term_to_binary/1` raises `badarg` where ERTS succeeds.
-//! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
-//! only to inflate compressed terms.)
 //!
 //! Decoding accepts every tag a port script can meet and answers `badarg`
 //! on anything malformed; trailing bytes are ignored, as ERTS ignores them.
 
-use crate::term::{Atom, Fun, Pid, PortId, Ref, Term};
+use crate::term::{grow_stack, order, Atom, Fun, Pid, PortId, Ref, Term};
 
 const NODE: &str = "nonode@nohost";
 
@@ -56,6 +54,10 @@ fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
 }
 
 fn put_term(out: &mut Vec<u8>, t: &Term) {
+    grow_stack(|| put_term_here(out, t))
+}
+
+fn put_term_here(out: &mut Vec<u8>, t: &Term) {
     match t {
         Term::Atom(a) => put_atom(out, a.name()),
         Term::Int(i) if (0..=255).contains(i) => {
@@ -164,8 +166,7 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
             out.push(113);
             put_atom(out, module.name());
             put_atom(out, function.name());
-            out.push(97);
-            out.push(*arity);
+            put_term(out, &Term::Int(*arity as i64));
         }
         // No encoding (see the module documentation): a placeholder, for
         // the callers of `term_to_binary` that do not check `encodable`.
@@ -176,13 +177,13 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
 /// True if `t` has an external format in porthost: it holds no local fun
 /// (see the module documentation).
 pub fn encodable(t: &Term) -> bool {
-    match t {
+    grow_stack(|| match t {
         Term::Fun(Fun::Local(_)) => false,
         Term::List(items) | Term::Tuple(items) => items.iter().all(encodable),
         Term::Improper(items, tail) => items.iter().all(encodable) && encodable(tail),
         Term::Map(pairs) => pairs.iter().all(|(k, v)| encodable(k) && encodable(v)),
         _ => true,
-    }
+    })
 }
 
 /// `term_to_binary(T)`: the external format of `t`, version byte first;
@@ -207,24 +208,99 @@ pub fn term_to_binary(t: &Term) -> Vec<u8> {
 /// `badarg`) if they are not a valid external term. Bytes after the term
 /// are ignored, as ERTS ignores them.
 pub fn binary_to_term(bytes: &[u8]) -> Option<Term> {
+    decode(bytes, false).map(|(t, _)| t)
+}
+
+/// `binary_to_term(B, Opts)`: the term encoded in `bytes` and how many
+/// bytes it took (what the `used` option returns). With `safe`, atoms that
+/// do not exist yet are refused (`badarg`), as ERTS refuses them; ERTS
+/// also refuses there `fun M:F/A` of functions that are not loaded, which
+/// porthost cannot know, so it accepts those whose atoms exist.
+///
+/// Depth is bounded only by memory (the decoder keeps its own stack, as
+/// ERTS's `dec_term` does); every length is checked against the bytes
+/// present before anything is allocated for it; a compressed term
+/// (`<<131, 80, Size:32, Zlib/binary>>`) is inflated to at most its
+/// declared `Size`, and refused unless it inflates to exactly that.
+pub fn decode(bytes: &[u8], safe: bool) -> Option<(Term, usize)> {
     match bytes {
-        [131, 80, ..] => {
-            // Compressed: let eetf inflate and decode it.
-            let t = eetf::Term::decode(bytes).ok()?;
-            from_eetf(&t)
+        [131, 80, rest @ ..] => {
+            let size = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let (data, used) = inflate(&rest[4..], size)?;
+            let mut d = Decoder { b: &data, safe };
+            // Inflated bytes after the term are ignored too, as in ERTS.
+            Some((d.term()?, 2 + 4 + used))
         }
         [131, rest @ ..] => {
-            let mut d = Decoder { b: rest, depth: 0 };
-            d.term()
+            let mut d = Decoder { b: rest, safe };
+            let t = d.term()?;
+            Some((t, bytes.len() - d.b.len()))
         }
         _ => None,
     }
 }
 
+/// The most a zlib stream can expand: deflate's longest match (258 bytes)
+/// costs at least two bits, so about 1032 output bytes per input byte.
+const MAX_INFLATE_RATIO: usize = 1032;
+
+/// Inflates the zlib stream at the start of `z` to exactly `size` bytes:
+/// the bytes and how many of `z` the stream took; `None` when it is
+/// malformed, truncated or inflates to any other size (ERTS: `badarg`).
+/// Memory grows with the output actually produced, never past `size`.
+fn inflate(z: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
+    if size == 0 || size / MAX_INFLATE_RATIO > z.len() {
+        return None;
+    }
+    let mut inf = flate2::Decompress::new(true);
+    let mut out: Vec<u8> = Vec::with_capacity(size.min(64 * 1024));
+    loop {
+        // Room for the rest of the declared size, plus one byte to see a
+        // stream that goes on past it.
+        let want = (size + 1 - out.len()).min(out.len().max(64 * 1024));
+        out.try_reserve(want).ok()?;
+        let before = (inf.total_in(), out.len());
+        let input = &z[inf.total_in() as usize..];
+        let status = inf.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish).ok()?;
+        if out.len() > size {
+            return None;
+        }
+        match status {
+            flate2::Status::StreamEnd => break,
+            _ if (inf.total_in(), out.len()) == before => return None,
+            _ => {}
+        }
+    }
+    (out.len() == size).then(|| (out, inf.total_in() as usize))
+}
+
 struct Decoder<'a> {
     b: &'a [u8],
-    depth: usize,
+    /// `binary_to_term/2`'s `safe`: make no new atoms.
+    safe: bool,
 }
+
+/// A container the decoder is filling, on its own stack.
+enum Frame {
+    /// A tuple still missing `left` elements.
+    Tuple { items: Vec<Term>, left: usize },
+    /// A `LIST_EXT` still missing `left` elements, then its tail.
+    List { items: Vec<Term>, left: usize },
+    /// A `MAP_EXT` still missing `left` pairs; `key` is the key read of
+    /// the pair under way.
+    Map { pairs: Vec<(Term, Term)>, key: Option<Term>, left: usize },
+}
+
+/// What one step of decoding read: a whole term, or the start of a
+/// container whose elements follow.
+enum Step {
+    Term(Term),
+    Open(Frame),
+}
+
+/// At most this many elements are allocated ahead for a container: its
+/// length is only a claim until its elements have been read.
+const PREALLOCATE: usize = 64;
 
 impl<'a> Decoder<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
@@ -247,7 +323,7 @@ impl<'a> Decoder<'a> {
     fn len32(&mut self) -> Option<usize> {
         let n = self.u32()? as usize;
         // Every element takes at least one byte: reject lengths the input
-        // cannot hold before allocating for them.
+        // cannot hold.
         (n <= self.b.len()).then_some(n)
     }
 
@@ -257,8 +333,9 @@ impl<'a> Decoder<'a> {
     }
 
     /// The atom of an `ATOM_EXT` (100), `SMALL_ATOM_EXT` (115), `ATOM_UTF8_EXT`
-    /// (118) or `SMALL_ATOM_UTF8_EXT` (119) body. Latin-1 text that is
-    /// ASCII is interned straight from the input, without a copy.
+    /// (118) or `SMALL_ATOM_UTF8_EXT` (119) body; `None` for more than 255
+    /// characters, a full atom table, or (with `safe`) an atom that does
+    /// not exist, as in ERTS.
     fn atom_body(&mut self, tag: u8) -> Option<Atom> {
         let (latin1, n) = match tag {
             100 => (true, self.u16()?),
@@ -268,39 +345,89 @@ impl<'a> Decoder<'a> {
             _ => return None,
         };
         let text = self.take(n)?;
-        if latin1 && !text.is_ascii() {
-            return Some(Atom::new(&text.iter().map(|&b| b as char).collect::<String>()));
+        let owned;
+        let name = if latin1 && !text.is_ascii() {
+            owned = text.iter().map(|&b| b as char).collect::<String>();
+            &owned
+        } else {
+            std::str::from_utf8(text).ok()?
+        };
+        if self.safe {
+            Atom::existing(name)
+        } else {
+            Atom::try_new(name).ok()
         }
-        std::str::from_utf8(text).ok().map(Atom::new)
     }
 
     fn big(&mut self, n: usize) -> Option<Term> {
         let sign = self.u8()?;
         let digits = self.take(n)?;
-        let mut v = eetf::BigInteger::from(0u8).value;
-        for &d in digits.iter().rev() {
-            v = (v << 8usize) + eetf::BigInteger::from(d).value;
-        }
-        if sign != 0 {
-            v = -v;
-        }
+        let sign = if sign == 0 { num_bigint::Sign::Plus } else { num_bigint::Sign::Minus };
+        let v = num_bigint::BigInt::from_bytes_le(sign, digits);
         Some(Term::from_big(eetf::BigInteger { value: v }))
     }
 
-    /// `n` terms in a row (`n` already checked against the input left).
-    fn terms(&mut self, n: usize) -> Option<Vec<Term>> {
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(self.term()?);
+    /// The arity of an `EXPORT_EXT`: a small integer, 0 or more (ERTS
+    /// accepts arities past 255 there, though no function has one).
+    fn arity(&mut self) -> Option<u32> {
+        match self.u8()? {
+            97 => Some(self.u8()? as u32),
+            98 => u32::try_from(i32::from_be_bytes(self.take(4)?.try_into().ok()?)).ok(),
+            _ => None,
         }
-        Some(v)
     }
 
+    /// The term at the front of the input, decoded with a stack of
+    /// [`Frame`]s on the heap rather than by recursion.
     fn term(&mut self) -> Option<Term> {
-        self.depth += 1;
-        if self.depth > 10_000 {
-            return None;
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            let mut value = match self.step()? {
+                Step::Term(t) => t,
+                Step::Open(f) => {
+                    stack.push(f);
+                    continue;
+                }
+            };
+            // Hand the value to the containers it completes.
+            loop {
+                match stack.last_mut() {
+                    None => return Some(value),
+                    Some(Frame::Tuple { items, left }) => {
+                        items.push(value);
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = Term::Tuple(std::mem::take(items));
+                    }
+                    Some(Frame::List { items, left }) if *left > 0 => {
+                        items.push(value);
+                        *left -= 1;
+                        break;
+                    }
+                    Some(Frame::List { items, .. }) => value = Term::cons(std::mem::take(items), value),
+                    Some(Frame::Map { key: key @ None, .. }) => {
+                        *key = Some(value);
+                        break;
+                    }
+                    Some(Frame::Map { pairs, key, left }) => {
+                        pairs.push((key.take()?, value));
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = map_without_duplicates(std::mem::take(pairs))?;
+                    }
+                }
+                stack.pop();
+            }
         }
+    }
+
+    /// Reads one tag and what follows it up to the first element of a
+    /// container.
+    fn step(&mut self) -> Option<Step> {
         let tag = self.u8()?;
         let t = match tag {
             97 => Term::Int(self.u8()? as i64),
@@ -315,16 +442,15 @@ impl<'a> Decoder<'a> {
             99 => {
                 let s = std::str::from_utf8(self.take(31)?).ok()?;
                 let s = s.trim_end_matches('\0');
-                Term::Float(s.trim().parse().ok()?)
+                Term::Float(s.trim().parse().ok().filter(|f: &f64| f.is_finite())?)
             }
             100 | 115 | 118 | 119 => Term::Atom(self.atom_body(tag)?),
-            104 => {
-                let n = self.u8()? as usize;
-                Term::Tuple(self.terms(n)?)
-            }
-            105 => {
-                let n = self.len32()?;
-                Term::Tuple(self.terms(n)?)
+            104 | 105 => {
+                let n = if tag == 104 { self.u8()? as usize } else { self.len32()? };
+                if n == 0 {
+                    return Some(Step::Term(Term::Tuple(Vec::new())));
+                }
+                return Some(Step::Open(Frame::Tuple { items: Vec::with_capacity(n.min(PREALLOCATE)), left: n }));
             }
             106 => Term::nil(),
             107 => {
@@ -333,22 +459,7 @@ impl<'a> Decoder<'a> {
             }
             108 => {
                 let n = self.len32()?;
-                let items = self.terms(n)?;
-                let tail = self.term()?;
-                match tail {
-                    Term::List(rest) => {
-                        let mut items = items;
-                        items.extend(rest);
-                        Term::List(items)
-                    }
-                    Term::Improper(rest, tail) => {
-                        let mut items = items;
-                        items.extend(rest);
-                        Term::Improper(items, tail)
-                    }
-                    tail if items.is_empty() => tail,
-                    tail => Term::Improper(items, Box::new(tail)),
-                }
+                return Some(Step::Open(Frame::List { items: Vec::with_capacity(n.min(PREALLOCATE)), left: n }));
             }
             109 => {
                 let n = self.len32()?;
@@ -373,13 +484,11 @@ impl<'a> Decoder<'a> {
             }
             116 => {
                 let n = self.len32()?;
-                let mut pairs = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = self.term()?;
-                    let v = self.term()?;
-                    pairs.push((k, v));
+                if n == 0 {
+                    return Some(Step::Term(Term::Map(Vec::new())));
                 }
-                Term::map(pairs)
+                let pairs = Vec::with_capacity(n.min(PREALLOCATE));
+                return Some(Step::Open(Frame::Map { pairs, key: None, left: n }));
             }
             88 | 103 => {
                 self.atom_name()?;
@@ -414,25 +523,30 @@ impl<'a> Decoder<'a> {
                 } else {
                     self.u8()?;
                 }
-                let ids: Vec<u32> = (0..n).map(|_| self.u32()).collect::<Option<_>>()?;
-                let lo = ids.first().copied().unwrap_or(0) as u64;
-                let hi = ids.get(1).copied().unwrap_or(0) as u64;
-                Term::Ref(Ref(lo | (hi << 32)))
+                let ids = self.take(n.checked_mul(4)?)?;
+                let id = |i: usize| ids.get(i * 4..i * 4 + 4).map_or(0, |w| u32::from_be_bytes(w.try_into().unwrap_or_default()));
+                Term::Ref(Ref(id(0) as u64 | ((id(1) as u64) << 32)))
             }
             113 => {
                 let module = self.atom_name()?;
                 let function = self.atom_name()?;
-                let arity = match self.term()? {
-                    Term::Int(a) => u8::try_from(a).ok()?,
-                    _ => return None,
-                };
+                let arity = self.arity()?;
                 Term::Fun(Fun::External { module, function, arity })
             }
             _ => return None,
         };
-        self.depth -= 1;
-        Some(t)
+        Some(Step::Term(t))
     }
+}
+
+/// The map of a `MAP_EXT`'s pairs; `None` (ERTS: `badarg`) when a key
+/// appears twice.
+fn map_without_duplicates(mut pairs: Vec<(Term, Term)>) -> Option<Term> {
+    pairs.sort_by(|a, b| order::compare(&a.0, &b.0, true));
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    Some(Term::Map(pairs))
 }
 
 /// The term of a `BIT_BINARY_EXT` of `bytes` whose last byte holds `bits`
@@ -443,42 +557,6 @@ fn bit_binary(bytes: &[u8], bits: usize) -> Option<Term> {
         (n, 1..=8) if n > 0 => Some(Term::bitstring(bytes, (n - 1) * 8 + bits)),
         _ => None,
     }
-}
-
-/// Converts an `eetf` term (from a compressed external term) to a [`Term`].
-fn from_eetf(t: &eetf::Term) -> Option<Term> {
-    use eetf::Term as E;
-    Some(match t {
-        E::Atom(a) => Term::atom(&a.name),
-        E::FixInteger(i) => Term::Int(i.value as i64),
-        E::BigInteger(b) => Term::from_big(b.clone()),
-        E::Float(f) => Term::Float(f.value),
-        E::Pid(p) => Term::Pid(Pid(p.id)),
-        E::Port(p) => Term::Port(PortId(p.id)),
-        E::Reference(r) => {
-            let lo = r.id.first().copied().unwrap_or(0) as u64;
-            let hi = r.id.get(1).copied().unwrap_or(0) as u64;
-            Term::Ref(Ref(lo | (hi << 32)))
-        }
-        E::Binary(b) => Term::binary(&b.bytes),
-        E::BitBinary(b) => bit_binary(&b.bytes, b.tail_bits_size as usize)?,
-        E::ByteList(l) => Term::byte_list(&l.bytes),
-        E::List(l) => Term::List(l.elements.iter().map(from_eetf).collect::<Option<_>>()?),
-        E::ImproperList(l) => {
-            let items: Vec<Term> = l.elements.iter().map(from_eetf).collect::<Option<_>>()?;
-            let tail = from_eetf(&l.last)?;
-            if items.is_empty() {
-                tail
-            } else {
-                Term::Improper(items, Box::new(tail))
-            }
-        }
-        E::Tuple(tu) => Term::Tuple(tu.elements.iter().map(from_eetf).collect::<Option<_>>()?),
-        E::Map(m) => Term::map(
-            m.map.iter().map(|(k, v)| Some((from_eetf(k)?, from_eetf(v)?))).collect::<Option<_>>()?,
-        ),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
