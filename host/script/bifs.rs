@@ -401,8 +401,8 @@ fn list_to_bitstring(t: &Term) -> R {
 fn binary_part(b: &Term, pos: &Term, len: &Term) -> R {
     let bin = whole_bytes_arg(b)?;
     let (pos, len) = (int_arg(pos).ok_or_else(badarg)?, int_arg(len).ok_or_else(badarg)?);
-    let (start, end) = if len >= 0 { (pos, pos.checked_add(len)) } else { (pos + len, Some(pos)) };
-    let end = end.ok_or_else(badarg)?;
+    let (start, end) = if len >= 0 { (Some(pos), pos.checked_add(len)) } else { (pos.checked_add(len), Some(pos)) };
+    let (start, end) = start.zip(end).ok_or_else(badarg)?;
     if start < 0 || end > bin.len() as i64 || start > end {
         return Err(badarg());
     }
@@ -646,8 +646,8 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
             None => Err(badarg()),
         },
         ("seq", 2) => match (int_arg(&a[0]), int_arg(&a[1])) {
-            (Some(from), Some(to)) if from - 1 <= to => {
-                if to - from > 1 << 26 {
+            (Some(from), Some(to)) if from as i128 - 1 <= to as i128 => {
+                if to as i128 - from as i128 > 1 << 26 {
                     Err(Exception::error(Term::atom("system_limit")))
                 } else {
                     Ok(Term::List((from..=to).map(Term::Int).collect()))
@@ -657,15 +657,17 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
         },
         ("seq", 3) => match (int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2])) {
             (Some(from), Some(to), Some(step)) => {
+                // In i128: no overflow over the whole 64-bit range.
+                let (from, to, step) = (from as i128, to as i128, step as i128);
                 if (step > 0 && from - step <= to) || (step < 0 && from - step >= to) {
                     let n = (to - from) / step + 1;
                     if n > 1 << 26 {
                         Err(Exception::error(Term::atom("system_limit")))
                     } else {
-                        Ok(Term::List((0..n).map(|i| Term::Int(from + i * step)).collect()))
+                        Ok(Term::List((0..n).map(|i| Term::int(from + i * step)).collect()))
                     }
                 } else if step == 0 && from == to {
-                    Ok(Term::List(vec![Term::Int(from)]))
+                    Ok(Term::List(vec![Term::int(from)]))
                 } else {
                     Err(badarg())
                 }
@@ -686,6 +688,8 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
         },
         ("duplicate", 2) => match index_arg(&a[0]) {
             Some(n) if n < 1 << 26 => Ok(Term::List(vec![a[1].clone(); n])),
+            // ERTS runs out of memory making it.
+            Some(_) => Err(Exception::error(Term::atom("system_limit"))),
             _ => Err(function_clause()),
         },
         ("flatten", 1) => {
@@ -798,7 +802,8 @@ fn binary(name: &str, a: &[Term]) -> Option<R> {
             let b = binary_arg(&a[0])?;
             let n = index_arg(&a[1]).ok_or_else(badarg)?;
             if b.len().saturating_mul(n) > 1 << 32 {
-                return Err(badarg());
+                // ERTS tries, and aborts when it cannot allocate.
+                return Err(Exception::error(Term::atom("system_limit")));
             }
             Ok(Term::binary(&b.as_slice().repeat(n)))
         })(),

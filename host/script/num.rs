@@ -184,7 +184,7 @@ pub fn shift(a: &Term, b: &Term, left: bool) -> Result<Term, Exception> {
             }
         }
     };
-    let n = if left { n } else { -n };
+    let n = if left { n } else { n.saturating_neg() };
     if n == 0 {
         return Ok(a.clone());
     }
