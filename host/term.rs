@@ -781,4 +781,53 @@ mod tests {
         assert_eq!(cmp(&c(&[1, 0]), &improper), Greater);
         assert_eq!(cmp(&c(&[2]), &improper), Greater);
     }
+
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+    }
+
+    /// Dropping a term recursed once per level: a list a million deep
+    /// overflowed the stack.
+    #[test]
+    fn dropping_a_term_a_million_deep_does_not_recurse() {
+        on_small_stack(|| {
+            let mut t = Term::nil();
+            for i in 0..1_000_000 {
+                t = match i % 4 {
+                    0 => Term::List(vec![t]),
+                    1 => Term::Tuple(vec![Term::Int(1), t]),
+                    2 => Term::Improper(vec![Term::Int(2)], Box::new(t)),
+                    _ => Term::Map(vec![(Term::Int(3), t)]),
+                };
+            }
+            drop(t);
+        });
+    }
+
+    #[test]
+    fn deep_iolists_are_walked_without_recursion() {
+        on_small_stack(|| {
+            let mut t = Term::binary(b"z");
+            for _ in 0..500_000 {
+                t = Term::List(vec![Term::Int(b'a' as i64), t, Term::compact_byte_list(b"bc")]);
+            }
+            assert_eq!(t.iolist_size(), Some(1 + 500_000 * 3));
+            let bytes = t.iolist_to_bytes().unwrap();
+            assert_eq!(&bytes[..4], b"aaaa");
+            assert_eq!(&bytes[499_999..500_003], b"azbc");
+            assert!(bytes.ends_with(b"bcbc"));
+            let deep_improper = Term::Improper(vec![t], Box::new(Term::binary(b"!")));
+            assert_eq!(deep_improper.iolist_size(), Some(2 + 500_000 * 3));
+            assert_eq!(Term::Improper(vec![Term::Int(1)], Box::new(Term::atom("x"))).iolist_size(), None);
+        });
+    }
+
+    #[test]
+    fn atoms_from_input_are_at_most_255_characters() {
+        assert_eq!(Atom::try_new(&"a".repeat(256)), Err(AtomError::TooLong));
+        assert_eq!(Atom::try_new(&"é".repeat(256)), Err(AtomError::TooLong));
+        assert_eq!(Atom::try_new(&"é".repeat(255)).map(|a| a.name().chars().count()), Ok(255));
+        assert!(Atom::existing("not_made_by_existing_").is_none());
+        assert!(Atom::existing("not_made_by_existing_").is_none());
+    }
 }

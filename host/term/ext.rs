@@ -261,7 +261,8 @@ fn inflate(z: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
         out.try_reserve(want).ok()?;
         let before = (inf.total_in(), out.len());
         let input = &z[inf.total_in() as usize..];
-        let status = inf.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish).ok()?;
+        // Not `Finish`: that asks for the whole output in one call.
+        let status = inf.decompress_vec(input, &mut out, flate2::FlushDecompress::None).ok()?;
         if out.len() > size {
             return None;
         }
@@ -665,5 +666,234 @@ mod tests {
         }
         // Trailing bytes are ignored, as in ERTS.
         assert_eq!(binary_to_term(&[131, 97, 1, 0]).unwrap(), Term::Int(1));
+    }
+
+    /// Runs `f` on a thread with Rust's default 2 MiB stack, as a test
+    /// that would overflow it by recursion must.
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+    }
+
+    /// `[[[...]]]`, `depth` lists deep, in the external format.
+    fn nested_lists(depth: usize) -> Vec<u8> {
+        let mut b = vec![131];
+        b.extend(std::iter::repeat_n([108, 0, 0, 0, 1], depth).flatten());
+        b.extend(std::iter::repeat_n(106, depth + 1));
+        b
+    }
+
+    fn compress(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    /// `<<131, 80, Size:32, Zlib/binary>>` for the term bytes `term`
+    /// (version byte excluded), claiming `size`.
+    fn compressed(term: &[u8], size: u32) -> Vec<u8> {
+        let mut b = vec![131, 80];
+        b.extend_from_slice(&size.to_be_bytes());
+        b.extend(compress(term));
+        b
+    }
+
+    /// The compressed path went through `eetf`, which recursed (and
+    /// overflowed at about 200,000 levels); the plain decoder refused
+    /// 10,000 levels; encoding, printing, comparing, cloning and dropping
+    /// the term recursed too.
+    #[test]
+    fn a_200000_deep_compressed_term_round_trips_on_a_small_stack() {
+        on_small_stack(|| {
+            let plain = nested_lists(200_000);
+            let z = compressed(&plain[1..], plain.len() as u32 - 1);
+            let t = binary_to_term(&z).expect("decodes");
+            assert_eq!(term_to_binary(&t), plain);
+            let copy = t.clone();
+            assert_eq!(copy, t);
+            assert!(order::compare(&t, &Term::List(vec![copy.clone()]), false).is_lt());
+            let text = t.to_string();
+            assert_eq!(text.len(), 400_002);
+            assert_eq!(t.iolist_size(), Some(0));
+            assert_eq!(decode(&plain, false).map(|(_, used)| used), Some(plain.len()));
+        });
+    }
+
+    /// A compressed term is inflated to at most its declared size, and
+    /// refused unless it inflates to exactly that (ERTS: `badarg`).
+    #[test]
+    fn a_compressed_term_must_inflate_to_its_declared_size() {
+        let body = [100, 0, 2, b'o', b'k'];
+        assert_eq!(binary_to_term(&compressed(&body, 5)), Some(Term::atom("ok")));
+        for size in [0, 4, 6, 100 << 20, u32::MAX] {
+            assert_eq!(binary_to_term(&compressed(&body, size)), None, "{size}");
+        }
+        // A zip bomb: 10 bytes claiming 100 MiB (refused before inflating),
+        // and a real stream of 8 MiB of zeros claiming 1 KiB (inflating
+        // stops past 1 KiB).
+        assert_eq!(binary_to_term(&[131, 80, 6, 64, 0, 0, 120, 156, 3, 0]), None);
+        let mut zeros = vec![109, 0, 128, 0, 0];
+        zeros.resize(5 + (8 << 20), 0);
+        assert_eq!(binary_to_term(&compressed(&zeros, 1024)), None);
+        let bomb = compressed(&zeros, zeros.len() as u32);
+        assert!(bomb.len() < 10_000);
+        assert!(matches!(binary_to_term(&bomb), Some(Term::Binary(ref b)) if b.len() == 8 << 20));
+        // Compressed only at the top, as in ERTS; truncated streams fail.
+        let mut inner = vec![131, 104, 1];
+        inner.extend_from_slice(&compressed(&body, 5)[1..]);
+        assert_eq!(binary_to_term(&inner), None);
+        let z = compressed(&body, 5);
+        assert_eq!(binary_to_term(&z[..z.len() - 4]), None);
+        // `used` counts the compressed bytes; what follows is ignored.
+        let mut trailing = z.clone();
+        trailing.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(decode(&trailing, false).map(|(_, used)| used), Some(z.len()));
+    }
+
+    /// Lengths are checked against the bytes present before anything is
+    /// allocated for them: 17 bytes that claim 2^32 elements or a 4 GiB
+    /// binary, and containers nested inside each other that each claim
+    /// all the bytes that are left.
+    #[test]
+    fn claimed_lengths_past_the_input_are_badarg() {
+        assert_eq!(binary_to_term(&[131, 108, 255, 255, 255, 255, 106]), None);
+        assert_eq!(binary_to_term(&[131, 109, 255, 255, 255, 255, 0]), None);
+        assert_eq!(binary_to_term(&[131, 105, 255, 255, 255, 255, 97, 1]), None);
+        assert_eq!(binary_to_term(&[131, 116, 255, 255, 255, 255, 97, 1]), None);
+        assert_eq!(binary_to_term(&[131, 111, 255, 255, 255, 255, 0, 1]), None);
+        assert_eq!(binary_to_term(&[131, 90, 255, 255, 100, 0, 0, 0, 0, 0, 0]), None);
+        let z = compressed(&[108, 255, 255, 255, 255, 106, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 17);
+        assert_eq!(binary_to_term(&z), None);
+        // Each of 100,000 nested lists claims what is left of the input.
+        let mut b = vec![131];
+        let depth = 100_000usize;
+        for i in 0..depth {
+            let left = (depth - i - 1) * 5 + depth;
+            b.push(108);
+            b.extend_from_slice(&(left as u32).to_be_bytes());
+        }
+        b.extend(std::iter::repeat_n(106, depth));
+        assert_eq!(binary_to_term(&b), None);
+    }
+
+    /// `eetf` panicked on an `ATOM_CACHE_REF` (82) inside a compressed term.
+    #[test]
+    fn an_atom_cache_ref_is_badarg_even_compressed() {
+        assert_eq!(binary_to_term(&[131, 82, 0]), None);
+        assert_eq!(binary_to_term(&compressed(&[104, 1, 82, 0], 4)), None);
+    }
+
+    /// OTP 25: `binary_to_term` of an atom of 256 characters, of a map
+    /// with a key twice, and of `EXPORT_EXT` with arity 256.
+    #[test]
+    fn hostile_terms_get_the_answers_erts_gives() {
+        let mut long = vec![131, 118, 1, 0];
+        long.extend(std::iter::repeat_n(b'a', 256));
+        assert_eq!(binary_to_term(&long), None);
+        long[1] = 100;
+        assert_eq!(binary_to_term(&long), None);
+        let mut max = vec![131, 118, 0, 255];
+        max.extend(std::iter::repeat_n(b'b', 255));
+        assert!(matches!(binary_to_term(&max), Some(Term::Atom(a)) if a.name().len() == 255));
+        // 255 two-byte characters are 510 bytes, and allowed.
+        let mut wide = vec![131, 118, 1, 254];
+        wide.extend(std::iter::repeat_n([0xc3, 0xa9], 255).flatten());
+        assert!(matches!(binary_to_term(&wide), Some(Term::Atom(a)) if a.name().chars().count() == 255));
+        assert_eq!(binary_to_term(&[131, 116, 0, 0, 0, 2, 97, 1, 97, 2, 97, 1, 97, 3]), None);
+        assert_eq!(
+            binary_to_term(&[131, 116, 0, 0, 0, 2, 97, 1, 97, 2, 97, 2, 97, 3]).unwrap().to_string(),
+            "#{1 => 2,2 => 3}"
+        );
+        let f = binary_to_term(&[131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 0, 0, 1, 0]).unwrap();
+        assert_eq!(f.to_string(), "fun m:f/256");
+        assert_eq!(term_to_binary(&f), [131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 0, 0, 1, 0]);
+        assert_eq!(binary_to_term(&[131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 255, 255, 255, 255]), None);
+    }
+
+    /// OTP 25's `binary_to_term/2`: `safe` refuses atoms that do not
+    /// exist; `used` counts the bytes of the term, version byte included.
+    #[test]
+    fn safe_refuses_new_atoms_and_used_counts_bytes() {
+        let fresh = [131, 100, 0, 9, b'n', b'o', b'_', b's', b'u', b'c', b'h', b'_', b'z'];
+        assert_eq!(decode(&fresh, true), None);
+        assert!(Atom::existing("no_such_z").is_none());
+        assert_eq!(decode(&[131, 100, 0, 2, b'o', b'k', 1, 2, 3], true), Some((Term::atom("ok"), 6)));
+        assert!(decode(&fresh, false).is_some());
+        assert!(decode(&fresh, true).is_some());
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn atom_name() -> impl Strategy<Value = String> {
+            prop_oneof!["[a-z][a-z0-9_]{0,8}", "[A-Z ]{1,4}", "\\PC{0,5}"]
+        }
+
+        /// Terms of every kind that has an external format in porthost.
+        fn term() -> impl Strategy<Value = Term> {
+            let leaf = prop_oneof![
+                any::<i64>().prop_map(Term::Int),
+                any::<i128>().prop_map(Term::int),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Term::Float),
+                atom_name().prop_map(|n: String| Term::atom(&n)),
+                proptest::collection::vec(any::<u8>(), 0..20).prop_map(|b| Term::binary(&b)),
+                (proptest::collection::vec(any::<u8>(), 1..5), 1usize..8)
+                    .prop_map(|(b, t)| Term::bitstring(&b, (b.len() - 1) * 8 + t)),
+                proptest::collection::vec(any::<u8>(), 1..20).prop_map(|b| Term::compact_byte_list(&b)),
+                any::<u32>().prop_map(|p| Term::Pid(Pid(p))),
+                any::<u64>().prop_map(|p| Term::Port(PortId(p))),
+                any::<u64>().prop_map(|r| Term::Ref(Ref(r))),
+                (atom_name(), atom_name(), any::<u32>().prop_map(|a| a >> 1)).prop_map(|(m, f, arity)| {
+                    Term::Fun(Fun::External { module: Atom::new(&m), function: Atom::new(&f), arity })
+                }),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..8).prop_map(Term::List),
+                    proptest::collection::vec(inner.clone(), 0..8).prop_map(Term::Tuple),
+                    (proptest::collection::vec(inner.clone(), 1..4), inner.clone())
+                        .prop_map(|(h, t)| Term::cons(h, t)),
+                    proptest::collection::vec((inner.clone(), inner), 0..6).prop_map(Term::map),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn decoding_an_encoded_term_gives_it_back(t in term()) {
+                let bytes = term_to_binary(&t);
+                let back = binary_to_term(&bytes);
+                prop_assert_eq!(back.as_ref(), Some(&t));
+                prop_assert_eq!(term_to_binary(back.as_ref().unwrap()), bytes.clone());
+                prop_assert_eq!(decode(&bytes, true).map(|(_, n)| n), Some(bytes.len()));
+                let mut z = vec![131, 80];
+                z.extend_from_slice(&(bytes.len() as u32 - 1).to_be_bytes());
+                z.extend(compress(&bytes[1..]));
+                let inflated = binary_to_term(&z);
+                prop_assert_eq!(inflated.as_ref(), Some(&t));
+            }
+
+            #[test]
+            fn the_decoder_never_panics_on_arbitrary_bytes(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+                let _ = binary_to_term(&b);
+                let mut v = vec![131];
+                v.extend_from_slice(&b);
+                let _ = decode(&v, true);
+                let _ = binary_to_term(&v);
+            }
+
+            #[test]
+            fn the_decoder_never_panics_on_mutated_terms(t in term(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
+                let mut bytes = term_to_binary(&t);
+                for (i, x) in flips {
+                    let n = bytes.len();
+                    bytes[i % n] ^= x;
+                }
+                let _ = binary_to_term(&bytes);
+                let z = compressed(&bytes[1..], bytes.len() as u32 - 1);
+                let _ = binary_to_term(&z);
+            }
+        }
     }
 }
