@@ -9,6 +9,7 @@ mod differential;
 mod driver_api;
 mod events;
 mod ffi;
+mod hostile;
 mod isolation;
 mod ports;
 mod processes;
