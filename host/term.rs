@@ -830,4 +830,39 @@ mod tests {
         assert!(Atom::existing("not_made_by_existing_").is_none());
         assert!(Atom::existing("not_made_by_existing_").is_none());
     }
+
+    /// The table panicked when full. Run in a child process (this test
+    /// binary again), since it fills the process's one table: input then
+    /// gets `TableFull` (`system_limit`), existing atoms still resolve,
+    /// and the host's own atoms still have room. (ERTS 25 itself stops
+    /// there: "no more index entries in atom_tab".)
+    #[test]
+    fn a_full_atom_table_refuses_new_atoms_instead_of_panicking() {
+        const CHILD: &str = "PORTHOST_TEST_FILL_ATOM_TABLE";
+        let name = "term::tests::a_full_atom_table_refuses_new_atoms_instead_of_panicking";
+        if std::env::var_os(CHILD).is_some() {
+            let first = Atom::try_new("flood_0").unwrap();
+            let mut n = 1usize;
+            let e = loop {
+                match Atom::try_new(&format!("flood_{n}")) {
+                    Ok(_) => n += 1,
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(e, AtomError::TableFull);
+            assert!(n > ATOM_LIMIT - 10_000, "{n}");
+            assert_eq!(Atom::try_new("flood_0"), Ok(first));
+            assert_eq!(Atom::try_new(&format!("flood_{}", n + 1)), Err(AtomError::TableFull));
+            assert!(Atom::new("the_host_s_own_atom_past_the_limit").index() as usize >= ATOM_LIMIT);
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("1 passed"), "{stdout}");
+    }
 }

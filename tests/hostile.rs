@@ -93,17 +93,6 @@ fn sizes_erts_cannot_allocate_are_system_limit() {
     }
 }
 
-/// A full atom table stops ERTS 25 ("no more index entries in atom_tab");
-/// porthost answers `system_limit` and goes on.
-#[test]
-fn a_full_atom_table_is_system_limit() {
-    let text = "F = fun(N) -> list_to_atom(\"atom_flood_\" ++ integer_to_list(N)) end, ok.\n\
-                case catch lists:foreach(F, lists:seq(1, 1100000)) of {'EXIT', {R, _}} -> R end.\n\
-                ok.\n";
-    let out = run("atom_flood.erl", text);
-    assert_eq!((out.status, out.stdout.as_str()), (0, "ok\nsystem_limit\nok\n"), "{}", out.stderr);
-}
-
 /// erl_scan refuses an atom of more than 255 characters ("illegal atom").
 #[test]
 fn an_atom_literal_over_255_characters_is_a_scan_error() {

@@ -374,7 +374,7 @@ fn push_bitstring_list(w: &mut BitWriter, t: &Term) -> Option<()> {
     for x in items {
         match x {
             Term::Int(i @ 0..=255) => w.push_bytes(&[*i as u8]),
-            Term::List(_) | Term::Improper(..) => push_bitstring_list(w, x)?,
+            Term::List(_) | Term::Improper(..) => crate::term::grow_stack(|| push_bitstring_list(w, x))?,
             _ => {
                 let (bytes, n) = x.as_bits()?;
                 w.push_bits_of(bytes, n);
@@ -412,7 +412,7 @@ fn binary_part(b: &Term, pos: &Term, len: &Term) -> R {
 fn flatten_into(t: &Term, out: &mut Vec<Term>) -> Result<(), Exception> {
     for x in list_items(t).ok_or_else(function_clause)? {
         match x {
-            Term::List(_) => flatten_into(x, out)?,
+            Term::List(_) => crate::term::grow_stack(|| flatten_into(x, out))?,
             Term::Improper(..) => return Err(function_clause()),
             _ => out.push(x.clone()),
         }
