@@ -343,7 +343,7 @@ impl Worker {
             return match t.len() {
                 3 => t.pop().map(|v| Ok(Reply { result: Ok(v), exit: None })),
                 5 => {
-                    let (events, exit, result) = (t.pop()?, t.pop()?, t.pop()?);
+                    let (events, mut exit, mut result) = (t.pop()?, t.pop()?, t.pop()?);
                     // Delivered before the link is let go, so nothing the
                     // worker sent later overtakes them.
                     if let Term::List(events) = &events {
@@ -351,11 +351,11 @@ impl Worker {
                             deliver(self, ev);
                         }
                     }
-                    let result = match { result } {
+                    let result = match result {
                         Term::Tuple(ref mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
                         other => Err(other),
                     };
-                    let exit = match { exit } {
+                    let exit = match exit {
                         Term::Tuple(ref mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
                             let unlinked = e[0].is_atom("exit_unlinked");
                             e.pop().map(|reason| (reason, unlinked))
