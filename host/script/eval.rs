@@ -946,6 +946,9 @@ fn undef() -> Exception {
     Exception::error(Term::atom("undef"))
 }
 
+/// The stack left for a call into the runtime, which may run a driver.
+const DRIVER_STACK: usize = 1 << 20;
+
 /// Local references, for `make_ref/0` when the runtime has none of its own.
 static NEXT_REF: AtomicU64 = AtomicU64::new(1 << 40);
 
@@ -990,7 +993,10 @@ fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
         }
     }
     match cx.rt.as_deref_mut() {
-        Some(rt) => rt.call(m, f, args),
+        // The port BIFs run driver callbacks on this thread: give them the
+        // stack an ERTS scheduler has (about 1 MiB), however deep the
+        // script's recursion is.
+        Some(rt) => stacker::maybe_grow(DRIVER_STACK, 4 * DRIVER_STACK, || rt.call(m, f, args)),
         None => Err(undef()),
     }
 }
