@@ -96,7 +96,8 @@ fn main() {
         let port = p.open_port(&Term::Tuple(vec![Term::atom("spawn"), Term::string(&cmd)]), &opts).unwrap();
         let mut got = 0;
         loop {
-            let Term::Tuple(m) = p.receive(WAIT).unwrap().expect("output") else { panic!("not a port message") };
+            let msg = p.receive(WAIT).unwrap().expect("output");
+            let Term::Tuple(ref m) = msg else { panic!("not a port message") };
             match &m[1] {
                 Term::Tuple(d) => got += d[1].iolist_size().unwrap(),
                 _ => break,

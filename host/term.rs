@@ -38,10 +38,15 @@ pub use crate::binary::Bin;
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Atom(u32);
 
-/// ERTS's default atom table limit (`+t`, 1,048,576 atoms).
-pub const ATOM_LIMIT: usize = CHUNKS * CHUNK;
+/// ERTS's default atom table limit (`+t`, 1,048,576 atoms): past it,
+/// [`Atom::try_new`] refuses new atoms (ERTS's `system_limit`).
+pub const ATOM_LIMIT: usize = 1024 * CHUNK;
+/// The longest atom ERTS allows, in characters (`MAX_ATOM_CHARACTERS`).
+pub const MAX_ATOM_CHARACTERS: usize = 255;
 const CHUNK: usize = 1024;
-const CHUNKS: usize = 1024;
+/// One chunk more than [`ATOM_LIMIT`] needs: room for the host's own
+/// atoms ([`Atom::new`]) after input has filled the table.
+const CHUNKS: usize = ATOM_LIMIT / CHUNK + 1;
 
 /// Atom names by index, readable without a lock: chunks of `CHUNK` slots
 /// allocated as the table grows and never freed (atoms live forever, as in
@@ -70,13 +75,63 @@ macro_rules! atom {
     }};
 }
 
+/// Why [`Atom::try_new`] refused a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AtomError {
+    /// The name has more than [`MAX_ATOM_CHARACTERS`] characters (ERTS:
+    /// `system_limit` from `list_to_atom/1`, `badarg` from
+    /// `binary_to_term/1`, "illegal atom" from the scanner).
+    TooLong,
+    /// The table already holds [`ATOM_LIMIT`] atoms (ERTS:
+    /// `system_limit`).
+    TableFull,
+}
+
+impl std::fmt::Display for AtomError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtomError::TooLong => write!(f, "atom longer than {MAX_ATOM_CHARACTERS} characters"),
+            AtomError::TableFull => write!(f, "atom table full ({ATOM_LIMIT} atoms)"),
+        }
+    }
+}
+
+impl std::error::Error for AtomError {}
+
 impl Atom {
-    /// Interns `name` (UTF-8 text; ERTS allows at most 255 characters) and
-    /// returns its atom.
+    /// Interns `name`, a name that comes from input (a script, a term to
+    /// decode): as ERTS, refuses names of more than
+    /// [`MAX_ATOM_CHARACTERS`] characters and new atoms once the table
+    /// holds [`ATOM_LIMIT`].
+    ///
+    /// # Errors
+    /// [`AtomError`], which ERTS reports as `system_limit` (or `badarg`
+    /// from `binary_to_term/1`).
+    pub fn try_new(name: &str) -> Result<Atom, AtomError> {
+        if name.len() > MAX_ATOM_CHARACTERS && name.chars().count() > MAX_ATOM_CHARACTERS {
+            return Err(AtomError::TooLong);
+        }
+        match Atom::existing(name) {
+            Some(a) => Ok(a),
+            None if (COUNT.load(Ordering::Acquire) as usize) < ATOM_LIMIT => Ok(Atom::new(name)),
+            None => Err(AtomError::TableFull),
+        }
+    }
+
+    /// The atom `name` if it has been interned, without making it
+    /// (`list_to_existing_atom/1`, `binary_to_term/2`'s `safe`).
+    pub fn existing(name: &str) -> Option<Atom> {
+        atom_table().read().index.get(name).map(|&i| Atom(i))
+    }
+
+    /// Interns `name` (UTF-8 text) and returns its atom: for the host's
+    /// own names; names from input go through [`Atom::try_new`].
     ///
     /// # Panics
-    /// When the table already holds `ATOM_LIMIT` atoms: ERTS stops the
-    /// whole VM there ("no more index entries in atom_tab").
+    /// When the table is full even counting the room kept for the host's
+    /// own atoms past `ATOM_LIMIT` (ERTS stops the whole VM at its
+    /// limit: "no more index entries in atom_tab").
     pub fn new(name: &str) -> Atom {
         // A small per-thread cache in front of the table: decoding and
         // building terms intern the same few atoms over and over.
@@ -103,7 +158,7 @@ impl Atom {
             return Atom(i);
         }
         let i = COUNT.load(Ordering::Relaxed) as usize;
-        assert!(i < ATOM_LIMIT, "no more index entries in the atom table (ERTS's limit: {ATOM_LIMIT} atoms)");
+        assert!(i < CHUNKS * CHUNK, "no more index entries in the atom table (ERTS's limit: {ATOM_LIMIT} atoms)");
         let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
         let chunk = &NAMES[i / CHUNK];
         let mut slots = chunk.load(Ordering::Acquire);
@@ -179,8 +234,10 @@ pub enum Fun {
         module: Atom,
         /// The function.
         function: Atom,
-        /// The arity, 0..=255.
-        arity: u8,
+        /// The arity: 0..=255 from a script (`fun M:F/256` is `badarg`
+        /// there), any non-negative 32-bit value from `binary_to_term/1`,
+        /// whose `EXPORT_EXT` ERTS decodes with no upper bound.
+        arity: u32,
     },
 }
 
@@ -243,7 +300,11 @@ impl std::fmt::Debug for Fun {
 }
 
 /// An Erlang term.
-#[derive(Clone, Debug)]
+///
+/// Terms may nest as deep as memory allows (ERTS's are heap data): cloning,
+/// dropping, comparing, printing and encoding one never recurse on the
+/// thread's stack past [`grow_stack`]'s margin.
+#[derive(Debug)]
 pub enum Term {
     /// An atom.
     Atom(Atom),
@@ -369,33 +430,24 @@ impl Term {
         }
     }
     fn has_byte_list(&self) -> bool {
-        match self {
+        grow_stack(|| match self {
             Term::ByteList(_) => true,
             Term::List(v) | Term::Tuple(v) => v.iter().any(Term::has_byte_list),
             Term::Improper(v, t) => t.has_byte_list() || v.iter().any(Term::has_byte_list),
             Term::Map(kv) => kv.iter().any(|(k, v)| k.has_byte_list() || v.has_byte_list()),
             _ => false,
-        }
+        })
     }
     fn expand(&self) -> Term {
-        match self {
+        grow_stack(|| match self {
             Term::ByteList(b) => Term::byte_list(b.as_slice()),
             Term::List(v) => Term::List(v.iter().map(Term::expand).collect()),
             Term::Tuple(v) => Term::Tuple(v.iter().map(Term::expand).collect()),
             // A list tail that expands to a list joins the elements.
-            Term::Improper(v, t) => {
-                let mut items: Vec<Term> = v.iter().map(Term::expand).collect();
-                match t.expand() {
-                    Term::List(rest) => {
-                        items.extend(rest);
-                        Term::List(items)
-                    }
-                    t => Term::Improper(items, Box::new(t)),
-                }
-            }
+            Term::Improper(v, t) => Term::cons(v.iter().map(Term::expand).collect(), t.expand()),
             Term::Map(kv) => Term::Map(kv.iter().map(|(k, v)| (k.expand(), v.expand())).collect()),
             t => t.clone(),
-        }
+        })
     }
     /// A string as a list of code points, as `"..."` reads in Erlang.
     pub fn string(s: &str) -> Term {
@@ -428,6 +480,39 @@ impl Term {
             }
         }
         Term::Map(out)
+    }
+    /// `[H1, ..., Hn | Tail]`: `heads` consed onto `tail`, as one
+    /// [`Term::List`] or [`Term::Improper`] when `tail` is a list (a
+    /// [`Term::ByteList`] tail is expanded); `tail` itself when there are
+    /// no heads.
+    pub fn cons(mut heads: Vec<Term>, mut tail: Term) -> Term {
+        if heads.is_empty() {
+            return tail;
+        }
+        match &mut tail {
+            Term::List(rest) => {
+                heads.append(rest);
+                Term::List(heads)
+            }
+            Term::ByteList(b) => {
+                heads.extend(b.as_slice().iter().map(|&x| Term::Int(x as i64)));
+                Term::List(heads)
+            }
+            Term::Improper(rest, t) => {
+                heads.append(rest);
+                Term::Improper(heads, Box::new(std::mem::replace(&mut **t, Term::nil())))
+            }
+            _ => Term::Improper(heads, Box::new(tail)),
+        }
+    }
+    /// The elements of a tuple, moved out; `Err(self)` for other terms.
+    /// (`Term` has a `Drop`, so a pattern cannot move its parts out.)
+    #[allow(clippy::result_large_err)]
+    pub fn into_tuple(mut self) -> Result<Vec<Term>, Term> {
+        match &mut self {
+            Term::Tuple(v) => Ok(std::mem::take(v)),
+            _ => Err(self),
+        }
     }
     /// The atom, if this is one.
     pub fn as_atom(&self) -> Option<Atom> {
@@ -478,41 +563,43 @@ impl Term {
     }
 
     /// Visits the pieces of an iolist in order; `None` if not an iolist
-    /// (a [`Term::BitString`] anywhere in it makes it not one).
+    /// (a [`Term::BitString`] anywhere in it makes it not one). Deep
+    /// iolists are walked with a stack on the heap, not by recursion.
     pub fn iolist_walk(&self, f: &mut dyn FnMut(IoPiece<'_>)) -> Option<()> {
+        // What is left to visit: the rest of a list's elements, then its
+        // tail (which must be a binary or absent).
+        let mut stack: Vec<(std::slice::Iter<'_, Term>, Option<&Term>)> = Vec::new();
+        // A piece that is not a list: a binary or a compact byte list.
+        let leaf = |t: &Term, f: &mut dyn FnMut(IoPiece<'_>)| -> Option<()> {
+            match t {
+                Term::Binary(b) => f(IoPiece::Bin(b)),
+                Term::ByteList(b) => f(IoPiece::Bytes(b.as_slice())),
+                _ => return None,
+            }
+            Some(())
+        };
         match self {
-            Term::Binary(b) => {
-                f(IoPiece::Bin(b));
-                Some(())
-            }
-            Term::List(items) => items.iter().try_for_each(|t| t.iolist_item(f)),
-            Term::ByteList(b) => {
-                f(IoPiece::Bytes(b.as_slice()));
-                Some(())
-            }
-            Term::Improper(items, tail) => {
-                items.iter().try_for_each(|t| t.iolist_item(f))?;
-                match &**tail {
-                    Term::Binary(b) => {
-                        f(IoPiece::Bin(b));
-                        Some(())
+            Term::List(items) => stack.push((items.iter(), None)),
+            Term::Improper(items, tail) => stack.push((items.iter(), Some(&**tail))),
+            t => return leaf(t, f),
+        }
+        while let Some((items, tail)) = stack.last_mut() {
+            match items.next() {
+                Some(Term::Int(i)) if (0..=255).contains(i) => f(IoPiece::Byte(*i as u8)),
+                Some(Term::List(v)) => stack.push((v.iter(), None)),
+                Some(Term::Improper(v, t)) => stack.push((v.iter(), Some(&**t))),
+                Some(t) => leaf(t, f)?,
+                None => {
+                    match tail {
+                        None => {}
+                        Some(Term::Binary(b)) => f(IoPiece::Bin(b)),
+                        Some(_) => return None,
                     }
-                    _ => None,
+                    stack.pop();
                 }
             }
-            _ => None,
         }
-    }
-
-    fn iolist_item(&self, f: &mut dyn FnMut(IoPiece<'_>)) -> Option<()> {
-        match self {
-            Term::Int(i) if (0..=255).contains(i) => {
-                f(IoPiece::Byte(*i as u8));
-                Some(())
-            }
-            Term::Binary(_) | Term::List(_) | Term::ByteList(_) | Term::Improper(..) => self.iolist_walk(f),
-            _ => None,
-        }
+        Some(())
     }
 }
 
@@ -525,6 +612,117 @@ pub enum IoPiece<'a> {
     Bytes(&'a [u8]),
     /// A binary element or tail.
     Bin(&'a Bin),
+}
+
+/// Stack that must be left before a call that recurses per nesting level:
+/// more than the deepest chain of frames between two [`grow_stack`] calls
+/// (the evaluator's, in a debug build, is the largest).
+const RED_ZONE: usize = 256 * 1024;
+/// The size of each stack segment [`grow_stack`] adds.
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Runs `f`, first moving to a fresh stack segment on the heap when less
+/// than a red zone of the current one is left (the `stacker` crate). Every
+/// function that recurses once per nesting level of its input (a term, an
+/// expression, a non-tail call in a script) makes its recursive calls
+/// through this, so that input depth is bounded by memory, not by the
+/// thread's stack, as in ERTS, whose processes have growing heaps and
+/// whose decoder keeps its own stack.
+#[inline]
+pub fn grow_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
+
+/// For the `Drop` of a recursive type whose drop glue recurses per
+/// nesting level: when the stack is nearly used up, moves the value out of
+/// `slot` (leaving `placeholder`) and drops it on a fresh stack segment.
+pub fn drop_with_stack<T>(slot: &mut T, placeholder: impl FnOnce() -> T) {
+    if stacker::remaining_stack().is_some_and(|left| left < RED_ZONE) {
+        let value = std::mem::replace(slot, placeholder());
+        stacker::grow(STACK_SEGMENT, move || drop(value));
+    }
+}
+
+fn clone_terms(v: &[Term]) -> Vec<Term> {
+    grow_stack(|| v.to_vec())
+}
+
+impl Clone for Term {
+    fn clone(&self) -> Term {
+        match self {
+            Term::Atom(a) => Term::Atom(*a),
+            Term::Int(i) => Term::Int(*i),
+            Term::BigInt(b) => Term::BigInt(b.clone()),
+            Term::Float(f) => Term::Float(*f),
+            Term::Binary(b) => Term::Binary(b.clone()),
+            Term::BitString(b, bits) => Term::BitString(b.clone(), *bits),
+            Term::List(v) => Term::List(clone_terms(v)),
+            Term::ByteList(b) => Term::ByteList(b.clone()),
+            Term::Improper(v, tail) => Term::Improper(clone_terms(v), Box::new(grow_stack(|| (**tail).clone()))),
+            Term::Tuple(v) => Term::Tuple(clone_terms(v)),
+            Term::Map(kv) => Term::Map(grow_stack(|| kv.clone())),
+            Term::Pid(p) => Term::Pid(*p),
+            Term::Port(p) => Term::Port(*p),
+            Term::Ref(r) => Term::Ref(*r),
+            Term::Fun(f) => Term::Fun(f.clone()),
+        }
+    }
+}
+
+impl Term {
+    /// True for a list, tuple or map with something in it: a term whose
+    /// drop would recurse.
+    fn nests(&self) -> bool {
+        match self {
+            Term::List(v) | Term::Tuple(v) => !v.is_empty(),
+            Term::Improper(..) => true,
+            Term::Map(kv) => !kv.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Moves the nesting terms directly inside `self` onto `stack`,
+    /// leaving `[]` in their place.
+    fn take_nested(&mut self, stack: &mut Vec<Term>) {
+        let mut take = |t: &mut Term| {
+            if t.nests() {
+                stack.push(std::mem::replace(t, Term::nil()));
+            }
+        };
+        match self {
+            Term::List(v) | Term::Tuple(v) => v.iter_mut().for_each(take),
+            Term::Improper(v, tail) => {
+                v.iter_mut().for_each(&mut take);
+                take(tail);
+            }
+            Term::Map(kv) => kv.iter_mut().for_each(|(k, v)| {
+                take(k);
+                take(v);
+            }),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Term {
+    /// Drops nested terms from a stack on the heap rather than by
+    /// recursion (a list nested ten million deep is a valid term).
+    fn drop(&mut self) {
+        let nested = match self {
+            Term::List(v) | Term::Tuple(v) => v.iter().any(Term::nests),
+            Term::Improper(v, tail) => tail.nests() || v.iter().any(Term::nests),
+            Term::Map(kv) => kv.iter().any(|(k, v)| k.nests() || v.nests()),
+            _ => false,
+        };
+        if !nested {
+            return;
+        }
+        let mut stack = Vec::new();
+        self.take_nested(&mut stack);
+        while let Some(mut t) = stack.pop() {
+            t.take_nested(&mut stack);
+        }
+    }
 }
 
 impl PartialEq for Term {
@@ -551,7 +749,7 @@ mod tests {
         assert_eq!(compact.iolist_to_bytes(), Some(bytes.clone()));
         assert_eq!(compact.iolist_size(), Some(4));
         assert!(matches!(&*compact.expanded(), Term::List(v) if v.len() == 4));
-        assert!(matches!(Term::compact_byte_list(&[]), Term::List(v) if v.is_empty()));
+        assert!(Term::compact_byte_list(&[]).is_nil());
         // Deep inside other terms too.
         let t = Term::tuple(vec![Term::atom("data"), compact.clone()]);
         assert_eq!(t, Term::tuple(vec![Term::atom("data"), list.clone()]));
@@ -582,5 +780,89 @@ mod tests {
         assert_eq!(cmp(&c(&[1]), &improper), Greater);
         assert_eq!(cmp(&c(&[1, 0]), &improper), Greater);
         assert_eq!(cmp(&c(&[2]), &improper), Greater);
+    }
+
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+    }
+
+    /// Dropping a term recursed once per level: a list a million deep
+    /// overflowed the stack.
+    #[test]
+    fn dropping_a_term_a_million_deep_does_not_recurse() {
+        on_small_stack(|| {
+            let mut t = Term::nil();
+            for i in 0..1_000_000 {
+                t = match i % 4 {
+                    0 => Term::List(vec![t]),
+                    1 => Term::Tuple(vec![Term::Int(1), t]),
+                    2 => Term::Improper(vec![Term::Int(2)], Box::new(t)),
+                    _ => Term::Map(vec![(Term::Int(3), t)]),
+                };
+            }
+            drop(t);
+        });
+    }
+
+    #[test]
+    fn deep_iolists_are_walked_without_recursion() {
+        on_small_stack(|| {
+            let mut t = Term::binary(b"z");
+            for _ in 0..500_000 {
+                t = Term::List(vec![Term::Int(b'a' as i64), t, Term::compact_byte_list(b"bc")]);
+            }
+            assert_eq!(t.iolist_size(), Some(1 + 500_000 * 3));
+            let bytes = t.iolist_to_bytes().unwrap();
+            assert_eq!(&bytes[..4], b"aaaa");
+            assert_eq!(&bytes[499_999..500_003], b"azbc");
+            assert!(bytes.ends_with(b"bcbc"));
+            let deep_improper = Term::Improper(vec![t], Box::new(Term::binary(b"!")));
+            assert_eq!(deep_improper.iolist_size(), Some(2 + 500_000 * 3));
+            assert_eq!(Term::Improper(vec![Term::Int(1)], Box::new(Term::atom("x"))).iolist_size(), None);
+        });
+    }
+
+    #[test]
+    fn atoms_from_input_are_at_most_255_characters() {
+        assert_eq!(Atom::try_new(&"a".repeat(256)), Err(AtomError::TooLong));
+        assert_eq!(Atom::try_new(&"é".repeat(256)), Err(AtomError::TooLong));
+        assert_eq!(Atom::try_new(&"é".repeat(255)).map(|a| a.name().chars().count()), Ok(255));
+        assert!(Atom::existing("not_made_by_existing_").is_none());
+        assert!(Atom::existing("not_made_by_existing_").is_none());
+    }
+
+    /// The table panicked when full. Run in a child process (this test
+    /// binary again), since it fills the process's one table: input then
+    /// gets `TableFull` (`system_limit`), existing atoms still resolve,
+    /// and the host's own atoms still have room. (ERTS 25 itself stops
+    /// there: "no more index entries in atom_tab".)
+    #[test]
+    fn a_full_atom_table_refuses_new_atoms_instead_of_panicking() {
+        const CHILD: &str = "PORTHOST_TEST_FILL_ATOM_TABLE";
+        let name = "term::tests::a_full_atom_table_refuses_new_atoms_instead_of_panicking";
+        if std::env::var_os(CHILD).is_some() {
+            let first = Atom::try_new("flood_0").unwrap();
+            let mut n = 1usize;
+            let e = loop {
+                match Atom::try_new(&format!("flood_{n}")) {
+                    Ok(_) => n += 1,
+                    Err(e) => break e,
+                }
+            };
+            assert_eq!(e, AtomError::TableFull);
+            assert!(n > ATOM_LIMIT - 10_000, "{n}");
+            assert_eq!(Atom::try_new("flood_0"), Ok(first));
+            assert_eq!(Atom::try_new(&format!("flood_{}", n + 1)), Err(AtomError::TableFull));
+            assert!(Atom::new("the_host_s_own_atom_past_the_limit").index() as usize >= ATOM_LIMIT);
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("1 passed"), "{stdout}");
     }
 }

@@ -43,7 +43,7 @@ fn ctl(p: &Process, port: PortId, op: char, data: &str) -> String {
 fn data_from(p: &Process, port: PortId, timeout: Option<Duration>) -> Option<String> {
     let mut is_data = |m: &Term| matches!(m, Term::Tuple(t) if t.len() == 2 && t[0] == Term::Port(port));
     let m = p.receive_matching(&mut is_data, timeout).unwrap()?;
-    let Term::Tuple(t) = m else { unreachable!() };
+    let Term::Tuple(t) = &m else { unreachable!() };
     let Term::Tuple(d) = &t[1] else { panic!("not data: {}", t[1]) };
     assert!(d[0].is_atom("data"), "not data: {}", t[1]);
     Some(String::from_utf8(d[1].iolist_to_bytes().unwrap()).unwrap())

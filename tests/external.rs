@@ -181,7 +181,7 @@ fn close_input_on_a_driver_port_is_badarg() {
 /// `port_info(Port, input)`: the bytes the port has delivered.
 fn input(p: &Process, port: PortId) -> i64 {
     match p.port_info_item(port, &a("input")).unwrap() {
-        Term::Tuple(t) => t[1].as_int().unwrap(),
+        Term::Tuple(ref t) => t[1].as_int().unwrap(),
         other => panic!("port_info input: {other}"),
     }
 }

@@ -129,7 +129,7 @@ fn many_threads_drive_distinct_ports_and_lose_no_message() {
                 }
                 for i in 0..2000u32 {
                     let m = p.receive(WAIT).unwrap().expect("a message for every command");
-                    let Term::Tuple(t2) = m else { panic!() };
+                    let Term::Tuple(t2) = &m else { panic!() };
                     let Term::Tuple(d) = &t2[1] else { panic!() };
                     let Term::Binary(b) = &d[1] else { panic!() };
                     assert_eq!(b.as_slice(), (t * 100_000 + i).to_be_bytes());

@@ -10,6 +10,7 @@ mod driver_api;
 mod events;
 mod external;
 mod ffi;
+mod hostile;
 mod isolation;
 mod ports;
 mod processes;

@@ -442,21 +442,8 @@ unsafe fn sub_binary(bin: *mut ErlDrvBinary, size: usize, offset: usize) -> Resu
 /// `heads` consed in front of `tail`: `[H1, ..., Hn | Tail]`, flattened
 /// into one list when `tail` is a list; `tail` itself when there are no
 /// heads.
-fn cons_onto(mut heads: Vec<Term>, tail: Term) -> Term {
-    if heads.is_empty() {
-        return tail;
-    }
-    match tail.into_expanded() {
-        Term::List(rest) => {
-            heads.extend(rest);
-            Term::List(heads)
-        }
-        Term::Improper(rest, t) => {
-            heads.extend(rest);
-            Term::Improper(heads, t)
-        }
-        t => Term::Improper(heads, Box::new(t)),
-    }
+fn cons_onto(heads: Vec<Term>, tail: Term) -> Term {
+    Term::cons(heads, tail)
 }
 
 #[cfg(test)]

@@ -527,7 +527,7 @@ impl Worker {
     /// returned `{ok, Value}` and caused nothing else, else `{reply, Id,
     /// Result, Exit, Events}`.
     fn dispatch(&self, frame: Term, id: Option<u64>) -> Option<Answer> {
-        let Term::Tuple(mut t) = frame else { return None };
+        let Ok(mut t) = frame.into_tuple() else { return None };
         let tag = t.first().and_then(Term::as_atom)?;
         if tag == crate::atom!("reply") {
             // A reply is read by its caller, who holds the link until then:
@@ -538,7 +538,7 @@ impl Worker {
             return match t.len() {
                 3 => t.pop().map(|v| Ok(Reply { result: Ok(v), exit: None })),
                 5 => {
-                    let (events, exit, result) = (t.pop()?, t.pop()?, t.pop()?);
+                    let (events, mut exit, mut result) = (t.pop()?, t.pop()?, t.pop()?);
                     // Delivered before the link is let go, so nothing the
                     // worker sent later overtakes them.
                     if let Term::List(events) = &events {
@@ -547,11 +547,11 @@ impl Worker {
                         }
                     }
                     let result = match result {
-                        Term::Tuple(mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
+                        Term::Tuple(ref mut r) if r.len() == 2 && r[0].is_atom("ok") => Ok(r.pop().expect("two elements")),
                         other => Err(other),
                     };
                     let exit = match exit {
-                        Term::Tuple(mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
+                        Term::Tuple(ref mut e) if e.len() == 2 && (e[0].is_atom("exit") || e[0].is_atom("exit_unlinked")) => {
                             let unlinked = e[0].is_atom("exit_unlinked");
                             e.pop().map(|reason| (reason, unlinked))
                         }

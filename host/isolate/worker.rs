@@ -609,7 +609,7 @@ fn forward_pending(proxy: &Process, mailbox: &Mailbox, st: &mut State, port: Opt
         }
         match st.event(msg) {
             // The end of the request's own port travels in the reply.
-            Some(Term::Tuple(e)) if e.len() == 3 && port.is_some_and(|p| matches!(e[1], Term::Port(q) if q == p)) && !e[0].is_atom("msg") => {
+            Some(Term::Tuple(ref e)) if e.len() == 3 && port.is_some_and(|p| matches!(e[1], Term::Port(q) if q == p)) && !e[0].is_atom("msg") => {
                 exit = tuple(vec![e[0].clone(), e[2].clone()]);
             }
             Some(ev) => events.push(ev),

@@ -67,19 +67,8 @@ fn string_arg(t: &Term) -> Option<String> {
 }
 
 /// Builds `items ++ tail` as a list term, flattening a list tail.
-pub fn make_list(mut items: Vec<Term>, tail: Term) -> Term {
-    match tail {
-        Term::List(rest) => {
-            items.extend(rest);
-            Term::List(items)
-        }
-        Term::Improper(rest, t) => {
-            items.extend(rest);
-            Term::Improper(items, t)
-        }
-        t if items.is_empty() => t,
-        t => Term::Improper(items, Box::new(t)),
-    }
+pub fn make_list(items: Vec<Term>, tail: Term) -> Term {
+    Term::cons(items, tail)
 }
 
 /// `A ++ B`.
@@ -216,15 +205,38 @@ fn raise(class: &str, reason: &Term) -> R {
     Err(Exception { class: Atom::new(class), reason: reason.clone() })
 }
 
-fn list_to_atom(t: &Term) -> R {
+fn list_to_atom(t: &Term, existing: bool) -> R {
     let s = string_arg(t).ok_or_else(badarg)?;
-    if s.chars().count() > 255 {
-        return Err(Exception::error(Term::atom("system_limit")));
-    }
-    Ok(Term::atom(&s))
+    new_atom(&s, existing)
 }
 
-fn binary_to_atom(t: &Term, enc: Option<&Term>) -> R {
+/// The atom `name` for `list_to_atom/1` and friends: `system_limit` past
+/// 255 characters or when the atom table is full, as in ERTS; for the
+/// `*_to_existing_atom` BIFs, `badarg` when it does not exist yet.
+fn new_atom(name: &str, existing: bool) -> R {
+    if existing {
+        return Atom::existing(name).map(Term::Atom).ok_or_else(badarg);
+    }
+    Atom::try_new(name).map(Term::Atom).map_err(|_| Exception::error(Term::atom("system_limit")))
+}
+
+/// `binary_to_term/2`: the options are a proper list of `safe` and
+/// `used`; anything else is `badarg`, as in OTP 25.
+fn binary_to_term_opts(b: &Term, opts: &Term) -> R {
+    let b = binary_arg(b)?;
+    let (mut safe, mut used) = (false, false);
+    for o in list_items(opts).ok_or_else(badarg)? {
+        match o {
+            o if o.is_atom("safe") => safe = true,
+            o if o.is_atom("used") => used = true,
+            _ => return Err(badarg()),
+        }
+    }
+    let (t, n) = ext::decode(b.as_slice(), safe).ok_or_else(badarg)?;
+    Ok(if used { Term::tuple(vec![t, Term::Int(n as i64)]) } else { t })
+}
+
+fn binary_to_atom(t: &Term, enc: Option<&Term>, existing: bool) -> R {
     let b = match t {
         Term::Binary(b) => b,
         _ => return Err(badarg()),
@@ -240,10 +252,7 @@ fn binary_to_atom(t: &Term, enc: Option<&Term>) -> R {
     } else {
         std::str::from_utf8(b.as_slice()).map_err(|_| badarg())?.to_string()
     };
-    if s.chars().count() > 255 {
-        return Err(Exception::error(Term::atom("system_limit")));
-    }
-    Ok(Term::atom(&s))
+    new_atom(&s, existing)
 }
 
 fn atom_to_binary(t: &Term, enc: Option<&Term>) -> R {
@@ -365,7 +374,7 @@ fn push_bitstring_list(w: &mut BitWriter, t: &Term) -> Option<()> {
     for x in items {
         match x {
             Term::Int(i @ 0..=255) => w.push_bytes(&[*i as u8]),
-            Term::List(_) | Term::Improper(..) => push_bitstring_list(w, x)?,
+            Term::List(_) | Term::Improper(..) => crate::term::grow_stack(|| push_bitstring_list(w, x))?,
             _ => {
                 let (bytes, n) = x.as_bits()?;
                 w.push_bits_of(bytes, n);
@@ -392,8 +401,8 @@ fn list_to_bitstring(t: &Term) -> R {
 fn binary_part(b: &Term, pos: &Term, len: &Term) -> R {
     let bin = whole_bytes_arg(b)?;
     let (pos, len) = (int_arg(pos).ok_or_else(badarg)?, int_arg(len).ok_or_else(badarg)?);
-    let (start, end) = if len >= 0 { (pos, pos.checked_add(len)) } else { (pos + len, Some(pos)) };
-    let end = end.ok_or_else(badarg)?;
+    let (start, end) = if len >= 0 { (Some(pos), pos.checked_add(len)) } else { (pos.checked_add(len), Some(pos)) };
+    let (start, end) = start.zip(end).ok_or_else(badarg)?;
     if start < 0 || end > bin.len() as i64 || start > end {
         return Err(badarg());
     }
@@ -403,7 +412,7 @@ fn binary_part(b: &Term, pos: &Term, len: &Term) -> R {
 fn flatten_into(t: &Term, out: &mut Vec<Term>) -> Result<(), Exception> {
     for x in list_items(t).ok_or_else(function_clause)? {
         match x {
-            Term::List(_) => flatten_into(x, out)?,
+            Term::List(_) => crate::term::grow_stack(|| flatten_into(x, out))?,
             Term::Improper(..) => return Err(function_clause()),
             _ => out.push(x.clone()),
         }
@@ -441,9 +450,11 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         ("atom_to_list", 1) => a[0].as_atom().map(|x| Term::string(x.name())).ok_or_else(badarg),
         ("atom_to_binary", 1) => atom_to_binary(&a[0], None),
         ("atom_to_binary", 2) => atom_to_binary(&a[0], Some(&a[1])),
-        ("list_to_atom", 1) | ("list_to_existing_atom", 1) => list_to_atom(&a[0]),
-        ("binary_to_atom", 1) | ("binary_to_existing_atom", 1) => binary_to_atom(&a[0], None),
-        ("binary_to_atom", 2) | ("binary_to_existing_atom", 2) => binary_to_atom(&a[0], Some(&a[1])),
+        ("list_to_atom", 1) | ("list_to_existing_atom", 1) => list_to_atom(&a[0], name.contains("existing")),
+        ("binary_to_atom", 1) | ("binary_to_existing_atom", 1) => binary_to_atom(&a[0], None, name.contains("existing")),
+        ("binary_to_atom", 2) | ("binary_to_existing_atom", 2) => {
+            binary_to_atom(&a[0], Some(&a[1]), name.contains("existing"))
+        }
         ("binary_to_list", 1) => binary_arg(&a[0]).map(|b| Term::byte_list(b.as_slice())),
         ("bitstring_to_list", 1) => bitstring_to_list(&a[0]),
         ("binary_to_list", 3) => (|| {
@@ -574,6 +585,7 @@ fn erlang(name: &str, args: &[Term]) -> Option<R> {
         }
         ("term_to_binary", 1) => Ok(Term::binary(&ext::term_to_binary(&a[0]))),
         ("binary_to_term", 1) => binary_arg(&a[0]).and_then(|b| ext::binary_to_term(b.as_slice()).ok_or_else(Exception::badarg)),
+        ("binary_to_term", 2) => binary_to_term_opts(&a[0], &a[1]),
         ("max", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Less { a[1].clone() } else { a[0].clone() }),
         ("min", 2) => Ok(if compare(&a[0], &a[1], false) == Ordering::Greater { a[1].clone() } else { a[0].clone() }),
         ("is_atom", 1) => Ok(boolean(matches!(a[0], Term::Atom(_)))),
@@ -634,8 +646,8 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
             None => Err(badarg()),
         },
         ("seq", 2) => match (int_arg(&a[0]), int_arg(&a[1])) {
-            (Some(from), Some(to)) if from - 1 <= to => {
-                if to - from > 1 << 26 {
+            (Some(from), Some(to)) if from as i128 - 1 <= to as i128 => {
+                if to as i128 - from as i128 > 1 << 26 {
                     Err(Exception::error(Term::atom("system_limit")))
                 } else {
                     Ok(Term::List((from..=to).map(Term::Int).collect()))
@@ -645,15 +657,17 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
         },
         ("seq", 3) => match (int_arg(&a[0]), int_arg(&a[1]), int_arg(&a[2])) {
             (Some(from), Some(to), Some(step)) => {
+                // In i128: no overflow over the whole 64-bit range.
+                let (from, to, step) = (from as i128, to as i128, step as i128);
                 if (step > 0 && from - step <= to) || (step < 0 && from - step >= to) {
                     let n = (to - from) / step + 1;
                     if n > 1 << 26 {
                         Err(Exception::error(Term::atom("system_limit")))
                     } else {
-                        Ok(Term::List((0..n).map(|i| Term::Int(from + i * step)).collect()))
+                        Ok(Term::List((0..n).map(|i| Term::int(from + i * step)).collect()))
                     }
                 } else if step == 0 && from == to {
-                    Ok(Term::List(vec![Term::Int(from)]))
+                    Ok(Term::List(vec![Term::int(from)]))
                 } else {
                     Err(badarg())
                 }
@@ -674,6 +688,8 @@ fn lists(name: &str, a: &[Term]) -> Option<R> {
         },
         ("duplicate", 2) => match index_arg(&a[0]) {
             Some(n) if n < 1 << 26 => Ok(Term::List(vec![a[1].clone(); n])),
+            // ERTS runs out of memory making it.
+            Some(_) => Err(Exception::error(Term::atom("system_limit"))),
             _ => Err(function_clause()),
         },
         ("flatten", 1) => {
@@ -786,7 +802,8 @@ fn binary(name: &str, a: &[Term]) -> Option<R> {
             let b = binary_arg(&a[0])?;
             let n = index_arg(&a[1]).ok_or_else(badarg)?;
             if b.len().saturating_mul(n) > 1 << 32 {
-                return Err(badarg());
+                // ERTS tries, and aborts when it cannot allocate.
+                return Err(Exception::error(Term::atom("system_limit")));
             }
             Ok(Term::binary(&b.as_slice().repeat(n)))
         })(),

@@ -79,12 +79,20 @@ pub fn segment_bits(spec: &BitSpec, size: Option<&Term>) -> Result<Option<usize>
             _ => None,
         }),
         Some(_) if matches!(spec.ty, BitType::Utf8 | BitType::Utf16 | BitType::Utf32) => Err(badarg()),
+        // ERTS: `system_limit` for sizes it cannot address (`<<0:(1 bsl
+        // 64)>>`); it tries and fails to allocate smaller huge ones
+        // (`<<0:(1 bsl 40)>>` aborts the VM): porthost refuses from 2^40.
         Some(Term::Int(n)) if *n >= 0 => {
-            let bits = (*n as u64).checked_mul(unit).filter(|&b| b <= (1u64 << 40)).ok_or_else(badarg)?;
+            let bits = (*n as u64).checked_mul(unit).filter(|&b| b <= (1u64 << 40)).ok_or_else(system_limit)?;
             Ok(Some(bits as usize))
         }
+        Some(t @ Term::BigInt(_)) if !num::is_negative(t) => Err(system_limit()),
         Some(_) => Err(badarg()),
     }
+}
+
+fn system_limit() -> Exception {
+    Exception::error(Term::atom("system_limit"))
 }
 
 /// A bit-granular output buffer.
@@ -190,11 +198,14 @@ impl BitWriter {
 /// (`ceil(n/8)` of them, the top one masked to `n % 8` bits).
 fn int_le_bytes(v: &Term, n: usize) -> Result<Vec<u8>, Exception> {
     let len = n.div_ceil(8);
-    let (mut le, neg) = match v {
+    let (mut le, neg): (Vec<u8>, bool) = match v {
         Term::Int(i) => (i.to_le_bytes().to_vec(), *i < 0),
         Term::BigInt(b) => (b.value.to_signed_bytes_le(), num::is_negative(v)),
         _ => return Err(badarg()),
     };
+    // A huge segment (`<<0:(1 bsl 39)>>`) is `system_limit` when memory
+    // for it cannot be had, not an abort.
+    le.try_reserve_exact(len.saturating_sub(le.len())).map_err(|_| system_limit())?;
     le.resize(len, if neg { 0xff } else { 0 });
     if n % 8 != 0 {
         le[len - 1] &= (1u8 << (n % 8)) - 1;
@@ -557,7 +568,7 @@ mod tests {
     /// The bytes of the binary built from `segs`.
     fn build(segs: &[(Term, usize, BitSpec)]) -> Result<Vec<u8>, Exception> {
         match build_term(segs)? {
-            Term::Binary(b) => Ok(b.as_slice().to_vec()),
+            Term::Binary(ref b) => Ok(b.as_slice().to_vec()),
             t => panic!("{t} is not a binary"),
         }
     }

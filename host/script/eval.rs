@@ -26,7 +26,7 @@ use super::bits::{self, BitReader, BitWriter};
 use super::num;
 use super::parse::{BinSeg, Clause, Expr, Form, FunDef, Guard, MapField, Qualifier, UnOp};
 use super::{Exception, ProcessBody, Runtime, SpawnOptions};
-use crate::term::{ext, Atom, Fun, Ref, Term};
+use crate::term::{ext, grow_stack, Atom, Fun, Ref, Term};
 
 /// Variable bindings.
 pub(crate) type Bindings = HashMap<String, Term>;
@@ -164,7 +164,7 @@ fn eval_tail(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> Result<Tail, Excep
             let fv = eval(b, f, cx)?;
             let argv = eval_list(b, args, cx)?;
             match fv {
-                Term::Fun(fun) => Ok(Tail::Call(fun, argv)),
+                Term::Fun(ref fun) => Ok(Tail::Call(fun.clone(), argv)),
                 fv => Err(err2("badfun", fv)),
             }
         }
@@ -205,7 +205,14 @@ fn eval_list(b: &mut Bindings, items: &[Expr], cx: &mut Ctx<'_>) -> Result<Vec<T
     items.iter().map(|e| eval(b, e, cx)).collect()
 }
 
+/// Evaluates `e`. Nested expressions and non-tail calls recurse through
+/// here, on a stack that grows as deep as memory allows (ERTS's processes
+/// have growing heaps: a body-recursive function 100,000 calls deep runs).
 fn eval(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
+    grow_stack(|| eval_here(b, e, cx))
+}
+
+fn eval_here(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
     match e {
         Expr::Lit(t) => Ok(t.clone()),
         Expr::Str(s) => Ok(Term::string(s)),
@@ -270,7 +277,7 @@ fn eval(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
             let (mv, fv, av) = (eval(b, m, cx)?, eval(b, f, cx)?, eval(b, a, cx)?);
             match (mv, fv, av) {
                 (Term::Atom(module), Term::Atom(function), Term::Int(arity)) if (0..=255).contains(&arity) => {
-                    Ok(Term::Fun(Fun::External { module, function, arity: arity as u8 }))
+                    Ok(Term::Fun(Fun::External { module, function, arity: arity as u32 }))
                 }
                 _ => Err(Exception::badarg()),
             }
@@ -304,7 +311,7 @@ fn unary(op: UnOp, v: &Term) -> R {
 fn eval_map(b: &mut Bindings, base: Option<&Expr>, fields: &[MapField], cx: &mut Ctx<'_>) -> R {
     let base = match base {
         Some(e) => match eval(b, e, cx)? {
-            Term::Map(pairs) => Some(pairs),
+            Term::Map(ref mut pairs) => Some(std::mem::take(pairs)),
             v => {
                 // Fields are evaluated before the base is checked.
                 for f in fields {
@@ -380,6 +387,10 @@ fn eval_in_pattern(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
 /// `Ok(false)` when it does not match (`b` may then hold some of the
 /// pattern's bindings; callers match into a copy when that matters).
 pub(crate) fn match_pattern(b: &mut Bindings, p: &Expr, v: &Term, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
+    grow_stack(|| match_here(b, p, v, cx))
+}
+
+fn match_here(b: &mut Bindings, p: &Expr, v: &Term, cx: &mut Ctx<'_>) -> Result<bool, Exception> {
     Ok(match p {
         Expr::Var(n) if n == "_" => true,
         Expr::Var(n) => match b.get(n) {
@@ -569,7 +580,7 @@ fn eval_receive(
 /// The variables a pattern binds (for comprehension generators, whose
 /// patterns shadow outer variables).
 fn pattern_vars(p: &Expr, out: &mut Vec<String>) {
-    match p {
+    grow_stack(|| match p {
         Expr::Var(v) if v != "_" => out.push(v.clone()),
         Expr::Tuple(items) => items.iter().for_each(|e| pattern_vars(e, out)),
         Expr::List(items, tail) => {
@@ -586,7 +597,7 @@ fn pattern_vars(p: &Expr, out: &mut Vec<String>) {
         }
         Expr::Op(_, _, r) => pattern_vars(r, out),
         _ => {}
-    }
+    })
 }
 
 /// True for expressions that are guard tests (`erl_lint:is_guard_test/1`):
@@ -600,7 +611,7 @@ fn is_guard_expr(e: &Expr) -> bool {
         "node", "round", "self", "size", "tl", "trunc", "tuple_size",
     ];
     let all = |v: &[Expr]| v.iter().all(is_guard_expr);
-    match e {
+    grow_stack(|| match e {
         Expr::Lit(_) | Expr::Str(_) | Expr::Var(_) => true,
         Expr::Tuple(v) => all(v),
         Expr::List(v, t) => all(v) && t.as_deref().is_none_or(is_guard_expr),
@@ -620,7 +631,7 @@ fn is_guard_expr(e: &Expr) -> bool {
             module_ok && matches!(&**f, Expr::Lit(Term::Atom(a)) if GUARD_BIFS.contains(&a.name())) && all(args)
         }
         _ => false,
-    }
+    })
 }
 
 fn comprehension(b: Bindings, e: &Expr, quals: &[Qualifier], cx: &mut Ctx<'_>, out: &mut Vec<Term>) -> Result<(), Exception> {
@@ -632,7 +643,7 @@ fn comprehension(b: Bindings, e: &Expr, quals: &[Qualifier], cx: &mut Ctx<'_>, o
         Some((Qualifier::Generator(p, src), rest)) => {
             let mut b1 = b.clone();
             let items = match eval(&mut b1, src, cx)? {
-                Term::List(items) => items,
+                Term::List(ref mut items) => std::mem::take(items),
                 v => return Err(err2("bad_generator", v)),
             };
             let mut fresh = Vec::new();
@@ -687,7 +698,7 @@ fn eval_call(b: &mut Bindings, m: Option<&Expr>, f: &Expr, args: &[Expr], cx: &m
                 let fv = eval(b, f, cx)?;
                 let argv = eval_list(b, args, cx)?;
                 match fv {
-                    Term::Fun(fun) => apply_fun(&fun, argv, cx),
+                    Term::Fun(ref fun) => apply_fun(fun, argv, cx),
                     fv => Err(err2("badfun", fv)),
                 }
             }
@@ -935,6 +946,9 @@ fn undef() -> Exception {
     Exception::error(Term::atom("undef"))
 }
 
+/// The stack left for a call into the runtime, which may run a driver.
+const DRIVER_STACK: usize = 1 << 20;
+
 /// Local references, for `make_ref/0` when the runtime has none of its own.
 static NEXT_REF: AtomicU64 = AtomicU64::new(1 << 40);
 
@@ -979,7 +993,10 @@ fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
         }
     }
     match cx.rt.as_deref_mut() {
-        Some(rt) => rt.call(m, f, args),
+        // The port BIFs run driver callbacks on this thread: give them the
+        // stack an ERTS scheduler has (about 1 MiB), however deep the
+        // script's recursion is.
+        Some(rt) => stacker::maybe_grow(DRIVER_STACK, 4 * DRIVER_STACK, || rt.call(m, f, args)),
         None => Err(undef()),
     }
 }

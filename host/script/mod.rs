@@ -34,6 +34,8 @@ use crate::term::{Atom, Pid, Ref, Term};
 mod bifs;
 mod bits;
 #[cfg(test)]
+mod deep_tests;
+#[cfg(test)]
 mod erts_tests;
 mod eval;
 mod num;

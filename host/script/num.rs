@@ -10,8 +10,25 @@ use crate::term::Term;
 
 type Big = eetf::BigInteger;
 
-/// Bits beyond which `bsl` gives `system_limit` instead of allocating.
-const MAX_SHIFT: i64 = 1 << 24;
+/// The most bits an integer may have: ERTS's `BIG_ARITY_MAX`, 2^19 - 1
+/// words of 64 bits (OTP 25: `1 bsl 33554367` is an integer, `1 bsl
+/// 33554368` and `(1 bsl 16777200) * (1 bsl 16777200)` are
+/// `system_limit`). Checked before a result is computed where its size is
+/// known ahead (`*`, `bsl`), so that no input makes an integer of
+/// gigabytes.
+const MAX_BIG_BITS: u64 = ((1 << 19) - 1) * 64;
+
+fn system_limit() -> Exception {
+    Exception::error(Term::atom("system_limit"))
+}
+
+/// A big integer result, or `system_limit` past [`MAX_BIG_BITS`].
+fn big_result(value: num_bigint::BigInt) -> Result<Term, Exception> {
+    if value.bits() > MAX_BIG_BITS {
+        return Err(system_limit());
+    }
+    Ok(Term::from_big(Big { value }))
+}
 
 fn big(i: i64) -> Big {
     Big::from(i)
@@ -92,12 +109,16 @@ pub fn arith(op: u8, a: &Term, b: &Term) -> Result<Term, Exception> {
         }
         _ if is_integer(a) && is_integer(b) => {
             let (x, y) = (to_big(a).unwrap(), to_big(b).unwrap());
+            // A product has at least bits(x) + bits(y) - 1 bits.
+            if op == b'*' && x.value.bits() + y.value.bits() > MAX_BIG_BITS + 1 && x.value.bits() > 0 && y.value.bits() > 0 {
+                return Err(system_limit());
+            }
             let value = match op {
                 b'+' => &x.value + &y.value,
                 b'-' => &x.value - &y.value,
                 _ => &x.value * &y.value,
             };
-            Ok(Term::from_big(Big { value }))
+            big_result(value)
         }
         _ if is_number(a) && is_number(b) => {
             let x = to_f64(a).ok_or_else(badarith)?;
@@ -184,16 +205,17 @@ pub fn shift(a: &Term, b: &Term, left: bool) -> Result<Term, Exception> {
             }
         }
     };
-    let n = if left { n } else { -n };
+    let n = if left { n } else { n.saturating_neg() };
     if n == 0 {
         return Ok(a.clone());
     }
     if n > 0 {
-        if n > MAX_SHIFT {
-            if matches!(a, Term::Int(0)) {
-                return Ok(Term::Int(0));
-            }
-            return Err(Exception::error(Term::atom("system_limit")));
+        if matches!(a, Term::Int(0)) {
+            return Ok(Term::Int(0));
+        }
+        let bits = to_big(a).map_or(0, |x| x.value.bits());
+        if n as u64 > MAX_BIG_BITS || bits + n as u64 > MAX_BIG_BITS {
+            return Err(system_limit());
         }
         if let Term::Int(x) = a {
             if n < 64 {
@@ -294,5 +316,22 @@ mod tests {
         assert_eq!(s(bitwise(b'&', &b70, &Term::Int(-1))), "-1180591620717411303424");
         assert_eq!(float_to_int(-2.5).to_string(), "-2");
         assert_eq!(float_to_int(1.0e20).to_string(), "100000000000000000000");
+    }
+
+    /// OTP 25's limits: integers of at most 33,554,368 bits; a shift by
+    /// -2^63 overflowed negating it.
+    #[test]
+    fn integers_past_erts_size_limit_are_system_limit() {
+        let one = Term::Int(1);
+        let max = shift(&one, &Term::Int(33_554_367), true).unwrap();
+        assert!(matches!(&max, Term::BigInt(b) if b.value.bits() == 33_554_368));
+        assert_eq!(s(shift(&one, &Term::Int(33_554_368), true)), "system_limit");
+        assert_eq!(s(shift(&max, &Term::Int(1), true)), "system_limit");
+        assert_eq!(s(arith(b'+', &max, &max)), "system_limit");
+        let half = shift(&one, &Term::Int(16_777_200), true).unwrap();
+        assert_eq!(s(arith(b'*', &half, &half)), "system_limit");
+        assert_eq!(s(shift(&one, &Term::Int(i64::MIN), false)), "system_limit");
+        assert_eq!(s(shift(&Term::Int(0), &Term::Int(i64::MAX), true)), "0");
+        assert_eq!(s(shift(&one, &Term::int(1 << 100), true)), "system_limit");
     }
 }

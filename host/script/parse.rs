@@ -25,7 +25,7 @@ use std::sync::Arc;
 use erl_tokenize::{Keyword, Symbol, TokenKind, TokenValue};
 
 use crate::term::fmt::quote_atom;
-use crate::term::{Atom, Term};
+use crate::term::{grow_stack, Atom, AtomError, Term};
 
 /// A syntax error, with the position (1-based line and column) of the
 /// offending token.
@@ -284,6 +284,14 @@ pub enum Expr {
     ExternalFun(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
+impl Drop for Expr {
+    /// A deep expression (a chain of 100,000 operators) is dropped on a
+    /// stack that grows as it needs.
+    fn drop(&mut self) {
+        crate::term::drop_with_stack(self, || Expr::Var(String::new()));
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 enum T {
     Atom(String),
@@ -385,7 +393,20 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, ParseError> {
         }
         let text = tok.text(src).to_string();
         let t = match tok.value(src) {
-            TokenValue::Atom(a) => T::Atom(a.into_owned()),
+            TokenValue::Atom(a) => match Atom::try_new(&a) {
+                Ok(_) => T::Atom(a.into_owned()),
+                // erl_scan's `{illegal, atom}` past 255 characters.
+                Err(e) => {
+                    return Err(ParseError {
+                        line: tok.start().line().get(),
+                        column: tok.start().column().get(),
+                        message: match e {
+                            AtomError::TooLong => "illegal atom".into(),
+                            _ => format!("{e}: system_limit"),
+                        },
+                    })
+                }
+            },
             TokenValue::Char(c) => T::Char(c),
             TokenValue::Float(f) => T::Float(f),
             TokenValue::Integer(Some(v)) => T::Int(Term::int(v as i128)),
@@ -512,20 +533,24 @@ impl Parser {
     }
 
     fn expr(&mut self) -> PResult<Expr> {
-        if self.eat_kw(Keyword::Catch) {
-            return Ok(Expr::Catch(Box::new(self.expr()?)));
-        }
-        self.expr_100()
+        // Every nested expression comes through here: the stack grows
+        // with the nesting (3,000 nested lists, 100,000 parentheses).
+        grow_stack(|| {
+            if self.eat_kw(Keyword::Catch) {
+                return Ok(Expr::Catch(Box::new(self.expr()?)));
+            }
+            self.expr_100()
+        })
     }
 
     fn expr_100(&mut self) -> PResult<Expr> {
         let lhs = self.expr_150()?;
         if self.eat_sym(Symbol::Match) {
-            let rhs = self.expr_100()?;
+            let rhs = grow_stack(|| self.expr_100())?;
             return Ok(Expr::Match(Box::new(lhs), Box::new(rhs)));
         }
         if self.eat_sym(Symbol::Bang) {
-            let rhs = self.expr_100()?;
+            let rhs = grow_stack(|| self.expr_100())?;
             return Ok(Expr::Send(Box::new(lhs), Box::new(rhs)));
         }
         Ok(lhs)
@@ -534,7 +559,7 @@ impl Parser {
     fn expr_150(&mut self) -> PResult<Expr> {
         let lhs = self.expr_160()?;
         if self.eat_kw(Keyword::Orelse) {
-            let rhs = self.expr_150()?;
+            let rhs = grow_stack(|| self.expr_150())?;
             return Ok(Expr::OrElse(Box::new(lhs), Box::new(rhs)));
         }
         Ok(lhs)
@@ -543,7 +568,7 @@ impl Parser {
     fn expr_160(&mut self) -> PResult<Expr> {
         let lhs = self.expr_200()?;
         if self.eat_kw(Keyword::Andalso) {
-            let rhs = self.expr_160()?;
+            let rhs = grow_stack(|| self.expr_160())?;
             return Ok(Expr::AndAlso(Box::new(lhs), Box::new(rhs)));
         }
         Ok(lhs)
@@ -563,7 +588,7 @@ impl Parser {
             _ => return Ok(lhs),
         };
         self.bump();
-        let rhs = self.expr_300()?;
+        let rhs = grow_stack(|| self.expr_300())?;
         Ok(Expr::Op(op, Box::new(lhs), Box::new(rhs)))
     }
 
@@ -575,7 +600,7 @@ impl Parser {
             _ => return Ok(lhs),
         };
         self.bump();
-        let rhs = self.expr_300()?;
+        let rhs = grow_stack(|| self.expr_300())?;
         Ok(Expr::Op(op, Box::new(lhs), Box::new(rhs)))
     }
 
@@ -630,7 +655,7 @@ impl Parser {
     fn expr_600(&mut self) -> PResult<Expr> {
         if let Some(op) = self.prefix_op() {
             self.bump();
-            let e = self.expr_600()?;
+            let e = grow_stack(|| self.expr_600())?;
             return Ok(Expr::Unary(op, Box::new(e)));
         }
         self.expr_700()
@@ -1007,28 +1032,28 @@ mod tests {
     fn precedence() {
         // 1 + 2 * 3 parses as 1 + (2 * 3).
         match one("1 + 2 * 3.") {
-            Expr::Op(BinOp::Add, _, r) => assert!(matches!(*r, Expr::Op(BinOp::Mul, _, _))),
+            Expr::Op(BinOp::Add, _, ref r) => assert!(matches!(**r, Expr::Op(BinOp::Mul, _, _))),
             e => panic!("{e:?}"),
         }
         // X = a ! b parses as X = (a ! b).
-        assert!(matches!(one("X = a ! b."), Expr::Match(_, r) if matches!(*r, Expr::Send(..))));
+        assert!(matches!(one("X = a ! b."), Expr::Match(_, ref r) if matches!(**r, Expr::Send(..))));
         // A andalso B orelse C is (A andalso B) orelse C.
-        assert!(matches!(one("a andalso b orelse c."), Expr::OrElse(l, _) if matches!(*l, Expr::AndAlso(..))));
+        assert!(matches!(one("a andalso b orelse c."), Expr::OrElse(ref l, _) if matches!(**l, Expr::AndAlso(..))));
         // ++ is right associative.
-        assert!(matches!(one("a ++ b ++ c."), Expr::Op(BinOp::Append, _, r) if matches!(*r, Expr::Op(BinOp::Append, ..))));
+        assert!(matches!(one("a ++ b ++ c."), Expr::Op(BinOp::Append, _, ref r) if matches!(**r, Expr::Op(BinOp::Append, ..))));
         // - binds tighter than :.
-        assert!(matches!(one("erlang:length(X)."), Expr::Call(Some(_), _, a) if a.len() == 1));
+        assert!(matches!(one("erlang:length(X)."), Expr::Call(Some(_), _, ref a) if a.len() == 1));
     }
 
     #[test]
     fn literals() {
         assert!(matches!(one("16#FF."), Expr::Lit(Term::Int(255))));
         assert!(matches!(one("$a."), Expr::Lit(Term::Int(97))));
-        assert!(matches!(one("\"ab\" \"cd\"."), Expr::Str(s) if s == "abcd"));
-        assert!(matches!(one("'hello world'."), Expr::Lit(Term::Atom(a)) if a.name() == "hello world"));
-        assert!(matches!(one("maybe."), Expr::Lit(Term::Atom(a)) if a.name() == "maybe"));
+        assert!(matches!(one("\"ab\" \"cd\"."), Expr::Str(ref s) if s == "abcd"));
+        assert!(matches!(one("'hello world'."), Expr::Lit(Term::Atom(ref a)) if a.name() == "hello world"));
+        assert!(matches!(one("maybe."), Expr::Lit(Term::Atom(ref a)) if a.name() == "maybe"));
         match one("123456789012345678901234567890.") {
-            Expr::Lit(t) => assert_eq!(t.to_string(), "123456789012345678901234567890"),
+            Expr::Lit(ref t) => assert_eq!(t.to_string(), "123456789012345678901234567890"),
             e => panic!("{e:?}"),
         }
     }
@@ -1036,7 +1061,7 @@ mod tests {
     #[test]
     fn binaries() {
         match one("<<0, Port:16, Rest/binary, X:32/little-signed-unit:1>>.") {
-            Expr::Bin(segs) => {
+            Expr::Bin(ref segs) => {
                 assert_eq!(segs.len(), 4);
                 assert_eq!(segs[2].spec.ty, BitType::Binary);
                 assert_eq!(segs[3].spec.endian, Endian::Little);
@@ -1071,7 +1096,7 @@ mod tests {
     #[test]
     fn funs() {
         match one("fun (X, {Y}) when X > Y -> X; (_, _) -> none end.") {
-            Expr::Fun(def) => {
+            Expr::Fun(ref def) => {
                 assert!(def.name.is_none());
                 assert_eq!(def.clauses.len(), 2);
                 assert_eq!(def.arity(), 2);
@@ -1080,14 +1105,14 @@ mod tests {
             e => panic!("{e:?}"),
         }
         match one("fun Loop(0) -> done; Loop(N) -> Loop(N - 1) end.") {
-            Expr::Fun(def) => assert_eq!(def.name.as_deref(), Some("Loop")),
+            Expr::Fun(ref def) => assert_eq!(def.name.as_deref(), Some("Loop")),
             e => panic!("{e:?}"),
         }
         assert!(matches!(one("fun erlang:length/1."), Expr::ExternalFun(..)));
         assert!(matches!(one("fun M:F/A."), Expr::ExternalFun(..)));
         // A fun called at once, and a fun value called.
-        assert!(matches!(one("(fun () -> 1 end)()."), Expr::Call(None, f, _) if matches!(*f, Expr::Fun(_))));
-        assert!(matches!(one("F(1, 2)."), Expr::Call(None, f, a) if matches!(*f, Expr::Var(_)) && a.len() == 2));
+        assert!(matches!(one("(fun () -> 1 end)()."), Expr::Call(None, ref f, _) if matches!(**f, Expr::Fun(_))));
+        assert!(matches!(one("F(1, 2)."), Expr::Call(None, ref f, ref a) if matches!(**f, Expr::Var(_)) && a.len() == 2));
         assert_eq!(parse_script("fun L() -> 1; M() -> 2 end.").unwrap_err().to_string(), "1:15: head mismatch");
         assert_eq!(parse_script("fun (X) -> X; () -> 1 end.").unwrap_err().to_string(), "1:15: head mismatch");
         assert!(parse_script("fun foo/1.").is_err());

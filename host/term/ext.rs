@@ -11,13 +11,11 @@
 //! `erl_eval`'s code hash and the fun's whole environment, which porthost
 //! does not have, so [`try_term_to_binary`] refuses it and the script's
 //! `term_to_binary/1` raises `badarg` where ERTS succeeds.
-//! (`eetf` encodes atoms as UTF-8 and maps in hash order, so it is used
-//! only to inflate compressed terms.)
 //!
 //! Decoding accepts every tag a port script can meet and answers `badarg`
 //! on anything malformed; trailing bytes are ignored, as ERTS ignores them.
 
-use crate::term::{Atom, Fun, Pid, PortId, Ref, Term};
+use crate::term::{grow_stack, order, Atom, Fun, Pid, PortId, Ref, Term};
 
 const NODE: &str = "nonode@nohost";
 
@@ -56,6 +54,10 @@ fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
 }
 
 fn put_term(out: &mut Vec<u8>, t: &Term) {
+    grow_stack(|| put_term_here(out, t))
+}
+
+fn put_term_here(out: &mut Vec<u8>, t: &Term) {
     match t {
         Term::Atom(a) => put_atom(out, a.name()),
         Term::Int(i) if (0..=255).contains(i) => {
@@ -164,8 +166,7 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
             out.push(113);
             put_atom(out, module.name());
             put_atom(out, function.name());
-            out.push(97);
-            out.push(*arity);
+            put_term(out, &Term::Int(*arity as i64));
         }
         // No encoding (see the module documentation): a placeholder, for
         // the callers of `term_to_binary` that do not check `encodable`.
@@ -176,13 +177,13 @@ fn put_term(out: &mut Vec<u8>, t: &Term) {
 /// True if `t` has an external format in porthost: it holds no local fun
 /// (see the module documentation).
 pub fn encodable(t: &Term) -> bool {
-    match t {
+    grow_stack(|| match t {
         Term::Fun(Fun::Local(_)) => false,
         Term::List(items) | Term::Tuple(items) => items.iter().all(encodable),
         Term::Improper(items, tail) => items.iter().all(encodable) && encodable(tail),
         Term::Map(pairs) => pairs.iter().all(|(k, v)| encodable(k) && encodable(v)),
         _ => true,
-    }
+    })
 }
 
 /// `term_to_binary(T)`: the external format of `t`, version byte first;
@@ -208,24 +209,100 @@ pub fn term_to_binary(t: &Term) -> Vec<u8> {
 /// `badarg`) if they are not a valid external term. Bytes after the term
 /// are ignored, as ERTS ignores them.
 pub fn binary_to_term(bytes: &[u8]) -> Option<Term> {
+    decode(bytes, false).map(|(t, _)| t)
+}
+
+/// `binary_to_term(B, Opts)`: the term encoded in `bytes` and how many
+/// bytes it took (what the `used` option returns). With `safe`, atoms that
+/// do not exist yet are refused (`badarg`), as ERTS refuses them; ERTS
+/// also refuses there `fun M:F/A` of functions that are not loaded, which
+/// porthost cannot know, so it accepts those whose atoms exist.
+///
+/// Depth is bounded only by memory (the decoder keeps its own stack, as
+/// ERTS's `dec_term` does); every length is checked against the bytes
+/// present before anything is allocated for it; a compressed term
+/// (`<<131, 80, Size:32, Zlib/binary>>`) is inflated to at most its
+/// declared `Size`, and refused unless it inflates to exactly that.
+pub fn decode(bytes: &[u8], safe: bool) -> Option<(Term, usize)> {
     match bytes {
-        [131, 80, ..] => {
-            // Compressed: let eetf inflate and decode it.
-            let t = eetf::Term::decode(bytes).ok()?;
-            from_eetf(&t)
+        [131, 80, rest @ ..] => {
+            let size = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+            let (data, used) = inflate(&rest[4..], size)?;
+            let mut d = Decoder { b: &data, safe };
+            // Inflated bytes after the term are ignored too, as in ERTS.
+            Some((d.term()?, 2 + 4 + used))
         }
         [131, rest @ ..] => {
-            let mut d = Decoder { b: rest, depth: 0 };
-            d.term()
+            let mut d = Decoder { b: rest, safe };
+            let t = d.term()?;
+            Some((t, bytes.len() - d.b.len()))
         }
         _ => None,
     }
 }
 
+/// The most a zlib stream can expand: deflate's longest match (258 bytes)
+/// costs at least two bits, so about 1032 output bytes per input byte.
+const MAX_INFLATE_RATIO: usize = 1032;
+
+/// Inflates the zlib stream at the start of `z` to exactly `size` bytes:
+/// the bytes and how many of `z` the stream took; `None` when it is
+/// malformed, truncated or inflates to any other size (ERTS: `badarg`).
+/// Memory grows with the output actually produced, never past `size`.
+fn inflate(z: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
+    if size == 0 || size / MAX_INFLATE_RATIO > z.len() {
+        return None;
+    }
+    let mut inf = flate2::Decompress::new(true);
+    let mut out: Vec<u8> = Vec::with_capacity(size.min(64 * 1024));
+    loop {
+        // Room for the rest of the declared size, plus one byte to see a
+        // stream that goes on past it.
+        let want = (size + 1 - out.len()).min(out.len().max(64 * 1024));
+        out.try_reserve(want).ok()?;
+        let before = (inf.total_in(), out.len());
+        let input = &z[inf.total_in() as usize..];
+        // Not `Finish`: that asks for the whole output in one call.
+        let status = inf.decompress_vec(input, &mut out, flate2::FlushDecompress::None).ok()?;
+        if out.len() > size {
+            return None;
+        }
+        match status {
+            flate2::Status::StreamEnd => break,
+            _ if (inf.total_in(), out.len()) == before => return None,
+            _ => {}
+        }
+    }
+    (out.len() == size).then(|| (out, inf.total_in() as usize))
+}
+
 struct Decoder<'a> {
     b: &'a [u8],
-    depth: usize,
+    /// `binary_to_term/2`'s `safe`: make no new atoms.
+    safe: bool,
 }
+
+/// A container the decoder is filling, on its own stack.
+enum Frame {
+    /// A tuple still missing `left` elements.
+    Tuple { items: Vec<Term>, left: usize },
+    /// A `LIST_EXT` still missing `left` elements, then its tail.
+    List { items: Vec<Term>, left: usize },
+    /// A `MAP_EXT` still missing `left` pairs; `key` is the key read of
+    /// the pair under way.
+    Map { pairs: Vec<(Term, Term)>, key: Option<Term>, left: usize },
+}
+
+/// What one step of decoding read: a whole term, or the start of a
+/// container whose elements follow.
+enum Step {
+    Term(Term),
+    Open(Frame),
+}
+
+/// At most this many elements are allocated ahead for a container: its
+/// length is only a claim until its elements have been read.
+const PREALLOCATE: usize = 64;
 
 impl<'a> Decoder<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
@@ -248,7 +325,7 @@ impl<'a> Decoder<'a> {
     fn len32(&mut self) -> Option<usize> {
         let n = self.u32()? as usize;
         // Every element takes at least one byte: reject lengths the input
-        // cannot hold before allocating for them.
+        // cannot hold.
         (n <= self.b.len()).then_some(n)
     }
 
@@ -258,8 +335,9 @@ impl<'a> Decoder<'a> {
     }
 
     /// The atom of an `ATOM_EXT` (100), `SMALL_ATOM_EXT` (115), `ATOM_UTF8_EXT`
-    /// (118) or `SMALL_ATOM_UTF8_EXT` (119) body. Latin-1 text that is
-    /// ASCII is interned straight from the input, without a copy.
+    /// (118) or `SMALL_ATOM_UTF8_EXT` (119) body; `None` for more than 255
+    /// characters, a full atom table, or (with `safe`) an atom that does
+    /// not exist, as in ERTS.
     fn atom_body(&mut self, tag: u8) -> Option<Atom> {
         let (latin1, n) = match tag {
             100 => (true, self.u16()?),
@@ -269,39 +347,89 @@ impl<'a> Decoder<'a> {
             _ => return None,
         };
         let text = self.take(n)?;
-        if latin1 && !text.is_ascii() {
-            return Some(Atom::new(&text.iter().map(|&b| b as char).collect::<String>()));
+        let owned;
+        let name = if latin1 && !text.is_ascii() {
+            owned = text.iter().map(|&b| b as char).collect::<String>();
+            &owned
+        } else {
+            std::str::from_utf8(text).ok()?
+        };
+        if self.safe {
+            Atom::existing(name)
+        } else {
+            Atom::try_new(name).ok()
         }
-        std::str::from_utf8(text).ok().map(Atom::new)
     }
 
     fn big(&mut self, n: usize) -> Option<Term> {
         let sign = self.u8()?;
         let digits = self.take(n)?;
-        let mut v = eetf::BigInteger::from(0u8).value;
-        for &d in digits.iter().rev() {
-            v = (v << 8usize) + eetf::BigInteger::from(d).value;
-        }
-        if sign != 0 {
-            v = -v;
-        }
+        let sign = if sign == 0 { num_bigint::Sign::Plus } else { num_bigint::Sign::Minus };
+        let v = num_bigint::BigInt::from_bytes_le(sign, digits);
         Some(Term::from_big(eetf::BigInteger { value: v }))
     }
 
-    /// `n` terms in a row (`n` already checked against the input left).
-    fn terms(&mut self, n: usize) -> Option<Vec<Term>> {
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(self.term()?);
+    /// The arity of an `EXPORT_EXT`: a small integer, 0 or more (ERTS
+    /// accepts arities past 255 there, though no function has one).
+    fn arity(&mut self) -> Option<u32> {
+        match self.u8()? {
+            97 => Some(self.u8()? as u32),
+            98 => u32::try_from(i32::from_be_bytes(self.take(4)?.try_into().ok()?)).ok(),
+            _ => None,
         }
-        Some(v)
     }
 
+    /// The term at the front of the input, decoded with a stack of
+    /// [`Frame`]s on the heap rather than by recursion.
     fn term(&mut self) -> Option<Term> {
-        self.depth += 1;
-        if self.depth > 10_000 {
-            return None;
+        let mut stack: Vec<Frame> = Vec::new();
+        loop {
+            let mut value = match self.step()? {
+                Step::Term(t) => t,
+                Step::Open(f) => {
+                    stack.push(f);
+                    continue;
+                }
+            };
+            // Hand the value to the containers it completes.
+            loop {
+                match stack.last_mut() {
+                    None => return Some(value),
+                    Some(Frame::Tuple { items, left }) => {
+                        items.push(value);
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = Term::Tuple(std::mem::take(items));
+                    }
+                    Some(Frame::List { items, left }) if *left > 0 => {
+                        items.push(value);
+                        *left -= 1;
+                        break;
+                    }
+                    Some(Frame::List { items, .. }) => value = Term::cons(std::mem::take(items), value),
+                    Some(Frame::Map { key: key @ None, .. }) => {
+                        *key = Some(value);
+                        break;
+                    }
+                    Some(Frame::Map { pairs, key, left }) => {
+                        pairs.push((key.take()?, value));
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = map_without_duplicates(std::mem::take(pairs))?;
+                    }
+                }
+                stack.pop();
+            }
         }
+    }
+
+    /// Reads one tag and what follows it up to the first element of a
+    /// container.
+    fn step(&mut self) -> Option<Step> {
         let tag = self.u8()?;
         let t = match tag {
             97 => Term::Int(self.u8()? as i64),
@@ -316,16 +444,15 @@ impl<'a> Decoder<'a> {
             99 => {
                 let s = std::str::from_utf8(self.take(31)?).ok()?;
                 let s = s.trim_end_matches('\0');
-                Term::Float(s.trim().parse().ok()?)
+                Term::Float(s.trim().parse().ok().filter(|f: &f64| f.is_finite())?)
             }
             100 | 115 | 118 | 119 => Term::Atom(self.atom_body(tag)?),
-            104 => {
-                let n = self.u8()? as usize;
-                Term::Tuple(self.terms(n)?)
-            }
-            105 => {
-                let n = self.len32()?;
-                Term::Tuple(self.terms(n)?)
+            104 | 105 => {
+                let n = if tag == 104 { self.u8()? as usize } else { self.len32()? };
+                if n == 0 {
+                    return Some(Step::Term(Term::Tuple(Vec::new())));
+                }
+                return Some(Step::Open(Frame::Tuple { items: Vec::with_capacity(n.min(PREALLOCATE)), left: n }));
             }
             106 => Term::nil(),
             107 => {
@@ -334,22 +461,7 @@ impl<'a> Decoder<'a> {
             }
             108 => {
                 let n = self.len32()?;
-                let items = self.terms(n)?;
-                let tail = self.term()?;
-                match tail {
-                    Term::List(rest) => {
-                        let mut items = items;
-                        items.extend(rest);
-                        Term::List(items)
-                    }
-                    Term::Improper(rest, tail) => {
-                        let mut items = items;
-                        items.extend(rest);
-                        Term::Improper(items, tail)
-                    }
-                    tail if items.is_empty() => tail,
-                    tail => Term::Improper(items, Box::new(tail)),
-                }
+                return Some(Step::Open(Frame::List { items: Vec::with_capacity(n.min(PREALLOCATE)), left: n }));
             }
             109 => {
                 let n = self.len32()?;
@@ -374,13 +486,11 @@ impl<'a> Decoder<'a> {
             }
             116 => {
                 let n = self.len32()?;
-                let mut pairs = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let k = self.term()?;
-                    let v = self.term()?;
-                    pairs.push((k, v));
+                if n == 0 {
+                    return Some(Step::Term(Term::Map(Vec::new())));
                 }
-                Term::map(pairs)
+                let pairs = Vec::with_capacity(n.min(PREALLOCATE));
+                return Some(Step::Open(Frame::Map { pairs, key: None, left: n }));
             }
             88 | 103 => {
                 self.atom_name()?;
@@ -415,25 +525,30 @@ impl<'a> Decoder<'a> {
                 } else {
                     self.u8()?;
                 }
-                let ids: Vec<u32> = (0..n).map(|_| self.u32()).collect::<Option<_>>()?;
-                let lo = ids.first().copied().unwrap_or(0) as u64;
-                let hi = ids.get(1).copied().unwrap_or(0) as u64;
-                Term::Ref(Ref(lo | (hi << 32)))
+                let ids = self.take(n.checked_mul(4)?)?;
+                let id = |i: usize| ids.get(i * 4..i * 4 + 4).map_or(0, |w| u32::from_be_bytes(w.try_into().unwrap_or_default()));
+                Term::Ref(Ref(id(0) as u64 | ((id(1) as u64) << 32)))
             }
             113 => {
                 let module = self.atom_name()?;
                 let function = self.atom_name()?;
-                let arity = match self.term()? {
-                    Term::Int(a) => u8::try_from(a).ok()?,
-                    _ => return None,
-                };
+                let arity = self.arity()?;
                 Term::Fun(Fun::External { module, function, arity })
             }
             _ => return None,
         };
-        self.depth -= 1;
-        Some(t)
+        Some(Step::Term(t))
     }
+}
+
+/// The map of a `MAP_EXT`'s pairs; `None` (ERTS: `badarg`) when a key
+/// appears twice.
+fn map_without_duplicates(mut pairs: Vec<(Term, Term)>) -> Option<Term> {
+    pairs.sort_by(|a, b| order::compare(&a.0, &b.0, true));
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    Some(Term::Map(pairs))
 }
 
 /// The term of a `BIT_BINARY_EXT` of `bytes` whose last byte holds `bits`
@@ -444,42 +559,6 @@ fn bit_binary(bytes: &[u8], bits: usize) -> Option<Term> {
         (n, 1..=8) if n > 0 => Some(Term::bitstring(bytes, (n - 1) * 8 + bits)),
         _ => None,
     }
-}
-
-/// Converts an `eetf` term (from a compressed external term) to a [`Term`].
-fn from_eetf(t: &eetf::Term) -> Option<Term> {
-    use eetf::Term as E;
-    Some(match t {
-        E::Atom(a) => Term::atom(&a.name),
-        E::FixInteger(i) => Term::Int(i.value as i64),
-        E::BigInteger(b) => Term::from_big(b.clone()),
-        E::Float(f) => Term::Float(f.value),
-        E::Pid(p) => Term::Pid(Pid(p.id)),
-        E::Port(p) => Term::Port(PortId(p.id)),
-        E::Reference(r) => {
-            let lo = r.id.first().copied().unwrap_or(0) as u64;
-            let hi = r.id.get(1).copied().unwrap_or(0) as u64;
-            Term::Ref(Ref(lo | (hi << 32)))
-        }
-        E::Binary(b) => Term::binary(&b.bytes),
-        E::BitBinary(b) => bit_binary(&b.bytes, b.tail_bits_size as usize)?,
-        E::ByteList(l) => Term::byte_list(&l.bytes),
-        E::List(l) => Term::List(l.elements.iter().map(from_eetf).collect::<Option<_>>()?),
-        E::ImproperList(l) => {
-            let items: Vec<Term> = l.elements.iter().map(from_eetf).collect::<Option<_>>()?;
-            let tail = from_eetf(&l.last)?;
-            if items.is_empty() {
-                tail
-            } else {
-                Term::Improper(items, Box::new(tail))
-            }
-        }
-        E::Tuple(tu) => Term::Tuple(tu.elements.iter().map(from_eetf).collect::<Option<_>>()?),
-        E::Map(m) => Term::map(
-            m.map.iter().map(|(k, v)| Some((from_eetf(k)?, from_eetf(v)?))).collect::<Option<_>>()?,
-        ),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -588,5 +667,234 @@ mod tests {
         }
         // Trailing bytes are ignored, as in ERTS.
         assert_eq!(binary_to_term(&[131, 97, 1, 0]).unwrap(), Term::Int(1));
+    }
+
+    /// Runs `f` on a thread with Rust's default 2 MiB stack, as a test
+    /// that would overflow it by recursion must.
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+    }
+
+    /// `[[[...]]]`, `depth` lists deep, in the external format.
+    fn nested_lists(depth: usize) -> Vec<u8> {
+        let mut b = vec![131];
+        b.extend(std::iter::repeat_n([108, 0, 0, 0, 1], depth).flatten());
+        b.extend(std::iter::repeat_n(106, depth + 1));
+        b
+    }
+
+    fn compress(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    /// `<<131, 80, Size:32, Zlib/binary>>` for the term bytes `term`
+    /// (version byte excluded), claiming `size`.
+    fn compressed(term: &[u8], size: u32) -> Vec<u8> {
+        let mut b = vec![131, 80];
+        b.extend_from_slice(&size.to_be_bytes());
+        b.extend(compress(term));
+        b
+    }
+
+    /// The compressed path went through `eetf`, which recursed (and
+    /// overflowed at about 200,000 levels); the plain decoder refused
+    /// 10,000 levels; encoding, printing, comparing, cloning and dropping
+    /// the term recursed too.
+    #[test]
+    fn a_200000_deep_compressed_term_round_trips_on_a_small_stack() {
+        on_small_stack(|| {
+            let plain = nested_lists(200_000);
+            let z = compressed(&plain[1..], plain.len() as u32 - 1);
+            let t = binary_to_term(&z).expect("decodes");
+            assert_eq!(term_to_binary(&t), plain);
+            let copy = t.clone();
+            assert_eq!(copy, t);
+            assert!(order::compare(&t, &Term::List(vec![copy.clone()]), false).is_lt());
+            let text = t.to_string();
+            assert_eq!(text.len(), 400_002);
+            assert_eq!(t.iolist_size(), Some(0));
+            assert_eq!(decode(&plain, false).map(|(_, used)| used), Some(plain.len()));
+        });
+    }
+
+    /// A compressed term is inflated to at most its declared size, and
+    /// refused unless it inflates to exactly that (ERTS: `badarg`).
+    #[test]
+    fn a_compressed_term_must_inflate_to_its_declared_size() {
+        let body = [100, 0, 2, b'o', b'k'];
+        assert_eq!(binary_to_term(&compressed(&body, 5)), Some(Term::atom("ok")));
+        for size in [0, 4, 6, 100 << 20, u32::MAX] {
+            assert_eq!(binary_to_term(&compressed(&body, size)), None, "{size}");
+        }
+        // A zip bomb: 10 bytes claiming 100 MiB (refused before inflating),
+        // and a real stream of 8 MiB of zeros claiming 1 KiB (inflating
+        // stops past 1 KiB).
+        assert_eq!(binary_to_term(&[131, 80, 6, 64, 0, 0, 120, 156, 3, 0]), None);
+        let mut zeros = vec![109, 0, 128, 0, 0];
+        zeros.resize(5 + (8 << 20), 0);
+        assert_eq!(binary_to_term(&compressed(&zeros, 1024)), None);
+        let bomb = compressed(&zeros, zeros.len() as u32);
+        assert!(bomb.len() < 10_000);
+        assert!(matches!(binary_to_term(&bomb), Some(Term::Binary(ref b)) if b.len() == 8 << 20));
+        // Compressed only at the top, as in ERTS; truncated streams fail.
+        let mut inner = vec![131, 104, 1];
+        inner.extend_from_slice(&compressed(&body, 5)[1..]);
+        assert_eq!(binary_to_term(&inner), None);
+        let z = compressed(&body, 5);
+        assert_eq!(binary_to_term(&z[..z.len() - 4]), None);
+        // `used` counts the compressed bytes; what follows is ignored.
+        let mut trailing = z.clone();
+        trailing.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(decode(&trailing, false).map(|(_, used)| used), Some(z.len()));
+    }
+
+    /// Lengths are checked against the bytes present before anything is
+    /// allocated for them: 17 bytes that claim 2^32 elements or a 4 GiB
+    /// binary, and containers nested inside each other that each claim
+    /// all the bytes that are left.
+    #[test]
+    fn claimed_lengths_past_the_input_are_badarg() {
+        assert_eq!(binary_to_term(&[131, 108, 255, 255, 255, 255, 106]), None);
+        assert_eq!(binary_to_term(&[131, 109, 255, 255, 255, 255, 0]), None);
+        assert_eq!(binary_to_term(&[131, 105, 255, 255, 255, 255, 97, 1]), None);
+        assert_eq!(binary_to_term(&[131, 116, 255, 255, 255, 255, 97, 1]), None);
+        assert_eq!(binary_to_term(&[131, 111, 255, 255, 255, 255, 0, 1]), None);
+        assert_eq!(binary_to_term(&[131, 90, 255, 255, 100, 0, 0, 0, 0, 0, 0]), None);
+        let z = compressed(&[108, 255, 255, 255, 255, 106, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 17);
+        assert_eq!(binary_to_term(&z), None);
+        // Each of 100,000 nested lists claims what is left of the input.
+        let mut b = vec![131];
+        let depth = 100_000usize;
+        for i in 0..depth {
+            let left = (depth - i - 1) * 5 + depth;
+            b.push(108);
+            b.extend_from_slice(&(left as u32).to_be_bytes());
+        }
+        b.extend(std::iter::repeat_n(106, depth));
+        assert_eq!(binary_to_term(&b), None);
+    }
+
+    /// `eetf` panicked on an `ATOM_CACHE_REF` (82) inside a compressed term.
+    #[test]
+    fn an_atom_cache_ref_is_badarg_even_compressed() {
+        assert_eq!(binary_to_term(&[131, 82, 0]), None);
+        assert_eq!(binary_to_term(&compressed(&[104, 1, 82, 0], 4)), None);
+    }
+
+    /// OTP 25: `binary_to_term` of an atom of 256 characters, of a map
+    /// with a key twice, and of `EXPORT_EXT` with arity 256.
+    #[test]
+    fn hostile_terms_get_the_answers_erts_gives() {
+        let mut long = vec![131, 118, 1, 0];
+        long.extend(std::iter::repeat_n(b'a', 256));
+        assert_eq!(binary_to_term(&long), None);
+        long[1] = 100;
+        assert_eq!(binary_to_term(&long), None);
+        let mut max = vec![131, 118, 0, 255];
+        max.extend(std::iter::repeat_n(b'b', 255));
+        assert!(matches!(binary_to_term(&max), Some(Term::Atom(a)) if a.name().len() == 255));
+        // 255 two-byte characters are 510 bytes, and allowed.
+        let mut wide = vec![131, 118, 1, 254];
+        wide.extend(std::iter::repeat_n([0xc3, 0xa9], 255).flatten());
+        assert!(matches!(binary_to_term(&wide), Some(Term::Atom(a)) if a.name().chars().count() == 255));
+        assert_eq!(binary_to_term(&[131, 116, 0, 0, 0, 2, 97, 1, 97, 2, 97, 1, 97, 3]), None);
+        assert_eq!(
+            binary_to_term(&[131, 116, 0, 0, 0, 2, 97, 1, 97, 2, 97, 2, 97, 3]).unwrap().to_string(),
+            "#{1 => 2,2 => 3}"
+        );
+        let f = binary_to_term(&[131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 0, 0, 1, 0]).unwrap();
+        assert_eq!(f.to_string(), "fun m:f/256");
+        assert_eq!(term_to_binary(&f), [131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 0, 0, 1, 0]);
+        assert_eq!(binary_to_term(&[131, 113, 100, 0, 1, 109, 100, 0, 1, 102, 98, 255, 255, 255, 255]), None);
+    }
+
+    /// OTP 25's `binary_to_term/2`: `safe` refuses atoms that do not
+    /// exist; `used` counts the bytes of the term, version byte included.
+    #[test]
+    fn safe_refuses_new_atoms_and_used_counts_bytes() {
+        let fresh = [131, 100, 0, 9, b'n', b'o', b'_', b's', b'u', b'c', b'h', b'_', b'z'];
+        assert_eq!(decode(&fresh, true), None);
+        assert!(Atom::existing("no_such_z").is_none());
+        assert_eq!(decode(&[131, 100, 0, 2, b'o', b'k', 1, 2, 3], true), Some((Term::atom("ok"), 6)));
+        assert!(decode(&fresh, false).is_some());
+        assert!(decode(&fresh, true).is_some());
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn atom_name() -> impl Strategy<Value = String> {
+            prop_oneof!["[a-z][a-z0-9_]{0,8}", "[A-Z ]{1,4}", "\\PC{0,5}"]
+        }
+
+        /// Terms of every kind that has an external format in porthost.
+        fn term() -> impl Strategy<Value = Term> {
+            let leaf = prop_oneof![
+                any::<i64>().prop_map(Term::Int),
+                any::<i128>().prop_map(Term::int),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Term::Float),
+                atom_name().prop_map(|n: String| Term::atom(&n)),
+                proptest::collection::vec(any::<u8>(), 0..20).prop_map(|b| Term::binary(&b)),
+                (proptest::collection::vec(any::<u8>(), 1..5), 1usize..8)
+                    .prop_map(|(b, t)| Term::bitstring(&b, (b.len() - 1) * 8 + t)),
+                proptest::collection::vec(any::<u8>(), 1..20).prop_map(|b| Term::compact_byte_list(&b)),
+                any::<u32>().prop_map(|p| Term::Pid(Pid(p))),
+                any::<u64>().prop_map(|p| Term::Port(PortId(p))),
+                any::<u64>().prop_map(|r| Term::Ref(Ref(r))),
+                (atom_name(), atom_name(), any::<u32>().prop_map(|a| a >> 1)).prop_map(|(m, f, arity)| {
+                    Term::Fun(Fun::External { module: Atom::new(&m), function: Atom::new(&f), arity })
+                }),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..8).prop_map(Term::List),
+                    proptest::collection::vec(inner.clone(), 0..8).prop_map(Term::Tuple),
+                    (proptest::collection::vec(inner.clone(), 1..4), inner.clone())
+                        .prop_map(|(h, t)| Term::cons(h, t)),
+                    proptest::collection::vec((inner.clone(), inner), 0..6).prop_map(Term::map),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn decoding_an_encoded_term_gives_it_back(t in term()) {
+                let bytes = term_to_binary(&t);
+                let back = binary_to_term(&bytes);
+                prop_assert_eq!(back.as_ref(), Some(&t));
+                prop_assert_eq!(term_to_binary(back.as_ref().unwrap()), bytes.clone());
+                prop_assert_eq!(decode(&bytes, true).map(|(_, n)| n), Some(bytes.len()));
+                let mut z = vec![131, 80];
+                z.extend_from_slice(&(bytes.len() as u32 - 1).to_be_bytes());
+                z.extend(compress(&bytes[1..]));
+                let inflated = binary_to_term(&z);
+                prop_assert_eq!(inflated.as_ref(), Some(&t));
+            }
+
+            #[test]
+            fn the_decoder_never_panics_on_arbitrary_bytes(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+                let _ = binary_to_term(&b);
+                let mut v = vec![131];
+                v.extend_from_slice(&b);
+                let _ = decode(&v, true);
+                let _ = binary_to_term(&v);
+            }
+
+            #[test]
+            fn the_decoder_never_panics_on_mutated_terms(t in term(), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4)) {
+                let mut bytes = term_to_binary(&t);
+                for (i, x) in flips {
+                    let n = bytes.len();
+                    bytes[i % n] ^= x;
+                }
+                let _ = binary_to_term(&bytes);
+                let z = compressed(&bytes[1..], bytes.len() as u32 - 1);
+                let _ = binary_to_term(&z);
+            }
+        }
     }
 }

@@ -221,6 +221,14 @@ fn write_bytes(f: &mut Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 
 impl Display for Term {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        super::grow_stack(|| self.write_w(f))
+    }
+}
+
+impl Term {
+    /// [`Display::fmt`] for one level: nested terms go back through
+    /// `fmt`, which grows the stack as deep terms need.
+    fn write_w(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Term::Atom(a) => f.write_str(&quote_atom(a.name())),
             Term::Int(i) => write!(f, "{i}"),

@@ -46,6 +46,11 @@ fn rank(t: &Term) -> u8 {
 /// Compares two terms in the standard order; `exact` selects `=:=`
 /// semantics for numbers (see the module documentation).
 pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
+    // Nested terms compare by recursion: on a stack that grows as needed.
+    super::grow_stack(|| compare_here(a, b, exact))
+}
+
+fn compare_here(a: &Term, b: &Term, exact: bool) -> Ordering {
     let (ra, rb) = (rank(a), rank(b));
     if ra != rb {
         return ra.cmp(&rb);

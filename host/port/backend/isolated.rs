@@ -78,7 +78,7 @@ impl PortBackend for Remote {
             return None;
         }
         match self.remote_info(&atom(item))? {
-            Term::Tuple(v) if v.len() == 2 => Some(v[1].clone()),
+            Term::Tuple(ref v) if v.len() == 2 => Some(v[1].clone()),
             _ => None,
         }
     }
