@@ -1093,6 +1093,11 @@ fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
             return r;
         }
     }
+    if mn == "io" || mn == "io_lib" {
+        if let Some(r) = super::format::call(mn, fnm, &args, cx.out.as_deref_mut()) {
+            return r;
+        }
+    }
     if let Some(r) = bifs::call(mn, fnm, &args) {
         return r;
     }

@@ -36,6 +36,7 @@ mod bits;
 #[cfg(test)]
 mod erts_tests;
 mod eval;
+mod format;
 mod num;
 pub mod parse;
 pub mod shell;
