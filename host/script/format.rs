@@ -104,6 +104,9 @@ fn char_code(t: &Term) -> Option<u32> {
 /// binary or `[]` tail. Latin-1 (`unicode == false`): characters above 255
 /// are refused and binaries are bytes; Unicode: binaries are UTF-8.
 fn chardata(t: &Term, unicode: bool, out: &mut Chars) -> Option<()> {
+    if matches!(t, Term::Int(_)) {
+        return None;
+    }
     let mut stack: Vec<&Term> = vec![t];
     while let Some(t) = stack.pop() {
         match t {
@@ -439,6 +442,7 @@ impl<'a> Run<'a> {
                 let t = self.next()?;
                 let s = match t {
                     Term::Atom(a) => text(a.name()),
+                    Term::Int(_) => return Err(badarg()),
                     _ => {
                         let mut cs = Vec::new();
                         chardata(t, spec.unicode, &mut cs).ok_or_else(badarg)?;
