@@ -272,6 +272,21 @@ pub fn environment() -> Vec<(OsString, OsString)> {
     env().read().iter().map(|(k, v)| (OsString::from_vec(k.clone()), OsString::from_vec(v.clone()))).collect()
 }
 
+/// The value of `key` in the host environment (`os:getenv/1`).
+pub fn host_getenv(key: &[u8]) -> Option<Vec<u8>> {
+    env().read().get(key).cloned()
+}
+
+/// Sets (`Some`) or removes (`None`) `key` in the host environment
+/// (`os:putenv/2`, `os:unsetenv/1`): what drivers then read with
+/// `erl_drv_getenv`, as in ERTS.
+pub fn host_putenv(key: &[u8], value: Option<&[u8]>) {
+    match value {
+        Some(v) => env().write().insert(key.to_vec(), v.to_vec()),
+        None => env().write().remove(key),
+    };
+}
+
 /// What `erl_drv_getenv` does with the host environment, without the C
 /// strings: ERTS's return values (0 found, 1 buffer too small, -1 not
 /// found) and new `*value_size`. As in ERTS, the size is the value's length

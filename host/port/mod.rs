@@ -823,6 +823,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
+    crate::process::port_down(host, port.id, &reason);
     if let Some(r) = &port.remote {
         r.close(&reason);
     }

@@ -1093,6 +1093,15 @@ fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
             return r;
         }
     }
+    if matches!(mn, "lists" | "maps" | "proplists" | "string" | "binary" | "timer") {
+        let mut apply = |f: &Fun, a: Vec<Term>| apply_fun(f, a, cx);
+        if let Some(r) = super::lib::call(mn, fnm, &args, &mut apply) {
+            return r;
+        }
+    }
+    if let Some(r) = super::os::call(mn, fnm, &args, cx.rt.as_deref_mut()) {
+        return r;
+    }
     if mn == "io" || mn == "io_lib" {
         if let Some(r) = super::format::call(mn, fnm, &args, cx.out.as_deref_mut()) {
             return r;

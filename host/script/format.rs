@@ -537,7 +537,8 @@ pub(crate) fn call<'a, 'b>(module: &str, name: &str, args: &[Term], out: Option<
         ("io", "format" | "fwrite", [f, a]) => emit(format(f, a), out, false),
         ("io", "format" | "fwrite", [dev, f, a]) => match device(dev) {
             Some(err) => emit(format(f, a), out, err),
-            None => Err(badarg()),
+            None if matches!(dev, Term::Atom(_) | Term::Pid(_)) => Err(badarg()),
+            None => Err(Exception::error(Term::atom("function_clause"))),
         },
         ("io", "put_chars", [cs]) => {
             let mut v = Vec::new();

@@ -37,6 +37,8 @@ mod bits;
 mod erts_tests;
 mod eval;
 mod format;
+mod lib;
+mod os;
 mod num;
 pub mod parse;
 pub mod shell;
