@@ -468,6 +468,10 @@ impl Runtime for ProcessRuntime {
         self.process.alive().map_err(|e| self.raise(e))
     }
 
+    fn take_explanation(&mut self) -> Option<String> {
+        self.last_error.take()
+    }
+
     fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {
         self.process.alive().map_err(|e| self.raise(e))?;
         let child = self.process.host().spawn_process();

@@ -481,11 +481,7 @@ fn maps(name: &str, a: &[Term], apply: &mut Apply<'_>) -> Option<R> {
                 let r = apply(f, vec![k.clone(), v.clone()])?;
                 match name {
                     "map" => out.push((k, r)),
-                    "filter" => {
-                        if truth(r)? {
-                            out.push((k, v));
-                        }
-                    }
+                    "filter" if truth(r)? => out.push((k, v)),
                     _ => {}
                 }
             }
