@@ -17,7 +17,8 @@
 //! in the outer list, every other control's text is one sublist.
 //! (OTP nests padded fields and compound terms deeper; the flattened text
 //! is the same.) `~W` and `~P` (depth-limited printing) are not supported
-//! and raise `badarg`.
+//! and raise `badarg`, as does a field width or precision above
+//! [`MAX_FIELD`] (ERTS would build the field).
 
 use std::io::Write;
 
@@ -27,6 +28,10 @@ use crate::term::pretty::pretty_opts;
 use crate::term::Term;
 
 type Chars = Vec<u32>;
+
+/// The largest field width or precision porthost formats (characters);
+/// beyond it a control sequence raises `badarg`.
+const MAX_FIELD: usize = 1 << 20;
 
 fn badarg() -> Exception {
     Exception::badarg()
@@ -394,6 +399,11 @@ impl<'a> Run<'a> {
                 }
                 None => return Err(badarg()),
             }
+        }
+        // ERTS would build fields of any size; porthost refuses ones that
+        // would take gigabytes (a mistyped width must not abort the host).
+        if width.is_some_and(|w| w > MAX_FIELD) || prec.is_some_and(|p| p > MAX_FIELD as i64) {
+            return Err(badarg());
         }
         let mut spec = Spec { width, adj, prec, pad, unicode: false, strings: true };
         loop {
