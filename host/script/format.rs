@@ -605,7 +605,7 @@ mod tests {
         assert_eq!(f("~g", vec![Term::Float(0.1)]), "0.100000");
         assert_eq!(f("~.3g", vec![Term::Float(0.5)]), "0.500");
         assert_eq!(f("~10.2.0f|", vec![Term::Float(3.25159)]), "0000003.25|");
-        assert_eq!(f("~.40f", vec![Term::Float(0.1)]), "0.1000000000000000055511000000000000000000");
+        assert_eq!(f("~.40f", vec![Term::Float(0.1)]), "0.1000000000000000055510000000000000000000");
         assert_eq!(f("~f", vec![Term::Float(1.0e20)]), "100000000000000000000.000000");
     }
 
