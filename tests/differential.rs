@@ -92,6 +92,7 @@ scripts! {
     failure_trap,
     lang_binary,
     lang_comprehension,
+    lang_depth,
     lang_format,
     lang_format_errors,
     lang_lists,

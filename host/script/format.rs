@@ -16,9 +16,9 @@
 //! OTP's: literal characters, `~n`, `~c`, `~~` and the float controls sit
 //! in the outer list, every other control's text is one sublist.
 //! (OTP nests padded fields and compound terms deeper; the flattened text
-//! is the same.) `~W` and `~P` (depth-limited printing) are not supported
-//! and raise `badarg`, as does a field width or precision above
-//! [`MAX_FIELD`] (ERTS would build the field).
+//! is the same.) `~W` and `~P` print what lies deeper than their depth
+//! argument as `...`. A field width or precision above [`MAX_FIELD`]
+//! raises `badarg` (ERTS would build the field).
 
 use std::io::Write;
 
@@ -440,6 +440,19 @@ impl<'a> Run<'a> {
                 let t = self.next()?;
                 let s = text(&t.to_string());
                 self.field(term_field(s, spec.width, spec.adj, precision(spec)?, spec.pad));
+            }
+            'W' | 'P' => {
+                let t = self.next()?;
+                let depth = self.next_int()?;
+                let depth = if depth < 0 { -1 } else { depth };
+                let s = if c == 'W' {
+                    crate::term::pretty::write_depth(t, depth)
+                } else {
+                    let ll = spec.width.unwrap_or(80);
+                    crate::term::pretty::pretty_depth(t, self.column(), ll, spec.unicode, spec.strings, depth)
+                };
+                let s = text(&s);
+                self.field(if c == 'W' { term_field(s, spec.width, spec.adj, precision(spec)?, spec.pad) } else { s });
             }
             'p' => {
                 let t = self.next()?;

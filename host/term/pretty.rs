@@ -58,6 +58,11 @@ impl Node {
     fn is_atomic(&self) -> bool {
         matches!(self.kind, Kind::Atomic(_))
     }
+    /// The `...` that stands for what the depth limit cut: it never
+    /// starts a line of its own.
+    fn is_dots(&self) -> bool {
+        matches!(&self.kind, Kind::Atomic(s) if s == "...")
+    }
 }
 
 fn pair_len(k: &Node, v: &Node) -> isize {
@@ -166,52 +171,148 @@ fn deeper_than(t: &Term, limit: usize) -> bool {
     false
 }
 
-fn build(t: &Term, unicode: bool, strings: bool) -> Node {
+fn dots() -> Node {
+    Node::atomic("...".into())
+}
+
+/// The `...` that ends a map cut by the depth limit, held as a pair whose
+/// value has the marker length -4 (so the pair's length is 3);
+/// [`write_pair`] writes only its key.
+fn dots_pair() -> (Node, Node) {
+    (dots(), Node { kind: Kind::Atomic(String::new()), len: -4 })
+}
+
+/// The elements of a sequence under depth `d` (`io_lib:write/2`'s rule:
+/// the first at depth `d - 1`, each next one a level less, and `...` in
+/// place of the rest once the depth left is 1): the nodes, the depth left
+/// after them, and whether the rest was cut.
+fn seq_d<'a>(items: impl Iterator<Item = &'a Term>, d: i64, mut f: impl FnMut(&'a Term, i64) -> Node) -> (Vec<Node>, i64, bool) {
+    let mut out = Vec::new();
+    let mut dd = d;
+    for (i, x) in items.enumerate() {
+        if i > 0 && dd == 1 {
+            return (out, dd, true);
+        }
+        out.push(f(x, dd - 1));
+        dd -= 1;
+    }
+    (out, dd, false)
+}
+
+/// [`build`] with a depth limit `d` (`~P`, `~W`; -1: none): what lies
+/// deeper prints as `...`.
+fn build_d(t: &Term, unicode: bool, strings: bool, d: i64) -> Node {
+    build_dw(t, unicode, strings, d, false)
+}
+
+/// [`build_d`]; `wr` for `~W` (`io_lib:write/2`), whose depth rules for
+/// maps differ from `~P`'s: a map at depth 1 prints as `#{}`, and one of
+/// `d - 1` pairs or more ends with `...` even when none are left out.
+fn build_dw(t: &Term, unicode: bool, strings: bool, d: i64, wr: bool) -> Node {
+    if d == 0 {
+        return dots();
+    }
+    let rec = |x: &Term, dd: i64| build_dw(x, unicode, strings, dd, wr);
     match t {
         Term::List(items) | Term::Tuple(items) if items.is_empty() => Node::atomic(t.to_string()),
+        Term::Map(kv) if kv.is_empty() => Node::atomic(t.to_string()),
+        Term::List(_) if d == 1 => Node { kind: Kind::List(vec![dots()], None), len: 5 },
         Term::List(items) => match as_string(t).filter(|_| strings) {
             Some(s) => Node::atomic(s),
             None => {
-                let elems: Vec<Node> = items.iter().map(|x| build(x, unicode, strings)).collect();
-                let len = seq_len(&elems) + 2;
-                Node { kind: Kind::List(elems, None), len }
+                let (elems, _, cut) = seq_d(items.iter(), d, rec);
+                let tail = cut.then(|| Box::new(dots()));
+                let len = seq_len(&elems) + 2 + tail.as_ref().map_or(0, |t| t.len + 1);
+                Node { kind: Kind::List(elems, tail), len }
             }
         },
         Term::ByteList(_) => match as_string(t).filter(|_| strings) {
             Some(s) => Node::atomic(s),
-            None => build(&t.expanded(), unicode, strings),
+            None => build_dw(&t.expanded(), unicode, strings, d, wr),
         },
+        Term::Improper(_, _) if d == 1 => Node { kind: Kind::List(vec![dots()], None), len: 5 },
         Term::Improper(items, tail) => {
-            let elems: Vec<Node> = items.iter().map(|x| build(x, unicode, strings)).collect();
-            let tail = build(tail, unicode, strings);
+            let (elems, dd, cut) = seq_d(items.iter(), d, rec);
+            let tail = if cut || dd == 1 { dots() } else { build_dw(tail, unicode, strings, dd - 1, wr) };
             let len = seq_len(&elems) + 3 + tail.len;
             Node { kind: Kind::List(elems, Some(Box::new(tail))), len }
         }
+        Term::Tuple(_) if d == 1 => Node::atomic("{...}".into()),
         Term::Tuple(items) => {
-            let elems: Vec<Node> = items.iter().map(|x| build(x, unicode, strings)).collect();
+            let (mut elems, _, cut) = seq_d(items.iter(), d, rec);
+            if cut {
+                elems.push(dots());
+            }
             let len = seq_len(&elems) + 2;
             let tagged = items.len() > 1 && matches!(items[0], Term::Atom(_));
             Node { kind: Kind::Tuple(tagged, elems), len }
         }
+        Term::Map(_) if d == 1 && wr => Node::atomic("#{}".into()),
+        Term::Map(_) if d == 1 => Node::atomic("#{...}".into()),
         Term::Map(kv) => {
-            let pairs: Vec<(Node, Node)> = kv.iter().map(|(k, v)| (build(k, unicode, strings), build(v, unicode, strings))).collect();
+            // Every pair at depth d - 1; d - 1 pairs at most, then `...`.
+            let mut pairs = Vec::new();
+            for (i, (k, v)) in kv.iter().enumerate() {
+                if d > 0 && i as i64 >= d - 1 {
+                    pairs.push(dots_pair());
+                    break;
+                }
+                pairs.push((rec(k, d - 1), rec(v, d - 1)));
+            }
+            if wr && d > 0 && kv.len() as i64 == d - 1 {
+                pairs.push(dots_pair());
+            }
             let len = pairs.iter().map(|(k, v)| pair_len(k, v)).sum::<isize>() + (pairs.len().max(1) as isize - 1) + 3;
             Node { kind: Kind::Map(pairs), len }
+        }
+        Term::Binary(b) if d == 1 && b.is_empty() => Node::atomic("<<>>".into()),
+        Term::Binary(_) | Term::BitString(..) if d == 1 => Node::atomic("<<...>>".into()),
+        Term::Binary(b) if d > 1 && strings && text_prefix(b.as_slice(), d).is_some() => {
+            let n = text_prefix(b.as_slice(), d).expect("checked");
+            let q = quoted(b.as_slice()[..n].iter().map(|&c| c as char));
+            Node::atomic(format!("<<{q}...>>"))
         }
         Term::Binary(b) => match binary_string(b.as_slice(), unicode).filter(|_| strings) {
             Some(s) => Node::atomic(s),
             None if b.is_empty() => Node::atomic("<<>>".into()),
-            None => bin_node(b.as_slice().iter().map(|x| x.to_string()).collect()),
+            None => bin_node(cut_bytes(b.as_slice().iter().map(|x| x.to_string()).collect(), d)),
         },
         Term::BitString(b, bits) => {
             let (whole, last) = b.as_slice().split_at(b.len() - 1);
             let mut segs: Vec<String> = whole.iter().map(|x| x.to_string()).collect();
             segs.push(format!("{}:{bits}", last[0] >> (8 - bits)));
-            bin_node(segs)
+            bin_node(cut_bytes(segs, d))
         }
         Term::Atom(a) => Node::atomic(quote_atom(a.name()).into_owned()),
         t => Node::atomic(t.to_string()),
     }
+}
+
+/// Under depth `d` (> 1), a binary that `~P` prints as its first
+/// characters and `...`: `Some(n)`, the characters to print. `~P` looks at
+/// 4 bytes a level (`4 * (d - 1)`): a binary printable within that window
+/// and longer prints the window; one whose printable start (in the
+/// window) is at least `d - 1` characters prints that start; a binary
+/// that fits in the window and is all printable prints whole (`None`),
+/// as does, in bytes, one with a shorter printable start.
+fn text_prefix(b: &[u8], d: i64) -> Option<usize> {
+    let window = (4 * (d - 1)) as usize;
+    let seen = &b[..window.min(b.len())];
+    let n = seen.iter().take_while(|&&c| printable(c as i64)).count();
+    if b.len() <= window && n == b.len() {
+        return None;
+    }
+    (n == window || (n > 0 && n as i64 >= d - 1)).then_some(n)
+}
+
+/// The segments of a binary under depth `d`: the first `d - 1`, then
+/// `...` if more remain (`io_lib:write_binary/2`).
+fn cut_bytes(mut segs: Vec<String>, d: i64) -> Vec<String> {
+    if d > 0 && segs.len() as i64 >= d {
+        segs.truncate((d - 1) as usize);
+        segs.push("...".into());
+    }
+    segs
 }
 
 fn bin_node(segs: Vec<String>) -> Node {
@@ -269,6 +370,10 @@ fn write_seq(elems: &[Node], out: &mut String) {
 }
 
 fn write_pair(k: &Node, v: &Node, out: &mut String) {
+    if v.len < 0 {
+        // The `...` of a map cut by the depth limit (see `dots_pair`).
+        return write(k, out);
+    }
     write(k, out);
     out.push_str(" => ");
     write(v, out);
@@ -283,13 +388,30 @@ pub fn pretty(t: &Term, col: usize, ll: usize, unicode: bool) -> String {
 /// As [`pretty`]; `strings == false` (`~lp`) prints lists and binaries of
 /// characters as numbers.
 pub fn pretty_opts(t: &Term, col: usize, ll: usize, unicode: bool, strings: bool) -> String {
+    pretty_depth(t, col, ll, unicode, strings, -1)
+}
+
+/// `~W`: `t` on one line as `io_lib:write(T, Depth)` writes it (`~w`
+/// with what lies deeper than `depth` as `...`; -1: no limit).
+pub fn write_depth(t: &Term, depth: i64) -> String {
     let mut out = String::new();
-    if deeper_than(t, MAX_DEPTH) {
+    if deeper_than(t, MAX_DEPTH) && depth < 0 {
+        let _ = write!(out, "{t}");
+        return out;
+    }
+    write(&build_dw(t, false, false, depth.min(MAX_DEPTH as i64 + 1), true), &mut out);
+    out
+}
+
+/// As [`pretty_opts`], with a depth limit (`~P`; -1: none).
+pub fn pretty_depth(t: &Term, col: usize, ll: usize, unicode: bool, strings: bool, depth: i64) -> String {
+    let mut out = String::new();
+    if deeper_than(t, MAX_DEPTH) && !(0..=MAX_DEPTH as i64).contains(&depth) {
         // Flat, without recursion-deep layout.
         let _ = write!(out, "{t}");
         return out;
     }
-    let node = build(t, unicode, strings);
+    let node = build_d(t, unicode, strings, depth);
     let (col, ll) = (col as isize, ll as isize);
     let m = node.len;
     if ll == 0 || node.len < ll - col {
@@ -307,6 +429,17 @@ pub fn pretty_opts(t: &Term, col: usize, ll: usize, unicode: bool, strings: bool
 struct Printer {
     ll: isize,
     m: isize,
+}
+
+/// True when no element follows but a depth limit's `...`, which
+/// `io_lib_pretty` holds as the sequence's tail: the element before it is
+/// the last one, followed by closing brackets.
+fn ends(rest: &[Node]) -> bool {
+    rest.first().is_none_or(Node::is_dots)
+}
+
+fn ends_pairs(rest: &[(Node, Node)]) -> bool {
+    rest.first().is_none_or(|(k, _)| k.is_dots())
 }
 
 fn last_depth(rest_empty: bool, ld: isize) -> isize {
@@ -386,7 +519,7 @@ impl Printer {
         out: &mut String,
     ) {
         let Some((first, rest)) = elems.split_first() else { return };
-        let w1 = self.pp_element(first, col0, tind, ind, last_depth(rest.is_empty(), ld), w, out);
+        let w1 = self.pp_element(first, col0, tind, ind, last_depth(ends(rest), ld), w, out);
         self.pp_tail(rest, tail, col0, col0 + w1, tind, ind, ld, sep, w1, out);
     }
 
@@ -405,9 +538,9 @@ impl Printer {
         out: &mut String,
     ) {
         while let Some((e, rest)) = elems.split_first() {
-            let ld1 = last_depth(rest.is_empty(), ld);
+            let ld1 = last_depth(ends(rest), ld);
             let elen = 1 + e.len;
-            if self.tail_fits(elen, e.is_atomic(), col, ld1, w) {
+            if e.is_dots() || self.tail_fits(elen, e.is_atomic(), col, ld1, w) {
                 out.push(',');
                 write(e, out);
                 col += elen;
@@ -423,7 +556,7 @@ impl Printer {
         }
         if let Some(t) = tail {
             out.push(sep);
-            if t.len + 1 < self.ll - col - (ld + 1) && t.len + 1 + w + (ld + 1) <= self.m && t.is_atomic() {
+            if t.is_dots() || (t.len + 1 < self.ll - col - (ld + 1) && t.len + 1 + w + (ld + 1) <= self.m && t.is_atomic()) {
                 write(t, out);
             } else {
                 out.push('\n');
@@ -462,13 +595,13 @@ impl Printer {
     #[allow(clippy::too_many_arguments)]
     fn pp_map(&self, pairs: &[(Node, Node)], col0: isize, tind: isize, ind: &str, ld: isize, w: isize, out: &mut String) {
         let Some(((k, v), rest)) = pairs.split_first() else { return };
-        let pw = self.pp_pair(k, v, col0, tind, ind, last_depth(rest.is_empty(), ld), w, out);
+        let pw = self.pp_pair(k, v, col0, tind, ind, last_depth(ends_pairs(rest), ld), w, out);
         let (mut col, mut w) = (col0 + pw, pw);
         let mut rest = rest;
         while let Some(((k, v), more)) = rest.split_first() {
-            let ld1 = last_depth(more.is_empty(), ld);
+            let ld1 = last_depth(ends_pairs(more), ld);
             let elen = 1 + pair_len(k, v);
-            if self.tail_fits(elen, pair_atomic(k, v), col, ld1, w) {
+            if k.is_dots() || self.tail_fits(elen, pair_atomic(k, v), col, ld1, w) {
                 out.push(',');
                 write_pair(k, v, out);
                 col += elen;
@@ -561,7 +694,7 @@ impl Printer {
 
     fn cind_list(&self, elems: &[Node], tail: Option<&Node>, col0: isize, ind: isize, ld: isize, w: isize) -> Result<isize, NoGood> {
         let Some((first, rest)) = elems.split_first() else { return Ok(ind) };
-        let we = self.cind_element(first, col0, ind, last_depth(rest.is_empty(), ld), w)?;
+        let we = self.cind_element(first, col0, ind, last_depth(ends(rest), ld), w)?;
         self.cind_tail(rest, tail, col0, col0 + we, ind, ld, w + we)
     }
 
@@ -577,7 +710,7 @@ impl Printer {
         mut w: isize,
     ) -> Result<isize, NoGood> {
         while let Some((e, rest)) = elems.split_first() {
-            let ld1 = last_depth(rest.is_empty(), ld);
+            let ld1 = last_depth(ends(rest), ld);
             let elen = 1 + e.len;
             if self.tail_fits(elen, e.is_atomic(), col, ld1, w) {
                 col += elen;
@@ -608,11 +741,11 @@ impl Printer {
 
     fn cind_map(&self, pairs: &[(Node, Node)], col0: isize, ind: isize, ld: isize, w: isize) -> Result<isize, NoGood> {
         let Some(((k, v), rest)) = pairs.split_first() else { return Ok(ind) };
-        let pw = self.cind_pair(k, v, col0, ind, last_depth(rest.is_empty(), ld), w)?;
+        let pw = self.cind_pair(k, v, col0, ind, last_depth(ends_pairs(rest), ld), w)?;
         let (mut col, mut w) = (col0 + pw, w + pw);
         let mut rest = rest;
         while let Some(((k, v), more)) = rest.split_first() {
-            let ld1 = last_depth(more.is_empty(), ld);
+            let ld1 = last_depth(ends_pairs(more), ld);
             let elen = 1 + pair_len(k, v);
             if self.tail_fits(elen, pair_atomic(k, v), col, ld1, w) {
                 col += elen;
