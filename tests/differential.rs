@@ -102,6 +102,7 @@ scripts! {
     lang_pretty,
     lang_process_info,
     lang_proplists_string,
+    lang_string,
     lang_try,
     lang_try_after,
     lang_try_of,

@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use super::bifs::{append, list_items};
+use super::bifs::{append, list_items, make_list};
 use super::Exception;
 use crate::term::order::compare;
 use crate::term::{Fun, Term};
@@ -695,6 +695,154 @@ fn string(name: &str, a: &[Term]) -> Option<R> {
             let crlf = cs.windows(2).filter(|w| w == &['\r', '\n']).count();
             Term::Int((cs.len() - crlf) as i64)
         }),
+        ("lexemes", [s, seps]) => (|| {
+            let (s, bin) = arg(s)?;
+            let (seps, _) = arg(seps)?;
+            Ok(Term::List(s.split(|c| seps.contains(c)).filter(|t| !t.is_empty()).map(|t| text_term(t, bin)).collect()))
+        })(),
+        ("find", [s, p]) | ("find", [s, p, _]) => (|| {
+            let (s, bin) = arg(s)?;
+            let (p, _) = arg(p)?;
+            let at = match a.get(2).and_then(Term::as_atom).map(|w| w.name()) {
+                None | Some("leading") => find_sub(&s, &p, 0),
+                Some("trailing") => (0..s.len()).rev().find(|&i| !p.is_empty() && s[i..].starts_with(&p)),
+                _ => return Err(badarg()),
+            };
+            Ok(match at {
+                Some(i) => text_term(&s[i..], bin),
+                None if p.is_empty() => text_term(&s, bin),
+                None => Term::atom("nomatch"),
+            })
+        })(),
+        ("replace", [s, p, r]) | ("replace", [s, p, r, _]) => (|| {
+            // lists:join(Replacement, split(String, Pattern, Where)).
+            let parts = string("split", &[s.clone(), p.clone(), a.get(3).cloned().unwrap_or_else(|| Term::atom("leading"))])
+                .expect("split")?;
+            let parts = list_items(&parts).expect("split gives a list").to_vec();
+            let mut out = Vec::new();
+            for (i, x) in parts.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(r.clone());
+                }
+                out.push(x);
+            }
+            Ok(Term::List(out))
+        })(),
+        ("slice", [s, start]) | ("slice", [s, start, _]) => (|| {
+            let (s, bin) = arg(s)?;
+            let from = start.as_int().filter(|&i| i >= 0).ok_or_else(badarg)? as usize;
+            let len = match a.get(2) {
+                None => usize::MAX,
+                Some(t) if t.is_atom("infinity") => usize::MAX,
+                Some(t) => t.as_int().filter(|&i| i >= 0).ok_or_else(badarg)? as usize,
+            };
+            let from = from.min(s.len());
+            Ok(text_term(&s[from..from.saturating_add(len).min(s.len())], bin))
+        })(),
+        ("pad", [s, n]) | ("pad", [s, n, _]) | ("pad", [s, n, _, _]) => (|| {
+            let (chars, _) = arg(s)?;
+            let n = n.as_int().ok_or_else(badarg)?;
+            let dir = a.get(2).and_then(Term::as_atom).map(|w| w.name()).unwrap_or("trailing");
+            let c = a.get(3).cloned().unwrap_or(Term::Int(32));
+            let k = (n - chars.len() as i64).max(0) as usize;
+            let dup = |k: usize| Term::List(vec![c.clone(); k]);
+            Ok(match dir {
+                "trailing" => make_list(vec![s.clone()], dup(k)),
+                "leading" => Term::List(vec![dup(k), s.clone()]),
+                "both" => {
+                    let pre = k / 2;
+                    let post = k - pre;
+                    let mut v = vec![dup(pre), s.clone()];
+                    if post > 0 {
+                        v.push(dup(post - 1));
+                        v.push(c.clone());
+                    }
+                    Term::List(v)
+                }
+                _ => return Err(badarg()),
+            })
+        })(),
+        ("prefix", [s, p]) => (|| {
+            let (s, bin) = arg(s)?;
+            let (p, _) = arg(p)?;
+            Ok(if s.starts_with(&p) { text_term(&s[p.len()..], bin) } else { Term::atom("nomatch") })
+        })(),
+        ("reverse", [s]) => arg(s).map(|(mut s, _)| {
+            s.reverse();
+            text_term(&s, false)
+        }),
+        ("is_empty", [s]) => arg(s).map(|(s, _)| boolean(s.is_empty())),
+        ("chomp", [s]) => arg(s).map(|(s, bin)| {
+            let n = if s.ends_with(&['\r', '\n']) { 2 } else { usize::from(s.last() == Some(&'\n')) };
+            text_term(&s[..s.len() - n], bin)
+        }),
+        ("equal", [x, y]) => match (text_arg(x), text_arg(y)) {
+            (Some((x, _)), Some((y, _))) => Ok(boolean(x == y)),
+            _ => Err(badarg()),
+        },
+        ("concat", [x, y]) => match (list_items(x), list_items(y)) {
+            (Some(_), Some(_)) => append(x, y),
+            _ => Err(function_clause()),
+        },
+        ("str" | "rstr", [s, p]) => (|| {
+            let (s, _) = arg(s)?;
+            let (p, _) = arg(p)?;
+            let at = if name == "str" { find_sub(&s, &p, 0) } else { (0..s.len()).rev().find(|&i| !p.is_empty() && s[i..].starts_with(&p)) };
+            Ok(Term::Int(at.map_or(0, |i| i as i64 + 1)))
+        })(),
+        ("chr" | "rchr", [s, c]) => (|| {
+            let (s, _) = arg(s)?;
+            let c = c.as_int().and_then(|c| char::from_u32(c as u32)).ok_or_else(function_clause)?;
+            let at = if name == "chr" { s.iter().position(|&x| x == c) } else { s.iter().rposition(|&x| x == c) };
+            Ok(Term::Int(at.map_or(0, |i| i as i64 + 1)))
+        })(),
+        ("substr", [s, start]) | ("substr", [s, start, _]) => (|| {
+            let (s, _) = arg(s)?;
+            let from = start.as_int().filter(|&i| i >= 1 && i as usize <= s.len() + 1).ok_or_else(function_clause)? as usize - 1;
+            let len = match a.get(2) {
+                None => s.len() - from,
+                Some(t) => t.as_int().filter(|&l| l >= 0).ok_or_else(function_clause)? as usize,
+            };
+            Ok(text_term(&s[from..(from + len).min(s.len())], false))
+        })(),
+        ("strip", [s]) => arg(s).map(|(s, _)| {
+            let t: Vec<char> = s.iter().copied().skip_while(|&c| c == ' ').collect();
+            let end = t.iter().rposition(|&c| c != ' ').map_or(0, |i| i + 1);
+            text_term(&t[..end], false)
+        }),
+        ("left" | "right", [s, n]) | ("left" | "right", [s, n, _]) => (|| {
+            let (s, _) = arg(s)?;
+            let n = n.as_int().filter(|&n| n >= 0).ok_or_else(function_clause)? as usize;
+            let c = match a.get(2) {
+                None => ' ',
+                Some(c) => c.as_int().and_then(|c| char::from_u32(c as u32)).ok_or_else(function_clause)?,
+            };
+            let out: Vec<char> = if name == "left" {
+                s.iter().copied().chain(std::iter::repeat(c)).take(n).collect()
+            } else if s.len() >= n {
+                s[s.len() - n..].to_vec()
+            } else {
+                std::iter::repeat(c).take(n - s.len()).chain(s.iter().copied()).collect()
+            };
+            Ok(text_term(&out, false))
+        })(),
+        ("to_upper" | "to_lower", [s]) => match s {
+            Term::Int(c) => match char::from_u32(*c as u32) {
+                Some(ch) => Ok(Term::Int(if name == "to_upper" { ch.to_ascii_uppercase() } else { ch.to_ascii_lowercase() } as i64)),
+                None => Err(function_clause()),
+            },
+            _ => arg(s).map(|(s, _)| {
+                let m: Vec<char> =
+                    s.iter().map(|c| if name == "to_upper" { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect();
+                text_term(&m, false)
+            }),
+        },
+        ("words", [s]) => arg(s).map(|(s, _)| Term::Int(s.split(|&c| c == ' ').filter(|w| !w.is_empty()).count() as i64)),
+        ("copies", [s, n]) => (|| {
+            let (s, _) = arg(s)?;
+            let n = n.as_int().filter(|&n| n >= 0 && (n as usize).saturating_mul(s.len()) < 1 << 26).ok_or_else(function_clause)?;
+            Ok(text_term(&s.repeat(n as usize), false))
+        })(),
         ("to_float", [s]) => Ok(match text_arg(s) {
             None => Term::tuple(vec![Term::atom("error"), Term::atom("badarg")]),
             Some((cs, bin)) => match float_prefix(&cs) {

@@ -97,6 +97,13 @@ pub(crate) fn call(module: &str, name: &str, a: &[Term], rt: Option<&mut (dyn Ru
             (Term::Int(v), Some(f), Some(t)) => Ok(Term::int(convert(*v as i128, f, t))),
             _ => Err(badarg()),
         },
+        ("erlang", "raise", [class, reason, stack]) => match class.as_atom().map(|c| c.name()) {
+            // ERTS returns `badarg` (not raises it) for a bad class or stack.
+            Some("error" | "exit" | "throw") if matches!(stack, Term::List(_)) => {
+                Err(Exception { class: class.as_atom().expect("atom"), reason: reason.clone() })
+            }
+            _ => Ok(Term::atom("badarg")),
+        },
         ("os", "type", []) => Ok(Term::tuple(vec![Term::atom("unix"), Term::atom("linux")])),
         ("os", "getenv", []) => Ok(Term::List(
             crate::abi::sys::environment()
