@@ -822,7 +822,7 @@ fn string(name: &str, a: &[Term]) -> Option<R> {
             } else if s.len() >= n {
                 s[s.len() - n..].to_vec()
             } else {
-                std::iter::repeat(c).take(n - s.len()).chain(s.iter().copied()).collect()
+                std::iter::repeat_n(c, n - s.len()).chain(s.iter().copied()).collect()
             };
             Ok(text_term(&out, false))
         })(),
