@@ -17,6 +17,11 @@ use crate::term::{Fun, Term};
 
 type R = Result<Term, Exception>;
 
+/// The longest list or string these functions build from a count
+/// argument (`string:pad/3`, `string:left/2`...): beyond it, the error
+/// the function gives for a bad count, rather than gigabytes.
+const MAX_BUILD: usize = 1 << 26;
+
 /// Calls a fun with arguments (the evaluator's `apply_fun`).
 pub(crate) type Apply<'a> = dyn FnMut(&Fun, Vec<Term>) -> R + 'a;
 
@@ -745,6 +750,9 @@ fn string(name: &str, a: &[Term]) -> Option<R> {
             let dir = a.get(2).and_then(Term::as_atom).map(|w| w.name()).unwrap_or("trailing");
             let c = a.get(3).cloned().unwrap_or(Term::Int(32));
             let k = (n - chars.len() as i64).max(0) as usize;
+            if k > MAX_BUILD {
+                return Err(badarg());
+            }
             let dup = |k: usize| Term::List(vec![c.clone(); k]);
             Ok(match dir {
                 "trailing" => make_list(vec![s.clone()], dup(k)),
@@ -812,7 +820,7 @@ fn string(name: &str, a: &[Term]) -> Option<R> {
         }),
         ("left" | "right", [s, n]) | ("left" | "right", [s, n, _]) => (|| {
             let (s, _) = arg(s)?;
-            let n = n.as_int().filter(|&n| n >= 0).ok_or_else(function_clause)? as usize;
+            let n = n.as_int().filter(|&n| n >= 0 && n as usize <= MAX_BUILD).ok_or_else(function_clause)? as usize;
             let c = match a.get(2) {
                 None => ' ',
                 Some(c) => c.as_int().and_then(|c| char::from_u32(c as u32)).ok_or_else(function_clause)?,
@@ -840,7 +848,7 @@ fn string(name: &str, a: &[Term]) -> Option<R> {
         ("words", [s]) => arg(s).map(|(s, _)| Term::Int(s.split(|&c| c == ' ').filter(|w| !w.is_empty()).count() as i64)),
         ("copies", [s, n]) => (|| {
             let (s, _) = arg(s)?;
-            let n = n.as_int().filter(|&n| n >= 0 && (n as usize).saturating_mul(s.len()) < 1 << 26).ok_or_else(function_clause)?;
+            let n = n.as_int().filter(|&n| n >= 0 && (n as usize).saturating_mul(s.len()) < MAX_BUILD).ok_or_else(function_clause)?;
             Ok(text_term(&s.repeat(n as usize), false))
         })(),
         ("to_float", [s]) => Ok(match text_arg(s) {

@@ -296,7 +296,7 @@ fn build_dw(t: &Term, unicode: bool, strings: bool, d: i64, wr: bool) -> Node {
 /// that fits in the window and is all printable prints whole (`None`),
 /// as does, in bytes, one with a shorter printable start.
 fn text_prefix(b: &[u8], d: i64) -> Option<usize> {
-    let window = (4 * (d - 1)) as usize;
+    let window = usize::try_from(d.saturating_sub(1).saturating_mul(4)).unwrap_or(usize::MAX);
     let seen = &b[..window.min(b.len())];
     let n = seen.iter().take_while(|&&c| printable(c as i64)).count();
     if b.len() <= window && n == b.len() {
