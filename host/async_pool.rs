@@ -53,6 +53,11 @@ impl AsyncPool {
         AsyncPool { threads, queues: Mutex::new(Vec::new()), ids: AtomicI64::new(1) }
     }
 
+    /// The number of workers (`erlang:system_info(thread_pool_size)`).
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// The queue a job with `key` goes to: `key % threads` (0 without
     /// threads). ERTS's `driver_async` writes it back into `*key`.
     pub(crate) fn queue_of(&self, key: u32) -> u32 {

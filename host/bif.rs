@@ -156,10 +156,55 @@ impl ProcessRuntime {
                 Ok(Term::atom("true"))
             }
             ("monitor", [kind, Term::Pid(pid)]) if kind.is_atom("process") => Ok(Term::Ref(p.monitor_process(*pid)?)),
+            ("monitor", [kind, Term::Port(port)]) if kind.is_atom("port") => Ok(Term::Ref(p.monitor_port(*port)?)),
+            ("monitor", [kind, Term::Atom(name)]) if kind.is_atom("port") => match p.whereis(*name) {
+                Some(Term::Port(port)) => Ok(Term::Ref(p.monitor_port(port)?)),
+                _ => {
+                    // ERTS: a name that is not registered gives 'DOWN' at once.
+                    let r = p.host.make_ref();
+                    let who = Term::tuple(vec![Term::Atom(*name), Term::atom("nonode@nohost")]);
+                    p.send(p.pid(), Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("port"), who, Term::atom("noproc")]));
+                    Ok(Term::Ref(r))
+                }
+            },
+            ("monitor", [kind, what]) => Err(BifError::badarg(format!("cannot monitor {what} as a {kind}"))),
             ("demonitor", [Term::Ref(r)]) => {
-                p.demonitor(*r)?;
+                p.demonitor_any(*r)?;
                 Ok(Term::atom("true"))
             }
+            ("demonitor", [Term::Ref(r), opts]) => {
+                let (mut flush, mut info) = (false, false);
+                for o in list_arg(opts)? {
+                    match o {
+                        o if o.is_atom("flush") => flush = true,
+                        o if o.is_atom("info") => info = true,
+                        o => return Err(BifError::badarg(format!("{o} is not a demonitor option"))),
+                    }
+                }
+                let active = p.demonitor_any(*r)?;
+                if flush {
+                    p.flush_down(*r)?;
+                }
+                Ok(Term::atom(bool_name(active || !info)))
+            }
+            ("demonitor", [r, ..]) => Err(BifError::badarg(format!("{r} is not a reference"))),
+            ("process_info", [Term::Pid(pid), Term::Atom(item)]) => Ok(p
+                .process_info_item(*pid, item.name())?
+                .map(|v| Term::tuple(vec![Term::Atom(*item), v]))
+                .unwrap_or_else(|| Term::atom("undefined"))),
+            ("process_info", [Term::Pid(pid), Term::List(items)]) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let Term::Atom(a) = item else { return Err(BifError::badarg(format!("{item} is not a process_info item"))) };
+                    match p.process_info_item(*pid, a.name())? {
+                        Some(v) => out.push(Term::tuple(vec![item.clone(), v])),
+                        None => return Ok(Term::atom("undefined")),
+                    }
+                }
+                Ok(Term::List(out))
+            }
+            ("process_info", [pid, _]) => Err(BifError::badarg(format!("{pid} is not a local pid"))),
+            ("system_info", [item]) => system_info(p, item),
             ("is_process_alive", [Term::Pid(pid)]) => Ok(Term::atom(bool_name(p.is_process_alive(*pid)))),
             ("make_ref", []) => Ok(Term::Ref(p.host.make_ref())),
             ("exit", [Term::Port(port), reason]) => {
@@ -344,6 +389,38 @@ fn driver_info_item(host: &crate::Host, drv: &str, tag: &str) -> Option<Term> {
     })
 }
 
+/// `erlang:system_info/1` for the items a port test asks about, with
+/// ERTS 25's values where they are not this machine's.
+fn system_info(p: &Process, item: &Term) -> Result<Term, BifError> {
+    let name = item.as_atom().map(Atom::name).unwrap_or("");
+    Ok(match name {
+        "port_count" => Term::Int(p.ports().len() as i64),
+        "port_limit" => Term::Int(65536),
+        "process_count" => Term::Int(p.host.procs.read().len() as i64),
+        "otp_release" => Term::string("25"),
+        "version" => Term::string(ERTS_VERSION),
+        "system_version" => {
+            let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            Term::string(&format!(
+                "Erlang/OTP 25 [erts-{ERTS_VERSION}] [porthost] [64-bit] [smp:{cpus}:{cpus}] [async-threads:{}]\n",
+                p.host.async_pool.threads()
+            ))
+        }
+        "wordsize" => Term::Int(8),
+        "schedulers" | "schedulers_online" | "logical_processors" | "logical_processors_available" => {
+            Term::Int(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as i64)
+        }
+        "thread_pool_size" => Term::Int(p.host.async_pool.threads() as i64),
+        "machine" => Term::string("BEAM"),
+        "driver_version" => Term::string("3.3"),
+        "atom_limit" => Term::Int(crate::term::ATOM_LIMIT as i64),
+        _ => return Err(BifError::badarg(format!("{item} is not a system_info item porthost knows"))),
+    })
+}
+
+/// The ERTS version porthost answers for (OTP 25's, as `erlang:system_info(version)`).
+const ERTS_VERSION: &str = "13.1.5";
+
 fn bool_name(b: bool) -> &'static str {
     if b {
         "true"
@@ -367,6 +444,16 @@ impl Runtime for ProcessRuntime {
         // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).
         match r {
             Ok(t) => Ok(t.into_expanded()),
+            Err(BifError::Undef) => {
+                // ERTS's reason is a bare `undef`; say which function.
+                self.last_error = Some(format!(
+                    "undefined function {}:{}/{}",
+                    crate::term::fmt::quote_atom(module.name()),
+                    crate::term::fmt::quote_atom(name.name()),
+                    args.len()
+                ));
+                Err(self.raise(BifError::Undef))
+            }
             Err(e) => Err(self.raise(e)),
         }
     }
@@ -384,6 +471,10 @@ impl Runtime for ProcessRuntime {
 
     fn check_signals(&mut self) -> Result<(), Exception> {
         self.process.alive().map_err(|e| self.raise(e))
+    }
+
+    fn take_explanation(&mut self) -> Option<String> {
+        self.last_error.take()
     }
 
     fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception> {

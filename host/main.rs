@@ -47,8 +47,11 @@ enum Command {
     /// Run a port script: print each expression's value with ~w, one per
     /// line, as ../shared/erlrun.escript does under ERTS.
     Run {
-        /// The script file.
+        /// The script file (`-`: standard input).
         file: PathBuf,
+        /// Print values with ~p (as the shell does) instead of ~w.
+        #[arg(long)]
+        pretty: bool,
     },
     /// An interactive Erlang-like shell over porthost's port BIFs.
     Shell,
@@ -88,9 +91,15 @@ fn run() -> anyhow::Result<ExitCode> {
     );
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
-        Command::Run { file } => {
+        Command::Run { file, pretty } => {
             // Latin-1, byte for byte, as erlrun.escript reads scripts.
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = if file.as_os_str() == "-" {
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).context("reading standard input")?;
+                b
+            } else {
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+            };
             let src = script::decode_latin1(&bytes);
             let forms = match script::parse_script(&src) {
                 Ok(f) => f,
@@ -101,7 +110,9 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let result = script::run_script(&forms, &mut rt, &mut out);
+            let mut opts = script::RunOptions::default();
+            opts.pretty = pretty;
+            let result = script::run_script_with(&forms, &mut rt, &mut out, opts);
             out.flush()?;
             match result {
                 Ok(()) => Ok(ExitCode::SUCCESS),

@@ -728,3 +728,132 @@ impl Drop for Process {
         }
     }
 }
+
+/// Monitors on ports (`erlang:monitor(port, Port)`): the host (by address),
+/// the port, the reference and the watching process. Kept apart from the
+/// port table so that the port needs no field for them; [`port_down`]
+/// fires them when the port terminates.
+static PORT_MONITORS: Mutex<Vec<(usize, PortId, Ref, Pid)>> = parking_lot::const_mutex(Vec::new());
+
+fn host_key(host: &Arc<HostInner>) -> usize {
+    Arc::as_ptr(host) as usize
+}
+
+/// `{'DOWN', Ref, port, Port, Reason}`.
+fn port_down_msg(r: Ref, port: PortId, reason: Term) -> Term {
+    Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("port"), Term::Port(port), reason])
+}
+
+/// A port of `host` terminated with `reason`: each process monitoring it
+/// gets `{'DOWN', Ref, port, Port, Reason}` (called by the port's
+/// termination, after its links got their exit signals, as ERTS orders
+/// them).
+pub(crate) fn port_down(host: &Arc<HostInner>, port: PortId, reason: &Term) {
+    let key = host_key(host);
+    let fired: Vec<(Ref, Pid)> = {
+        let mut all = PORT_MONITORS.lock();
+        let mut fired = Vec::new();
+        all.retain(|&(h, p, r, pid)| {
+            let hit = h == key && p == port;
+            if hit {
+                fired.push((r, pid));
+            }
+            !hit
+        });
+        fired
+    };
+    for (r, pid) in fired {
+        host.send(pid, Signal::Message(port_down_msg(r, port, reason.clone())));
+    }
+}
+
+/// The language-level process services of the port script: port monitors,
+/// `demonitor/2` and `process_info/2`.
+impl Process {
+    /// `erlang:monitor(port, Port)`: `{'DOWN', Ref, port, Port, Reason}`
+    /// arrives when the port terminates (at once, with reason `noproc`, if
+    /// it already has).
+    pub fn monitor_port(&self, port: PortId) -> Result<Ref, BifError> {
+        self.alive()?;
+        let r = self.host.make_ref();
+        let key = host_key(&self.host);
+        PORT_MONITORS.lock().push((key, port, r, self.pid()));
+        let open = self.host.ports.get(port).is_some_and(|p| p.phase() != port::Phase::Closed);
+        if !open {
+            let mut all = PORT_MONITORS.lock();
+            if let Some(i) = all.iter().position(|&(_, _, x, _)| x == r) {
+                all.remove(i);
+                drop(all);
+                let _ = self.shared.tx.send(Signal::Message(port_down_msg(r, port, Term::atom("noproc"))));
+            }
+        }
+        Ok(r)
+    }
+
+    /// `demonitor(Ref)` for monitors of processes and of ports: true if
+    /// the monitor was active (`demonitor(Ref, [info])`).
+    pub fn demonitor_any(&self, r: Ref) -> Result<bool, BifError> {
+        self.alive()?;
+        let mut found = false;
+        for p in self.host.procs.read().values() {
+            p.watchers.lock().retain(|(w, _)| {
+                found |= *w == r;
+                *w != r
+            });
+        }
+        let mut all = PORT_MONITORS.lock();
+        let before = all.len();
+        all.retain(|&(_, _, x, _)| x != r);
+        Ok(found || all.len() != before)
+    }
+
+    /// Removes the `{'DOWN', Ref, ...}` message of monitor `r` from the
+    /// mailbox, if one is there (`demonitor(Ref, [flush])`).
+    pub fn flush_down(&self, r: Ref) -> Result<(), BifError> {
+        let is_down = |m: &Term| matches!(m, Term::Tuple(t) if t.len() == 5 && t[0].is_atom("DOWN") && t[1] == Term::Ref(r));
+        self.receive_matching(&mut |m| is_down(m), Some(Duration::ZERO)).map(|_| ())
+    }
+
+    /// `process_info(Pid, Item)` for `message_queue_len`, `links`,
+    /// `monitors` and `status`: `None` for a process that is not alive,
+    /// `Err(badarg)` for another item.
+    pub fn process_info_item(&self, pid: Pid, item: &str) -> Result<Option<Term>, BifError> {
+        self.alive()?;
+        let me = pid == self.pid();
+        let shared = if me { Some(self.shared.clone()) } else { self.host.procs.read().get(&pid).cloned() };
+        let Some(shared) = shared else {
+            return match item {
+                "message_queue_len" | "links" | "monitors" | "status" => Ok(None),
+                _ => Err(BifError::badarg(format!("{item} is not a process_info item porthost knows"))),
+            };
+        };
+        Ok(Some(match item {
+            "message_queue_len" => {
+                let n = shared.tx.len() + if me { self.saved.borrow().len() } else { 0 };
+                Term::Int(n as i64)
+            }
+            "links" => {
+                let mut l: Vec<Term> = shared.plinks.lock().iter().map(|p| Term::Pid(*p)).collect();
+                l.extend(shared.links.lock().iter().map(|p| Term::Port(*p)));
+                Term::List(l)
+            }
+            "monitors" => {
+                let mut l = Vec::new();
+                for (target, p) in self.host.procs.read().iter() {
+                    if p.watchers.lock().iter().any(|(_, w)| *w == pid) {
+                        l.push(Term::tuple(vec![Term::atom("process"), Term::Pid(*target)]));
+                    }
+                }
+                let key = host_key(&self.host);
+                for &(h, port, _, w) in PORT_MONITORS.lock().iter() {
+                    if h == key && w == pid {
+                        l.push(Term::tuple(vec![Term::atom("port"), Term::Port(port)]));
+                    }
+                }
+                Term::List(l)
+            }
+            "status" => Term::atom(if me { "running" } else { "waiting" }),
+            _ => return Err(BifError::badarg(format!("{item} is not a process_info item porthost knows"))),
+        }))
+    }
+}

@@ -24,6 +24,7 @@
 pub mod ext;
 pub mod fmt;
 pub mod order;
+pub mod pretty;
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -73,3 +73,56 @@ fn the_shell_evaluates_lines_from_stdin() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("3\n") && stdout.contains("6\n"), "{stdout}");
 }
+
+fn shell_output(input: &str) -> String {
+    let mut child = porthost().arg("shell").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn run_dash_reads_the_script_from_stdin() {
+    let mut child =
+        porthost().args(["run", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"X = 6 * 7.\n\"ab\".\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "42\n[97,98]\n");
+}
+
+#[test]
+fn run_pretty_prints_values_as_tilde_p() {
+    let path = script("pretty.erl", "\"ab\".\n{ok, lists:seq(1, 30)}.\n");
+    let out = porthost().args(["run", "--pretty"]).arg(&path).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "\"ab\"\n{ok,[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,\n     28,29,30]}\n"
+    );
+}
+
+#[test]
+fn the_shell_prints_values_with_tilde_p_and_exceptions_as_erl() {
+    let out = shell_output("\"hello\".\n1 + a.\nthrow(x).\n{a} = {b}.\nfoo:bar(1).\nq().\n");
+    assert!(out.contains("\n\"hello\"\n"), "{out}");
+    assert!(out.contains("** exception error: an error occurred when evaluating an arithmetic expression\n"), "{out}");
+    assert!(out.contains("** exception throw: x\n"), "{out}");
+    assert!(out.contains("** exception error: no match of right hand side value {b}\n"), "{out}");
+    assert!(out.contains("** exception error: undefined function foo:bar/1\n"), "{out}");
+}
+
+#[test]
+fn the_shell_explains_each_failure_once() {
+    let out = shell_output("open_port({spawn_driver, \"nope_drv\"}, []).\n1 + a.\n");
+    assert!(out.contains("** exception error: bad argument\n     porthost: no driver \"nope_drv\""), "{out}");
+    // The next failure has no explanation of its own: none is printed.
+    assert_eq!(out.matches("porthost:").count(), 1, "{out}");
+}
+
+#[test]
+fn the_shell_repeats_values_and_lists_history() {
+    let out = shell_output("a.\nb.\nv(1).\nv(-1).\nh().\n");
+    assert!(out.contains("a\nb\na\na\n1: a.\n2: b.\n3: v(1).\n4: v(-1).\nok\n"), "{out}");
+}

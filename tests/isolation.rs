@@ -6,7 +6,9 @@ use porthost::{BifError, Host, HostConfig, PortId, Process, Term, WorkerLimits};
 
 use crate::util::{drivers_dir, Header};
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(20));
+// Generous: a driver looping outside a request ends by its worker's CPU limit
+// (5 s of CPU), which a loaded machine stretches in wall-clock time.
+const WAIT: Option<Duration> = Some(Duration::from_secs(60));
 
 fn host() -> Host {
     Host::new(HostConfig::default().driver_paths(vec![drivers_dir(Header::Own).to_path_buf()]).isolate(true).worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into())).isolation_timeout(Some(Duration::from_secs(3))).worker_limits(WorkerLimits::default().memory_bytes(Some(512 << 20)).cpu_seconds(Some(5))))

@@ -268,9 +268,23 @@ fn env() -> &'static parking_lot::RwLock<BTreeMap<Vec<u8>, Vec<u8>>> {
 
 /// The host's environment as `erl_drv_putenv` left it: what an OS process
 /// the host starts should get (ERTS's global environment).
-#[allow(dead_code)] // for the external-program ports (issue 10)
 pub fn environment() -> Vec<(OsString, OsString)> {
     env().read().iter().map(|(k, v)| (OsString::from_vec(k.clone()), OsString::from_vec(v.clone()))).collect()
+}
+
+/// The value of `key` in the host environment (`os:getenv/1`).
+pub fn host_getenv(key: &[u8]) -> Option<Vec<u8>> {
+    env().read().get(key).cloned()
+}
+
+/// Sets (`Some`) or removes (`None`) `key` in the host environment
+/// (`os:putenv/2`, `os:unsetenv/1`): what drivers then read with
+/// `erl_drv_getenv`, as in ERTS.
+pub fn host_putenv(key: &[u8], value: Option<&[u8]>) {
+    match value {
+        Some(v) => env().write().insert(key.to_vec(), v.to_vec()),
+        None => env().write().remove(key),
+    };
 }
 
 /// What `erl_drv_getenv` does with the host environment, without the C

@@ -268,12 +268,13 @@ fn cstring(bytes: &[u8]) -> Result<CString, BifError> {
     CString::new(bytes).map_err(|_| BifError::badarg("a NUL byte in a string"))
 }
 
-/// The environment the child gets: porthost's own, with the `{env, _}`
-/// entries applied in order (a later entry for the same name wins, as in
-/// ERTS 25; `None` unsets).
+/// The environment the child gets: the host's, as `os:putenv/2` and
+/// `erl_drv_putenv` left it (ERTS's global environment), with the
+/// `{env, _}` entries applied in order (a later entry for the same name
+/// wins, as in ERTS 25; `None` unsets).
 fn environment(env: &[spec::EnvEntry]) -> Result<Vec<CString>, BifError> {
     let mut vars: Vec<(Vec<u8>, Vec<u8>)> =
-        std::env::vars_os().map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
+        crate::abi::sys::environment().into_iter().map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec())).collect();
     for (name, value) in env {
         vars.retain(|(n, _)| n != name);
         if let Some(v) = value {

@@ -156,6 +156,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
+    crate::process::port_down(host, port.id, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
     port.queue.lock().clear();
     *port.timer.lock() = None;

@@ -282,6 +282,18 @@ fn eval_here(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
                 _ => Err(Exception::badarg()),
             }
         }
+        Expr::Try(t) => eval_try(b, t, cx),
+        Expr::BinComp(e, quals) => {
+            let mut out = Vec::new();
+            comprehension(b.clone(), e, quals, cx, &mut out)?;
+            let mut w = BitWriter::new();
+            for v in &out {
+                let (bytes, n) = v.as_bits().ok_or_else(Exception::badarg)?;
+                w.push_bits_of(bytes, n);
+            }
+            let (bytes, n) = w.into_bits();
+            Ok(Term::bitstring(&bytes, n))
+        }
         Expr::Catch(e) => match eval(b, e, cx) {
             Ok(v) => Ok(v),
             Err(ex) => Ok(match ex.class.name() {
@@ -658,6 +670,21 @@ fn comprehension(b: Bindings, e: &Expr, quals: &[Qualifier], cx: &mut Ctx<'_>, o
                 }
             }
         }
+        Some((Qualifier::BinGenerator(p, src), rest)) => {
+            let v = eval(&mut b.clone(), src, cx)?;
+            let segs = match p {
+                Expr::Bin(segs) => segs,
+                _ => return Err(Exception::error(Term::atom("illegal_pattern"))),
+            };
+            let mut r = BitReader::of_term(&v).ok_or_else(|| err2("bad_generator", v.clone()))?;
+            let mut fresh = Vec::new();
+            pattern_vars(p, &mut fresh);
+            while let Some(trial) = bin_generate(&b, &fresh, segs, &mut r, cx)? {
+                if let Some(trial) = trial {
+                    comprehension(trial, e, rest, cx, out)?;
+                }
+            }
+        }
         Some((Qualifier::Filter(f), rest)) if is_guard_expr(f) => {
             // A filter that is a guard test is evaluated as a guard: an
             // exception or a non-boolean value just skips the element.
@@ -676,6 +703,122 @@ fn comprehension(b: Bindings, e: &Expr, quals: &[Qualifier], cx: &mut Ctx<'_>, o
         }
     }
     Ok(())
+}
+
+/// One step of a binary generator (`eval_bits:bin_gen`): matches the
+/// segments at the reader's position. `None` when a segment cannot be read
+/// (the generator is done), `Some(None)` when the bits were read but some
+/// value did not match (skipped), `Some(Some(bindings))` on a match.
+fn bin_generate(
+    b: &Bindings,
+    fresh: &[String],
+    segs: &[BinSeg],
+    r: &mut BitReader<'_>,
+    cx: &mut Ctx<'_>,
+) -> Result<Option<Option<Bindings>>, Exception> {
+    let mut trial = b.clone();
+    for v in fresh {
+        trial.remove(v);
+    }
+    let mut matched = true;
+    for seg in segs {
+        let size = match &seg.size {
+            Some(e) => Some(eval_in_pattern(&mut trial, e, cx)?),
+            None => None,
+        };
+        let n = match bits::segment_bits(&seg.spec, size.as_ref()) {
+            Ok(n) => n,
+            Err(_) => return Ok(None),
+        };
+        let want: Vec<Term> = match &seg.value {
+            Expr::Str(s) => s.chars().map(|c| Term::Int(c as i64)).collect(),
+            _ => Vec::new(),
+        };
+        if !want.is_empty() {
+            for w in want {
+                match bits::read_segment(r, n, &seg.spec)? {
+                    Some(got) => matched &= got == w,
+                    None => return Ok(None),
+                }
+            }
+            continue;
+        }
+        match bits::read_segment(r, n, &seg.spec)? {
+            Some(got) => {
+                if matched && !match_pattern(&mut trial, &seg.value, &got, cx)? {
+                    matched = false;
+                }
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(matched.then_some(trial)))
+}
+
+/// `try Body of Clauses catch CatchClauses after After end`, as
+/// `erl_eval` runs it: an exception in the body goes to the first catch
+/// clause whose class, reason and guard match (none: it propagates); the
+/// `of` clauses see the body's value (none matching: `{try_clause, V}`)
+/// and their exceptions are not caught; `after` runs in every case, its
+/// value discarded (an exception in it replaces the result). The stack
+/// trace a clause binds is `[]` (porthost keeps none). An exit signal
+/// that killed the process is not an exception and is never caught.
+fn eval_try(b: &mut Bindings, t: &super::parse::TryExpr, cx: &mut Ctx<'_>) -> R {
+    let result = match eval_body(b, &t.body, cx) {
+        Ok(v) if t.of.is_empty() => Ok(v),
+        Ok(v) => (|| {
+            for cl in &t.of {
+                let mut trial = b.clone();
+                if match_pattern(&mut trial, &cl.pattern, &v, cx)? && guard_ok(&mut trial, &cl.guard, cx) {
+                    *b = trial;
+                    return eval_body(b, &cl.body, cx);
+                }
+            }
+            Err(err2("try_clause", v))
+        })(),
+        Err(ex) => {
+            let killed = match cx.rt.as_deref_mut() {
+                Some(rt) => rt.check_signals().err(),
+                None => None,
+            };
+            match killed {
+                Some(k) => Err(k),
+                None => try_catch(b, &t.catches, ex, cx),
+            }
+        }
+    };
+    if !t.after.is_empty() {
+        let mut ab = b.clone();
+        eval_body(&mut ab, &t.after, cx)?;
+    }
+    result
+}
+
+/// The catch clauses of a `try` applied to `ex`.
+fn try_catch(b: &mut Bindings, catches: &[super::parse::CatchClause], ex: Exception, cx: &mut Ctx<'_>) -> R {
+    let class = Term::Atom(ex.class);
+    for cl in catches {
+        let mut trial = b.clone();
+        if let Some(s) = &cl.stack {
+            if trial.contains_key(s) {
+                // erl_lint: the stack variable must be unbound.
+                return Err(unbound_stack(s));
+            }
+            trial.insert(s.clone(), Term::nil());
+        }
+        if match_pattern(&mut trial, &cl.class, &class, cx)?
+            && match_pattern(&mut trial, &cl.reason, &ex.reason, cx)?
+            && guard_ok(&mut trial, &cl.guard, cx)
+        {
+            *b = trial;
+            return eval_body(b, &cl.body, cx);
+        }
+    }
+    Err(ex)
+}
+
+fn unbound_stack(name: &str) -> Exception {
+    err2("stacktrace_bound", Term::atom(name))
 }
 
 fn eval_call(b: &mut Bindings, m: Option<&Expr>, f: &Expr, args: &[Expr], cx: &mut Ctx<'_>) -> R {
@@ -961,6 +1104,20 @@ fn call_remote(m: Atom, f: Atom, args: Vec<Term>, cx: &mut Ctx<'_>) -> R {
     }
     if mn == "lists" {
         if let Some(r) = lists_fun_bif(fnm, &args, cx) {
+            return r;
+        }
+    }
+    if matches!(mn, "lists" | "maps" | "proplists" | "string" | "binary" | "timer") {
+        let mut apply = |f: &Fun, a: Vec<Term>| apply_fun(f, a, cx);
+        if let Some(r) = super::lib::call(mn, fnm, &args, &mut apply) {
+            return r;
+        }
+    }
+    if let Some(r) = super::os::call(mn, fnm, &args, cx.rt.as_deref_mut()) {
+        return r;
+    }
+    if mn == "io" || mn == "io_lib" {
+        if let Some(r) = super::format::call(mn, fnm, &args, cx.out.as_deref_mut()) {
             return r;
         }
     }

@@ -38,6 +38,9 @@ mod deep_tests;
 #[cfg(test)]
 mod erts_tests;
 mod eval;
+mod format;
+mod lib;
+mod os;
 mod num;
 pub(crate) mod parse;
 pub mod shell;
@@ -120,6 +123,41 @@ pub fn run_script(forms: &[Form], rt: &mut dyn Runtime, out: &mut dyn Write) -> 
     Ok(())
 }
 
+/// How [`run_script_with`] prints values.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Print each value with `~p` (`io_lib_pretty`'s layout, strings as
+    /// `"..."`) instead of `~w`.
+    pub pretty: bool,
+}
+
+/// [`run_script`] with options: with [`RunOptions::pretty`], each value
+/// prints as `io:format("~p~n", [V])` would.
+///
+/// # Errors
+/// As [`run_script`].
+pub fn run_script_with(forms: &[Form], rt: &mut dyn Runtime, out: &mut dyn Write, opts: RunOptions) -> Result<(), Exception> {
+    let mut session = Session::new();
+    for form in forms {
+        rt.check_signals()?;
+        let v = session.eval_form(form, rt, out)?;
+        let _ = if opts.pretty { writeln!(out, "{}", pretty_value(&v)) } else { writeln!(out, "{v}") };
+        let _ = out.flush();
+    }
+    Ok(())
+}
+
+/// `v` as `io_lib:format("~p", [V])` prints it from the start of a line,
+/// in the Latin-1 bytes of the script's output (characters above 255 as
+/// `\x{H}`).
+pub fn pretty_value(v: &Term) -> String {
+    crate::term::pretty::pretty(v, 1, 80, false)
+        .chars()
+        .map(|c| if (c as u32) < 256 { c.to_string() } else { format!("\\x{{{:X}}}", c as u32) })
+        .collect()
+}
+
 /// What a new process runs: the body of the fun given to `spawn/1`, over
 /// the new process's own runtime. `Ok` when the body returned (the process
 /// exits `normal`), else the exception that ended it (see
@@ -177,4 +215,13 @@ pub trait Runtime {
     /// As the other BIFs: `exit` if this process has been killed;
     /// `error:system_limit` if no process can be started.
     fn spawn(&mut self, body: ProcessBody, opts: SpawnOptions) -> Result<(Pid, Option<Ref>), Exception>;
+
+    /// porthost's explanation of the last exception a BIF raised (why a
+    /// `badarg`, which function was `undef`), taken: the next call gives
+    /// `None` until another BIF fails. The shell prints it under the
+    /// exception and clears it before each expression, so an explanation
+    /// never outlives the expression that caused it.
+    fn take_explanation(&mut self) -> Option<String> {
+        None
+    }
 }

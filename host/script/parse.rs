@@ -236,8 +236,38 @@ impl FunDef {
 pub enum Qualifier {
     /// `Pattern <- ListExpr`.
     Generator(Expr, Expr),
+    /// `BinaryPattern <= BinaryExpr` (each match takes the next bits).
+    BinGenerator(Expr, Expr),
     /// A filter expression (must evaluate to a boolean).
     Filter(Expr),
+}
+
+/// One clause of `try ... catch`: `Class:Reason[:Stack] [when Guard] -> Body`.
+#[derive(Clone, Debug)]
+pub struct CatchClause {
+    /// The class pattern (`throw` when the clause names none).
+    pub class: Expr,
+    /// The reason pattern.
+    pub reason: Expr,
+    /// The stack trace variable, if named.
+    pub stack: Option<String>,
+    /// The guard (empty: none).
+    pub guard: Guard,
+    /// The body.
+    pub body: Vec<Expr>,
+}
+
+/// `try Body [of Clauses] [catch CatchClauses] [after After] end`.
+#[derive(Clone, Debug)]
+pub struct TryExpr {
+    /// The protected expressions.
+    pub body: Vec<Expr>,
+    /// The `of` clauses (empty: the body's value is the result).
+    pub of: Vec<Clause>,
+    /// The `catch` clauses.
+    pub catches: Vec<CatchClause>,
+    /// The `after` expressions (empty: none).
+    pub after: Vec<Expr>,
 }
 
 /// An expression (or a pattern).
@@ -277,6 +307,10 @@ pub enum Expr {
     ListComp(Box<Expr>, Vec<Qualifier>),
     /// `catch Expr`.
     Catch(Box<Expr>),
+    /// `try ... of ... catch ... after ... end`.
+    Try(Box<TryExpr>),
+    /// `<< Expr || Qualifiers >>`.
+    BinComp(Box<Expr>, Vec<Qualifier>),
     /// `fun (...) -> ... end` (shared by every fun the expression makes).
     Fun(Arc<FunDef>),
     /// `fun Module:Function/Arity` (each part an atom, an integer or a
@@ -740,6 +774,7 @@ impl Parser {
                 }
                 Expr::Map(None, self.map_fields()?)
             }
+            T::Kw(Keyword::Try) => self.try_expr()?,
             T::Kw(Keyword::Begin) => {
                 let body = self.exprs()?;
                 self.expect_kw(Keyword::End)?;
@@ -864,6 +899,9 @@ impl Parser {
                 if self.eat_sym(Symbol::LeftArrow) {
                     let src = self.expr()?;
                     quals.push(Qualifier::Generator(e, src));
+                } else if self.eat_sym(Symbol::DoubleLeftArrow) {
+                    let src = self.expr()?;
+                    quals.push(Qualifier::BinGenerator(e, src));
                 } else {
                     quals.push(Qualifier::Filter(e));
                 }
@@ -915,6 +953,9 @@ impl Parser {
         }
         loop {
             segs.push(self.bin_segment()?);
+            if segs.len() == 1 && self.is_sym(Symbol::DoubleVerticalBar) {
+                return self.bin_comprehension(segs.remove(0));
+            }
             if !self.eat_sym(Symbol::Comma) {
                 break;
             }
@@ -1013,6 +1054,138 @@ impl Parser {
             clauses.push(Clause { pattern, guard, body });
             if !self.eat_sym(Symbol::Semicolon) {
                 return Ok(clauses);
+            }
+        }
+    }
+}
+
+/// `try`, binary comprehensions and comprehension qualifiers.
+impl Parser {
+    /// After `try`: `Body [of Clauses] [catch CatchClauses] [after Body] end`
+    /// (at least one of `catch` and `after`).
+    fn try_expr(&mut self) -> PResult<Expr> {
+        let body = self.exprs()?;
+        let of = if self.eat_kw(Keyword::Of) { self.clauses()? } else { Vec::new() };
+        let mut catches = Vec::new();
+        if self.eat_kw(Keyword::Catch) {
+            loop {
+                catches.push(self.catch_clause()?);
+                if !self.eat_sym(Symbol::Semicolon) {
+                    break;
+                }
+            }
+        }
+        let after = if self.eat_kw(Keyword::After) { self.exprs()? } else { Vec::new() };
+        if catches.is_empty() && after.is_empty() {
+            return Err(self.error());
+        }
+        self.expect_kw(Keyword::End)?;
+        Ok(Expr::Try(Box::new(TryExpr { body, of, catches, after })))
+    }
+
+    /// The index of the next `:` at bracket depth 0 before the clause's
+    /// `when` or `->`, if any.
+    fn clause_colon(&self) -> Option<usize> {
+        let mut depth = 0usize;
+        for (i, tok) in self.toks.iter().enumerate().skip(self.pos) {
+            match &tok.t {
+                T::Sym(Symbol::OpenParen | Symbol::OpenSquare | Symbol::OpenBrace | Symbol::DoubleLeftAngle) => depth += 1,
+                T::Sym(Symbol::CloseParen | Symbol::CloseSquare | Symbol::CloseBrace | Symbol::DoubleRightAngle) => {
+                    if depth == 0 {
+                        return None;
+                    }
+                    depth -= 1;
+                }
+                T::Sym(Symbol::Colon) if depth == 0 => return Some(i),
+                T::Sym(Symbol::RightArrow | Symbol::Semicolon | Symbol::Dot) | T::Kw(Keyword::When) | T::Eof
+                    if depth == 0 =>
+                {
+                    return None
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A pattern made of the tokens up to (not including) index `end`.
+    fn pattern_until(&mut self, end: usize) -> PResult<Expr> {
+        let mut toks = self.toks[self.pos..end].to_vec();
+        let last = &self.toks[end];
+        toks.push(Tok { t: T::Eof, line: last.line, column: last.column, text: String::new() });
+        let mut sub = Parser { toks, pos: 0 };
+        let e = sub.expr()?;
+        if sub.peek() != &T::Eof {
+            self.pos += sub.pos;
+            return Err(self.error());
+        }
+        self.pos = end;
+        Ok(e)
+    }
+
+    /// `[Class:]Reason[:Stack] [when Guard] -> Body`.
+    fn catch_clause(&mut self) -> PResult<CatchClause> {
+        let (class, reason, stack) = match self.clause_colon() {
+            None => (Expr::Lit(Term::atom("throw")), self.expr()?, None),
+            Some(c) => {
+                let class = match (c == self.pos + 1, self.peek().clone()) {
+                    (true, T::Atom(a)) => Expr::Lit(Term::atom(&a)),
+                    (true, T::Var(v)) => Expr::Var(v),
+                    _ => return Err(self.error()),
+                };
+                self.pos = c + 1;
+                let (reason, stack) = match self.clause_colon() {
+                    None => (self.expr()?, None),
+                    Some(c2) => {
+                        let reason = self.pattern_until(c2)?;
+                        self.bump();
+                        match self.bump().t {
+                            T::Var(v) => (reason, Some(v)),
+                            _ => {
+                                self.pos -= 1;
+                                return Err(self.error());
+                            }
+                        }
+                    }
+                };
+                (class, reason, stack)
+            }
+        };
+        let guard = if self.eat_kw(Keyword::When) { self.guard()? } else { Vec::new() };
+        self.expect_sym(Symbol::RightArrow)?;
+        let body = self.exprs()?;
+        Ok(CatchClause { class, reason, stack, guard, body })
+    }
+
+    /// After `<< First ||`: the qualifiers and `>>`.
+    fn bin_comprehension(&mut self, first: BinSeg) -> PResult<Expr> {
+        // erl_parse takes an `expr_max` here: `<< X:8 || ... >>` is a
+        // syntax error before '||'.
+        let plain = BitSpec { ty: BitType::Integer, signed: false, endian: Endian::Big, unit: None };
+        if first.size.is_some() || first.spec != plain {
+            return Err(self.error());
+        }
+        self.expect_sym(Symbol::DoubleVerticalBar)?;
+        let expr = first.value;
+        let quals = self.qualifiers()?;
+        self.expect_sym(Symbol::DoubleRightAngle)?;
+        Ok(Expr::BinComp(Box::new(expr), quals))
+    }
+
+    /// Comma-separated generators (`<-`, `<=`) and filters.
+    fn qualifiers(&mut self) -> PResult<Vec<Qualifier>> {
+        let mut quals = Vec::new();
+        loop {
+            let e = self.expr()?;
+            if self.eat_sym(Symbol::LeftArrow) {
+                quals.push(Qualifier::Generator(e, self.expr()?));
+            } else if self.eat_sym(Symbol::DoubleLeftArrow) {
+                quals.push(Qualifier::BinGenerator(e, self.expr()?));
+            } else {
+                quals.push(Qualifier::Filter(e));
+            }
+            if !self.eat_sym(Symbol::Comma) {
+                return Ok(quals);
             }
         }
     }
