@@ -126,3 +126,39 @@ fn the_shell_repeats_values_and_lists_history() {
     let out = shell_output("a.\nb.\nv(1).\nv(-1).\nh().\n");
     assert!(out.contains("a\nb\na\na\n1: a.\n2: b.\n3: v(1).\n4: v(-1).\nok\n"), "{out}");
 }
+
+/// The shell in a real terminal (a tmux pane): numbered prompts, a
+/// continued expression, ~p values, an exception as erl words it, v(N).
+/// Skipped when tmux is not installed.
+#[test]
+fn the_shell_under_a_terminal_numbers_prompts_and_prints_as_erl() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipped");
+        return;
+    }
+    let sock = format!("porthost-cli-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&sock).args(args).output().unwrap();
+    let bin = env!("CARGO_BIN_EXE_porthost");
+    tmux(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "40", bin, "shell"]);
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
+    let wait_for = |what: &str| {
+        for _ in 0..100 {
+            if screen().contains(what) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    };
+    let mut ok = wait_for("1>");
+    for keys in ["\"hello\".", "X = [1,", "2].", "1 + a.", "v(1)."] {
+        tmux(&["send-keys", "-t", "t", "-l", keys]);
+        tmux(&["send-keys", "-t", "t", "Enter"]);
+    }
+    ok &= wait_for("4> v(1).\n\"hello\"\n5>");
+    let shown = screen();
+    tmux(&["kill-server"]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains("1> \"hello\".\n\"hello\"\n2> X = [1,\n"), "{shown}");
+    assert!(shown.contains("[1,2]\n3> 1 + a.\n** exception error: an error occurred when evaluating an arithmetic expression\n4> v(1)."), "{shown}");
+}
