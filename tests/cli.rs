@@ -141,8 +141,9 @@ fn the_shell_under_a_terminal_numbers_prompts_and_prints_as_erl() {
     let bin = env!("CARGO_BIN_EXE_porthost");
     tmux(&["new-session", "-d", "-s", "t", "-x", "100", "-y", "40", bin, "shell"]);
     let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
+    // Up to 30 s: a loaded machine is slow to start the shell.
     let wait_for = |what: &str| {
-        for _ in 0..100 {
+        for _ in 0..600 {
             if screen().contains(what) {
                 return true;
             }
@@ -151,9 +152,11 @@ fn the_shell_under_a_terminal_numbers_prompts_and_prints_as_erl() {
         false
     };
     let mut ok = wait_for("1>");
-    for keys in ["\"hello\".", "X = [1,", "2].", "1 + a.", "v(1)."] {
+    // Each line once the shell shows the prompt it answers.
+    for (keys, then) in [("\"hello\".", "2>"), ("X = [1,", "2> X = [1,\n2>"), ("2].", "3>"), ("1 + a.", "4>"), ("v(1).", "5>")] {
         tmux(&["send-keys", "-t", "t", "-l", keys]);
         tmux(&["send-keys", "-t", "t", "Enter"]);
+        ok &= wait_for(then);
     }
     ok &= wait_for("4> v(1).\n\"hello\"\n5>");
     let shown = screen();
