@@ -696,8 +696,19 @@ impl Process {
     /// # Errors
     /// `not_loaded`, `not_loaded_by_this_process`, `permanent`.
     pub fn ddll_unload(&self, name: &str) -> Result<Unloaded, DdllError> {
+        self.ddll_unload_with(name, false)
+    }
+
+    /// [`Process::ddll_unload`] with erl_ddll's `kill_ports` unload option
+    /// (`erl_ddll:unload_driver/1`, `try_unload(Name, [kill_ports])`): when
+    /// this was the last reference, the driver's ports are killed even if it
+    /// was loaded without `{driver_options, [kill_ports]}`.
+    ///
+    /// # Errors
+    /// As [`Process::ddll_unload`].
+    pub fn ddll_unload_with(&self, name: &str, kill_ports: bool) -> Result<Unloaded, DdllError> {
         let (what, kill) = self.host.ddll.lock().unload(self.pid(), name)?;
-        if kill {
+        if kill || (kill_ports && what == Unloaded::PendingDriver) {
             self.host.kill_driver_ports(name);
         }
         Ok(what)
