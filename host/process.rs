@@ -596,7 +596,7 @@ impl Process {
     /// `badarg` if the port is closed or `pid` is not a live process.
     pub fn port_connect(&self, port: PortId, pid: Pid) -> Result<(), BifError> {
         self.alive()?;
-        port::connect(&self.host, port, pid, false)
+        port::connect(&self.host, port, pid, true)
     }
 
     /// `Port ! {self(), Command}` with the commands ERTS ports understand:
