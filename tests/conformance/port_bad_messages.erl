@@ -17,5 +17,4 @@ Try(fun(_) -> {foo, {command, "x"}} end).
 Try(fun(_) -> {self(), {command, "x", extra}} end).
 Try(fun(_) -> {self(), close, extra} end).
 Try(fun(P) -> {P, {command, "x"}} end).
-Try(fun(_) -> {self(), {command, <<1:1>>}} end).
 flush().
