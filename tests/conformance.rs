@@ -160,10 +160,11 @@ struct Row {
 
 fn run_case(case: &Case) -> Row {
     let mut failures = Vec::new();
-    let script = instantiate(case, "erts", Header::Otp);
     let runs = if blessing() { 3 } else { 1 };
     let mut erts_runs = Vec::new();
     for _ in 0..runs {
+        // Anew each time: a fresh @TMP@ for every run.
+        let script = instantiate(case, "erts", Header::Otp);
         let out = util::erlrun_full(&script);
         erts_runs.push((outcome(&out.stdout, out.status), out));
     }
