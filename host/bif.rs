@@ -156,6 +156,7 @@ impl ProcessRuntime {
                 Ok(Term::atom("true"))
             }
             ("monitor", [kind, Term::Pid(pid)]) if kind.is_atom("process") => Ok(Term::Ref(p.monitor_process(*pid)?)),
+            ("monitor", [kind, target]) if kind.is_atom("port") => Ok(Term::Ref(p.monitor_port(target)?)),
             ("demonitor", [Term::Ref(r)]) => {
                 p.demonitor(*r)?;
                 Ok(Term::atom("true"))

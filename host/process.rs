@@ -72,6 +72,10 @@ pub(crate) struct ProcShared {
     /// Processes monitoring this one (`monitor(process, Pid)`): the
     /// reference and the watcher.
     pub(crate) watchers: Mutex<Vec<(Ref, Pid)>>,
+    /// Ports this process monitors (`monitor(port, Port)`): the reference
+    /// and the port, so that `demonitor` and this process's exit can find
+    /// them.
+    pub(crate) port_watches: Mutex<Vec<(Ref, PortId)>>,
     /// If set, the messages of ports this process owns go here, on the
     /// driver's thread, instead of to the mailbox (an isolated worker's
     /// proxy writes them to its parent at once, so a crash loses none).
@@ -143,6 +147,7 @@ impl Process {
             monitored_by: Mutex::new(Vec::new()),
             plinks: Mutex::new(Vec::new()),
             watchers: Mutex::new(Vec::new()),
+            port_watches: Mutex::new(Vec::new()),
             sink: std::sync::OnceLock::new(),
             exit_pending: AtomicBool::new(false),
         });
@@ -327,11 +332,57 @@ impl Process {
         Ok(r)
     }
 
-    /// `demonitor(Ref)`.
+    /// `monitor(port, Target)`, Target a port or a registered name: when
+    /// the port closes, this process gets `{'DOWN', Ref, port, Object,
+    /// Reason}` (Object is the port, or `{Name, Node}` for a name); a port
+    /// that is already closed, or a name not registered, gives `noproc` at
+    /// once.
+    ///
+    /// # Errors
+    /// `badarg` if `target` is neither a port nor an atom.
+    pub fn monitor_port(&self, target: &Term) -> Result<Ref, BifError> {
+        self.alive()?;
+        let (id, object) = match target {
+            Term::Port(id) => (Some(*id), target.clone()),
+            Term::Atom(name) => {
+                let object = Term::Tuple(vec![target.clone(), Term::atom("nonode@nohost")]);
+                match self.whereis(*name) {
+                    Some(Term::Port(id)) => (Some(id), object),
+                    _ => (None, object),
+                }
+            }
+            _ => return Err(BifError::badarg(format!("{target} is not a port or a registered name"))),
+        };
+        let r = self.host.make_ref();
+        let port = id.and_then(|id| self.host.ports.get(id)).filter(|p| p.phase() != port::Phase::Closed);
+        match port {
+            Some(p) => {
+                p.watchers.lock().push((r, self.pid(), object));
+                self.shared.port_watches.lock().push((r, p.id()));
+            }
+            None => {
+                let _ = self.shared.tx.send(Signal::Message(port::lifecycle::port_down(r, object, Term::atom("noproc"))));
+            }
+        }
+        Ok(r)
+    }
+
+    /// `demonitor(Ref)`, of a process or a port.
     pub fn demonitor(&self, r: Ref) -> Result<(), BifError> {
         self.alive()?;
         for p in self.host.procs.read().values() {
             p.watchers.lock().retain(|(w, _)| *w != r);
+        }
+        let watched: Vec<PortId> = {
+            let mut w = self.shared.port_watches.lock();
+            let ids = w.iter().filter(|(x, _)| *x == r).map(|(_, id)| *id).collect();
+            w.retain(|(x, _)| *x != r);
+            ids
+        };
+        for id in watched {
+            if let Some(p) = self.host.ports.get(id) {
+                p.watchers.lock().retain(|(w, _, _)| *w != r);
+            }
         }
         Ok(())
     }

@@ -64,7 +64,9 @@ fn info_value(port: &Port, item: &str) -> Option<Term> {
             mons.sort_unstable();
             Term::List(mons.into_iter().map(|(_, p)| Term::Tuple(vec![atom("process"), Term::Pid(p)])).collect())
         }
-        "monitored_by" => Term::nil(),
+        // The processes monitoring the port (monitor(port, P)), in the
+        // order the monitors were made.
+        "monitored_by" => Term::List(port.watchers.lock().iter().map(|(_, pid, _)| Term::Pid(*pid)).collect()),
         "parallelism" => atom("false"),
         "queue_size" | "memory" | "locking" => {
             drop(s);
