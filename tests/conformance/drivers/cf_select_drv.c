@@ -3,12 +3,13 @@
  * driver_select_use, bad_fd_in_pollset, steal_control; our own code).
  * port_control(Port, Op, _), replies the driver_select return value as
  * decimal text unless noted:
- *   $p  a new pipe (replies "ok"); the ops below use its read end R
+ *   $p  a new pipe, after closing the old one (replies "ok"); the ops
+ *       below use its read end R
  *   $r  driver_select(R, READ|USE, 1)      $R  driver_select(R, READ, 1)
  *   $x  driver_select(R, READ, 0)          $u  driver_select(R, READ|USE, 0)
  *   $U  driver_select(R, USE, 0)
  *   $w  writes a byte into the pipe ("ok")
- *   $c  closes R without deselecting it ("ok"); R stays known
+ *   $c  closes R without deselecting it ("ok"); R's number stays known
  *   $n  driver_select(-1, READ, 1)
  *   $z  driver_select(R, READ, 0) on a fresh pipe never selected
  *   $L  the driver-wide log (then cleared)
@@ -56,9 +57,11 @@ static ErlDrvSSizeT sl_control(ErlDrvData d, unsigned int op, char *buf, ErlDrvS
     (void)buf; (void)len;
     switch (op) {
     case 'p':
-        if (pipe(fds) != 0) return -1;
+        /* Close the old pipe first: the new one may reuse its numbers. */
         if (s->w >= 0) close(s->w);
         if (s->r >= 0 && !s->r_used) close(s->r);
+        s->r = s->w = -1;
+        if (pipe(fds) != 0) return -1;
         s->r = fds[0];
         s->w = fds[1];
         s->r_used = 0;
@@ -69,7 +72,7 @@ static ErlDrvSSizeT sl_control(ErlDrvData d, unsigned int op, char *buf, ErlDrvS
     case 'u': return cf_reply_int(rbuf, rlen, driver_select(s->port, EV(s->r), ERL_DRV_READ | ERL_DRV_USE, 0));
     case 'U': return cf_reply_int(rbuf, rlen, driver_select(s->port, EV(s->r), ERL_DRV_USE, 0));
     case 'w': if (write(s->w, "x", 1) != 1) return -1; return cf_reply(rbuf, rlen, "ok");
-    case 'c': close(s->r); return cf_reply(rbuf, rlen, "ok");
+    case 'c': close(s->r); s->r_used = 1; return cf_reply(rbuf, rlen, "ok"); /* not closed again */
     case 'n': return cf_reply_int(rbuf, rlen, driver_select(s->port, EV(-1), ERL_DRV_READ, 1));
     case 'z': {
         int r;
