@@ -156,18 +156,10 @@ impl ProcessRuntime {
                 Ok(Term::atom("true"))
             }
             ("monitor", [kind, Term::Pid(pid)]) if kind.is_atom("process") => Ok(Term::Ref(p.monitor_process(*pid)?)),
-            ("monitor", [kind, Term::Port(port)]) if kind.is_atom("port") => Ok(Term::Ref(p.monitor_port(*port)?)),
-            ("monitor", [kind, Term::Atom(name)]) if kind.is_atom("port") => match p.whereis(*name) {
-                Some(Term::Port(port)) => Ok(Term::Ref(p.monitor_port(port)?)),
-                _ => {
-                    // ERTS: a name that is not registered gives 'DOWN' at once.
-                    let r = p.host.make_ref();
-                    let who = Term::tuple(vec![Term::Atom(*name), Term::atom("nonode@nohost")]);
-                    p.send(p.pid(), Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("port"), who, Term::atom("noproc")]));
-                    Ok(Term::Ref(r))
-                }
-            },
-            ("monitor", [kind, what]) => Err(BifError::badarg(format!("cannot monitor {what} as a {kind}"))),
+            ("monitor", [kind, target]) if kind.is_atom("port") => Ok(Term::Ref(p.monitor_port(target)?)),
+            ("monitor", [kind, what]) if !kind.is_atom("process") => {
+                Err(BifError::badarg(format!("cannot monitor {what} as a {kind}")))
+            }
             ("demonitor", [Term::Ref(r)]) => {
                 p.demonitor_any(*r)?;
                 Ok(Term::atom("true"))
@@ -267,17 +259,28 @@ impl ProcessRuntime {
             ("try_load", [path, drv, opts]) => {
                 let (path, drv) = path_name(path, drv)?;
                 let kill_ports = driver_options(opts)?;
+                if has_reload_option(opts)? {
+                    // ERTS finishes a granted reload asynchronously and
+                    // answers pending_driver.
+                    return result(
+                        p.ddll_reload(&path, &drv, kill_ports)
+                            .map(|()| Term::Tuple(vec![ok(), Term::atom("pending_driver")])),
+                    );
+                }
                 result(p.ddll_load(&path, &drv, kill_ports).map(|fresh| {
                     Term::Tuple(vec![ok(), Term::atom(if fresh { "loaded" } else { "already_loaded" })])
                 }))
             }
             ("unload_driver" | "unload", [drv]) => {
+                // erl_ddll.erl: unload_driver/1 passes the kill_ports unload
+                // option, unload/1 does not.
                 let drv = drv_name(drv)?;
-                result(p.ddll_unload(&drv).map(|_| ok()))
+                result(p.ddll_unload_with(&drv, name == "unload_driver").map(|_| ok()))
             }
-            ("try_unload", [drv, _opts]) => {
+            ("try_unload", [drv, opts]) => {
                 let drv = drv_name(drv)?;
-                result(p.ddll_unload(&drv).map(|u| {
+                let kill_ports = list_arg(opts)?.iter().any(|o| o.is_atom("kill_ports"));
+                result(p.ddll_unload_with(&drv, kill_ports).map(|u| {
                     // ERTS 25 finishes an unload asynchronously, so even a
                     // driver without ports is reported as pending_driver.
                     let what = match u {
@@ -366,6 +369,12 @@ fn driver_options(opts: &Term) -> Result<bool, BifError> {
         }
     }
     Ok(kill)
+}
+
+/// Whether a `try_load` option list asks for a reload (`{reload, pending}`
+/// or `{reload, pending_driver}`).
+fn has_reload_option(opts: &Term) -> Result<bool, BifError> {
+    Ok(list_arg(opts)?.iter().any(|o| matches!(o, Term::Tuple(t) if t.len() == 2 && t[0].is_atom("reload"))))
 }
 
 const INFO_TAGS: [&str; 7] =

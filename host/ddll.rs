@@ -478,21 +478,36 @@ impl Registry {
     }
 
     /// `erl_ddll:reload(Path, Name)` for `pid`: closes the library and loads
-    /// it again (`finish`, `dlclose`, `dlopen`, `init`), keeping every
-    /// process's references.
+    /// it again from `dir` (`finish`, `dlclose`, `dlopen`, `init`), keeping
+    /// the caller's references.
+    ///
+    /// The checks come in ERTS's order (`erl_bif_ddll.c`, `try_load` with
+    /// `{reload, pending_driver}`): a permanent driver refuses; another
+    /// process that holds the driver makes it `pending_process` (whatever
+    /// the path or options); then the `kill_ports` option must match
+    /// (`inconsistent`; the path need not: a reload may load another file);
+    /// then the caller must hold the driver.
     ///
     /// # Errors
-    /// [`DdllError::NotLoaded`], [`DdllError::NotLoadedByThisProcess`],
-    /// [`DdllError::Inconsistent`] (another path), [`DdllError::PendingPorts`]
-    /// (ports are open: ERTS would wait for them to close), and the errors of
-    /// [`load_library`] (the driver is then gone, as in ERTS).
+    /// [`DdllError::NotLoaded`], [`DdllError::Permanent`],
+    /// [`DdllError::PendingPorts`] (other processes hold the driver, or
+    /// ports are open: ERTS would wait for them to close),
+    /// [`DdllError::Inconsistent`], [`DdllError::NotLoadedByThisProcess`],
+    /// and the errors of [`load_library`] (the driver is then gone, as in
+    /// ERTS).
     pub fn reload(&mut self, pid: Pid, dir: &Path, name: &str, kill_ports: bool) -> Result<(), DdllError> {
         let r = self.drivers.get(name).ok_or(DdllError::NotLoaded)?;
+        if r.permanent {
+            return Err(DdllError::Permanent);
+        }
+        if r.users.keys().any(|p| *p != pid) {
+            return Err(DdllError::PendingPorts);
+        }
+        if r.kill_ports != kill_ports {
+            return Err(DdllError::Inconsistent);
+        }
         if !r.users.contains_key(&pid) {
             return Err(DdllError::NotLoadedByThisProcess);
-        }
-        if r.driver.path != dir.join(format!("{name}.so")) || r.kill_ports != kill_ports {
-            return Err(DdllError::Inconsistent);
         }
         if r.ports > 0 {
             return Err(DdllError::PendingPorts);

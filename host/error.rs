@@ -137,8 +137,10 @@ pub enum DdllError {
     LinkedInDriver,
     /// `permanent`: the driver made itself permanent.
     Permanent,
-    /// `pending_process` / `pending_driver`-style refusals of `reload` while
-    /// ports are open: porthost cannot wait for them in the caller's thread.
+    /// `pending_process`: a `reload` refused because other processes hold
+    /// the driver too (as ERTS refuses it), or because ports are open
+    /// (ERTS would wait for them to close; porthost cannot wait in the
+    /// caller's thread).
     PendingPorts,
     /// `badarg`: a malformed argument (raised as `error:badarg`).
     Badarg(String),

@@ -277,6 +277,12 @@ impl HostInner {
         self.unregister_term(&Term::Pid(proc_.pid));
         // Drivers' monitors fire first: a port the process owns and
         // monitors gets process_exit before its link closes it (ERTS 25).
+        // The monitors this process holds on ports go with it.
+        for (r, id) in std::mem::take(&mut *proc_.port_watches.lock()) {
+            if let Some(p) = self.ports.get(id) {
+                p.watchers.lock().retain(|(w, _, _)| *w != r);
+            }
+        }
         let monitors = std::mem::take(&mut *proc_.monitored_by.lock());
         for (id, port) in monitors {
             if let Some(p) = self.ports.get(port) {

@@ -72,6 +72,10 @@ pub(crate) struct ProcShared {
     /// Processes monitoring this one (`monitor(process, Pid)`): the
     /// reference and the watcher.
     pub(crate) watchers: Mutex<Vec<(Ref, Pid)>>,
+    /// Ports this process monitors (`monitor(port, Port)`): the reference
+    /// and the port, so that `demonitor` and this process's exit can find
+    /// them.
+    pub(crate) port_watches: Mutex<Vec<(Ref, PortId)>>,
     /// If set, the messages of ports this process owns go here, on the
     /// driver's thread, instead of to the mailbox (an isolated worker's
     /// proxy writes them to its parent at once, so a crash loses none).
@@ -143,6 +147,7 @@ impl Process {
             monitored_by: Mutex::new(Vec::new()),
             plinks: Mutex::new(Vec::new()),
             watchers: Mutex::new(Vec::new()),
+            port_watches: Mutex::new(Vec::new()),
             sink: std::sync::OnceLock::new(),
             exit_pending: AtomicBool::new(false),
         });
@@ -327,11 +332,57 @@ impl Process {
         Ok(r)
     }
 
-    /// `demonitor(Ref)`.
+    /// `monitor(port, Target)`, Target a port or a registered name: when
+    /// the port closes, this process gets `{'DOWN', Ref, port, Object,
+    /// Reason}` (Object is the port, or `{Name, Node}` for a name); a port
+    /// that is already closed, or a name not registered, gives `noproc` at
+    /// once.
+    ///
+    /// # Errors
+    /// `badarg` if `target` is neither a port nor an atom.
+    pub fn monitor_port(&self, target: &Term) -> Result<Ref, BifError> {
+        self.alive()?;
+        let (id, object) = match target {
+            Term::Port(id) => (Some(*id), target.clone()),
+            Term::Atom(name) => {
+                let object = Term::Tuple(vec![target.clone(), Term::atom("nonode@nohost")]);
+                match self.whereis(*name) {
+                    Some(Term::Port(id)) => (Some(id), object),
+                    _ => (None, object),
+                }
+            }
+            _ => return Err(BifError::badarg(format!("{target} is not a port or a registered name"))),
+        };
+        let r = self.host.make_ref();
+        let port = id.and_then(|id| self.host.ports.get(id)).filter(|p| p.phase() != port::Phase::Closed);
+        match port {
+            Some(p) => {
+                p.watchers.lock().push((r, self.pid(), object));
+                self.shared.port_watches.lock().push((r, p.id()));
+            }
+            None => {
+                let _ = self.shared.tx.send(Signal::Message(port::lifecycle::port_down(r, object, Term::atom("noproc"))));
+            }
+        }
+        Ok(r)
+    }
+
+    /// `demonitor(Ref)`, of a process or a port.
     pub fn demonitor(&self, r: Ref) -> Result<(), BifError> {
         self.alive()?;
         for p in self.host.procs.read().values() {
             p.watchers.lock().retain(|(w, _)| *w != r);
+        }
+        let watched: Vec<PortId> = {
+            let mut w = self.shared.port_watches.lock();
+            let ids = w.iter().filter(|(x, _)| *x == r).map(|(_, id)| *id).collect();
+            w.retain(|(x, _)| *x != r);
+            ids
+        };
+        for id in watched {
+            if let Some(p) = self.host.ports.get(id) {
+                p.watchers.lock().retain(|(w, _, _)| *w != r);
+            }
         }
         Ok(())
     }
@@ -596,7 +647,7 @@ impl Process {
     /// `badarg` if the port is closed or `pid` is not a live process.
     pub fn port_connect(&self, port: PortId, pid: Pid) -> Result<(), BifError> {
         self.alive()?;
-        port::connect(&self.host, port, pid, false)
+        port::connect(&self.host, port, pid, true)
     }
 
     /// `Port ! {self(), Command}` with the commands ERTS ports understand:
@@ -696,8 +747,19 @@ impl Process {
     /// # Errors
     /// `not_loaded`, `not_loaded_by_this_process`, `permanent`.
     pub fn ddll_unload(&self, name: &str) -> Result<Unloaded, DdllError> {
+        self.ddll_unload_with(name, false)
+    }
+
+    /// [`Process::ddll_unload`] with erl_ddll's `kill_ports` unload option
+    /// (`erl_ddll:unload_driver/1`, `try_unload(Name, [kill_ports])`): when
+    /// this was the last reference, the driver's ports are killed even if it
+    /// was loaded without `{driver_options, [kill_ports]}`.
+    ///
+    /// # Errors
+    /// As [`Process::ddll_unload`].
+    pub fn ddll_unload_with(&self, name: &str, kill_ports: bool) -> Result<Unloaded, DdllError> {
         let (what, kill) = self.host.ddll.lock().unload(self.pid(), name)?;
-        if kill {
+        if kill || (kill_ports && what == Unloaded::PendingDriver) {
             self.host.kill_driver_ports(name);
         }
         Ok(what)
@@ -729,67 +791,9 @@ impl Drop for Process {
     }
 }
 
-/// Monitors on ports (`erlang:monitor(port, Port)`): the host (by address),
-/// the port, the reference and the watching process. Kept apart from the
-/// port table so that the port needs no field for them; [`port_down`]
-/// fires them when the port terminates.
-static PORT_MONITORS: Mutex<Vec<(usize, PortId, Ref, Pid)>> = parking_lot::const_mutex(Vec::new());
-
-fn host_key(host: &Arc<HostInner>) -> usize {
-    Arc::as_ptr(host) as usize
-}
-
-/// `{'DOWN', Ref, port, Port, Reason}`.
-fn port_down_msg(r: Ref, port: PortId, reason: Term) -> Term {
-    Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("port"), Term::Port(port), reason])
-}
-
-/// A port of `host` terminated with `reason`: each process monitoring it
-/// gets `{'DOWN', Ref, port, Port, Reason}` (called by the port's
-/// termination, after its links got their exit signals, as ERTS orders
-/// them).
-pub(crate) fn port_down(host: &Arc<HostInner>, port: PortId, reason: &Term) {
-    let key = host_key(host);
-    let fired: Vec<(Ref, Pid)> = {
-        let mut all = PORT_MONITORS.lock();
-        let mut fired = Vec::new();
-        all.retain(|&(h, p, r, pid)| {
-            let hit = h == key && p == port;
-            if hit {
-                fired.push((r, pid));
-            }
-            !hit
-        });
-        fired
-    };
-    for (r, pid) in fired {
-        host.send(pid, Signal::Message(port_down_msg(r, port, reason.clone())));
-    }
-}
-
 /// The language-level process services of the port script: port monitors,
 /// `demonitor/2` and `process_info/2`.
 impl Process {
-    /// `erlang:monitor(port, Port)`: `{'DOWN', Ref, port, Port, Reason}`
-    /// arrives when the port terminates (at once, with reason `noproc`, if
-    /// it already has).
-    pub fn monitor_port(&self, port: PortId) -> Result<Ref, BifError> {
-        self.alive()?;
-        let r = self.host.make_ref();
-        let key = host_key(&self.host);
-        PORT_MONITORS.lock().push((key, port, r, self.pid()));
-        let open = self.host.ports.get(port).is_some_and(|p| p.phase() != port::Phase::Closed);
-        if !open {
-            let mut all = PORT_MONITORS.lock();
-            if let Some(i) = all.iter().position(|&(_, _, x, _)| x == r) {
-                all.remove(i);
-                drop(all);
-                let _ = self.shared.tx.send(Signal::Message(port_down_msg(r, port, Term::atom("noproc"))));
-            }
-        }
-        Ok(r)
-    }
-
     /// `demonitor(Ref)` for monitors of processes and of ports: true if
     /// the monitor was active (`demonitor(Ref, [info])`).
     pub fn demonitor_any(&self, r: Ref) -> Result<bool, BifError> {
@@ -801,10 +805,21 @@ impl Process {
                 *w != r
             });
         }
-        let mut all = PORT_MONITORS.lock();
-        let before = all.len();
-        all.retain(|&(_, _, x, _)| x != r);
-        Ok(found || all.len() != before)
+        let watched: Vec<PortId> = {
+            let mut w = self.shared.port_watches.lock();
+            let ids = w.iter().filter(|(x, _)| *x == r).map(|(_, id)| *id).collect();
+            w.retain(|(x, _)| *x != r);
+            ids
+        };
+        for id in watched {
+            if let Some(p) = self.host.ports.get(id) {
+                p.watchers.lock().retain(|(w, _, _)| {
+                    found |= *w == r;
+                    *w != r
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Removes the `{'DOWN', Ref, ...}` message of monitor `r` from the
@@ -844,11 +859,8 @@ impl Process {
                         l.push(Term::tuple(vec![Term::atom("process"), Term::Pid(*target)]));
                     }
                 }
-                let key = host_key(&self.host);
-                for &(h, port, _, w) in PORT_MONITORS.lock().iter() {
-                    if h == key && w == pid {
-                        l.push(Term::tuple(vec![Term::atom("port"), Term::Port(port)]));
-                    }
+                for &(_, port) in shared.port_watches.lock().iter() {
+                    l.push(Term::tuple(vec![Term::atom("port"), Term::Port(port)]));
                 }
                 Term::List(l)
             }

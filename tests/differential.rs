@@ -259,7 +259,7 @@ const NOT_ISOLATED: &[(&str, &str)] = &[];
 
 /// `{os_pid,N}` → `{os_pid,undefined}`: an isolated port reports its
 /// worker's pid.
-fn mask_os_pid(stdout: &str) -> String {
+pub(crate) fn mask_os_pid(stdout: &str) -> String {
     let mut out = String::with_capacity(stdout.len());
     let mut rest = stdout;
     while let Some(i) = rest.find("{os_pid,") {

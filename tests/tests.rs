@@ -3,6 +3,7 @@ mod util;
 
 mod abi_coverage;
 mod cli;
+mod conformance;
 
 mod ddll;
 mod differential;

@@ -153,6 +153,24 @@ fn build_all_drivers() -> DriverDirs {
     dirs
 }
 
+/// Compiles every `*.c` in `src_dir` against `header` into `out_dir` (one
+/// `NAME.so` each), in parallel. A source may `#include "x.h"` from its own
+/// directory. Call it once per test run (e.g. from a `OnceLock`).
+///
+/// # Panics
+/// If a driver does not compile, or `cc` (or, for [`Header::Otp`], `erl`)
+/// is missing.
+pub fn build_drivers_from(src_dir: &Path, out_dir: &Path, header: Header) {
+    let inc = match header {
+        Header::Own => repo_dir().join("include"),
+        Header::Otp => otp_include_dir().to_path_buf(),
+    };
+    std::fs::create_dir_all(out_dir).unwrap();
+    let jobs: Vec<CcJob> = c_sources(src_dir).iter().map(|src| spawn_cc(src, &inc, out_dir)).collect();
+    let failures: Vec<String> = jobs.into_iter().filter_map(CcJob::wait).collect();
+    assert!(failures.is_empty(), "compiling drivers failed:\n{}", failures.join("\n"));
+}
+
 fn c_sources(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))

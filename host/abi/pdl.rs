@@ -8,6 +8,11 @@
 //! ERTS, holding the lock is a reference too (`driver_pdl_lock` adds one,
 //! `driver_pdl_unlock` drops it), so `driver_pdl_get_refc` under the lock
 //! counts it. The last reference to go frees the lock.
+//!
+//! As in ERTS, a PDL also keeps its port's structure alive: a driver
+//! thread that holds the lock after the port has terminated may still pass
+//! the port's handle to `driver_peekq`, `driver_sizeq`, ... (they report
+//! that the queue is gone) without touching freed memory.
 #![allow(clippy::missing_safety_doc)]
 
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -21,6 +26,17 @@ use crate::port::Port;
 pub struct Pdl {
     lock: parking_lot::RawMutex,
     refc: AtomicIsize,
+    /// One strong count of the port's `Arc`, taken at create, given back
+    /// when the PDL is freed.
+    port: *const Port,
+}
+
+impl Drop for Pdl {
+    fn drop(&mut self) {
+        // SAFETY: `port` came from an `Arc<Port>` whose strong count
+        // driver_pdl_create raised by one; this gives that count back.
+        unsafe { std::sync::Arc::decrement_strong_count(self.port) };
+    }
 }
 
 fn pdl<'a>(p: ErlDrvPDL) -> Option<&'a Pdl> {
@@ -53,7 +69,11 @@ pub(crate) fn port_closed(port: &Port) {
 pub unsafe extern "C" fn driver_pdl_create(port: ErlDrvPort) -> ErlDrvPDL {
     // SAFETY: live port by contract.
     let Some(p) = (unsafe { super::port_ref(port) }) else { return std::ptr::null_mut() };
-    let new = Box::into_raw(Box::new(Pdl { lock: parking_lot::RawMutex::INIT, refc: AtomicIsize::new(1) }));
+    let port_ptr = p as *const Port;
+    // SAFETY: every Port lives in an `Arc` (the port table's), and this
+    // one is live; the count is given back by `Pdl::drop`.
+    unsafe { std::sync::Arc::increment_strong_count(port_ptr) };
+    let new = Box::into_raw(Box::new(Pdl { lock: parking_lot::RawMutex::INIT, refc: AtomicIsize::new(1), port: port_ptr }));
     match p.pdl.compare_exchange(std::ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => new as ErlDrvPDL,
         Err(_) => {

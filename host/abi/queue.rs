@@ -7,10 +7,22 @@
 
 use std::os::raw::{c_char, c_int};
 
-use super::{bytes, guard, port_ref};
+use super::{bytes, guard};
 use crate::binary::{self, Bin};
 use crate::ffi::{ErlDrvBinary, ErlDrvPort, ErlDrvSizeT, ErlIOVec, SysIOVec};
 use crate::port::{self as port_mod};
+
+/// The port of a queue operation, `None` for NULL or a port that is gone:
+/// ERTS's `drvport2ioq` finds no queue on a terminated port (a driver
+/// thread that holds its PDL may still ask), so `driver_peekq` gives NULL
+/// with `*vlen == -1`, `driver_sizeq` -1, and so on.
+///
+/// # Safety
+/// As [`super::port_ref`].
+unsafe fn port_ref<'a>(h: ErlDrvPort) -> Option<&'a crate::port::Port> {
+    // SAFETY: by contract.
+    unsafe { super::port_ref(h) }.filter(|p| p.phase() != port_mod::Phase::Closed)
+}
 
 /// `(ErlDrvSizeT) -1`.
 const SIZE_ERROR: ErlDrvSizeT = ErlDrvSizeT::MAX;
@@ -59,7 +71,7 @@ pub unsafe extern "C" fn driver_deq(port: ErlDrvPort, size: ErlDrvSizeT) -> ErlD
 #[no_mangle]
 pub unsafe extern "C" fn driver_sizeq(port: ErlDrvPort) -> ErlDrvSizeT {
     // SAFETY: live port by contract.
-    match unsafe { super::port_ref(port) } {
+    match unsafe { port_ref(port) } {
         Some(p) => p.queue.lock().size(),
         None => SIZE_ERROR,
     }
@@ -71,7 +83,13 @@ pub unsafe extern "C" fn driver_sizeq(port: ErlDrvPort) -> ErlDrvSizeT {
 pub unsafe extern "C" fn driver_peekq(port: ErlDrvPort, vlen: *mut c_int) -> *mut SysIOVec {
     guard("driver_peekq", std::ptr::null_mut(), || {
         // SAFETY: live port by contract.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return std::ptr::null_mut() };
+        let Some(p) = (unsafe { port_ref(port) }) else {
+            if !vlen.is_null() {
+                // SAFETY: `vlen` points to an int, by contract.
+                unsafe { *vlen = -1 };
+            }
+            return std::ptr::null_mut();
+        };
         let (iov, n) = p.queue.lock().peek();
         if !vlen.is_null() {
             // SAFETY: `vlen` points to an int, by contract.
@@ -90,7 +108,7 @@ pub unsafe extern "C" fn driver_peekq(port: ErlDrvPort, vlen: *mut c_int) -> *mu
 pub unsafe extern "C" fn driver_peekqv(port: ErlDrvPort, ev: *mut ErlIOVec) -> ErlDrvSizeT {
     guard("driver_peekqv", SIZE_ERROR, || {
         // SAFETY: live port by contract.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return SIZE_ERROR };
+        let Some(p) = (unsafe { port_ref(port) }) else { return SIZE_ERROR };
         if ev.is_null() {
             return p.queue.lock().size();
         }
@@ -118,7 +136,7 @@ unsafe fn share(bin: *mut ErlDrvBinary, offset: usize, len: usize) -> Option<Bin
 pub unsafe extern "C" fn driver_enq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary, offset: ErlDrvSizeT, len: ErlDrvSizeT) -> c_int {
     guard("driver_enq_bin", -1, || {
         // SAFETY: live port and binary by contract.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(b) = (unsafe { share(bin, offset, len) }) else { return -1 };
         p.queue.lock().enq(b);
         0
@@ -130,7 +148,7 @@ pub unsafe extern "C" fn driver_enq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary
 pub unsafe extern "C" fn driver_pushq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary, offset: ErlDrvSizeT, len: ErlDrvSizeT) -> c_int {
     guard("driver_pushq_bin", -1, || {
         // SAFETY: as for driver_enq_bin.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(b) = (unsafe { share(bin, offset, len) }) else { return -1 };
         p.queue.lock().push(b);
         0
@@ -181,7 +199,7 @@ unsafe fn segments(ev: *const ErlIOVec, mut skip: usize) -> Option<Vec<Bin>> {
 pub unsafe extern "C" fn driver_enqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: ErlDrvSizeT) -> c_int {
     guard("driver_enqv", -1, || {
         // SAFETY: live port and valid ev by contract.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(segs) = (unsafe { segments(ev, skip) }) else { return -1 };
         let mut q = p.queue.lock();
         for s in segs {
@@ -196,7 +214,7 @@ pub unsafe extern "C" fn driver_enqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: 
 pub unsafe extern "C" fn driver_pushqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: ErlDrvSizeT) -> c_int {
     guard("driver_pushqv", -1, || {
         // SAFETY: as for driver_enqv.
-        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(segs) = (unsafe { segments(ev, skip) }) else { return -1 };
         let mut q = p.queue.lock();
         for s in segs.into_iter().rev() {

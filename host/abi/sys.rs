@@ -96,8 +96,9 @@ const SYS_INFO_SIZES: [usize; 4] = {
 #[no_mangle]
 pub unsafe extern "C" fn driver_system_info(sip: *mut ErlDrvSysInfo, si_size: usize) {
     if sip.is_null() || si_size < SYS_INFO_SIZES[0] {
+        // ERTS: erts_exit(ERTS_ABORT_EXIT, ...), which ends in abort().
         eprintln!("driver_system_info({sip:p}, {si_size}) called with invalid arguments");
-        std::process::exit(1);
+        std::process::abort();
     }
     // SAFETY: `sip` points to at least `si_size` writable bytes (the
     // contract); each field is written only when it lies within them, and

@@ -53,9 +53,11 @@ pub(crate) fn close(host: &HostInner, _caller: term::Pid, id: PortId) -> Result<
     Ok(())
 }
 
-/// `port_connect/2` (and `{connect, Pid}`): `pid` becomes the owner and is
-/// linked to the port.
-pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: bool) -> Result<(), BifError> {
+/// `port_connect/2` (`link` true) and `Port ! {Owner, {connect, Pid}}`
+/// (`link` false): `pid` becomes the owner; `port_connect/2` also links it
+/// to the port, the message does not (ERTS 25: the port stays linked to the
+/// processes it was linked to, and only to them).
+pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, link: bool) -> Result<(), BifError> {
     let port = lookup_open(host, id)?;
     // Never hold the process table while taking a port lock (callbacks take
     // them in the other order).
@@ -65,7 +67,7 @@ pub(crate) fn connect(host: &HostInner, id: PortId, pid: term::Pid, _notify: boo
         let guard = port.state.lock();
         let mut s = guard.borrow_mut();
         *port.owner.lock() = Owner::of(&p);
-        if !s.links.contains(&pid) {
+        if link && !s.links.contains(&pid) {
             s.links.push(pid);
             p.links.lock().push(id);
         }
@@ -132,7 +134,7 @@ pub(crate) fn port_message(host: &HostInner, sender: term::Pid, id: PortId, msg:
             }
         }
         Term::Tuple(c) if c.len() == 2 && c[0].is_atom("connect") => match &c[1] {
-            Term::Pid(new) if connect(host, id, *new, true).is_ok() => {
+            Term::Pid(new) if connect(host, id, *new, false).is_ok() => {
                 host.send(*from, Signal::Message(Term::Tuple(vec![Term::Port(id), atom("connected")])));
             }
             _ => badsig(),

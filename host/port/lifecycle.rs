@@ -156,7 +156,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
-    crate::process::port_down(host, port.id, &reason);
+    notify_watchers(host, port, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
     port.queue.lock().clear();
     *port.timer.lock() = None;
@@ -191,6 +191,24 @@ pub(crate) fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
             p.signal(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
         }
     }
+}
+
+/// Sends each process monitoring the port
+/// `{'DOWN', Ref, port, Object, Reason}` and forgets the monitors.
+pub(crate) fn notify_watchers(host: &HostInner, port: &Port, reason: &Term) {
+    let watchers = std::mem::take(&mut *port.watchers.lock());
+    let procs = host.procs.read();
+    for (r, pid, object) in watchers {
+        if let Some(p) = procs.get(&pid) {
+            p.port_watches.lock().retain(|(w, _)| *w != r);
+            p.signal(Signal::Message(port_down(r, object, reason.clone())));
+        }
+    }
+}
+
+/// `{'DOWN', Ref, port, Object, Reason}`.
+pub(crate) fn port_down(r: crate::term::Ref, object: Term, reason: Term) -> Term {
+    Term::Tuple(vec![atom("DOWN"), Term::Ref(r), atom("port"), object, reason])
 }
 
 /// Host shutdown: `stop` without messages.

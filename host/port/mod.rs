@@ -215,6 +215,10 @@ pub(crate) struct Port {
     pub(crate) init_cv: Condvar,
     /// Live monitors made by `driver_monitor_process`: id to pid.
     pub(crate) monitors: Mutex<HashMap<u64, term::Pid>>,
+    /// Processes monitoring this port (`erlang:monitor(port, Port)`): the
+    /// reference, the watcher, and the object its `'DOWN'` names (the port,
+    /// or `{Name, Node}` for a monitor by registered name).
+    pub(crate) watchers: Mutex<Vec<(term::Ref, term::Pid, Term)>>,
     /// The port data lock (`driver_pdl_create`), null if none.
     pub(crate) pdl: AtomicPtr<crate::abi::pdl::Pdl>,
     /// The queue drained while the port was closing but the port lock was
@@ -264,6 +268,7 @@ impl Port {
             init_ack: Mutex::new(None),
             init_cv: Condvar::new(),
             monitors: Mutex::new(HashMap::new()),
+            watchers: Mutex::new(Vec::new()),
             pdl: AtomicPtr::new(std::ptr::null_mut()),
             close_pending: AtomicBool::new(false),
         }
