@@ -127,6 +127,10 @@ impl Drop for Driver {
 /// [`DdllError::InitFailed`].
 pub fn load_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
     let path = dir.join(format!("{name}.so"));
+    // The API shim first, so that the driver finds the erl_driver symbols
+    // in any binary (see crate::kit::shim); if it fails, dlopen's own
+    // error below says which symbol is missing.
+    let _ = crate::kit::shim::ensure_loaded();
     // SAFETY: loading a library runs its initialisers; a driver is trusted
     // code by definition (ERTS loads it the same way).
     let library = unsafe {

@@ -58,6 +58,7 @@ pub(crate) mod external;
 pub(crate) mod ffi;
 pub(crate) mod host;
 pub(crate) mod isolate;
+pub(crate) mod kit;
 pub(crate) mod poll;
 pub(crate) mod port;
 pub(crate) mod process;
