@@ -58,13 +58,14 @@ pub(crate) mod external;
 pub(crate) mod ffi;
 pub(crate) mod host;
 pub(crate) mod isolate;
-pub(crate) mod kit;
+pub mod kit;
 pub(crate) mod poll;
 pub(crate) mod port;
 pub(crate) mod process;
 pub mod script;
 pub(crate) mod sys;
 pub(crate) mod term;
+pub mod testing;
 pub(crate) mod timer;
 
 pub use ddll::{DriverInfo, Unloaded};

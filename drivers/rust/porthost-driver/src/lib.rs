@@ -36,11 +36,12 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_uint};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The C types and host functions of `include/erl_driver.h` (the same
-/// bindgen output porthost uses).
+/// The C types and host functions of `erl_driver.h`: a copy of porthost's
+/// bindgen output (`host/ffi/bindings.rs`), kept in this crate so that it
+/// builds on its own (porthost's tests check that the two are the same).
 #[allow(missing_docs, non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code, clippy::all)]
 pub mod ffi {
-    include!("../../../../host/ffi/bindings.rs");
+    include!("bindings.rs");
 }
 
 /// A port of this driver: the handle the host gave `start`. Valid while the
