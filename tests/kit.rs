@@ -337,3 +337,40 @@ fn the_sdk_carries_the_same_bindings_as_the_host() {
     let lib = std::fs::read_to_string(root.join("drivers/rust/porthost-driver/src/lib.rs")).unwrap();
     assert!(!lib.contains("include!(\"../"), "the SDK includes nothing outside its folder");
 }
+
+#[test]
+fn an_isolated_drivers_crash_backtrace_names_its_functions_and_lines() {
+    let dir = fresh("crash_symbols");
+    let src = dir.join("kit_boom_drv.c");
+    std::fs::write(
+        &src,
+        r#"#include <erl_driver.h>
+static ErlDrvData boom_start(ErlDrvPort port, char *cmd) { return (ErlDrvData)port; }
+static __attribute__((noinline)) void deep_in_the_driver(volatile int *p) { *p = 1; }
+static void boom_output(ErlDrvData d, char *buf, ErlDrvSizeT len) { deep_in_the_driver((volatile int *)0); }
+static ErlDrvEntry boom_entry = { .driver_name = "kit_boom_drv", .start = boom_start, .output = boom_output,
+    .extended_marker = ERL_DRV_EXTENDED_MARKER, .major_version = ERL_DRV_EXTENDED_MAJOR_VERSION,
+    .minor_version = ERL_DRV_EXTENDED_MINOR_VERSION };
+DRIVER_INIT(kit_boom_drv) { return &boom_entry; }
+"#,
+    )
+    .unwrap();
+    let mut cc = Command::new("cc");
+    cc.args(["-g", "-O0", "-shared", "-fPIC", "-o"])
+        .arg(dir.join("kit_boom_drv.so"))
+        .arg(format!("-I{}", Path::new(env!("CARGO_MANIFEST_DIR")).join("include").display()))
+        .arg(&src);
+    run(cc, "cc kit_boom_drv.c");
+    let script = dir.join("boom.erl");
+    std::fs::write(&script, "process_flag(trap_exit, true).\nP = open_port({spawn_driver, \"kit_boom_drv\"}, [isolated]).\nport_command(P, \"x\").\nreceive {'EXIT', P, R} -> R after 10000 -> timeout end.\n").unwrap();
+    let out = Command::new(porthost_exe()).arg("--driver-path").arg(&dir).arg("run").arg(&script).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.ends_with("{driver_crashed,sigsegv}\n"), "{stdout}");
+    if !Path::new("/usr/bin/addr2line").exists() && !Path::new("/bin/addr2line").exists() {
+        eprintln!("no addr2line: the raw frames only");
+        return;
+    }
+    assert!(stderr.contains("deep_in_the_driver at ") && stderr.contains("kit_boom_drv.c:3"), "{stderr}");
+    assert!(stderr.contains("boom_output at "), "{stderr}");
+}
