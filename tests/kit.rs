@@ -374,3 +374,80 @@ DRIVER_INIT(kit_boom_drv) { return &boom_entry; }
     assert!(stderr.contains("deep_in_the_driver at ") && stderr.contains("kit_boom_drv.c:3"), "{stderr}");
     assert!(stderr.contains("boom_output at "), "{stderr}");
 }
+
+/// Builds the SDK's example drivers once (`cargo build -p porthost-driver
+/// --examples`); returns their directory.
+fn sdk_examples() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut c = Command::new(cargo);
+        c.args(["build", "-p", "porthost-driver", "--examples", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target_dir());
+        run(c, "cargo build -p porthost-driver --examples");
+        target_dir().join("debug/examples")
+    })
+}
+
+#[test]
+fn sdk_examples_pass_their_scripts_in_porthost_isolated_and_under_erts() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers/rust/porthost-driver/examples/scripts");
+    let erts = Command::new("escript").arg("-h").output().is_ok();
+    let mut runs: Vec<&[&str]> = vec![&[], &["--isolate"]];
+    if erts {
+        runs.push(&["--against-erts"]);
+    }
+    for args in runs {
+        let out = Command::new(porthost_exe()).arg("--driver-path").arg(sdk_examples()).arg("test").args(args).arg(&scripts).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("3 script(s): 3 passed"), "{args:?}:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn a_panic_in_any_sdk_callback_fails_only_its_port() {
+    for isolated in [false, true] {
+        let host = TestHost::new(HostConfig::default().driver_paths(vec![sdk_examples().to_path_buf()]).isolate(isolated).worker_exe(Some(porthost_exe().into())));
+        let p = host.process();
+        let refused = host.try_open("rs_all_drv panic:start", &[]).err().expect("start panicked");
+        assert_eq!(refused.to_exception().1.to_string(), "badarg");
+        let c = |port: &testing::TestPort<'_>, op: u8, data: &str| p.port_control(port.id(), u32::from(op), &Term::string(data));
+        for cb in ["outputv", "control", "call", "timeout", "ready_input", "ready_async", "async_work", "process_exit"] {
+            let port = host.open(&format!("rs_all_drv panic:{cb}"), &["binary"]);
+            match cb {
+                "outputv" => port.command("x"),
+                "control" => assert!(c(&port, b't', "").is_err()),
+                "call" => assert!(port.call(0, &Term::atom("x")).is_err()),
+                "timeout" => drop(c(&port, b't', "").unwrap()),
+                "ready_input" => drop(c(&port, b's', "").unwrap()),
+                "ready_async" | "async_work" => drop(c(&port, b'a', "abc").unwrap()),
+                "process_exit" => {
+                    let other = host.host().spawn_process();
+                    other.port_control(port.id(), u32::from(b'm'), &Term::nil()).unwrap();
+                    other.exit(Term::atom("bye"));
+                }
+                _ => unreachable!(),
+            }
+            port.expect_exit("driver_panic");
+            // The host goes on: a new port works.
+            let ok = host.open("rs_all_drv", &["binary"]);
+            ok.command("fine");
+            ok.expect_data(b"fine");
+            let id = ok.id();
+            ok.close();
+            // port_close/1 ends the port with reason normal, as in ERTS.
+            host.expect_message(&Term::Tuple(vec![Term::atom("EXIT"), Term::Port(id), Term::atom("normal")]));
+        }
+        // flush: port_close with a queued byte; the panic is contained.
+        let port = host.open("rs_all_drv panic:flush", &["binary"]);
+        c(&port, b'Q', "x").unwrap();
+        let _ = p.port_close(port.id());
+        let ok = host.open("rs_all_drv", &["binary"]);
+        ok.command("still");
+        let want = format!("{{{},{{data,<<115,116,105,108,108>>}}}}", Term::Port(ok.id()));
+        // First the closed port's {'EXIT', P, normal}.
+        let got: Vec<String> = (0..2).map(|_| host.receive().to_string()).collect();
+        assert!(got.contains(&want), "{got:?}");
+    }
+}
