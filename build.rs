@@ -45,7 +45,7 @@ fn build_bundled_drivers(compiler: &cc::Tool, out: &Path) -> Vec<PathBuf> {
         .iter()
         .map(|src| {
             let so = out.join(src.file_stem().unwrap()).with_extension("so");
-            compile(compiler, &[src.clone()], &so, &["-O2", "-Wall", "-Werror", "-Wno-unused-parameter", "-Iinclude"]);
+            compile(compiler, std::slice::from_ref(src), &so, &["-O2", "-Wall", "-Werror", "-Wno-unused-parameter", "-Iinclude"]);
             so
         })
         .collect()

@@ -368,12 +368,13 @@ pub fn build_cdylib(manifest_dir: impl AsRef<Path>) -> PathBuf {
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .lines()
+        .rev()
         .filter(|l| l.contains("\"reason\":\"compiler-artifact\"") && l.contains("\"cdylib\""))
         .filter_map(|l| {
             let files = l.split("\"filenames\":[").nth(1)?.split(']').next()?;
             files.split(',').map(|f| f.trim().trim_matches('"')).find(|f| f.ends_with(".so")).map(PathBuf::from)
         })
-        .last()
+        .next()
         .unwrap_or_else(|| panic!("cargo built no cdylib for {} (is crate-type = [\"cdylib\"] set?)", manifest.display()))
 }
 

@@ -16,8 +16,8 @@
 //! - `port_control(P, $q, Data)`: queues Data and closes the port itself
 //!   with `driver_failure_eof` after the queue drains: `flush` is not
 //!   involved; `port_close` with a queued byte calls `flush`;
-//! - `erlang:port_call(P, 0, Term)`: `{reply, Term, Caller}` with the
-//!   caller's pid (`driver_caller`).
+//! - `erlang:port_call(P, 0, Term)`: `{reply, Term, owner | other}`, as
+//!   `driver_caller` is the port owner (`driver_connected`) or not.
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -98,9 +98,8 @@ impl Driver for All {
 
     fn call(&mut self, port: Port, _op: u32, arg: Term) -> Result<Term, Badarg> {
         self.maybe_panic("call");
-        let caller = port.caller();
-        let _ = caller;
-        Ok(Term::tuple([Term::atom("reply"), arg]))
+        let who = if port.caller() == port.connected() { "owner" } else { "other" };
+        Ok(Term::tuple([Term::atom("reply"), arg, Term::atom(who)]))
     }
 
     fn timeout(&mut self, port: Port) {

@@ -349,7 +349,7 @@ mod tests {
     fn refuses_lies_and_depth() {
         assert!(decode(&[131, 108, 255, 255, 255, 255]).is_err());
         let mut deep = vec![131];
-        deep.extend(std::iter::repeat([104, 1]).take(10_000).flatten());
+        deep.extend(std::iter::repeat_n([104, 1], 10_000).flatten());
         deep.push(106);
         assert!(decode(&deep).is_err());
         assert_eq!(decode(&[131, 107, 0, 2, b'h', b'i']).unwrap().as_bytes(), Some(b"hi".to_vec()));
