@@ -11,8 +11,10 @@
 //! (no allocation, no atfork handlers, nothing that takes a lock the
 //! crashed thread may hold), reads the object's symbol table and debug
 //! information: the function, also a `static` one, and `file:line` where
-//! the driver was built with `-g`. Without `addr2line` (binutils), the
-//! raw frames are all there is.
+//! the driver was built with `-g`. libc's frames are left out (its debug
+//! information is slow to read), and `addr2line` gets half a second per
+//! object. Without `addr2line` (binutils), the raw frames are all there
+//! is.
 
 use std::os::raw::c_int;
 
@@ -37,6 +39,13 @@ extern "C" fn on_fatal(sig: c_int) {
 /// The load address of porthost's own executable (its frames are not
 /// symbolized: the raw backtrace names them), set at install time.
 static EXE_BASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The load address of libc, whose frames are not symbolized either
+/// (reading its debug information takes too long for a dying worker).
+static LIBC_BASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How long the handler waits for `addr2line`, per object.
+const ADDR2LINE_WAIT_MS: u32 = 500;
 
 /// Where `addr2line` may be (no `PATH` search in a signal handler).
 const ADDR2LINE: [&[u8]; 3] = [b"/usr/bin/addr2line\0", b"/bin/addr2line\0", b"/usr/local/bin/addr2line\0"];
@@ -85,11 +94,14 @@ fn symbolize(frames: &[*mut libc::c_void]) {
         [const { (std::ptr::null(), 0, Buf::new()) }; MAX_OBJECTS];
     let mut count = 0;
     let exe = EXE_BASE.load(std::sync::atomic::Ordering::Relaxed);
+    let libc_base = LIBC_BASE.load(std::sync::atomic::Ordering::Relaxed);
     for (k, &f) in frames.iter().enumerate() {
         // SAFETY: a zeroed Dl_info filled by dladdr for an address; the
         // strings it points to live as long as the object stays loaded.
         let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-        if unsafe { libc::dladdr(f, &mut info) } == 0 || info.dli_fname.is_null() || info.dli_fbase as usize == exe {
+        if unsafe { libc::dladdr(f, &mut info) } == 0 || info.dli_fname.is_null() || info.dli_fbase as usize == exe
+            || info.dli_fbase as usize == libc_base
+        {
             continue;
         }
         let base = info.dli_fbase as usize;
@@ -154,8 +166,20 @@ fn run_addr2line(path: *const libc::c_char, offsets: &[u8]) {
             libc::_exit(127);
         }
         if pid > 0 {
+            // Wait a bounded time: the worker is dying, and the parent's
+            // watchdog is waiting for it.
             let mut status = 0;
-            libc::waitpid(pid, &mut status, 0);
+            let tick = libc::timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+            let mut waited = 0;
+            while libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 {
+                if waited >= ADDR2LINE_WAIT_MS {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, &mut status, 0);
+                    break;
+                }
+                libc::nanosleep(&tick, std::ptr::null_mut());
+                waited += 10;
+            }
         }
     }
 }
@@ -172,6 +196,11 @@ pub fn install_backtraces() {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     if unsafe { libc::dladdr(on_fatal as *const libc::c_void, &mut info) } != 0 {
         EXE_BASE.store(info.dli_fbase as usize, std::sync::atomic::Ordering::Relaxed);
+    }
+    // SAFETY: as above, for a function of libc.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    if unsafe { libc::dladdr(libc::abort as *const libc::c_void, &mut info) } != 0 {
+        LIBC_BASE.store(info.dli_fbase as usize, std::sync::atomic::Ordering::Relaxed);
     }
     for sig in FATAL {
         // SAFETY: a zeroed sigaction with our handler, on the alternate
