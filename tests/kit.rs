@@ -210,6 +210,12 @@ fn new_driver_c_builds_and_passes_its_own_tests() {
     make.arg("test").current_dir(&proj).env("PATH", path_with_porthost());
     let out = run(make, "make test");
     assert_eq!(out.matches("1 passed, 0 failed").count(), 2, "in-process and isolated: {out}");
+    if Command::new("escript").arg("-h").output().is_ok() {
+        let mut make = Command::new("make");
+        make.arg("erts-test").current_dir(&proj).env("PATH", path_with_porthost());
+        let out = run(make, "make erts-test");
+        assert!(out.contains("1 passed, 0 failed"), "under ERTS too: {out}");
+    }
     let readme = std::fs::read_to_string(proj.join("README.md")).unwrap();
     assert!(readme.contains("ERTS") && readme.contains("erl_ddll:load_driver"), "{readme}");
 }
@@ -229,6 +235,13 @@ fn new_driver_rust_passes_its_own_tests_in_process_and_isolated() {
     let out = cargo_test(&proj);
     for t in ["echoes_in_process ... ok", "echoes_isolated ... ok", "script_gives_expected_output ... ok"] {
         assert!(out.contains(t), "{t}: {out}");
+    }
+    // The README's way to run the same scripts under ERTS.
+    if Command::new("escript").arg("-h").output().is_ok() {
+        let mut c = Command::new(porthost_exe());
+        c.arg("--driver-path").arg(target_dir().join("debug")).args(["test", "--against-erts"]).arg(proj.join("tests"));
+        let out = run(c, "porthost test --against-erts on the Rust driver");
+        assert!(out.contains("1 passed, 0 failed"), "{out}");
     }
     let readme = std::fs::read_to_string(proj.join("README.md")).unwrap();
     assert!(readme.contains("ERTS") && readme.contains("crates.io"), "{readme}");
