@@ -18,9 +18,11 @@ fn porthost_exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_porthost"))
 }
 
-/// A fresh directory under the test tmpdir.
+/// A fresh directory outside the checkout (the scaffolds must work where
+/// no porthost source is around them): `<tmp>/porthost-kit-tests-<uid>/NAME`.
 fn fresh(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kit").join(name);
+    let uid = std::fs::metadata(env!("CARGO_MANIFEST_DIR")).map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
+    let d = std::env::temp_dir().join(format!("porthost-kit-tests-{uid}")).join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
