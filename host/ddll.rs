@@ -126,7 +126,11 @@ impl Drop for Driver {
 /// [`DdllError::IncorrectVersion`], [`DdllError::BadDriverName`],
 /// [`DdllError::InitFailed`].
 pub fn load_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
-    let path = dir.join(format!("{name}.so"));
+    let path = driver_file(dir, name);
+    // The API shim first, so that the driver finds the erl_driver symbols
+    // in any binary (see crate::kit::shim); if it fails, dlopen's own
+    // error below says which symbol is missing.
+    let _ = crate::kit::shim::ensure_loaded();
     // SAFETY: loading a library runs its initialisers; a driver is trusted
     // code by definition (ERTS loads it the same way).
     let library = unsafe {
@@ -178,6 +182,20 @@ pub fn load_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
         driver_lock: ReentrantMutex::new(()),
         library: Some(library),
     }))
+}
+
+/// The file of driver `name` in `dir`: `dir/NAME.so`, as ERTS looks for
+/// it, or else `dir/libNAME.so` if only that exists (cargo names a Rust
+/// `cdylib` so, e.g. `target/debug/libmy_drv.so`).
+pub(crate) fn driver_file(dir: &Path, name: &str) -> PathBuf {
+    let plain = dir.join(format!("{name}.so"));
+    if !plain.exists() {
+        let lib = dir.join(format!("lib{name}.so"));
+        if lib.is_file() {
+            return lib;
+        }
+    }
+    plain
 }
 
 /// `dlerror`'s text without the `"PATH: "` glibc puts first (ERTS stores it
@@ -330,7 +348,7 @@ impl Registry {
             if r.permanent {
                 return Err(DdllError::Permanent);
             }
-            if r.driver.path != dir.join(format!("{name}.so")) || r.kill_ports != kill_ports {
+            if r.driver.path != driver_file(dir, name) || r.kill_ports != kill_ports {
                 return Err(DdllError::Inconsistent);
             }
             *r.users.entry(pid).or_insert(0) += 1;
@@ -357,11 +375,15 @@ impl Registry {
         if let Some(d) = self.get(name) {
             return Ok(d);
         }
-        let Some(dir) = dirs.iter().find(|d| d.join(format!("{name}.so")).is_file()) else {
+        let Some(dir) = dirs.iter().find(|d| driver_file(d, name).is_file()) else {
             let tried: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             return Err(DdllError::OpenError {
                 path: PathBuf::from(format!("{name}.so")),
-                message: format!("no {name}.so in the driver path ({})", tried.join(", ")),
+                message: format!(
+                    "no {name}.so (or lib{name}.so, as cargo names a cdylib) in the driver path ({}); \
+                     add the driver's directory with --driver-path DIR (HostConfig::driver_paths)",
+                    tried.join(", ")
+                ),
                 code: 0,
             });
         };

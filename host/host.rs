@@ -14,9 +14,6 @@ use crate::port::{self, PortTable};
 use crate::process::{ProcShared, Process, Signal};
 use crate::term::{Pid, Term};
 
-/// Where the drivers bundled with porthost (`drivers/c/`) were built.
-pub const BUNDLED_DRIVERS: &str = env!("PORTHOST_BUNDLED_DRIVERS");
-
 /// How a [`Host`] is set up.
 ///
 /// Start from [`HostConfig::default()`] and set what differs, with the
@@ -36,8 +33,10 @@ pub struct HostConfig {
     /// driver that is not loaded (porthost's load-by-name; ERTS requires an
     /// explicit `erl_ddll:load_driver/2` first). Default: empty.
     pub driver_paths: Vec<PathBuf>,
-    /// Also search the bundled drivers' directory (`BUNDLED_DRIVERS`)
-    /// after `driver_paths`. Default: `true`.
+    /// Also search the bundled drivers (`drivers/c/`: `echo_drv`,
+    /// `queue_drv`) after `driver_paths`. They are embedded in the library
+    /// and written out on first use to a private directory (see
+    /// `host/kit/`), so an installed porthost has them. Default: `true`.
     pub bundled_drivers: bool,
     /// Threads in the async pool (`driver_async`; ERTS's `+A`). Default: 1,
     /// as in ERTS 25; 0 runs async jobs at once in the calling thread.
@@ -185,7 +184,10 @@ impl Host {
         crate::abi::sys::start_clock();
         let mut search_path = config.driver_paths.clone();
         if config.bundled_drivers {
-            search_path.push(PathBuf::from(BUNDLED_DRIVERS));
+            match crate::kit::bundled_drivers_dir() {
+                Ok(dir) => search_path.push(dir),
+                Err(e) => eprintln!("porthost: no bundled drivers: {e}"),
+            }
         }
         Host {
             inner: Arc::new(HostInner {

@@ -31,8 +31,15 @@
 //! port table, processes. A [`Process`] owns ports and calls the port BIFs
 //! on them; [`Term`] is an Erlang term; [`BifError`] and [`DdllError`] are
 //! the errors, with ERTS's names. [`script`] is the Erlang-expression
-//! language of `porthost run` and `porthost shell`. Everything else is
-//! internal.
+//! language of `porthost run` and `porthost shell`. [`testing`] helps a
+//! driver's tests (load by path, assert in Erlang notation, compare a
+//! script's output with a file); [`kit`] locates what the library embeds
+//! (bundled drivers, C headers). Everything else is internal.
+//!
+//! A program or test that uses this library loads drivers in-process with
+//! no link flags of its own: the library provides the `erl_driver` symbols
+//! to drivers through a shim it loads first (see the README's "Writing a
+//! driver").
 //!
 //! # Inside (for porthost's developers)
 //! `ddll` (the driver registry, `erl_ddll`), `port` (ports: one backend per
@@ -58,12 +65,14 @@ pub(crate) mod external;
 pub(crate) mod ffi;
 pub(crate) mod host;
 pub(crate) mod isolate;
+pub mod kit;
 pub(crate) mod poll;
 pub(crate) mod port;
 pub(crate) mod process;
 pub mod script;
 pub(crate) mod sys;
 pub(crate) mod term;
+pub mod testing;
 pub(crate) mod timer;
 
 pub use ddll::{DriverInfo, Unloaded};

@@ -1,6 +1,10 @@
 //! The `porthost` command: runs port scripts (`porthost run FILE`) and an
-//! interactive shell (`porthost shell`) over a host.
+//! interactive shell (`porthost shell`) over a host; for driver authors,
+//! `test` (a directory of scripts against their expected outputs),
+//! `new-driver` (a project from a template) and `config` (compiler flags).
 #![deny(unsafe_code)]
+
+mod cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,6 +59,45 @@ enum Command {
     },
     /// An interactive Erlang-like shell over porthost's port BIFs.
     Shell,
+    /// Run every port script (*.erl) in DIR and compare each one's output
+    /// with NAME.out beside it (port and pid numbers may differ); exit 1 if
+    /// any differs.
+    Test {
+        /// The directory of the scripts.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Record each script's output as its NAME.out instead of comparing.
+        #[arg(long)]
+        bless: bool,
+        /// Also run each script under real ERTS (escript) and report where
+        /// the outputs differ.
+        #[arg(long = "against-erts")]
+        against_erts: bool,
+    },
+    /// Create a driver project (source, build, tests) in DIR (default
+    /// ./NAME).
+    NewDriver {
+        /// The driver's name (its .so file, its driver_name, an atom).
+        name: String,
+        /// The driver's language.
+        #[arg(long, value_enum, default_value = "c")]
+        lang: cmd::new_driver::Lang,
+        /// Where to create it.
+        dir: Option<PathBuf>,
+    },
+    /// Print what a C compiler needs to build a driver against porthost's
+    /// erl_driver.h.
+    Config {
+        /// The flags to compile a driver with (-I...).
+        #[arg(long)]
+        cflags: bool,
+        /// The directory of erl_driver.h.
+        #[arg(long = "include-dir")]
+        include_dir: bool,
+        /// A pkg-config file (save it as porthost.pc on PKG_CONFIG_PATH).
+        #[arg(long = "pkg-config")]
+        pkg_config: bool,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -79,6 +122,37 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Command::Worker { fd } = cli.command {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command {
+        Command::Test { dir, bless, against_erts } => {
+            return cmd::test::run(cmd::test::Options {
+                dir,
+                bless,
+                against_erts,
+                isolate: cli.isolate,
+                driver_paths: cli.driver_path,
+                no_busy_wait: cli.no_busy_wait,
+            });
+        }
+        Command::NewDriver { name, lang, dir } => {
+            let dir = cmd::new_driver::run(&name, lang, dir)?;
+            println!("created {} ({lang:?} driver {name}); see its README.md", dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Config { cflags, include_dir, pkg_config } => {
+            let inc = porthost::kit::include_dir()?;
+            if include_dir {
+                println!("{}", inc.display());
+            }
+            if cflags || !(include_dir || pkg_config) {
+                println!("{}", cmd::config::cflags(&inc));
+            }
+            if pkg_config {
+                print!("{}", cmd::config::pkg_config(&inc));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let host = Host::new(
         HostConfig::default()
@@ -130,6 +204,8 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } => unreachable!("handled above"),
+        Command::Worker { .. } | Command::Test { .. } | Command::NewDriver { .. } | Command::Config { .. } => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -13,6 +13,7 @@ mod external;
 mod ffi;
 mod hostile;
 mod isolation;
+mod kit;
 mod ports;
 mod processes;
 mod sdk;

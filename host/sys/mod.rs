@@ -2,3 +2,9 @@
 //! poller (the `polling` crate) and loading (`libloading`).
 
 pub mod crash;
+
+/// The real user id of this process (`getuid`).
+pub fn uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}

@@ -111,9 +111,9 @@ pub(crate) fn open(
     let (worker, file) = match added {
         Some(w) => (w, None),
         None => {
-            let file = loaded.or_else(|| host.search_path.iter().map(|d| d.join(format!("{drv_name}.so"))).find(|f| f.is_file()));
+            let file = loaded.or_else(|| host.search_path.iter().map(|d| crate::ddll::driver_file(d, drv_name)).find(|f| f.is_file()));
             let Some(file) = file else {
-                return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path")));
+                return Err(BifError::badarg(format!("no driver {drv_name:?} is loaded or in the driver path (as {drv_name}.so or lib{drv_name}.so)")));
             };
             host.quarantine.check(&file)?;
             let dir = file.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
