@@ -80,7 +80,7 @@ impl PortBackend for ExternalPort {
         let bytes = data.iolist_to_bytes().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
         in_callback(port, caller, |_| match self.ext.write(&bytes) {
             Ok(_) => {
-                port.output.fetch_add(size as u64, Ordering::Relaxed);
+                port.note_command(size);
                 Ok(true)
             }
             // ERTS's output calls driver_failure_posix: the command was
@@ -237,7 +237,7 @@ fn event(slot: &Slot, ev: ExternalEvent, counted: bool) {
             if !matches!(port.phase(), Phase::Open | Phase::Closing) {
                 return;
             }
-            port.input.fetch_add(bytes as u64, Ordering::Relaxed);
+            port.note_message(bytes);
             // The engine counts what it delivered of these three.
             if counted && !matches!(ev, ExternalEvent::ExitStatus(_)) {
                 let weak = Arc::downgrade(&port);

@@ -36,7 +36,7 @@ impl PortBackend for Remote {
             Err(e) => return Err(e),
         };
         if sent {
-            port.output.fetch_add(size as u64, Ordering::Relaxed);
+            port.note_command(size);
         }
         Ok(sent)
     }
