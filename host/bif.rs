@@ -187,6 +187,8 @@ impl ProcessRuntime {
                 }
                 Ok(msg.clone())
             }
+            ("system_info", [item]) => crate::recon::info::system_info(&p.host, item)
+                .ok_or_else(|| BifError::badarg(format!("{item} is not a system_info item porthost knows"))),
             _ => Err(BifError::Undef),
         }
     }
@@ -196,7 +198,7 @@ impl ProcessRuntime {
         let p = &self.process;
         match (name, args) {
             ("close_input", [port]) => p.close_input(port_arg_of(p, port)?).map(|()| ok()),
-            _ => Err(BifError::Undef),
+            _ => crate::recon::info::porthost(p, name, args),
         }
     }
 
@@ -362,6 +364,7 @@ impl Runtime for ProcessRuntime {
             // inside the call.
             "erl_ddll" => self.erl_ddll(name.name(), &args).and_then(|t| self.process.alive().map(|()| t)),
             "porthost" => self.porthost(name.name(), &args),
+            "recon" => crate::recon::info::recon(&self.process, name.name(), &args),
             _ => Err(BifError::Undef),
         };
         // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).

@@ -41,10 +41,14 @@ pub(crate) fn open_port(
             if loaded {
                 open(host, caller, None, &cmd, OpenOptions::parse(opts)?)
             } else {
+                host.check_port_limit("")?;
                 backend::external::open(host, caller, name, opts)
             }
         }
-        _ if backend::external::is_external(name) => backend::external::open(host, caller, name, opts),
+        _ if backend::external::is_external(name) => {
+            host.check_port_limit("")?;
+            backend::external::open(host, caller, name, opts)
+        }
         _ => Err(BifError::badarg(format!("{name} is not a port name"))),
     }
 }
@@ -68,6 +72,7 @@ pub(crate) fn open(
     if options.busy_limits_port {
         return Err(BifError::badarg("busy_limits_port is for spawned programs, not driver ports"));
     }
+    host.check_port_limit(drv_name)?;
     let by_config = host.isolate_by_default || host.isolated_drivers.iter().any(|d| d == drv_name);
     match options.isolated.or(by_config.then_some(false)) {
         Some(per_port) => backend::isolated::open(host, caller, command, drv_name, options, per_port),
@@ -232,6 +237,7 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvData) -> Option<Arc<Port>> {
     let host = creator.host.upgrade()?;
     let driver = creator.driver()?.clone();
+    host.check_port_limit(driver.name()).ok()?;
     let holder = {
         let o = creator.owner.lock();
         (o.link != o.pid).then_some(o.link)

@@ -115,6 +115,10 @@ impl PortBackend for Driver {
         }
     }
 
+    fn queue_bytes(&self, port: &Port) -> usize {
+        port.queue.lock().size()
+    }
+
     fn info(&self, port: &Port, item: &str) -> Option<Term> {
         Some(match item {
             "queue_size" => Term::Int(port.queue.lock().size() as i64),

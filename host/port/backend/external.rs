@@ -129,6 +129,10 @@ impl PortBackend for ExternalPort {
         self.ext.close();
     }
 
+    fn queue_bytes(&self, _port: &Port) -> usize {
+        self.ext.queued()
+    }
+
     fn info(&self, port: &Port, item: &str) -> Option<Term> {
         Some(match item {
             "queue_size" => Term::Int(self.ext.queued() as i64),

@@ -73,6 +73,10 @@ impl PortBackend for Remote {
         // The worker ends with the host, and its ports with it.
     }
 
+    fn queue_bytes(&self, _port: &Port) -> usize {
+        0
+    }
+
     fn info(&self, _port: &Port, item: &str) -> Option<Term> {
         if !matches!(item, "queue_size" | "memory" | "locking" | "monitors") {
             return None;
