@@ -105,12 +105,17 @@ fn serve(conn: UnixStream, host: Weak<HostInner>) {
         Ok(c) => c,
         Err(_) => return,
     };
+    let mut lines = BufReader::new(conn).lines();
     if !authorized(peer, me) {
         tracing::warn!(?peer, "control socket: refused a peer of another user");
+        // Answer its first request (read with a time limit), so that the
+        // client reads the refusal instead of a broken pipe.
+        let _ = out.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let _ = lines.next();
         let _ = writeln!(out, "error permission denied");
         return;
     }
-    for line in BufReader::new(conn).lines() {
+    for line in lines {
         let Ok(line) = line else { return };
         let Some(host) = host.upgrade() else { return };
         let mut reply = String::new();

@@ -14,4 +14,5 @@ mod hostile;
 mod isolation;
 mod ports;
 mod processes;
+mod recon;
 mod sdk;

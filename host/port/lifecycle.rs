@@ -25,6 +25,20 @@ pub(crate) fn open_port(
     name: &Term,
     opts: &[Term],
 ) -> Result<PortId, BifError> {
+    let r = open_port_kind(host, caller, name, opts);
+    match &r {
+        Ok(id) => tracing::debug!(port = %Term::Port(*id), %name, owner = %Term::Pid(caller.pid), "port opened"),
+        Err(e) => tracing::debug!(%name, error = %e, "open_port failed"),
+    }
+    r
+}
+
+fn open_port_kind(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    name: &Term,
+    opts: &[Term],
+) -> Result<PortId, BifError> {
     let command = |cmd: &Term| {
         crate::external::spec::filename(cmd)
             .map(|c| String::from_utf8_lossy(&c).into_owned())
@@ -129,6 +143,9 @@ pub(crate) fn queue_changed(port: &Port) {
 /// at once if no callback is running on it, else when the callback returns.
 /// Output sent after this point is dropped.
 pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
+    if !reason.is_atom("normal") {
+        tracing::warn!(port = %Term::Port(port.id), name = %port.name, %reason, "driver failure: the port exits");
+    }
     if discard_queue {
         port.queue.lock().clear();
     }
@@ -160,6 +177,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     let started = port.phase() != Phase::Starting;
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
+    tracing::debug!(port = %Term::Port(port.id), name = %port.name, %reason, "port closed");
     notify_links(host, port, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
     port.queue.lock().clear();

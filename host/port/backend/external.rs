@@ -137,6 +137,8 @@ impl PortBackend for ExternalPort {
         Some(match item {
             "queue_size" => Term::Int(self.ext.queued() as i64),
             "locking" => atom("port_level"),
+            // ERTS's spawn drivers monitor no process.
+            "monitors" => Term::nil(),
             "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + self.ext.queued()) as i64),
             _ => return None,
         })
