@@ -128,10 +128,10 @@ pub(crate) fn porthost(p: &Process, name: &str, args: &[Term]) -> Result<Term, B
         ("port_window", [attr, n, ms]) => {
             let (attr, n) = (attr_arg(attr)?, count_arg(n)?);
             let ms = ms.as_int().and_then(|m| u64::try_from(m).ok()).ok_or_else(|| BifError::badarg(format!("{ms} is not milliseconds")))?;
-            let first = super::sample(&p.host);
+            let first = super::sample_attr(&p.host, attr);
             std::thread::sleep(Duration::from_millis(ms));
             let last = super::sample(&p.host);
-            Ok(list(super::top(super::window(first, last, attr), n)))
+            Ok(list(super::top(super::window(&first, last, attr), n)))
         }
         ("port_stats", [pt]) => {
             let id = term_to_port(p, pt)?;

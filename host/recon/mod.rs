@@ -226,14 +226,43 @@ pub(crate) fn port_count(host: &HostInner, attr: Attr, n: usize) -> Vec<Ranked> 
     top(all, n)
 }
 
+/// A hasher for port numbers (already unique integers): one multiply.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | *b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The first sample of a window: each port's value of `attr`.
+pub(crate) type First = HashMap<PortId, u64, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Every open port's value of `attr` (a window's first sample).
+pub(crate) fn sample_attr(host: &HostInner, attr: Attr) -> First {
+    let mut m = First::with_capacity_and_hasher(host.ports.len(), Default::default());
+    host.ports.for_each(|p| {
+        m.insert(p.id, counters(p).get(attr));
+    });
+    m
+}
+
 /// The difference of two samples, recon's `sliding_window/2` (but a port
 /// absent from `last` is left out: see the module's docs).
-pub(crate) fn window(first: Vec<(PortId, PortCounters)>, last: Vec<(PortId, PortCounters)>, attr: Attr) -> Vec<Ranked> {
-    let before: HashMap<PortId, u64> = first.into_iter().map(|(p, c)| (p, c.get(attr))).collect();
+pub(crate) fn window(first: &First, last: Vec<(PortId, PortCounters)>, attr: Attr) -> Vec<Ranked> {
     last.into_iter()
         .map(|(port, counters)| {
             let now = counters.get(attr) as i64;
-            let value = before.get(&port).map_or(now, |b| now - *b as i64);
+            let value = first.get(&port).map_or(now, |b| now - *b as i64);
             Ranked { port, value, counters }
         })
         .collect()
@@ -258,10 +287,10 @@ impl Host {
     /// window count from zero; ports closed inside it are left out (see
     /// the module's docs).
     pub fn port_window(&self, attr: Attr, n: usize, window: Duration) -> Vec<Ranked> {
-        let first = sample(&self.inner);
+        let first = sample_attr(&self.inner, attr);
         std::thread::sleep(window);
         let last = sample(&self.inner);
-        top(self::window(first, last, attr), n)
+        top(self::window(&first, last, attr), n)
     }
 
     /// How many ports are open (`erlang:system_info(port_count)`).
@@ -295,9 +324,9 @@ mod tests {
     #[test]
     fn window_counts_new_ports_from_zero_and_drops_closed_ones() {
         let c = |o: u64| PortCounters { output: o, ..Default::default() };
-        let first = vec![(PortId(5), c(100)), (PortId(6), c(10))];
+        let first: First = [(PortId(5), 100), (PortId(6), 10)].into_iter().collect();
         let last = vec![(PortId(6), c(15)), (PortId(7), c(4))];
-        let mut w = window(first, last, Attr::Output);
+        let mut w = window(&first, last, Attr::Output);
         w.sort_by_key(|r| r.port);
         let got: Vec<(u64, i64)> = w.iter().map(|r| (r.port.0, r.value)).collect();
         assert_eq!(got, [(6, 5), (7, 4)]);
