@@ -19,7 +19,8 @@
 //! open port, tab-separated: `port N kind input output commands messages
 //! queue_size memory name` (the name with `\t`, `\n` and `\\` escaped as
 //! such), then `end`. `info N` answers `info TERM` (what
-//! `porthost:port_stats(P)` gives, printed with `~w`) or `info undefined`,
+//! `porthost:port_stats(P)` gives, printed with `~w` but with printable
+//! character lists as strings) or `info undefined`,
 //! then `end`. Anything else answers `error unknown request`.
 #![deny(unsafe_code)]
 
@@ -171,13 +172,29 @@ fn answer(host: &HostInner, req: &str, out: &mut String) {
         }
         ("info", n) => match n.trim().parse::<u64>().ok().and_then(|n| host.ports.get(PortId(n))) {
             Some(p) => {
-                let _ = writeln!(out, "info {}", info::stats(host, &p));
+                let _ = writeln!(out, "info {}", readable(&info::stats(host, &p)));
             }
             None => out.push_str("info undefined\n"),
         },
         _ => out.push_str("error unknown request\n"),
     }
     out.push_str("end\n");
+}
+
+/// `t` as `~w` prints it, but with lists of printable characters as
+/// strings (`"echo_drv"`), as `~p` does, for people. (Port stats are a few
+/// levels deep: the recursion is bounded by porthost's own terms.)
+fn readable(t: &crate::term::Term) -> String {
+    use crate::term::Term;
+    match t {
+        Term::List(items) if !items.is_empty() && items.iter().all(|i| i.as_int().is_some_and(|c| (32..127).contains(&c))) => {
+            let s: String = items.iter().filter_map(|i| i.as_int()).map(|c| c as u8 as char).collect();
+            format!("{s:?}")
+        }
+        Term::List(items) => format!("[{}]", items.iter().map(readable).collect::<Vec<_>>().join(",")),
+        Term::Tuple(items) => format!("{{{}}}", items.iter().map(readable).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
 }
 
 /// One port as the control socket lists it.

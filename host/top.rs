@@ -146,6 +146,7 @@ fn run(
     let mut view = View { attr: Attr::Io, rate: true, rows: Vec::new(), table: TableState::default(), detail: None, error: None };
     view.table.select(Some(0));
     let mut prev: HashMap<u64, PortRow> = HashMap::new();
+    let mut sampled = false;
     let mut prev_at = Instant::now();
     let mut pending = Some(first);
     let mut next_refresh = Instant::now();
@@ -158,11 +159,19 @@ fn run(
             match rows {
                 Ok(rows) => {
                     let dt = prev_at.elapsed().as_secs_f64().max(1e-3);
+                    // A port first seen after the first sample counts
+                    // from zero (as in port_window); on the first sample
+                    // (or after a change of counter) every rate is 0.
+                    let first_sample = !std::mem::replace(&mut sampled, true);
                     view.rows = rows
                         .into_iter()
                         .map(|r| {
-                            let before = prev.get(&r.id).map_or(0, |p| p.counters.get(view.attr));
-                            let rate = (r.counters.get(view.attr) as f64 - before as f64) / dt;
+                            let now = r.counters.get(view.attr) as f64;
+                            let rate = match prev.get(&r.id) {
+                                _ if first_sample => 0.0,
+                                Some(p) => (now - p.counters.get(view.attr) as f64) / dt,
+                                None => now / dt,
+                            };
                             (r, rate)
                         })
                         .collect();
@@ -196,6 +205,7 @@ fn run(
                 let i = Attr::ALL.iter().position(|a| *a == view.attr).unwrap_or(0);
                 view.attr = Attr::ALL[(i + 1) % Attr::ALL.len()];
                 prev.clear();
+                sampled = false;
                 next_refresh = Instant::now();
             }
             KeyCode::Char('r') => {
@@ -264,16 +274,16 @@ fn draw(f: &mut ratatui::Frame, view: &mut View) {
         ])
     });
     let widths = [
-        Constraint::Length(14),
+        Constraint::Length(15),
         Constraint::Length(8),
         Constraint::Length(10),
         Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
         Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(9),
-        Constraint::Length(12),
-        Constraint::Min(10),
+        Constraint::Length(10),
+        Constraint::Min(8),
     ];
     let table = Table::new(rows, widths).header(header).row_highlight_style(Style::default().add_modifier(Modifier::BOLD)).highlight_symbol(">");
     f.render_stateful_widget(table, table_area, &mut view.table);
