@@ -448,3 +448,29 @@ fn top_runs_under_tmux() {
     }
     tmux(&["send-keys", "-t", &session, "q"]);
 }
+
+#[test]
+fn port_stats_shows_a_selected_listening_socket() {
+    // select_drv's control $L listens on 127.0.0.1 and selects the socket.
+    let script = util::tmp_dir().join("recon_socket.erl");
+    std::fs::write(
+        &script,
+        format!(
+            "erl_ddll:load_driver(\"{}\", select_drv).\n\
+             P = open_port({{spawn_driver, \"select_drv desel\"}}, []).\n\
+             TcpPort = list_to_integer(port_control(P, $L, \"\")), ok.\n\
+             Stats = porthost:port_stats(P), ok.\n\
+             {{selected, [{{Fd, [input]}}]}} = lists:keyfind(selected, 1, Stats), ok.\n\
+             {{sockets, [{{Fd, Props}}]}} = lists:keyfind(sockets, 1, Stats), ok.\n\
+             lists:keyfind(type, 1, Props).\n\
+             {{sockname, {{{{127,0,0,1}}, TcpPort}}}} = lists:keyfind(sockname, 1, Props), ok.\n\
+             lists:keyfind(peername, 1, Props).\n\
+             {{tcp_info, TI}} = lists:keyfind(tcp_info, 1, Props), lists:keyfind(state, 1, TI).\n",
+            util::drivers_dir(Header::Own).display()
+        ),
+    )
+    .unwrap();
+    let (out, status) = util::porthost_run(&script, &[]);
+    // TCP_LISTEN is state 10.
+    assert_eq!((out.as_str(), status), ("ok\n#Port<0.5>\nok\nok\nok\nok\n{type,stream}\nok\nfalse\n{state,10}\n", 0), "{out}");
+}
