@@ -105,7 +105,7 @@ fn tcp_counters(fd: RawFd) -> Option<TcpCounters> {
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
     // SAFETY: as above.
     let r = unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut ti as *mut _ as *mut libc::c_void, &mut len) };
-    (r == 0).then(|| TcpCounters {
+    (r == 0).then_some(TcpCounters {
         bytes_acked: ti.tcpi_bytes_acked,
         bytes_received: ti.tcpi_bytes_received,
         segs_out: ti.tcpi_segs_out,
