@@ -81,9 +81,11 @@ pub struct HostConfig {
     /// ERTS, porthost has no ports of its own that count against it.
     /// Default: 65,536, ERTS 25's.
     pub port_limit: usize,
-    /// At most this many ports open at once on a driver (by name, for
-    /// drivers in this process and in workers; external programs have
-    /// none): `open_port` past it raises `system_limit`. Default: none.
+    /// At most this many ports open at once on a driver, by name, as
+    /// `erl_ddll:info(Name, port_count)` counts them (a driver loaded in
+    /// this process; a driver loaded only in isolated workers is not
+    /// limited, nor are external programs): `open_port` past it raises
+    /// `system_limit`. Default: none.
     pub driver_port_limits: Vec<(String, usize)>,
     /// Open a control socket at this path (a Unix socket, mode 0600, that
     /// answers only processes of this host's user: see

@@ -40,9 +40,9 @@ struct Cli {
     /// milliseconds later, and the child dies with porthost.
     #[arg(long = "kill-timeout", value_name = "MS", global = true)]
     kill_timeout: Option<u64>,
-    /// At most N ports open at once (ERTS's +Q N: 1024..=134217727, rounded
-    /// up to a power of two; default 65536); past it open_port raises
-    /// system_limit.
+    /// At most N ports open at once (ERTS's +Q N, also accepted as `+Q N`:
+    /// 1024..=134217727, rounded up to a power of two; default 65536); past
+    /// it open_port raises system_limit.
     #[arg(long = "port-limit", value_name = "N", global = true, value_parser = parse_port_limit)]
     port_limit: Option<usize>,
     /// At most N ports open at once on driver NAME (repeatable).
@@ -59,6 +59,11 @@ struct Cli {
     log: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// ERTS's `+Q N` (before the subcommand) as `--port-limit N`.
+fn erts_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.map(|a| if a == "+Q" { "--port-limit".into() } else { a }).collect()
 }
 
 fn parse_port_limit(s: &str) -> Result<usize, String> {
@@ -136,7 +141,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(erts_flags(std::env::args_os()));
     init_logging(cli.log.as_deref());
     match &cli.command {
         Command::Ports { connect, json, sort } => return top::ports(connect, *json, sort.as_deref()),

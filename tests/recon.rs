@@ -229,6 +229,8 @@ fn port_limit_in_a_script_matches_erts_error() {
     .unwrap();
     let (out, status) = util::porthost_run(&script, &["--port-limit", "1024"]);
     assert_eq!((out.as_str(), status), ("ok\nok\n1024\nerror: {error,system_limit}\n", 1));
+    let (out, status) = util::porthost_run(&script, &["+Q", "1500"]);
+    assert_eq!((out.as_str(), status), ("ok\nok\n2048\nok\n", 0));
 }
 
 #[test]
@@ -473,4 +475,20 @@ fn port_stats_shows_a_selected_listening_socket() {
     let (out, status) = util::porthost_run(&script, &[]);
     // TCP_LISTEN is state 10.
     assert_eq!((out.as_str(), status), ("ok\n#Port<0.5>\nok\nok\nok\nok\n{type,stream}\nok\nfalse\n{state,10}\n", 0), "{out}");
+}
+
+#[test]
+fn logs_are_off_by_default_and_on_with_log_or_rust_log() {
+    let script = util::tmp_dir().join("recon_log.erl");
+    std::fs::write(&script, "P = open_port({spawn_driver, \"echo_drv\"}, []).\nport_close(P).\n").unwrap();
+    let quiet = util::porthost_run_full(&script, &[]);
+    assert_eq!(quiet.stderr, "");
+    let loud = util::porthost_run_full(&script, &["--log", "debug"]);
+    assert!(loud.stderr.contains("driver loaded driver=\"echo_drv\""), "{}", loud.stderr);
+    assert!(loud.stderr.contains("port opened port=#Port<0.5>"), "{}", loud.stderr);
+    assert!(loud.stderr.contains("port closed port=#Port<0.5> name=echo_drv reason=normal"), "{}", loud.stderr);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_porthost"));
+    cmd.arg("run").arg(&script).env("RUST_LOG", "porthost::ddll=info");
+    let env = util::run_command(cmd, "porthost with RUST_LOG");
+    assert!(env.stderr.contains("driver loaded") && !env.stderr.contains("port opened"), "{}", env.stderr);
 }
