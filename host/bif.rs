@@ -233,7 +233,7 @@ impl ProcessRuntime {
         let p = &self.process;
         match (name, args) {
             ("close_input", [port]) => p.close_input(port_arg_of(p, port)?).map(|()| ok()),
-            _ => Err(BifError::Undef),
+            _ => crate::recon::info::porthost(p, name, args),
         }
     }
 
@@ -403,8 +403,10 @@ fn driver_info_item(host: &crate::Host, drv: &str, tag: &str) -> Option<Term> {
 fn system_info(p: &Process, item: &Term) -> Result<Term, BifError> {
     let name = item.as_atom().map(Atom::name).unwrap_or("");
     Ok(match name {
-        "port_count" => Term::Int(p.ports().len() as i64),
-        "port_limit" => Term::Int(65536),
+        "port_count" | "port_limit" => match crate::recon::info::system_info(&p.host, item) {
+            Some(v) => v,
+            None => return Err(BifError::badarg(format!("{item} is not a system_info item porthost knows"))),
+        },
         "process_count" => Term::Int(p.host.procs.read().len() as i64),
         "otp_release" => Term::string("25"),
         "version" => Term::string(ERTS_VERSION),
@@ -448,6 +450,7 @@ impl Runtime for ProcessRuntime {
             // inside the call.
             "erl_ddll" => self.erl_ddll(name.name(), &args).and_then(|t| self.process.alive().map(|()| t)),
             "porthost" => self.porthost(name.name(), &args),
+            "recon" => crate::recon::info::recon(&self.process, name.name(), &args),
             _ => Err(BifError::Undef),
         };
         // The evaluator sees lists only as `Term::List` (see `Term::ByteList`).

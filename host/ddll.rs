@@ -100,6 +100,7 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        tracing::info!(driver = %self.name(), "driver unloaded");
         if let Some(finish) = self.entry().finish {
             let _guard = self.driver_lock.lock();
             // SAFETY: `finish` takes no arguments; it runs once, when the
@@ -126,6 +127,15 @@ impl Drop for Driver {
 /// [`DdllError::IncorrectVersion`], [`DdllError::BadDriverName`],
 /// [`DdllError::InitFailed`].
 pub fn load_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
+    let r = open_library(dir, name);
+    match &r {
+        Ok(_) => tracing::info!(driver = name, dir = %dir.display(), "driver loaded"),
+        Err(e) => tracing::warn!(driver = name, dir = %dir.display(), error = %e, "driver load failed"),
+    }
+    r
+}
+
+fn open_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
     let path = driver_file(dir, name);
     // The API shim first, so that the driver finds the erl_driver symbols
     // in any binary (see crate::kit::shim); if it fails, dlopen's own

@@ -73,6 +73,23 @@ pub struct HostConfig {
     /// child gets `SIGKILL` if porthost dies. Default: `None`, ERTS's
     /// behaviour (the child is left to exit at EOF on its input).
     pub kill_timeout: Option<std::time::Duration>,
+    /// The most ports open at once (ERTS's `+Q`): past it `open_port`
+    /// raises `system_limit` and `driver_create_port` fails. As ERTS does
+    /// with `+Q`, the value is rounded up to a power of two and kept within
+    /// 1,024..=134,217,727 ([`HostConfig::effective_port_limit`]). Unlike
+    /// ERTS, porthost has no ports of its own that count against it.
+    /// Default: 65,536, ERTS 25's.
+    pub port_limit: usize,
+    /// At most this many ports open at once on a driver, by name, as
+    /// `erl_ddll:info(Name, port_count)` counts them (a driver loaded in
+    /// this process; a driver loaded only in isolated workers is not
+    /// limited, nor are external programs): `open_port` past it raises
+    /// `system_limit`. Default: none.
+    pub driver_port_limits: Vec<(String, usize)>,
+    /// Open a control socket at this path (a Unix socket, mode 0600, that
+    /// answers only processes of this host's user: see
+    /// `porthost ports --connect` and `porthost top`). Default: `None`.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// `setrlimit` limits for isolated workers; `None` leaves a limit as the
@@ -100,7 +117,23 @@ impl Default for HostConfig {
             worker_limits: WorkerLimits::default(),
             busy_wait: true,
             kill_timeout: None,
+            port_limit: DEFAULT_PORT_LIMIT,
+            driver_port_limits: Vec::new(),
+            control_socket: None,
         }
+    }
+}
+
+/// ERTS 25's default port limit (`erlang:system_info(port_limit)`).
+pub const DEFAULT_PORT_LIMIT: usize = 65_536;
+
+impl HostConfig {
+    /// The port limit the host applies for [`HostConfig::port_limit`]: as
+    /// ERTS applies `+Q N` (`erts_ptab_init`), the next power of two, at
+    /// least 1,024 and at most 2^27 (ERTS refuses values outside
+    /// 1,024..=134,217,727; this clamps them).
+    pub fn effective_port_limit(&self) -> usize {
+        self.port_limit.clamp(1024, 134_217_727).next_power_of_two().min(1 << 27)
     }
 }
 
@@ -132,6 +165,9 @@ setters!(HostConfig {
     worker_limits: WorkerLimits,
     busy_wait: bool,
     kill_timeout: Option<std::time::Duration>,
+    port_limit: usize,
+    driver_port_limits: Vec<(String, usize)>,
+    control_socket: Option<PathBuf>,
 });
 
 setters!(WorkerLimits { memory_bytes: Option<u64>, cpu_seconds: Option<u64> });
@@ -142,6 +178,12 @@ pub(crate) struct HostInner {
     pub(crate) busy_wait: bool,
     /// [`HostConfig::kill_timeout`].
     pub(crate) kill_timeout: Option<std::time::Duration>,
+    /// [`HostConfig::effective_port_limit`].
+    pub(crate) port_limit: usize,
+    /// [`HostConfig::driver_port_limits`].
+    pub(crate) driver_port_limits: Vec<(String, usize)>,
+    /// The control socket's listener, while it runs (see [`crate::control`]).
+    pub(crate) control: Mutex<Option<crate::control::Listener>>,
     pub(crate) ddll: Mutex<Registry>,
     pub(crate) ports: PortTable,
     pub(crate) procs: RwLock<HashMap<Pid, Arc<ProcShared>>>,
@@ -189,7 +231,7 @@ impl Host {
                 Err(e) => eprintln!("porthost: no bundled drivers: {e}"),
             }
         }
-        Host {
+        let host = Host {
             inner: Arc::new(HostInner {
                 search_path,
                 ddll: Mutex::new(Registry::default()),
@@ -210,13 +252,24 @@ impl Host {
                 isolated_drivers: config.isolated_drivers.clone(),
                 busy_wait: config.busy_wait,
                 kill_timeout: config.kill_timeout,
+                port_limit: config.effective_port_limit(),
+                driver_port_limits: config.driver_port_limits.clone(),
+                control: Mutex::new(None),
                 quarantine: Default::default(),
                 port_exit_hook: Mutex::new(None),
                 names: Mutex::new(HashMap::new()),
                 next_pid: AtomicU32::new(80),
                 next_ref: std::sync::atomic::AtomicU64::new(1),
             }),
+        };
+        if let Some(path) = &config.control_socket {
+            // Host::new cannot fail: an error is logged, and the host runs
+            // without (Host::open_control_socket returns it).
+            if let Err(e) = host.open_control_socket(path) {
+                tracing::error!(path = %path.display(), error = %e, "cannot open the control socket");
+            }
         }
+        host
     }
 
     /// Starts a new process: a pid and a mailbox, able to own ports.
@@ -247,6 +300,28 @@ impl Host {
 }
 
 impl HostInner {
+    /// `system_limit` if one more port, on driver `driver` (`""` for an
+    /// external program), would pass the host's or the driver's limit.
+    /// Checked when `open_port` starts: opens running at the same moment in
+    /// several processes may together pass it by at most their number.
+    pub(crate) fn check_port_limit(&self, driver: &str) -> Result<(), crate::error::BifError> {
+        if self.ports.len() >= self.port_limit {
+            tracing::warn!(limit = self.port_limit, "open_port: system_limit (port limit reached)");
+            return Err(crate::error::BifError::SystemLimit);
+        }
+        if driver.is_empty() {
+            return Ok(());
+        }
+        if let Some((_, n)) = self.driver_port_limits.iter().find(|(d, _)| d == driver) {
+            let open = self.ddll.lock().info(driver).map_or(0, |i| i.port_count);
+            if open >= *n {
+                tracing::warn!(driver, limit = *n, "open_port: system_limit (driver's port limit reached)");
+                return Err(crate::error::BifError::SystemLimit);
+            }
+        }
+        Ok(())
+    }
+
     /// Delivers `sig` to `pid`; dropped if the process is gone.
     pub(crate) fn send(&self, pid: Pid, sig: Signal) {
         if let Some(p) = self.procs.read().get(&pid) {

@@ -57,6 +57,7 @@
 pub(crate) mod abi;
 pub(crate) mod async_pool;
 pub(crate) mod bif;
+pub(crate) mod control;
 pub(crate) mod binary;
 pub(crate) mod ddll;
 pub(crate) mod error;
@@ -69,6 +70,7 @@ pub mod kit;
 pub(crate) mod poll;
 pub(crate) mod port;
 pub(crate) mod process;
+pub mod recon;
 pub mod script;
 pub(crate) mod sys;
 pub(crate) mod term;
@@ -78,7 +80,8 @@ pub(crate) mod timer;
 pub use ddll::{DriverInfo, Unloaded};
 pub use error::{BifError, DdllError};
 pub use isolate::QUARANTINE_AFTER;
-pub use host::{Host, HostConfig, WorkerLimits};
+pub use control::{ControlClient, PortRow};
+pub use host::{Host, HostConfig, WorkerLimits, DEFAULT_PORT_LIMIT};
 pub use process::Process;
 pub use term::{Atom, Bin, Pid, PortId, Term};
 

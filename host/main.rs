@@ -15,6 +15,8 @@ use clap::{Parser, Subcommand};
 use porthost::script::{self, ProcessRuntime};
 use porthost::{Host, HostConfig};
 
+mod top;
+
 /// A standalone host for Erlang port drivers.
 #[derive(Parser)]
 #[command(name = "porthost", version, about)]
@@ -42,8 +44,52 @@ struct Cli {
     /// milliseconds later, and the child dies with porthost.
     #[arg(long = "kill-timeout", value_name = "MS", global = true)]
     kill_timeout: Option<u64>,
+    /// At most N ports open at once (ERTS's +Q N, also accepted as `+Q N`:
+    /// 1024..=134217727, rounded up to a power of two; default 65536); past
+    /// it open_port raises system_limit.
+    #[arg(long = "port-limit", value_name = "N", global = true, value_parser = parse_port_limit)]
+    port_limit: Option<usize>,
+    /// At most N ports open at once on driver NAME (repeatable).
+    #[arg(long = "driver-limit", value_name = "NAME=N", global = true, value_parser = parse_driver_limit)]
+    driver_limit: Vec<(String, usize)>,
+    /// Open a control socket at PATH (mode 0600, this user only) for
+    /// `porthost ports --connect PATH` and `porthost top --connect PATH`.
+    #[arg(long = "control", value_name = "PATH", global = true)]
+    control: Option<PathBuf>,
+    /// Log port lifecycle, driver load/unload and driver errors to stderr
+    /// at LEVEL (error, warn, info, debug, trace, or a RUST_LOG filter);
+    /// RUST_LOG does the same. Off by default.
+    #[arg(long = "log", value_name = "LEVEL", global = true)]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// ERTS's `+Q N` (before the subcommand) as `--port-limit N`.
+fn erts_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    args.map(|a| if a == "+Q" { "--port-limit".into() } else { a }).collect()
+}
+
+fn parse_port_limit(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1024..=134_217_727).contains(&n) => Ok(n),
+        _ => Err(format!("bad number of ports {s} (1024..=134217727, as ERTS's +Q)")),
+    }
+}
+
+fn parse_driver_limit(s: &str) -> Result<(String, usize), String> {
+    let (name, n) = s.split_once('=').ok_or_else(|| format!("{s} is not NAME=N"))?;
+    Ok((name.to_owned(), n.parse().map_err(|_| format!("{n} is not a number of ports"))?))
+}
+
+/// Logs to stderr with `--log LEVEL` or `RUST_LOG`; nothing otherwise.
+fn init_logging(level: Option<&str>) {
+    let filter = match (level, std::env::var("RUST_LOG")) {
+        (Some(l), _) => tracing_subscriber::EnvFilter::new(l),
+        (None, Ok(env)) if !env.is_empty() => tracing_subscriber::EnvFilter::new(env),
+        _ => return,
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 #[derive(Subcommand)]
@@ -98,6 +144,29 @@ enum Command {
         #[arg(long = "pkg-config")]
         pkg_config: bool,
     },
+    /// List the ports of a running porthost (one started with --control).
+    Ports {
+        /// The host's control socket.
+        #[arg(long, value_name = "PATH")]
+        connect: PathBuf,
+        /// Print JSON (an array of objects) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Sort by this counter, largest first: input, output, io,
+        /// queue_size, memory, commands, messages (default: port number).
+        #[arg(long, value_name = "ATTR")]
+        sort: Option<String>,
+    },
+    /// A live view of a running porthost's ports (one started with
+    /// --control): sorted by a counter or its rate, refreshing.
+    Top {
+        /// The host's control socket.
+        #[arg(long, value_name = "PATH")]
+        connect: PathBuf,
+        /// Refresh every MS milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        interval: u64,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -118,7 +187,13 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(erts_flags(std::env::args_os()));
+    init_logging(cli.log.as_deref());
+    match &cli.command {
+        Command::Ports { connect, json, sort } => return top::ports(connect, *json, sort.as_deref()),
+        Command::Top { connect, interval } => return top::top(connect, std::time::Duration::from_millis(*interval)),
+        _ => {}
+    }
     if let Command::Worker { fd } = cli.command {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
@@ -161,8 +236,13 @@ fn run() -> anyhow::Result<ExitCode> {
             .isolated_drivers(cli.isolate_driver)
             .async_threads(cli.async_threads)
             .busy_wait(!cli.no_busy_wait)
-            .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis)),
+            .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis))
+            .port_limit(cli.port_limit.unwrap_or(porthost::DEFAULT_PORT_LIMIT))
+            .driver_port_limits(cli.driver_limit),
     );
+    if let Some(path) = &cli.control {
+        host.open_control_socket(path).with_context(|| format!("opening the control socket {}", path.display()))?;
+    }
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file, pretty } => {
@@ -204,8 +284,11 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } | Command::Test { .. } | Command::NewDriver { .. } | Command::Config { .. } => {
-            unreachable!("handled above")
-        }
+        Command::Worker { .. }
+        | Command::Test { .. }
+        | Command::NewDriver { .. }
+        | Command::Config { .. }
+        | Command::Ports { .. }
+        | Command::Top { .. } => unreachable!("handled above"),
     }
 }

@@ -267,6 +267,26 @@ impl Poll {
         }
     }
 
+    /// The descriptors port `port` has selected: `(fd, for input, for
+    /// output)`, in descriptor order (for `porthost:port_stats/1`).
+    pub(crate) fn selected_by(&self, port: &Port) -> Vec<(RawFd, bool, bool)> {
+        if port.selected.load(Ordering::Relaxed) == 0 {
+            return Vec::new();
+        }
+        let st = self.state.lock();
+        let Some(fds) = st.by_port.get(&port.id) else { return Vec::new() };
+        let mut v: Vec<(RawFd, bool, bool)> = fds
+            .iter()
+            .filter_map(|fd| {
+                let e = st.fds.get(fd)?;
+                let (i, o) = (e.input == Some(port.id), e.output == Some(port.id));
+                (i || o || e.holder == port.id).then_some((*fd, i, o))
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// A port terminated: the directions it holds are deselected, and its
     /// events that no other port holds leave the table, all without
     /// `stop_select` (ERTS's `erts_stale_drv_select`). Returns the events

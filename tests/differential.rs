@@ -40,6 +40,7 @@ macro_rules! scripts {
 
 scripts! {
     mem,
+    port_info_closed,
     async_closed,
     async_jobs,
     busy_closed,

@@ -16,4 +16,5 @@ mod isolation;
 mod kit;
 mod ports;
 mod processes;
+mod recon;
 mod sdk;

@@ -184,8 +184,8 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
     // SAFETY: the driver allocated `rbuf` with driver_alloc and wrote `ret`
     // bytes; we own it now.
     let t = bytes_term(unsafe { super::bytes(rbuf, ret) });
-    // SAFETY: allocated by driver_alloc (malloc), handed over to us.
-    unsafe { libc::free(rbuf as *mut _) };
+    // SAFETY: allocated by driver_alloc, handed over to us.
+    unsafe { super::binary::driver_free(rbuf as *mut _) };
     Ok(t)
 }
 
@@ -198,7 +198,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
         unsafe { binary::release_raw(rbuf as *mut ErlDrvBinary) }
     } else {
         // SAFETY: a list-mode answer buffer from driver_alloc.
-        unsafe { libc::free(rbuf as *mut _) }
+        unsafe { super::binary::driver_free(rbuf as *mut _) }
     }
 }
 

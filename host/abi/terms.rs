@@ -219,6 +219,7 @@ unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_in
     if built.late_fault {
         return -1;
     }
+    port.note_message(0);
     if let Some(sink) = sink {
         sink(port.id, built.term);
         return 1;

@@ -732,13 +732,15 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>)
         }
         return;
     };
+    let mut bytes = 0;
     if let Term::Tuple(m) = msg {
         if let [_, Term::Tuple(d)] = m.as_slice() {
             if d.len() == 2 && d[0].is_atom("data") {
-                p.input.fetch_add(d[1].iolist_size().unwrap_or(0) as u64, Ordering::Relaxed);
+                bytes = d[1].iolist_size().unwrap_or(0);
             }
         }
     }
+    p.note_message(bytes);
     // The worker's port stands for this one wherever the driver named it.
     let msg = rewrite_port(msg, *wp, p.id());
     match to {

@@ -2,7 +2,6 @@
 //! monitors) and the messages a port sends its owner.
 #![deny(unsafe_code)]
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::scope::{in_callback, Locks};
@@ -52,7 +51,7 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
     if !matches!(port.phase(), Phase::Open | Phase::Starting) {
         return;
     }
-    port.input.fetch_add(bytes as u64, Ordering::Relaxed);
+    port.note_message(bytes);
     let msg = Term::Tuple(vec![Term::Port(port.id), Term::Tuple(vec![Term::Atom(crate::atom!("data")), data])]);
     port.owner.lock().send(port.id, msg);
 }
@@ -61,6 +60,7 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
 /// while the port closes (`erl_drv_send_term` semantics, for isolated ports).
 pub(crate) fn send_any(port: &Port, msg: Term) {
     if port.phase() != Phase::Closed {
+        port.note_message(0);
         port.owner.lock().send(port.id, msg);
     }
 }
@@ -68,6 +68,7 @@ pub(crate) fn send_any(port: &Port, msg: Term) {
 /// Sends an arbitrary message from the port to its owner (e.g. `{Port, eof}`).
 pub(crate) fn send_owner(port: &Port, msg: Term) {
     if matches!(port.phase(), Phase::Open | Phase::Starting) {
+        port.note_message(0);
         port.owner.lock().send(port.id, msg);
     }
 }

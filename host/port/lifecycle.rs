@@ -25,6 +25,20 @@ pub(crate) fn open_port(
     name: &Term,
     opts: &[Term],
 ) -> Result<PortId, BifError> {
+    let r = open_port_kind(host, caller, name, opts);
+    match &r {
+        Ok(id) => tracing::debug!(port = %Term::Port(*id), %name, owner = %Term::Pid(caller.pid), "port opened"),
+        Err(e) => tracing::debug!(%name, error = %e, "open_port failed"),
+    }
+    r
+}
+
+fn open_port_kind(
+    host: &Arc<HostInner>,
+    caller: &Arc<ProcShared>,
+    name: &Term,
+    opts: &[Term],
+) -> Result<PortId, BifError> {
     let command = |cmd: &Term| {
         crate::external::spec::filename(cmd)
             .map(|c| String::from_utf8_lossy(&c).into_owned())
@@ -41,10 +55,14 @@ pub(crate) fn open_port(
             if loaded {
                 open(host, caller, None, &cmd, OpenOptions::parse(opts)?)
             } else {
+                host.check_port_limit("")?;
                 backend::external::open(host, caller, name, opts)
             }
         }
-        _ if backend::external::is_external(name) => backend::external::open(host, caller, name, opts),
+        _ if backend::external::is_external(name) => {
+            host.check_port_limit("")?;
+            backend::external::open(host, caller, name, opts)
+        }
         _ => Err(BifError::badarg(format!("{name} is not a port name"))),
     }
 }
@@ -68,6 +86,7 @@ pub(crate) fn open(
     if options.busy_limits_port {
         return Err(BifError::badarg("busy_limits_port is for spawned programs, not driver ports"));
     }
+    host.check_port_limit(drv_name)?;
     let by_config = host.isolate_by_default || host.isolated_drivers.iter().any(|d| d == drv_name);
     match options.isolated.or(by_config.then_some(false)) {
         Some(per_port) => backend::isolated::open(host, caller, command, drv_name, options, per_port),
@@ -124,6 +143,9 @@ pub(crate) fn queue_changed(port: &Port) {
 /// at once if no callback is running on it, else when the callback returns.
 /// Output sent after this point is dropped.
 pub(crate) fn request_exit(port: &Port, reason: Term, discard_queue: bool) {
+    if !reason.is_atom("normal") {
+        tracing::warn!(port = %Term::Port(port.id), name = %port.name, %reason, "driver failure: the port exits");
+    }
     if discard_queue {
         port.queue.lock().clear();
     }
@@ -155,6 +177,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     let started = port.phase() != Phase::Starting;
     port.set_phase(Phase::Closed);
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
+    tracing::debug!(port = %Term::Port(port.id), name = %port.name, %reason, "port closed");
     notify_links(host, port, &reason);
     notify_watchers(host, port, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
@@ -251,6 +274,7 @@ pub(crate) fn exit_signal(host: &Arc<HostInner>, from: term::Pid, id: PortId, re
 pub(crate) fn create(creator: &Port, owner: term::Pid, name: &str, data: ErlDrvData) -> Option<Arc<Port>> {
     let host = creator.host.upgrade()?;
     let driver = creator.driver()?.clone();
+    host.check_port_limit(driver.name()).ok()?;
     let holder = {
         let o = creator.owner.lock();
         (o.link != o.pid).then_some(o.link)

@@ -37,6 +37,7 @@
 //! `queue` (the driver queue), `iovec` (`ErlIOVec`), `table` (the port
 //! table).
 
+pub(crate) mod account;
 pub(crate) mod backend;
 pub(crate) mod bifs;
 pub(crate) mod callbacks;
@@ -196,6 +197,16 @@ pub(crate) struct Port {
     pub(crate) input: AtomicU64,
     /// Bytes written to the port (`port_info(P, output)`).
     pub(crate) output: AtomicU64,
+    /// Commands written to the port (`port_command`, `Port ! {Owner,
+    /// {command, D}}`): a count, for rankings ([`crate::recon`]).
+    pub(crate) commands: AtomicU64,
+    /// Messages the port sent its owner (data, `eof`, exit status, terms):
+    /// a count, for rankings ([`crate::recon`]).
+    pub(crate) messages: AtomicU64,
+    /// Driver memory (`driver_alloc`) allocated during this port's
+    /// callbacks and not yet freed, in bytes; made at the first such
+    /// allocation (see [`account`]).
+    pub(crate) driver_mem: std::sync::OnceLock<Arc<AtomicI64>>,
     /// The armed timer: deadline and sequence number (see [`crate::timer`]).
     pub(crate) timer: Mutex<Option<(std::time::Instant, u64)>>,
     /// The armed timer is of 0 ms: run it when the current callback ends.
@@ -258,6 +269,9 @@ impl Port {
             control_flags: AtomicI32::new(0),
             input: AtomicU64::new(0),
             output: AtomicU64::new(0),
+            commands: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+            driver_mem: std::sync::OnceLock::new(),
             timer: Mutex::new(None),
             timer_now: AtomicBool::new(false),
             selected: AtomicUsize::new(0),
@@ -338,6 +352,27 @@ impl Port {
     /// The port's id.
     pub(crate) fn id(&self) -> PortId {
         self.id
+    }
+
+    /// Counts `bytes` written to the port by one command.
+    #[inline]
+    pub(crate) fn note_command(&self, bytes: usize) {
+        self.output.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one message to the owner carrying `bytes` of data.
+    #[inline]
+    pub(crate) fn note_message(&self, bytes: usize) {
+        if bytes > 0 {
+            self.input.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+        self.messages.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Driver memory attributed to this port (see [`account`]), bytes.
+    pub(crate) fn driver_memory(&self) -> u64 {
+        self.driver_mem.get().map_or(0, |m| m.load(Ordering::Relaxed).max(0) as u64)
     }
 
     /// Whether the port delivers binaries (`binary` option).

@@ -8,7 +8,8 @@
 //! runs when a port's callback returns (`erts_port_task_execute` and
 //! `erts_port_exit` in `beam/erl_port_task.c`, `beam/io.c`): the exit the
 //! callback asked for, the close of a lingering port whose queue drained,
-//! and a 0 ms timer it set. No caller can forget it.
+//! and a 0 ms timer it set. No caller can forget it. While a scope lives,
+//! `driver_alloc` on its thread counts against its port ([`account`]).
 #![deny(unsafe_code)]
 
 use std::cell::RefCell;
@@ -16,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::ReentrantMutexGuard;
 
-use super::{lifecycle, Phase, Port, PortState};
+use super::{account, lifecycle, Phase, Port, PortState};
 use crate::ffi::ErlDrvData;
 use crate::term::Pid;
 
@@ -25,13 +26,14 @@ use crate::term::Pid;
 pub(crate) struct Locks<'a> {
     pub(crate) state: ReentrantMutexGuard<'a, RefCell<PortState>>,
     _driver: Option<ReentrantMutexGuard<'a, ()>>,
+    port: &'a Port,
 }
 
 impl<'a> Locks<'a> {
     /// Takes the port's locks, waiting for them.
     pub(crate) fn take(port: &'a Port) -> Locks<'a> {
         let driver = port.driver().and_then(|d| d.lock_for_callbacks());
-        Locks { state: port.state.lock(), _driver: driver }
+        Locks { state: port.state.lock(), _driver: driver, port }
     }
 
     /// Takes the port's locks if no other thread holds them.
@@ -40,7 +42,7 @@ impl<'a> Locks<'a> {
             Some(d) => d.try_lock_for_callbacks().ok()?,
             None => None,
         };
-        Some(Locks { state: port.state.try_lock()?, _driver: driver })
+        Some(Locks { state: port.state.try_lock()?, _driver: driver, port })
     }
 
     /// Runs `f` as a nested callback without the epilogue (for `start` and
@@ -51,7 +53,9 @@ impl<'a> Locks<'a> {
             s.depth += 1;
             s.drv_data
         };
+        let account = account::Current::enter(self.port);
         let r = f(data);
+        drop(account);
         self.state.borrow_mut().depth -= 1;
         r
     }
@@ -62,6 +66,8 @@ pub(crate) struct CallbackScope<'a> {
     port: &'a Port,
     locks: Locks<'a>,
     data: ErlDrvData,
+    /// `driver_alloc` in the callback counts against the port.
+    _account: account::Current,
 }
 
 impl<'a> CallbackScope<'a> {
@@ -75,7 +81,7 @@ impl<'a> CallbackScope<'a> {
             s.caller = caller;
             s.drv_data
         };
-        CallbackScope { port, locks, data }
+        CallbackScope { port, locks, data, _account: account::Current::enter(port) }
     }
 
     /// The port's driver data (what its `start` returned).

@@ -104,6 +104,19 @@ impl PortTable {
         }
     }
 
+    /// How many ports are open.
+    pub fn len(&self) -> usize {
+        self.inner.read().count
+    }
+
+    /// Calls `f` on every open port, under the table's read lock (`f` must
+    /// not open or close ports).
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<Port>)) {
+        for p in self.inner.read().slots.iter().flatten() {
+            f(p);
+        }
+    }
+
     /// Every open port.
     pub fn all(&self) -> Vec<Arc<Port>> {
         self.inner.read().slots.iter().flatten().cloned().collect()

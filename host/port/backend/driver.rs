@@ -43,7 +43,7 @@ impl PortBackend for Driver {
         if port.options.input_only {
             return Err(BifError::badarg(format!("{} was opened for input only", Term::Port(port.id))));
         }
-        port.output.fetch_add(size as u64, Ordering::Relaxed);
+        port.note_command(size);
         let e = self.entry();
         if e.outputv.is_some() {
             let mut ev = IoVec::from_iolist(data, size);
@@ -115,11 +115,15 @@ impl PortBackend for Driver {
         }
     }
 
+    fn queue_bytes(&self, port: &Port) -> usize {
+        port.queue.lock().size()
+    }
+
     fn info(&self, port: &Port, item: &str) -> Option<Term> {
         Some(match item {
             "queue_size" => Term::Int(port.queue.lock().size() as i64),
             "locking" => atom(if self.port_locking() { "port_level" } else { "driver_level" }),
-            "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64),
+            "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + port.queue.lock().size()) as i64 + port.driver_memory() as i64),
             _ => return None,
         })
     }

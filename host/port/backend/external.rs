@@ -80,7 +80,7 @@ impl PortBackend for ExternalPort {
         let bytes = data.iolist_to_bytes().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
         in_callback(port, caller, |_| match self.ext.write(&bytes) {
             Ok(_) => {
-                port.output.fetch_add(size as u64, Ordering::Relaxed);
+                port.note_command(size);
                 Ok(true)
             }
             // ERTS's output calls driver_failure_posix: the command was
@@ -129,10 +129,16 @@ impl PortBackend for ExternalPort {
         self.ext.close();
     }
 
+    fn queue_bytes(&self, _port: &Port) -> usize {
+        self.ext.queued()
+    }
+
     fn info(&self, port: &Port, item: &str) -> Option<Term> {
         Some(match item {
             "queue_size" => Term::Int(self.ext.queued() as i64),
             "locking" => atom("port_level"),
+            // ERTS's spawn drivers monitor no process.
+            "monitors" => Term::nil(),
             "memory" => Term::Int((std::mem::size_of::<Port>() + port.name.len() + self.ext.queued()) as i64),
             _ => return None,
         })
@@ -237,7 +243,7 @@ fn event(slot: &Slot, ev: ExternalEvent, counted: bool) {
             if !matches!(port.phase(), Phase::Open | Phase::Closing) {
                 return;
             }
-            port.input.fetch_add(bytes as u64, Ordering::Relaxed);
+            port.note_message(bytes);
             // The engine counts what it delivered of these three.
             if counted && !matches!(ev, ExternalEvent::ExitStatus(_)) {
                 let weak = Arc::downgrade(&port);

@@ -36,7 +36,7 @@ impl PortBackend for Remote {
             Err(e) => return Err(e),
         };
         if sent {
-            port.output.fetch_add(size as u64, Ordering::Relaxed);
+            port.note_command(size);
         }
         Ok(sent)
     }
@@ -71,6 +71,10 @@ impl PortBackend for Remote {
 
     fn shutdown(&self, _port: &Port, _locks: &Locks<'_>, _started: bool) {
         // The worker ends with the host, and its ports with it.
+    }
+
+    fn queue_bytes(&self, _port: &Port) -> usize {
+        0
     }
 
     fn info(&self, _port: &Port, item: &str) -> Option<Term> {

@@ -60,6 +60,11 @@ pub(crate) trait PortBackend {
     /// The value of the `port_info` item that only the backend knows
     /// (`queue_size`, `memory`, `locking`), `None` for an unknown item.
     fn info(&self, port: &Port, item: &str) -> Option<Term>;
+    /// The bytes in the port's queue as this process sees it, without a
+    /// round trip (rankings): the driver queue, the bytes waiting for an
+    /// external program's stdin; 0 for an isolated port (its queue is in
+    /// the worker: `port_info(P, queue_size)` asks there).
+    fn queue_bytes(&self, port: &Port) -> usize;
     /// `port_connect` made `pid` the owner (the port's own record is
     /// updated by then).
     fn connected(&self, _port: &Port, _pid: Pid) {}
