@@ -52,6 +52,7 @@ pub(crate) mod async_pool;
 pub(crate) mod bif;
 pub(crate) mod binary;
 pub(crate) mod ddll;
+pub(crate) mod dist;
 pub(crate) mod error;
 pub(crate) mod external;
 #[allow(missing_docs)]
@@ -82,4 +83,16 @@ pub use term::{Atom, Bin, Pid, PortId, Term};
 #[doc(hidden)]
 pub fn run_worker(fd: i32, driver_paths: Vec<std::path::PathBuf>) -> std::io::Result<()> {
     isolate::worker::run_on_fd(fd, driver_paths)
+}
+
+/// The body of `porthost bridge`: serves the Erlang client's requests
+/// (`erlang/src/porthost.erl`) over standard input and output, `{packet,
+/// 4}` frames in the external term format, until input closes. Internal to
+/// the `porthost` binary; not a stable API.
+///
+/// # Errors
+/// Standard input or output could not be set up or read.
+#[doc(hidden)]
+pub fn run_bridge(config: HostConfig) -> std::io::Result<()> {
+    dist::bridge::run(config)
 }

@@ -52,6 +52,10 @@ enum Command {
     },
     /// An interactive Erlang-like shell over porthost's port BIFs.
     Shell,
+    /// Serve a BEAM node as its port program: `{packet, 4}` frames over
+    /// stdin and stdout (started by the Erlang client's
+    /// `porthost:start_bridge/1`).
+    Bridge,
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -77,15 +81,18 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let host = Host::new(
-        HostConfig::default()
-            .driver_paths(cli.driver_path)
-            .isolate(cli.isolate)
-            .isolated_drivers(cli.isolate_driver)
-            .async_threads(cli.async_threads)
-            .busy_wait(!cli.no_busy_wait)
-            .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis)),
-    );
+    let config = HostConfig::default()
+        .driver_paths(cli.driver_path)
+        .isolate(cli.isolate)
+        .isolated_drivers(cli.isolate_driver)
+        .async_threads(cli.async_threads)
+        .busy_wait(!cli.no_busy_wait)
+        .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis));
+    if let Command::Bridge = cli.command {
+        porthost::run_bridge(config)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let host = Host::new(config);
     let mut rt = ProcessRuntime::new(host.spawn_process());
     match cli.command {
         Command::Run { file } => {
@@ -119,6 +126,6 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } => unreachable!("handled above"),
+        Command::Worker { .. } | Command::Bridge => unreachable!("handled above"),
     }
 }
