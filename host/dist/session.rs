@@ -14,6 +14,10 @@ use crate::term::ext;
 use crate::term::{PortId, Term};
 use crate::Host;
 
+/// Held by a session while it runs a request, so that the exit frame of
+/// a port the request ends follows the reply.
+type Gate = Arc<Mutex<()>>;
+
 /// Where a session's frames go (each call writes one whole frame; safe to
 /// call from any thread).
 pub(crate) type Out = Arc<dyn Fn(&Term) -> io::Result<()> + Send + Sync>;
@@ -31,7 +35,9 @@ const ORPHANS_KEPT: usize = 1024;
 /// the port as `{exit, N, Reason}` (from the host's port exit hook, on a
 /// thread of its own).
 pub(crate) struct Exits {
-    live: Mutex<HashMap<PortId, Out>>,
+    /// Each live port's session: where its frames go, and the gate the
+    /// session holds while it runs a request.
+    live: Mutex<HashMap<PortId, (Out, Gate)>>,
     /// Exits that came before their port's session claimed it.
     orphans: Mutex<HashMap<PortId, Term>>,
 }
@@ -61,7 +67,10 @@ impl Exits {
     fn exited(&self, id: PortId, reason: Term) {
         let out = self.live.lock().remove(&id);
         match out {
-            Some(out) => {
+            Some((out, gate)) => {
+                // A port that a request ends (`close`, a driver failing in
+                // `control`) exits after the request's reply.
+                let _g = gate.lock();
                 let _ = out(&exit_frame(id, reason));
             }
             None => {
@@ -76,14 +85,14 @@ impl Exits {
 
     /// The session that writes to `out` opened port `id`: its exit goes
     /// there (at once, if it has already happened).
-    fn claim(&self, id: PortId, out: &Out) {
+    fn claim(&self, id: PortId, out: &Out, gate: &Gate) {
         let mut live = self.live.lock();
         if let Some(reason) = self.orphans.lock().remove(&id) {
             drop(live);
             let _ = out(&exit_frame(id, reason));
             return;
         }
-        live.insert(id, out.clone());
+        live.insert(id, (out.clone(), gate.clone()));
     }
 }
 
@@ -108,6 +117,7 @@ pub(crate) struct Session {
     proc_: Process,
     out: Out,
     exits: Arc<Exits>,
+    gate: Gate,
 }
 
 impl Session {
@@ -121,7 +131,7 @@ impl Session {
         let _ = proc_.shared.sink.set(Arc::new(move |from: PortId, msg: Term| {
             let _ = o(&message_frame(from, msg));
         }));
-        Session { proc_, out, exits }
+        Session { proc_, out, exits, gate: Gate::default() }
     }
 
     /// Runs one request frame (external term format); a frame that is not
@@ -138,7 +148,10 @@ impl Session {
                 return Ok(());
             }
         };
+        let gate = self.gate.clone();
+        let g = gate.lock();
         let r = self.run(&items);
+        drop(g);
         // The session traps exits: its ports' {'EXIT', Port, Reason}
         // messages (the exit frames come from the hook) are not needed.
         if !self.proc_.shared.tx.is_empty() {
@@ -185,7 +198,7 @@ impl Session {
                 match r {
                     Ok(id) => {
                         self.reply(tag, Ok(Term::Int(id.0 as i64)))?;
-                        self.exits.claim(id, &self.out);
+                        self.exits.claim(id, &self.out, &self.gate);
                         Ok(())
                     }
                     Err(e) => self.reply(tag, Err(e)),
