@@ -29,7 +29,7 @@
 -module(porthost).
 -behaviour(gen_server).
 
--export([start_bridge/0, start_bridge/1, start_link/1, stop/1]).
+-export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
 -export([open_port/3, command/2, control/3, call/3, close/1, close_input/1,
          connect/2, info/1, info/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
@@ -79,6 +79,10 @@ start(Start3, Start4, Opts) ->
 %% ports' owners get `{'EXIT', Port, noconnection}'.
 -spec stop(where()) -> ok.
 stop(Bridge) -> gen_server:stop(Bridge).
+
+%% @doc The OS process id of a bridge's porthost.
+-spec os_pid(where()) -> integer().
+os_pid(Bridge) -> gen_server:call(Bridge, os_pid).
 
 %%% The port operations
 
@@ -322,6 +326,9 @@ handle_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St)
     Tag = term_to_binary({'$open', From, Owner}),
     send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
     {noreply, St#st{opening = O + 1}};
+handle_call(os_pid, _, #st{send = {port, P}} = St) ->
+    {os_pid, OsPid} = erlang:port_info(P, os_pid),
+    {reply, OsPid, St};
 handle_call(_, _, St) ->
     {reply, {error, error, badarg}, St}.
 
