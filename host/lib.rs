@@ -96,3 +96,17 @@ pub fn run_worker(fd: i32, driver_paths: Vec<std::path::PathBuf>) -> std::io::Re
 pub fn run_bridge(config: HostConfig) -> std::io::Result<()> {
     dist::bridge::run(config)
 }
+
+pub use dist::node::NodeOptions;
+
+/// The body of `porthost node`: joins an Erlang cluster as the hidden node
+/// `opts.name` and serves the Erlang client's requests to every BEAM node
+/// that connects with the cookie, until killed. Internal to the `porthost`
+/// binary; not a stable API.
+///
+/// # Errors
+/// No cookie, a bad node name, EPMD unreachable or refusing the name.
+#[doc(hidden)]
+pub fn run_node(config: HostConfig, opts: NodeOptions) -> std::io::Result<()> {
+    dist::node::run(config, opts)
+}

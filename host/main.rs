@@ -56,6 +56,22 @@ enum Command {
     /// stdin and stdout (started by the Erlang client's
     /// `porthost:start_bridge/1`).
     Bridge,
+    /// Join an Erlang cluster as a hidden node and serve porthost's Erlang
+    /// client there (`{porthost, 'NAME@HOST'}`), until killed.
+    Node {
+        /// Short node name (NAME or NAME@HOST), as `erl -sname`.
+        #[arg(long, conflicts_with = "name", required_unless_present = "name")]
+        sname: Option<String>,
+        /// Long node name (NAME or NAME@HOST), as `erl -name`.
+        #[arg(long)]
+        name: Option<String>,
+        /// The cookie (default: the first line of ~/.erlang.cookie).
+        #[arg(long)]
+        cookie: Option<String>,
+        /// The address to listen on (default: all interfaces).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -88,9 +104,18 @@ fn run() -> anyhow::Result<ExitCode> {
         .async_threads(cli.async_threads)
         .busy_wait(!cli.no_busy_wait)
         .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis));
-    if let Command::Bridge = cli.command {
-        porthost::run_bridge(config)?;
-        return Ok(ExitCode::SUCCESS);
+    match cli.command {
+        Command::Bridge => {
+            porthost::run_bridge(config)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Node { sname, name, cookie, listen } => {
+            let long = name.is_some();
+            let name = name.or(sname).unwrap_or_default();
+            porthost::run_node(config, porthost::NodeOptions { name, long, cookie, listen })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let host = Host::new(config);
     let mut rt = ProcessRuntime::new(host.spawn_process());
@@ -126,6 +151,6 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } | Command::Bridge => unreachable!("handled above"),
+        Command::Worker { .. } | Command::Bridge | Command::Node { .. } => unreachable!("handled above"),
     }
 }

@@ -36,4 +36,5 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod bridge;
+pub(crate) mod node;
 pub(crate) mod session;
