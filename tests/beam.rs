@@ -197,3 +197,164 @@ fn fifty_processes_drive_twenty_ports_each_over_one_bridge() {
     assert!(out.starts_with("{load,40000,0,[]}\n"), "{out}");
     assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
 }
+
+// ---- porthost as a node of the cluster ----
+
+/// A private EPMD on the loopback, on a port of its own, so that tests
+/// running at once (and other users of the machine) do not meet; killed
+/// with the guard.
+struct Cluster {
+    /// Killed when the cluster is dropped.
+    _epmd: Reaped,
+    port: u16,
+    cookie: &'static str,
+    host: String,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let epmd = Reaped(
+            Command::new("epmd")
+                .args(["-port", &port.to_string(), "-address", "127.0.0.1"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot run `epmd` (the tests need Erlang/OTP 25: erlang-nox)"),
+        );
+        wait_until("EPMD listens", Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().split('.').next().unwrap().to_owned();
+        Cluster { _epmd: epmd, port, cookie: "porthost_test_cookie", host }
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("ERL_EPMD_PORT", self.port.to_string()).env("ERL_EPMD_ADDRESS", "127.0.0.1");
+    }
+
+    /// A porthost node NAME, with the test drivers on its path; its
+    /// standard error goes to a file (see [`PorthostNode::log`]).
+    fn porthost(&self, name: &str) -> PorthostNode {
+        let log = util::tmp_dir().join(format!("beam_{name}_{}.log", self.port));
+        let dir = util::drivers_dir(Header::Own);
+        let mut cmd = Command::new(porthost_exe());
+        cmd.args(["--driver-path", dir.to_str().unwrap(), "node", "--sname", name, "--cookie", self.cookie])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        self.env(&mut cmd);
+        let child = Reaped(cmd.spawn().unwrap());
+        let node = PorthostNode { child, log, name: format!("{name}@{}", self.host) };
+        wait_until("the porthost node registers", Duration::from_secs(10), || node.log().contains("listening"));
+        node
+    }
+
+    /// `erl` as node SNAME with `cookie`, running beam_ops ARGS.
+    fn erl(&self, sname: &str, cookie: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("erl");
+        cmd.arg("-noshell")
+            .arg("-pa")
+            .arg(ebin())
+            .args(["-sname", sname, "-setcookie", cookie, "-start_epmd", "false"])
+            .args(["-run", "beam_ops", "main"])
+            .args(args);
+        self.env(&mut cmd);
+        cmd
+    }
+
+    fn beam_ops(&self, sname: &str, args: &[&str]) -> String {
+        let out = util::run_command(self.erl(sname, self.cookie, args), "`erl`");
+        let stdout = util::strip_logger_reports(&out.stdout);
+        assert!(out.status == 0 && !stdout.contains("FAILED"), "beam_ops {args:?}: {}\n{stdout}\n{}", out.status, out.stderr);
+        stdout
+    }
+}
+
+struct PorthostNode {
+    child: Reaped,
+    log: PathBuf,
+    name: String,
+}
+
+impl PorthostNode {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[test]
+fn the_node_answers_as_local_erts_ports() {
+    let expected = local_erts();
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_ops");
+    let got = cluster.beam_ops("beam_ops_a", &["node", &node.name]);
+    assert_eq!(got, expected, "{}", util::line_diff(&expected, &got));
+    assert!(node.log().contains("beam_ops_a@"), "{}", node.log());
+}
+
+#[test]
+fn an_isolated_crash_on_the_node_is_an_exit_reason() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_crash");
+    crash_lines(&cluster.beam_ops("beam_crash", &["crash_node", &node.name]));
+}
+
+#[test]
+fn the_node_refuses_a_wrong_cookie_and_logs_it() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_cookie");
+    let mut cmd = cluster.erl("beam_cookie", "not_the_cookie", &["node", &node.name]);
+    cmd.args(["-kernel", "net_setuptime", "5"]);
+    let out = util::run_command(cmd, "`erl`");
+    assert!(out.stdout.contains("FAILED error:badarg"), "{}", out.stdout);
+    wait_until("the refusal is logged", Duration::from_secs(5), || node.log().contains("wrong cookie"));
+    assert!(node.log().contains("refused a connection from beam_cookie@"), "{}", node.log());
+}
+
+#[test]
+fn a_dead_porthost_node_gives_each_owner_noconnection() {
+    let cluster = Cluster::start();
+    let mut node = cluster.porthost("ph_dies");
+    let mut erl = Reaped(cluster.erl("beam_dies", cluster.cookie, &["disconnect_node", &node.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    line_starting(&mut out, "ready");
+    node.child.0.kill().unwrap();
+    node.child.0.wait().unwrap();
+    let mut rest = String::from("ready\n");
+    for _ in 0..3 {
+        rest.push_str(&line_starting(&mut out, ""));
+        rest.push('\n');
+    }
+    disconnect_lines(&rest);
+    assert!(erl.0.wait().unwrap().success());
+}
+
+#[test]
+fn a_dead_beam_node_leaves_nothing_on_the_porthost_node() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_stays");
+    let mut erl = Reaped(cluster.erl("beam_goes", cluster.cookie, &["hold_node", &node.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    assert_eq!(line_starting(&mut out, "{open,"), "{open,[120],[121]}");
+    let pid = node.child.0.id();
+    let workers = children_of(pid);
+    assert_eq!(workers.len(), 1, "the {{isolated, port}} port has its worker");
+    erl.0.kill().unwrap();
+    erl.0.wait().unwrap();
+    wait_until("the session's ports close and the worker ends", Duration::from_secs(10), || !alive(workers[0]));
+    wait_until("the disconnect is logged", Duration::from_secs(5), || node.log().contains("beam_goes@") && node.log().contains("disconnected"));
+    assert!(alive(pid), "the porthost node serves on");
+}
+
+#[test]
+fn fifty_processes_drive_twenty_ports_each_on_one_node() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_load");
+    let t = Instant::now();
+    let out = cluster.beam_ops("beam_load", &["load_node", &node.name, "50", "20", "40"]);
+    assert!(out.starts_with("{load,40000,0,[]}\n"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
+}

@@ -47,7 +47,8 @@ run(["hold", Exe, DriverDir]) ->
     receive after infinity -> ok end;
 run(["hold_node", Node]) ->
     P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
-    out({open, porthost:control(P, 0, "x")}),
+    Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}),
     receive after infinity -> ok end;
 run(["load", Exe, Procs, Ports, Rounds]) ->
     {ok, B} = porthost:start_bridge([{executable, Exe}]),
