@@ -117,7 +117,7 @@ command(Port, Data) ->
     _ = iolist_size(Data),
     {Send, N} = route(Port),
     case is_alive(Port) of
-        true -> send(Send, term_to_binary({command, N, Data})), true;
+        true -> send(Send, command_frame(N, Data)), true;
         false -> error(badarg)
     end.
 
@@ -230,6 +230,14 @@ is_alive(Port) when node(Port) =:= node() ->
         false -> erase({?MODULE, Port}), false
     end;
 is_alive(_) -> true.
+
+%% term_to_binary({command, N, Data}), without copying a binary Data: the
+%% port writes the iolist with writev.
+command_frame(N, Data) when is_binary(Data) ->
+    <<131, NExt/binary>> = term_to_binary(N),
+    [<<131, 104, 3, 100, 7:16, "command">>, NExt, <<109, (byte_size(Data)):32>>, Data];
+command_frame(N, Data) ->
+    term_to_binary({command, N, Data}).
 
 send({port, P}, Frame) ->
     try erlang:port_command(P, Frame)

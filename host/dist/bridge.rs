@@ -10,7 +10,6 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::session::{Exits, Out, Session};
-use crate::term::ext;
 use crate::{Host, HostConfig};
 
 /// The largest frame accepted (the `{packet, 4}` length is checked
@@ -23,25 +22,85 @@ const MAX_FRAME: usize = 1 << 30;
 /// Standard input or output could not be set up, or reading failed.
 pub(crate) fn run(config: HostConfig) -> io::Result<()> {
     let (input, output) = crate::sys::stdio::take_stdio()?;
+    // Room for a 64 KiB frame and more in each pipe: a frame that does not
+    // fit takes a wake-up of the reader per pipe-full.
+    crate::sys::stdio::grow_pipe(&input, PIPE_SIZE);
+    crate::sys::stdio::grow_pipe(&output, PIPE_SIZE);
     let host = Host::new(config);
     let exits = Exits::install(&host)?;
-    let writer = Arc::new(Mutex::new(BufWriter::with_capacity(1 << 16, output)));
-    let out: Out = Arc::new(move |t| write_frame(&writer, &ext::term_to_binary(t)));
+    let writer = Arc::new(Mutex::new(Writer { out: BufWriter::with_capacity(1 << 16, output), batching: false }));
+    let w = writer.clone();
+    let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| w.lock().frame(head, tail));
     let mut session = Session::new(&host, out, exits);
-    let mut input = BufReader::with_capacity(1 << 16, input);
+    let mut input = BufReader::with_capacity(1 << 18, input);
     let mut frame = Vec::new();
     while read_frame(&mut input, &mut frame)? {
+        writer.lock().batching = true;
         session.handle(&frame)?;
+        if input.buffer().is_empty() {
+            // No request waits: send what the batch wrote.
+            writer.lock().end_batch()?;
+        }
     }
     drop(session);
     Ok(())
 }
 
-fn write_frame(w: &Mutex<BufWriter<File>>, bytes: &[u8]) -> io::Result<()> {
-    let mut w = w.lock();
-    w.write_all(&(bytes.len() as u32).to_be_bytes())?;
-    w.write_all(bytes)?;
-    w.flush()
+/// The pipe buffer size asked for (Linux's default `pipe-max-size`).
+const PIPE_SIZE: usize = 1 << 20;
+
+/// The output: frames written while requests that were already read run
+/// (a batch) go out together, at its end; others at once.
+struct Writer {
+    out: BufWriter<File>,
+    batching: bool,
+}
+
+impl Writer {
+    /// Writes the frame `head` followed by `tail`.
+    fn frame(&mut self, head: &[u8], tail: &[u8]) -> io::Result<()> {
+        let size = head.len() + tail.len();
+        let len = u32::try_from(size).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "a frame over 4 GiB"))?;
+        if size + 4 <= self.out.capacity() - self.out.buffer().len() {
+            self.out.write_all(&len.to_be_bytes())?;
+            self.out.write_all(head)?;
+            self.out.write_all(tail)?;
+            return if self.batching { Ok(()) } else { self.out.flush() };
+        }
+        // A big frame: what is buffered, then the length and the frame in
+        // one writev, without copying (a reader that sees the length alone
+        // would wake for nothing).
+        self.out.flush()?;
+        let mut len_head = Vec::with_capacity(4 + head.len());
+        len_head.extend_from_slice(&len.to_be_bytes());
+        len_head.extend_from_slice(head);
+        write_all_vectored(self.out.get_mut(), &len_head, tail)
+    }
+
+    fn end_batch(&mut self) -> io::Result<()> {
+        self.batching = false;
+        self.out.flush()
+    }
+}
+
+/// Writes `a` then `b` with as few `writev` calls as the pipe allows.
+fn write_all_vectored(w: &mut File, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    let total = a.len() + b.len();
+    while done < total {
+        let n = if done < a.len() {
+            w.write_vectored(&[io::IoSlice::new(&a[done..]), io::IoSlice::new(b)])
+        } else {
+            w.write(&b[done - a.len()..])
+        };
+        match n {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Reads one `{packet, 4}` frame into `buf`; `false` at the end of input.

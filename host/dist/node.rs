@@ -28,7 +28,6 @@ use futures::executor::block_on;
 use parking_lot::Mutex;
 
 use super::session::{Exits, Out, Session};
-use crate::term::ext;
 use crate::{Host, HostConfig};
 
 /// How often a connection with nothing to send sends a tick (the BEAM
@@ -143,9 +142,12 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
     let (out_tx, out_rx) = crossbeam_channel::unbounded::<Message>();
     let r = router.clone();
     let to_writer = out_tx.clone();
-    let out: Out = Arc::new(move |t| {
+    let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| {
         let Some(pid) = r.lock().clone() else { return Ok(()) };
-        let bin = eterm::Term::from(eterm::Binary::from(ext::term_to_binary(t)));
+        let mut frame = Vec::with_capacity(head.len() + tail.len());
+        frame.extend_from_slice(head);
+        frame.extend_from_slice(tail);
+        let bin = eterm::Term::from(eterm::Binary::from(frame));
         to_writer.send(Message::send(pid, bin)).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
     });
     let writer = std::thread::Builder::new().name("porthost-node-out".into()).spawn(move || loop {

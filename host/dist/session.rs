@@ -18,9 +18,15 @@ use crate::Host;
 /// a port the request ends follows the reply.
 type Gate = Arc<Mutex<()>>;
 
-/// Where a session's frames go (each call writes one whole frame; safe to
-/// call from any thread).
-pub(crate) type Out = Arc<dyn Fn(&Term) -> io::Result<()> + Send + Sync>;
+/// Where a session's frames go: each call writes one whole frame, the
+/// external term format `head` followed by `tail` (so that a port's data
+/// goes out without a copy into the frame); safe to call from any thread.
+pub(crate) type Out = Arc<dyn Fn(&[u8], &[u8]) -> io::Result<()> + Send + Sync>;
+
+/// Writes the frame `t`.
+fn send(out: &Out, t: &Term) -> io::Result<()> {
+    out(&ext::term_to_binary(t), &[])
+}
 
 fn atom(s: &str) -> Term {
     Term::atom(s)
@@ -71,7 +77,7 @@ impl Exits {
                 // A port that a request ends (`close`, a driver failing in
                 // `control`) exits after the request's reply.
                 let _g = gate.lock();
-                let _ = out(&exit_frame(id, reason));
+                let _ = send(&out, &exit_frame(id, reason));
             }
             None => {
                 let mut orphans = self.orphans.lock();
@@ -89,7 +95,7 @@ impl Exits {
         let mut live = self.live.lock();
         if let Some(reason) = self.orphans.lock().remove(&id) {
             drop(live);
-            let _ = out(&exit_frame(id, reason));
+            let _ = send(out, &exit_frame(id, reason));
             return;
         }
         live.insert(id, (out.clone(), gate.clone()));
@@ -98,6 +104,37 @@ impl Exits {
 
 fn exit_frame(id: PortId, reason: Term) -> Term {
     Term::Tuple(vec![atom("exit"), Term::Int(id.0 as i64), reason])
+}
+
+/// Writes what a port sent its owner as a frame (see [`message_frame`]);
+/// `{msg, N, {data, Bytes}}` with the bytes written from where they are.
+fn send_message(out: &Out, from: PortId, msg: Term) -> io::Result<()> {
+    if let Term::Tuple(items) = &msg {
+        if let ([Term::Port(p), Term::Tuple(what)], Ok(n)) = (items.as_slice(), i32::try_from(from.0)) {
+            if *p == from {
+                if let [tag, data] = what.as_slice() {
+                    let bytes = match data {
+                        Term::Binary(b) if tag.is_atom("data") => Some((109u8, b)),
+                        Term::ByteList(b) if tag.is_atom("data") && b.len() < 65536 => Some((107u8, b)),
+                        _ => None,
+                    };
+                    if let Some((kind, b)) = bytes {
+                        let mut head = Vec::with_capacity(32);
+                        head.extend_from_slice(&[131, 104, 3, 100, 0, 3, b'm', b's', b'g', 98]);
+                        head.extend_from_slice(&n.to_be_bytes());
+                        head.extend_from_slice(&[104, 2, 100, 0, 4, b'd', b'a', b't', b'a', kind]);
+                        if kind == 109 {
+                            head.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                        } else {
+                            head.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                        }
+                        return out(&head, b.as_slice());
+                    }
+                }
+            }
+        }
+    }
+    send(out, &message_frame(from, msg))
 }
 
 /// What a port sent its owner, as a frame: `{msg, N, Msg}` for `{Port,
@@ -129,7 +166,7 @@ impl Session {
         let _ = proc_.set_trap_exit(true);
         let o = out.clone();
         let _ = proc_.shared.sink.set(Arc::new(move |from: PortId, msg: Term| {
-            let _ = o(&message_frame(from, msg));
+            let _ = send_message(&o, from, msg);
         }));
         Session { proc_, out, exits, gate: Gate::default() }
     }
@@ -168,7 +205,7 @@ impl Session {
                 Term::Tuple(vec![atom("error"), Term::Atom(class), reason])
             }
         };
-        (self.out)(&Term::Tuple(vec![atom("reply"), tag.clone(), value]))
+        send(&self.out, &Term::Tuple(vec![atom("reply"), tag.clone(), value]))
     }
 
     fn run(&mut self, items: &[Term]) -> io::Result<()> {

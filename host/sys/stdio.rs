@@ -26,3 +26,13 @@ pub fn take_stdio() -> io::Result<(File, File)> {
     }
     Ok((File::from(input), File::from(output)))
 }
+
+/// Asks for a pipe buffer of `size` bytes on `fd` (`F_SETPIPE_SZ`); does
+/// nothing if `fd` is not a pipe or the size is over the system's limit.
+pub fn grow_pipe(fd: &impl AsFd, size: usize) {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd());
+    let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    // SAFETY: fcntl on a descriptor the caller keeps open; F_SETPIPE_SZ
+    // takes an int and touches no memory of ours.
+    unsafe { libc::fcntl(raw, libc::F_SETPIPE_SZ, size) };
+}
