@@ -233,18 +233,29 @@ is_alive(_) -> true.
 
 %% term_to_binary({command, N, Data}), without copying a binary Data: the
 %% port writes the iolist with writev.
-command_frame(N, Data) when is_binary(Data) ->
-    <<131, NExt/binary>> = term_to_binary(N),
-    [<<131, 104, 3, 100, 7:16, "command">>, NExt, <<109, (byte_size(Data)):32>>, Data];
 command_frame(N, Data) ->
-    term_to_binary({command, N, Data}).
+    binary_last_frame({command, N, Data}).
+
+%% term_to_binary(Tuple), as an iolist holding Tuple's last element
+%% itself when it is a binary (no copy of the data).
+binary_last_frame(Tuple) ->
+    Last = element(tuple_size(Tuple), Tuple),
+    case is_binary(Last) andalso tuple_size(Tuple) < 256 of
+        true ->
+            Init = lists:droplast(tuple_to_list(Tuple)),
+            [<<131, 104, (tuple_size(Tuple))>>,
+             [begin <<131, E/binary>> = term_to_binary(X), E end || X <- Init],
+             <<109, (byte_size(Last)):32>>, Last];
+        false ->
+            term_to_binary(Tuple)
+    end.
 
 send({port, P}, Frame) ->
     try erlang:port_command(P, Frame)
     catch error:_ -> error(badarg)
     end;
 send({node, Node}, Frame) ->
-    erlang:send({porthost, Node}, Frame).
+    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
 
 %% A request that porthost answers: the reply comes to the caller straight
 %% from the bridge, tagged with a monitor of the proxy (which ends with
@@ -253,7 +264,7 @@ request(Port, Make) ->
     {Send, N} = route(Port),
     is_alive(Port) orelse error(badarg),
     MRef = erlang:monitor(process, Port),
-    send(Send, term_to_binary(Make(term_to_binary({self(), MRef}), N))),
+    send(Send, binary_last_frame(Make(term_to_binary({self(), MRef}), N))),
     receive
         {MRef, Reply} ->
             erlang:demonitor(MRef, [flush]),

@@ -71,10 +71,7 @@ impl Writer {
         // one writev, without copying (a reader that sees the length alone
         // would wake for nothing).
         self.out.flush()?;
-        let mut len_head = Vec::with_capacity(4 + head.len());
-        len_head.extend_from_slice(&len.to_be_bytes());
-        len_head.extend_from_slice(head);
-        write_all_vectored(self.out.get_mut(), &len_head, tail)
+        write_all_vectored(self.out.get_mut(), &[&len.to_be_bytes(), head, tail])
     }
 
     fn end_batch(&mut self) -> io::Result<()> {
@@ -83,21 +80,24 @@ impl Writer {
     }
 }
 
-/// Writes `a` then `b` with as few `writev` calls as the pipe allows.
-fn write_all_vectored(w: &mut File, a: &[u8], b: &[u8]) -> io::Result<()> {
-    let mut done = 0;
-    let total = a.len() + b.len();
-    while done < total {
-        let n = if done < a.len() {
-            w.write_vectored(&[io::IoSlice::new(&a[done..]), io::IoSlice::new(b)])
-        } else {
-            w.write(&b[done - a.len()..])
-        };
-        match n {
+/// Writes `parts` in order with as few `writev` calls as the pipe allows.
+fn write_all_vectored(w: &mut File, parts: &[&[u8]]) -> io::Result<()> {
+    let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+    let mut first = 0;
+    while first < parts.len() {
+        let slices: Vec<io::IoSlice<'_>> = parts[first..].iter().map(|p| io::IoSlice::new(p)).collect();
+        let mut n = match w.write_vectored(&slices) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
+        };
+        while first < parts.len() && n >= parts[first].len() {
+            n -= parts[first].len();
+            first += 1;
+        }
+        if n > 0 {
+            parts[first] = &parts[first][n..];
         }
     }
     Ok(())

@@ -198,6 +198,16 @@ impl Session {
     }
 
     fn reply(&self, tag: &Term, result: Result<Term, BifError>) -> io::Result<()> {
+        // {reply, Tag, {ok, Binary}}: the binary goes out from where it is.
+        if let (Ok(Term::Binary(b)), Term::Binary(t)) = (&result, tag) {
+            let mut head = Vec::with_capacity(32 + t.len());
+            head.extend_from_slice(&[131, 104, 3, 100, 0, 5, b'r', b'e', b'p', b'l', b'y', 109]);
+            head.extend_from_slice(&(t.len() as u32).to_be_bytes());
+            head.extend_from_slice(t.as_slice());
+            head.extend_from_slice(&[104, 2, 100, 0, 2, b'o', b'k', 109]);
+            head.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            return (self.out)(&head, b.as_slice());
+        }
         let value = match result {
             Ok(v) => Term::Tuple(vec![atom("ok"), v]),
             Err(e) => {
