@@ -60,6 +60,7 @@ pub(crate) mod bif;
 pub(crate) mod control;
 pub(crate) mod binary;
 pub(crate) mod ddll;
+pub(crate) mod dist;
 pub(crate) mod error;
 pub(crate) mod external;
 #[allow(missing_docs)]
@@ -94,4 +95,30 @@ pub use term::{Atom, Bin, Pid, PortId, Term};
 #[doc(hidden)]
 pub fn run_worker(fd: i32, driver_paths: Vec<std::path::PathBuf>) -> std::io::Result<()> {
     isolate::worker::run_on_fd(fd, driver_paths)
+}
+
+/// The body of `porthost bridge`: serves the Erlang client's requests
+/// (`erlang/src/porthost.erl`) over standard input and output, `{packet,
+/// 4}` frames in the external term format, until input closes. Internal to
+/// the `porthost` binary; not a stable API.
+///
+/// # Errors
+/// Standard input or output could not be set up or read.
+#[doc(hidden)]
+pub fn run_bridge(config: HostConfig) -> std::io::Result<()> {
+    dist::bridge::run(config)
+}
+
+pub use dist::node::NodeOptions;
+
+/// The body of `porthost node`: joins an Erlang cluster as the hidden node
+/// `opts.name` and serves the Erlang client's requests to every BEAM node
+/// that connects with the cookie, until killed. Internal to the `porthost`
+/// binary; not a stable API.
+///
+/// # Errors
+/// No cookie, a bad node name, EPMD unreachable or refusing the name.
+#[doc(hidden)]
+pub fn run_node(config: HostConfig, opts: NodeOptions) -> std::io::Result<()> {
+    dist::node::run(config, opts)
 }

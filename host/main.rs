@@ -167,6 +167,26 @@ enum Command {
         #[arg(long, value_name = "MS", default_value_t = 1000)]
         interval: u64,
     },
+    /// Serve a BEAM node as its port program: `{packet, 4}` frames over
+    /// stdin and stdout (started by the Erlang client's
+    /// `porthost:start_bridge/1`).
+    Bridge,
+    /// Join an Erlang cluster as a hidden node and serve porthost's Erlang
+    /// client there (`{porthost, 'NAME@HOST'}`), until killed.
+    Node {
+        /// Short node name (NAME or NAME@HOST), as `erl -sname`.
+        #[arg(long, conflicts_with = "name", required_unless_present = "name")]
+        sname: Option<String>,
+        /// Long node name (NAME or NAME@HOST), as `erl -name`.
+        #[arg(long)]
+        name: Option<String>,
+        /// The cookie (default: the first line of ~/.erlang.cookie).
+        #[arg(long)]
+        cookie: Option<String>,
+        /// The address to listen on (default: all interfaces).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -198,7 +218,26 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let config = HostConfig::default()
+        .driver_paths(cli.driver_path.clone())
+        .isolate(cli.isolate)
+        .isolated_drivers(cli.isolate_driver.clone())
+        .async_threads(cli.async_threads)
+        .busy_wait(!cli.no_busy_wait)
+        .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis))
+        .port_limit(cli.port_limit.unwrap_or(porthost::DEFAULT_PORT_LIMIT))
+        .driver_port_limits(cli.driver_limit.clone());
     match cli.command {
+        Command::Bridge => {
+            porthost::run_bridge(config)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Node { sname, name, cookie, listen } => {
+            let long = name.is_some();
+            let name = name.or(sname).unwrap_or_default();
+            porthost::run_node(config, porthost::NodeOptions { name, long, cookie, listen })?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Test { dir, bless, against_erts } => {
             return cmd::test::run(cmd::test::Options {
                 dir,
@@ -229,17 +268,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    let host = Host::new(
-        HostConfig::default()
-            .driver_paths(cli.driver_path)
-            .isolate(cli.isolate)
-            .isolated_drivers(cli.isolate_driver)
-            .async_threads(cli.async_threads)
-            .busy_wait(!cli.no_busy_wait)
-            .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis))
-            .port_limit(cli.port_limit.unwrap_or(porthost::DEFAULT_PORT_LIMIT))
-            .driver_port_limits(cli.driver_limit),
-    );
+    let host = Host::new(config);
     if let Some(path) = &cli.control {
         host.open_control_socket(path).with_context(|| format!("opening the control socket {}", path.display()))?;
     }
@@ -289,6 +318,8 @@ fn run() -> anyhow::Result<ExitCode> {
         | Command::NewDriver { .. }
         | Command::Config { .. }
         | Command::Ports { .. }
-        | Command::Top { .. } => unreachable!("handled above"),
+        | Command::Top { .. }
+        | Command::Bridge
+        | Command::Node { .. } => unreachable!("handled above"),
     }
 }

@@ -2,6 +2,7 @@
 //! poller (the `polling` crate) and loading (`libloading`).
 
 pub mod crash;
+pub mod stdio;
 pub mod introspect;
 
 /// The real user id of this process (`getuid`).

@@ -1,0 +1,550 @@
+%% @doc porthost from a BEAM node: port drivers outside the VM, with the
+%% port semantics of ERTS.
+%%
+%% A port lives in a porthost reached either through a <em>bridge</em> (a
+%% porthost started as a port program of this node, `porthost bridge',
+%% see {@link start_bridge/1}) or through Erlang distribution (a
+%% `porthost node --sname NAME' of the cluster: pass its node name as
+%% `Where').
+%%
+%% == Handles ==
+%% {@link open_port/3} returns a handle, `Port', which is the pid of a
+%% proxy process on this node, one per port. The proxy is linked to the
+%% port's owner as `open_port/2' links a port, so that the owner gets
+%% `{'EXIT', Port, Reason}' when the port ends (or dies of it, if it does
+%% not trap exits). The port's messages come as with a local port:
+%% `{Port, {data, Data}}', `{Port, {exit_status, N}}', `{Port, eof}',
+%% `{Port, closed}', `{Port, connected}'. `Port ! {Owner, close}',
+%% `Port ! {Owner, {command, Data}}' and `Port ! {Owner, {connect, Pid}}'
+%% work as with a local port. `is_port(Port)' is false: use this module's
+%% functions, not the port BIFs, on a handle.
+%%
+%% Differences from a local port: the `{Port, closed}' answer to
+%% `{Owner, close}' comes before `{'EXIT', Port, normal}' (ERTS sends the
+%% exit first); a port closed by {@link close/1} sends its `{'EXIT', Port,
+%% normal}' just after `close/1' returns, not before; pids, references
+%% and funs inside `call/3' data reach the driver as porthost's own (the
+%% driver sees other pids than the caller's); a porthost that dies or
+%% disconnects ends every port with reason `noconnection'.
+-module(porthost).
+-behaviour(gen_server).
+
+-export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
+-export([open_port/3, command/2, control/3, call/3, close/1, close_input/1,
+         connect/2, info/1, info/2]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+
+-type where() :: pid() | atom().
+-type handle() :: pid().
+-export_type([where/0, handle/0]).
+
+-record(st, {
+    send :: {port, port()} | {node, node()},
+    %% N => {Proxy, Owner}
+    ports = #{} :: #{integer() => {pid(), pid()}},
+    %% Frames for ports whose open has not returned yet.
+    early = #{} :: #{integer() => [tuple()]},
+    opening = 0 :: non_neg_integer()
+}).
+
+%%% Starting a bridge
+
+%% @equiv start_bridge([])
+start_bridge() -> start_bridge([]).
+
+%% @doc Starts a bridge: a porthost program run as a port of this node.
+%% Options: `{executable, Path}' (default: `$PORTHOST', else `porthost' on
+%% the `PATH'), `{driver_path, Dir}' (repeatable), `isolate',
+%% `{isolate_driver, Name}', `{async_threads, N}', `{kill_timeout, Ms}',
+%% `{args, [string()]}' (more porthost options), `{name, Atom}' (register
+%% the bridge locally). When this node dies, the porthost's standard input
+%% closes and it ends, with its drivers and workers.
+-spec start_bridge(list()) -> {ok, pid()} | {error, term()}.
+start_bridge(Opts) ->
+    start(fun gen_server:start/3, fun gen_server:start/4, Opts).
+
+%% @doc As {@link start_bridge/1}, linked to the caller (for supervision
+%% trees: `#{id => porthost, start => {porthost, start_link, [Opts]}}').
+-spec start_link(list()) -> {ok, pid()} | {error, term()}.
+start_link(Opts) ->
+    start(fun gen_server:start_link/3, fun gen_server:start_link/4, Opts).
+
+start(Start3, Start4, Opts) ->
+    case proplists:get_value(name, Opts) of
+        undefined -> Start3(?MODULE, {bridge, Opts}, []);
+        Name -> Start4({local, Name}, ?MODULE, {bridge, Opts}, [])
+    end.
+
+%% @doc Stops a bridge: its porthost closes every port and exits; the
+%% ports' owners get `{'EXIT', Port, noconnection}'.
+-spec stop(where()) -> ok.
+stop(Bridge) -> gen_server:stop(Bridge).
+
+%% @doc The OS process id of a bridge's porthost.
+-spec os_pid(where()) -> integer().
+os_pid(Bridge) -> gen_server:call(Bridge, os_pid).
+
+%%% The port operations
+
+%% @doc `erlang:open_port/2' in a porthost. `Where' is a bridge (its pid
+%% or registered name) or the node name of a `porthost node'. `PortName'
+%% and `Opts' are as for `erlang:open_port/2' (`{spawn_driver, Cmd}',
+%% `{spawn, Cmd}', `{spawn_executable, File}', ...), plus porthost's
+%% options (`isolated', `{kill_timeout, Ms}', ...). The caller owns the
+%% port and is linked to it. Raises what `open_port/2' raises (`badarg',
+%% `enoent', ...), and `badarg' if `Where' is not reachable.
+-spec open_port(where(), term(), list()) -> handle().
+open_port(Where, PortName, Opts) when is_list(Opts) ->
+    Server = server(Where),
+    Res = try gen_server:call(Server, {open, PortName, Opts, self()}, infinity)
+          catch exit:_ -> {error, error, badarg}
+          end,
+    case Res of
+        {ok, Handle, Route} ->
+            put({?MODULE, Handle}, Route),
+            Handle;
+        {error, _, _} = E ->
+            result(E)
+    end;
+open_port(_, _, _) ->
+    error(badarg).
+
+%% @doc `port_command(Port, Data)': sends the iolist `Data' to the driver;
+%% returns `true' at once. `badarg' if the port is closed or `Data' is not
+%% an iolist.
+-spec command(handle(), iodata()) -> true.
+command(Port, Data) ->
+    _ = iolist_size(Data),
+    {Send, N} = route(Port),
+    case is_alive(Port) of
+        true -> send(Send, command_frame(N, Data)), true;
+        false -> error(badarg)
+    end.
+
+%% @doc `port_control(Port, Op, Data)': the driver's `control' answer (a
+%% list, or a binary if the driver set `PORT_CONTROL_FLAG_BINARY').
+-spec control(handle(), non_neg_integer(), iodata()) -> iodata().
+control(Port, Op, Data) when is_integer(Op), Op >= 0, Op < 1 bsl 32 ->
+    _ = iolist_size(Data),
+    request(Port, fun(Tag, N) -> {control, Tag, N, Op, Data} end);
+control(_, _, _) ->
+    error(badarg).
+
+%% @doc `erlang:port_call(Port, Op, Term)': the driver's `call' answer,
+%% decoded.
+-spec call(handle(), non_neg_integer(), term()) -> term().
+call(Port, Op, Term) when is_integer(Op), Op >= 0, Op < 1 bsl 32 ->
+    request(Port, fun(Tag, N) -> {call, Tag, N, Op, Term} end);
+call(_, _, _) ->
+    error(badarg).
+
+%% @doc `port_close(Port)': closes the port; `true'. `badarg' if it is
+%% already closed. Linked processes that trap exits get `{'EXIT', Port,
+%% normal}'.
+-spec close(handle()) -> true.
+close(Port) ->
+    request(Port, fun(Tag, N) -> {close, Tag, N} end).
+
+%% @doc porthost's `close_input/1': an external program sees EOF on its
+%% standard input while its output still arrives.
+-spec close_input(handle()) -> true.
+close_input(Port) ->
+    request(Port, fun(Tag, N) -> {close_input, Tag, N} end).
+
+%% @doc `port_connect(Port, Pid)': makes `Pid' (a live process of the
+%% proxy's node) the owner and links it; the old owner stays linked.
+-spec connect(handle(), pid()) -> true.
+connect(Port, Pid) when is_pid(Pid) ->
+    case proxy_call(Port, {connect, Pid}) of
+        {ok, true} -> true;
+        _ -> error(badarg)
+    end;
+connect(_, _) ->
+    error(badarg).
+
+%% @doc `erlang:port_info(Port)': the `{Item, Value}' list (`connected'
+%% and `links' name this node's processes), or `undefined' for a closed
+%% port.
+-spec info(handle()) -> [{atom(), term()}] | undefined.
+info(Port) when is_pid(Port) ->
+    case proxy_call(Port, info) of
+        {ok, {ok, Info}} -> Info;
+        {ok, {error, _, _} = E} -> result(E);
+        _ -> undefined
+    end;
+info(_) ->
+    error(badarg).
+
+%% @doc `erlang:port_info(Port, Item)': `{Item, Value}', or `undefined'
+%% for a closed port; `badarg' for an unknown item.
+-spec info(handle(), atom()) -> {atom(), term()} | undefined.
+info(Port, Item) when is_pid(Port), is_atom(Item) ->
+    case proxy_call(Port, {info, Item}) of
+        {ok, {ok, Info}} -> Info;
+        {ok, {error, _, _} = E} -> result(E);
+        _ -> undefined
+    end;
+info(_, _) ->
+    error(badarg).
+
+%%% Callers
+
+server(Pid) when is_pid(Pid) -> Pid;
+server(Name) when is_atom(Name) ->
+    case lists:member($@, atom_to_list(Name)) of
+        true -> node_router(Name);
+        false -> Name
+    end;
+server(_) -> error(badarg).
+
+%% The local router of porthost node Node (started on first use).
+node_router(Node) ->
+    Name = list_to_atom("porthost_node_" ++ atom_to_list(Node)),
+    case whereis(Name) of
+        undefined ->
+            case gen_server:start({local, Name}, ?MODULE, {node, Node}, []) of
+                {ok, Pid} -> Pid;
+                {error, {already_started, Pid}} -> Pid;
+                {error, _} -> error(badarg)
+            end;
+        Pid -> Pid
+    end.
+
+%% How to reach port Port: the transport and porthost's port number,
+%% cached in the caller's dictionary.
+route(Port) when is_pid(Port) ->
+    case get({?MODULE, Port}) of
+        undefined ->
+            case proxy_call(Port, route) of
+                {ok, Route} -> put({?MODULE, Port}, Route), Route;
+                _ -> error(badarg)
+            end;
+        Route -> Route
+    end;
+route(_) ->
+    error(badarg).
+
+is_alive(Port) when node(Port) =:= node() ->
+    case is_process_alive(Port) of
+        true -> true;
+        false -> erase({?MODULE, Port}), false
+    end;
+is_alive(_) -> true.
+
+%% term_to_binary({command, N, Data}), without copying a binary Data: the
+%% port writes the iolist with writev.
+command_frame(N, Data) ->
+    binary_last_frame({command, N, Data}).
+
+%% term_to_binary(Tuple), as an iolist holding Tuple's last element
+%% itself when it is a binary (no copy of the data).
+binary_last_frame(Tuple) ->
+    Last = element(tuple_size(Tuple), Tuple),
+    case is_binary(Last) andalso tuple_size(Tuple) < 256 of
+        true ->
+            Init = lists:droplast(tuple_to_list(Tuple)),
+            [<<131, 104, (tuple_size(Tuple))>>,
+             [begin <<131, E/binary>> = term_to_binary(X), E end || X <- Init],
+             <<109, (byte_size(Last)):32>>, Last];
+        false ->
+            term_to_binary(Tuple)
+    end.
+
+send({port, P}, Frame) ->
+    try erlang:port_command(P, Frame)
+    catch error:_ -> error(badarg)
+    end;
+send({node, Node}, Frame) ->
+    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
+
+%% A request that porthost answers: the reply comes to the caller straight
+%% from the bridge, tagged with a monitor of the proxy (which ends with
+%% the port, so a closed port answers badarg).
+request(Port, Make) ->
+    {Send, N} = route(Port),
+    is_alive(Port) orelse error(badarg),
+    MRef = erlang:monitor(process, Port),
+    send(Send, binary_last_frame(Make(term_to_binary({self(), MRef}), N))),
+    receive
+        {MRef, Reply} ->
+            erlang:demonitor(MRef, [flush]),
+            result(Reply);
+        {'DOWN', MRef, _, _, noconnection} ->
+            erase({?MODULE, Port}),
+            error(badarg);
+        {'DOWN', MRef, _, _, _} ->
+            %% The port ended, maybe by this very request (close/1): its
+            %% porthost still answers.
+            erase({?MODULE, Port}),
+            receive
+                {MRef, Reply} -> result(Reply)
+            after 5000 -> error(badarg)
+            end
+    end.
+
+result({ok, V}) -> V;
+result({error, error, Reason}) -> error(Reason);
+result({error, exit, Reason}) -> exit(Reason);
+result({error, throw, Reason}) -> throw(Reason).
+
+%% A request the proxy answers: {ok, Answer}, or down if it has ended.
+proxy_call(Port, Req) when is_pid(Port) ->
+    MRef = erlang:monitor(process, Port),
+    Port ! {'$porthost', self(), MRef, Req},
+    receive
+        {MRef, Reply} -> erlang:demonitor(MRef, [flush]), {ok, Reply};
+        {'DOWN', MRef, _, _, _} -> down
+    end;
+proxy_call(_, _) ->
+    error(badarg).
+
+%%% The bridge (or node router): owns the transport, routes frames
+
+%% @private
+init({bridge, Opts}) ->
+    process_flag(trap_exit, true),
+    Exe = case proplists:get_value(executable, Opts) of
+              undefined -> default_executable();
+              E -> E
+          end,
+    case Exe of
+        false -> {stop, no_porthost_executable};
+        _ ->
+            Args = host_args(Opts) ++ ["bridge"],
+            try erlang:open_port({spawn_executable, Exe},
+                                 [{packet, 4}, binary, {args, Args}, exit_status, use_stdio]) of
+                P -> {ok, #st{send = {port, P}}}
+            catch error:Why -> {stop, {porthost, Why}}
+            end
+    end;
+init({node, Node}) ->
+    process_flag(trap_exit, true),
+    monitor_node(Node, true),
+    {porthost, Node} ! {hello, self()},
+    {ok, #st{send = {node, Node}}}.
+
+default_executable() ->
+    case os:getenv("PORTHOST") of
+        false -> os:find_executable("porthost");
+        Path -> Path
+    end.
+
+host_args(Opts) ->
+    lists:flatmap(
+      fun({driver_path, D}) -> ["--driver-path", D];
+         (isolate) -> ["--isolate"];
+         ({isolate_driver, N}) -> ["--isolate-driver", N];
+         ({async_threads, N}) -> ["--async-threads", integer_to_list(N)];
+         ({kill_timeout, Ms}) -> ["--kill-timeout", integer_to_list(Ms)];
+         ({args, A}) -> A;
+         (_) -> []
+      end, Opts).
+
+%% @private
+handle_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St) ->
+    Tag = term_to_binary({'$open', From, Owner}),
+    send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
+    {noreply, St#st{opening = O + 1}};
+handle_call(os_pid, _, #st{send = {port, P}} = St) ->
+    {os_pid, OsPid} = erlang:port_info(P, os_pid),
+    {reply, OsPid, St};
+handle_call(_, _, St) ->
+    {reply, {error, error, badarg}, St}.
+
+send_or_stop(Send, Frame) ->
+    try send(Send, Frame) catch error:badarg -> self() ! '$porthost_gone' end.
+
+%% @private
+handle_cast(_, St) -> {noreply, St}.
+
+%% @private
+handle_info({P, {data, Frame}}, #st{send = {port, P}} = St) ->
+    {noreply, frame(binary_to_term(Frame), St)};
+handle_info(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
+    {noreply, frame(binary_to_term(Frame), St)};
+handle_info({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
+    case Ports of
+        #{N := {Proxy, _}} -> {noreply, St#st{ports = Ports#{N := {Proxy, Owner}}}};
+        _ -> {noreply, St}
+    end;
+handle_info({P, {exit_status, S}}, #st{send = {port, P}} = St) ->
+    {stop, {porthost_exited, S}, St};
+handle_info({'EXIT', P, Why}, #st{send = {port, P}} = St) ->
+    {stop, {porthost_exited, Why}, St};
+handle_info({nodedown, Node}, #st{send = {node, Node}} = St) ->
+    {stop, normal, St};
+handle_info('$porthost_gone', St) ->
+    {stop, normal, St};
+handle_info({'EXIT', Pid, _}, #st{ports = Ports, send = Send} = St) ->
+    %% A proxy ended. Normally after its port's exit frame; if it was
+    %% killed (exit(Port, kill)), its port goes too.
+    case [N || {N, {P, _}} <- maps:to_list(Ports), P =:= Pid] of
+        [N] ->
+            send_quiet(Send, term_to_binary({exit, N, kill})),
+            {noreply, St#st{ports = maps:remove(N, Ports)}};
+        [] ->
+            {noreply, St}
+    end;
+handle_info(_, St) ->
+    {noreply, St}.
+
+%% @private
+terminate(_, _) ->
+    %% Every proxy is linked to us: each ends with reason noconnection.
+    ok.
+
+frame({msg, N, Msg}, #st{ports = Ports} = St) ->
+    case Ports of
+        #{N := {Proxy, Owner}} -> Owner ! {Proxy, Msg}, St;
+        _ -> early(N, {msg, N, Msg}, St)
+    end;
+frame({term, N, Term}, #st{ports = Ports} = St) ->
+    case Ports of
+        #{N := {_, Owner}} -> Owner ! Term, St;
+        _ -> early(N, {term, N, Term}, St)
+    end;
+frame({exit, N, Reason}, #st{ports = Ports} = St) ->
+    case maps:take(N, Ports) of
+        {{Proxy, _}, Rest} -> Proxy ! {'$porthost_exit', Reason}, St#st{ports = Rest};
+        error -> early(N, {exit, N, Reason}, St)
+    end;
+frame({reply, Tag, Result}, St) ->
+    case binary_to_term(Tag) of
+        {'$open', From, Owner} -> opened(From, Owner, Result, St);
+        {Pid, Ref} -> Pid ! {Ref, Result}, St
+    end;
+frame(_, St) ->
+    St.
+
+early(N, Frame, #st{opening = O, early = E} = St) when O > 0 ->
+    St#st{early = maps:update_with(N, fun(L) -> [Frame | L] end, [Frame], E)};
+early(_, _, St) ->
+    St.
+
+opened(From, Owner, {ok, N}, #st{send = Send, ports = Ports, opening = O} = St) ->
+    Self = self(),
+    Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
+    St1 = St#st{ports = Ports#{N => {Proxy, Owner}}, opening = O - 1},
+    {Early, E} = case maps:take(N, St1#st.early) of
+                     {L, Rest} -> {lists:reverse(L), Rest};
+                     error -> {[], St1#st.early}
+                 end,
+    St2 = St1#st{early = E},
+    St3 = lists:foldl(fun frame/2, St2, Early),
+    case St3#st.opening of
+        0 -> St3#st{early = #{}};
+        _ -> St3
+    end;
+opened(From, _Owner, {error, Class, Reason}, #st{opening = O} = St) ->
+    gen_server:reply(From, {error, Class, Reason}),
+    St#st{opening = O - 1}.
+
+%%% The proxy: one per port, linked to the owner, ends with the port
+
+-record(px, {bridge, send, n, owner, exit = none}).
+
+proxy_init(Bridge, Send, N, Owner, From) ->
+    process_flag(trap_exit, true),
+    link(Owner),
+    put({?MODULE, self()}, {Send, N}),
+    gen_server:reply(From, {ok, self(), {Send, N}}),
+    proxy_loop(#px{bridge = Bridge, send = Send, n = N, owner = Owner}).
+
+proxy_loop(#px{bridge = Bridge, owner = Owner, send = Send, n = N} = S) ->
+    receive
+        {'$porthost_exit', Reason} ->
+            exit(case S#px.exit of
+                     {requested, R} -> R;
+                     none -> Reason
+                 end);
+        {'EXIT', Bridge, _} ->
+            exit(noconnection);
+        {'EXIT', Pid, Reason} when Pid =:= Owner; Reason =/= normal ->
+            %% As a port gets the exit signal of a linked process: from
+            %% the owner any reason closes it, from another any but normal.
+            case S#px.exit of
+                none ->
+                    send_quiet(Send, term_to_binary({exit, N, simple(Reason)})),
+                    proxy_loop(S#px{exit = {requested, Reason}});
+                _ ->
+                    proxy_loop(S)
+            end;
+        {'EXIT', _, normal} ->
+            proxy_loop(S);
+        {'$porthost', From, Ref, Req} ->
+            proxy_loop(proxy_request(From, Ref, Req, S));
+        {Owner, close} ->
+            try close(self()) of
+                true -> Owner ! {self(), closed}
+            catch error:badarg -> ok
+            end,
+            proxy_loop(S);
+        {Owner, {command, Data}} ->
+            try command(self(), Data)
+            catch error:badarg -> exit(Owner, badsig)
+            end,
+            proxy_loop(S);
+        {Owner, {connect, Pid}} ->
+            case connect_to(Pid, S) of
+                {ok, S1} -> Owner ! {self(), connected}, proxy_loop(S1);
+                error -> exit(Owner, badsig), proxy_loop(S)
+            end;
+        {P, _} when is_pid(P), S#px.exit =:= none ->
+            exit(Owner, badsig),
+            proxy_loop(S);
+        _ ->
+            proxy_loop(S)
+    end.
+
+proxy_request(From, Ref, route, #px{send = Send, n = N} = S) ->
+    From ! {Ref, {Send, N}},
+    S;
+proxy_request(From, Ref, {connect, Pid}, S) ->
+    case connect_to(Pid, S) of
+        {ok, S1} -> From ! {Ref, true}, S1;
+        error -> From ! {Ref, badarg}, S
+    end;
+proxy_request(From, Ref, Info, #px{n = N} = S) when Info =:= info; element(1, Info) =:= info ->
+    Make = case Info of
+               info -> fun(Tag, _) -> {info, Tag, N} end;
+               {info, Item} -> fun(Tag, _) -> {info, Tag, N, Item} end
+           end,
+    Reply = try {ok, rewrite_info(request(self(), Make), S)}
+            catch Class:Reason -> {error, Class, Reason}
+            end,
+    From ! {Ref, Reply},
+    S;
+proxy_request(From, Ref, _, S) ->
+    From ! {Ref, badarg},
+    S.
+
+connect_to(Pid, #px{bridge = Bridge, n = N} = S) when is_pid(Pid), node(Pid) =:= node() ->
+    case is_process_alive(Pid) of
+        true ->
+            link(Pid),
+            Bridge ! {'$porthost_owner', N, Pid},
+            {ok, S#px{owner = Pid}};
+        false ->
+            error
+    end;
+connect_to(_, _) ->
+    error.
+
+rewrite_info(undefined, _) -> undefined;
+rewrite_info(L, S) when is_list(L) -> [rewrite_item(I, S) || I <- L];
+rewrite_info(I, S) -> rewrite_item(I, S).
+
+rewrite_item({connected, _}, #px{owner = Owner}) -> {connected, Owner};
+rewrite_item({links, _}, #px{bridge = Bridge}) ->
+    {links, Links} = process_info(self(), links),
+    {links, [P || P <- Links, P =/= Bridge]};
+rewrite_item(I, _) -> I.
+
+%% An exit reason porthost can decode: atoms as they are, anything else
+%% (it may hold pids of this node) as an atom; the proxy exits with the
+%% real reason.
+simple(R) when is_atom(R) -> R;
+simple(_) -> '$beam_reason'.
+
+send_quiet(Send, Frame) ->
+    try send(Send, Frame) catch error:badarg -> ok end.

@@ -1,0 +1,291 @@
+//! A session: the porthost process that owns the ports of one BEAM-side
+//! connection and runs its requests (see the protocol in `super`).
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::error::BifError;
+use crate::process::{Process, Signal};
+use crate::term::ext;
+use crate::term::{PortId, Term};
+use crate::Host;
+
+/// Held by a session while it runs a request, so that the exit frame of
+/// a port the request ends follows the reply.
+type Gate = Arc<Mutex<()>>;
+
+/// Where a session's frames go: each call writes one whole frame, the
+/// external term format `head` followed by `tail` (so that a port's data
+/// goes out without a copy into the frame); safe to call from any thread.
+pub(crate) type Out = Arc<dyn Fn(&[u8], &[u8]) -> io::Result<()> + Send + Sync>;
+
+/// Writes the frame `t`.
+fn send(out: &Out, t: &Term) -> io::Result<()> {
+    out(&ext::term_to_binary(t), &[])
+}
+
+fn atom(s: &str) -> Term {
+    Term::atom(s)
+}
+
+/// How many exits of ports no session has claimed are kept (ports a
+/// driver made with `driver_create_port`, or a port that ended before its
+/// `open` returned).
+const ORPHANS_KEPT: usize = 1024;
+
+/// The ends of every port of a host, each sent to the session that opened
+/// the port as `{exit, N, Reason}` (from the host's port exit hook, on a
+/// thread of its own).
+pub(crate) struct Exits {
+    /// Each live port's session: where its frames go, and the gate the
+    /// session holds while it runs a request.
+    live: Mutex<HashMap<PortId, (Out, Gate)>>,
+    /// Exits that came before their port's session claimed it.
+    orphans: Mutex<HashMap<PortId, Term>>,
+}
+
+impl Exits {
+    /// Installs the exit hook on `host` and starts its thread.
+    pub(crate) fn install(host: &Host) -> io::Result<Arc<Exits>> {
+        let exits = Arc::new(Exits { live: Mutex::new(HashMap::new()), orphans: Mutex::new(HashMap::new()) });
+        let (tx, rx) = crossbeam_channel::unbounded::<Signal>();
+        *host.inner.port_exit_hook.lock() = Some(tx);
+        let e = exits.clone();
+        std::thread::Builder::new().name("porthost-dist-exits".into()).spawn(move || {
+            for sig in rx {
+                let Signal::Message(msg) = sig else { continue };
+                let Ok(mut items) = msg.into_tuple() else { continue };
+                if items.len() != 3 || !items[0].is_atom("$port_exit") {
+                    continue;
+                }
+                let reason = std::mem::replace(&mut items[2], Term::nil());
+                let Term::Port(id) = items[1] else { continue };
+                e.exited(id, reason);
+            }
+        })?;
+        Ok(exits)
+    }
+
+    fn exited(&self, id: PortId, reason: Term) {
+        let out = self.live.lock().remove(&id);
+        match out {
+            Some((out, gate)) => {
+                // A port that a request ends (`close`, a driver failing in
+                // `control`) exits after the request's reply.
+                let _g = gate.lock();
+                let _ = send(&out, &exit_frame(id, reason));
+            }
+            None => {
+                let mut orphans = self.orphans.lock();
+                if orphans.len() >= ORPHANS_KEPT {
+                    orphans.clear();
+                }
+                orphans.insert(id, reason);
+            }
+        }
+    }
+
+    /// The session that writes to `out` opened port `id`: its exit goes
+    /// there (at once, if it has already happened).
+    fn claim(&self, id: PortId, out: &Out, gate: &Gate) {
+        let mut live = self.live.lock();
+        if let Some(reason) = self.orphans.lock().remove(&id) {
+            drop(live);
+            let _ = send(out, &exit_frame(id, reason));
+            return;
+        }
+        live.insert(id, (out.clone(), gate.clone()));
+    }
+}
+
+fn exit_frame(id: PortId, reason: Term) -> Term {
+    Term::Tuple(vec![atom("exit"), Term::Int(id.0 as i64), reason])
+}
+
+/// Writes what a port sent its owner as a frame (see [`message_frame`]);
+/// `{msg, N, {data, Bytes}}` with the bytes written from where they are.
+fn send_message(out: &Out, from: PortId, msg: Term) -> io::Result<()> {
+    if let Term::Tuple(items) = &msg {
+        if let ([Term::Port(p), Term::Tuple(what)], Ok(n)) = (items.as_slice(), i32::try_from(from.0)) {
+            if *p == from {
+                if let [tag, data] = what.as_slice() {
+                    let bytes = match data {
+                        Term::Binary(b) if tag.is_atom("data") => Some((109u8, b)),
+                        Term::ByteList(b) if tag.is_atom("data") && b.len() < 65536 => Some((107u8, b)),
+                        _ => None,
+                    };
+                    if let Some((kind, b)) = bytes {
+                        let mut head = Vec::with_capacity(32);
+                        head.extend_from_slice(&[131, 104, 3, 100, 0, 3, b'm', b's', b'g', 98]);
+                        head.extend_from_slice(&n.to_be_bytes());
+                        head.extend_from_slice(&[104, 2, 100, 0, 4, b'd', b'a', b't', b'a', kind]);
+                        if kind == 109 {
+                            head.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                        } else {
+                            head.extend_from_slice(&(b.len() as u16).to_be_bytes());
+                        }
+                        return out(&head, b.as_slice());
+                    }
+                }
+            }
+        }
+    }
+    send(out, &message_frame(from, msg))
+}
+
+/// What a port sent its owner, as a frame: `{msg, N, Msg}` for `{Port,
+/// Msg}`, else `{term, N, Term}`.
+fn message_frame(from: PortId, mut msg: Term) -> Term {
+    if let Term::Tuple(items) = &mut msg {
+        if items.len() == 2 && matches!(items[0], Term::Port(p) if p == from) {
+            let m = std::mem::replace(&mut items[1], Term::nil());
+            return Term::Tuple(vec![atom("msg"), Term::Int(from.0 as i64), m]);
+        }
+    }
+    Term::Tuple(vec![atom("term"), Term::Int(from.0 as i64), msg])
+}
+
+/// The porthost process of one connection and where its frames go.
+pub(crate) struct Session {
+    proc_: Process,
+    out: Out,
+    exits: Arc<Exits>,
+    gate: Gate,
+}
+
+impl Session {
+    /// A new session of `host`, writing to `out`: a process that traps
+    /// exits, whose ports' messages go straight to `out` on the thread of
+    /// the driver that sends them.
+    pub(crate) fn new(host: &Host, out: Out, exits: Arc<Exits>) -> Session {
+        let proc_ = host.spawn_process();
+        let _ = proc_.set_trap_exit(true);
+        let o = out.clone();
+        let _ = proc_.shared.sink.set(Arc::new(move |from: PortId, msg: Term| {
+            let _ = send_message(&o, from, msg);
+        }));
+        Session { proc_, out, exits, gate: Gate::default() }
+    }
+
+    /// Runs one request frame (external term format); a frame that is not
+    /// a request is reported on standard error and dropped.
+    pub(crate) fn handle(&mut self, frame: &[u8]) -> io::Result<()> {
+        let Some(req) = ext::binary_to_term(frame) else {
+            eprintln!("porthost: dropped a frame that is not in the external term format ({} bytes)", frame.len());
+            return Ok(());
+        };
+        let items = match req.into_tuple() {
+            Ok(items) if !items.is_empty() => items,
+            Ok(_) | Err(_) => {
+                eprintln!("porthost: dropped a frame that is not a request");
+                return Ok(());
+            }
+        };
+        let gate = self.gate.clone();
+        let g = gate.lock();
+        let r = self.run(&items);
+        drop(g);
+        // The session traps exits: its ports' {'EXIT', Port, Reason}
+        // messages (the exit frames come from the hook) are not needed.
+        if !self.proc_.shared.tx.is_empty() {
+            while let Ok(Some(_)) = self.proc_.receive(Some(Duration::ZERO)) {}
+        }
+        r
+    }
+
+    fn reply(&self, tag: &Term, result: Result<Term, BifError>) -> io::Result<()> {
+        // {reply, Tag, {ok, Binary}}: the binary goes out from where it is.
+        if let (Ok(Term::Binary(b)), Term::Binary(t)) = (&result, tag) {
+            let mut head = Vec::with_capacity(32 + t.len());
+            head.extend_from_slice(&[131, 104, 3, 100, 0, 5, b'r', b'e', b'p', b'l', b'y', 109]);
+            head.extend_from_slice(&(t.len() as u32).to_be_bytes());
+            head.extend_from_slice(t.as_slice());
+            head.extend_from_slice(&[104, 2, 100, 0, 2, b'o', b'k', 109]);
+            head.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            return (self.out)(&head, b.as_slice());
+        }
+        let value = match result {
+            Ok(v) => Term::Tuple(vec![atom("ok"), v]),
+            Err(e) => {
+                let (class, reason) = e.to_exception();
+                Term::Tuple(vec![atom("error"), Term::Atom(class), reason])
+            }
+        };
+        send(&self.out, &Term::Tuple(vec![atom("reply"), tag.clone(), value]))
+    }
+
+    fn run(&mut self, items: &[Term]) -> io::Result<()> {
+        let port = |t: &Term| t.as_int().and_then(|n| u64::try_from(n).ok()).map(PortId);
+        let op = |t: &Term| t.as_int().and_then(|n| u32::try_from(n).ok());
+        let bad = || BifError::badarg("a malformed request");
+        let p = &self.proc_;
+        let Some(kind) = items[0].as_atom() else { return Ok(()) };
+        match (kind.name(), items) {
+            ("command", [_, n, data]) => {
+                if let Some(n) = port(n) {
+                    let _ = p.port_command(n, data);
+                }
+                Ok(())
+            }
+            ("exit", [_, n, reason]) => {
+                if let Some(n) = port(n) {
+                    let _ = p.exit_port(n, reason);
+                }
+                Ok(())
+            }
+            ("open", [_, tag, name, opts]) => {
+                let r = match opts.expanded().as_ref() {
+                    Term::List(opts) => p.open_port(name, opts),
+                    _ => Err(bad()),
+                };
+                match r {
+                    Ok(id) => {
+                        self.reply(tag, Ok(Term::Int(id.0 as i64)))?;
+                        self.exits.claim(id, &self.out, &self.gate);
+                        Ok(())
+                    }
+                    Err(e) => self.reply(tag, Err(e)),
+                }
+            }
+            ("control", [_, tag, n, o, data]) => {
+                let r = match (port(n), op(o)) {
+                    (Some(n), Some(o)) => p.port_control(n, o, data),
+                    _ => Err(bad()),
+                };
+                self.reply(tag, r)
+            }
+            ("call", [_, tag, n, o, data]) => {
+                let r = match (port(n), op(o)) {
+                    (Some(n), Some(o)) => p.port_call(n, o, data),
+                    _ => Err(bad()),
+                };
+                self.reply(tag, r)
+            }
+            ("close", [_, tag, n]) => {
+                let r = port(n).ok_or_else(bad).and_then(|n| p.port_close(n)).map(|()| atom("true"));
+                self.reply(tag, r)
+            }
+            ("close_input", [_, tag, n]) => {
+                let r = port(n).ok_or_else(bad).and_then(|n| p.close_input(n)).map(|()| atom("true"));
+                self.reply(tag, r)
+            }
+            ("info", [_, tag, n]) => {
+                let r = port(n).ok_or_else(bad).and_then(|n| p.port_info(n));
+                self.reply(tag, r)
+            }
+            ("info", [_, tag, n, item]) => {
+                let r = port(n).ok_or_else(bad).and_then(|n| p.port_info_item(n, item));
+                self.reply(tag, r)
+            }
+            (_, [_, tag, ..]) if tag.as_bits().is_some() => self.reply(tag, Err(bad())),
+            _ => {
+                eprintln!("porthost: dropped an unknown request {}", items[0]);
+                Ok(())
+            }
+        }
+    }
+}

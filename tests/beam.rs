@@ -1,0 +1,360 @@
+//! porthost from a real BEAM (issue 17): the Erlang client
+//! (`erlang/src/porthost.erl`) over a bridge and over distribution,
+//! against local ERTS ports on the same driver.
+//!
+//! `tests/beam/beam_ops.erl` runs one sequence of port operations on
+//! echo_drv through `erlang:open_port/2` and friends (the driver built
+//! against OTP's header) and through `porthost:*`, printing each result
+//! with handles and pids normalised: the outputs must be equal. Other modes
+//! of it cover crashes, disconnects and load. Every `erl` and `epmd` these
+//! tests start is killed before the test returns.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::util::{self, Header};
+
+fn porthost_exe() -> &'static str {
+    env!("CARGO_BIN_EXE_porthost")
+}
+
+/// The client and the test module, compiled with `erlc` once per run.
+fn ebin() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = util::tmp_dir().join("beam_ebin");
+        std::fs::create_dir_all(&dir).unwrap();
+        let repo = util::repo_dir();
+        let out = Command::new("erlc")
+            .arg("-o")
+            .arg(&dir)
+            .arg(repo.join("erlang/src/porthost.erl"))
+            .arg(repo.join("tests/beam/beam_ops.erl"))
+            .output()
+            .expect("cannot run `erlc` (the tests need Erlang/OTP 25: erlang-nox)");
+        assert!(out.status.success(), "erlc failed: {}", String::from_utf8_lossy(&out.stderr));
+        dir
+    })
+}
+
+/// `erl -noshell -pa EBIN [DIST...] -run beam_ops main ARGS...`, to its end.
+fn beam_ops(dist: &[&str], args: &[&str]) -> util::RunOutput {
+    let mut cmd = Command::new("erl");
+    cmd.arg("-noshell").arg("-pa").arg(ebin()).args(dist).args(["-run", "beam_ops", "main"]).args(args);
+    let out = util::run_command(cmd, "`erl` (the tests need Erlang/OTP 25: erlang-nox)");
+    let stdout = util::strip_logger_reports(&out.stdout);
+    assert!(
+        out.status == 0 && !stdout.contains("FAILED"),
+        "beam_ops {args:?} failed ({}):\n{stdout}\n{}",
+        out.status,
+        out.stderr
+    );
+    util::RunOutput { stdout, ..out }
+}
+
+fn local_erts() -> String {
+    let dir = util::bundled_dir(Header::Otp).to_str().unwrap().to_owned();
+    beam_ops(&[], &["local", &dir]).stdout
+}
+
+#[test]
+fn the_bridge_answers_as_local_erts_ports() {
+    let expected = local_erts();
+    let got = beam_ops(&[], &["bridge", porthost_exe()]).stdout;
+    assert_eq!(got, expected, "{}", util::line_diff(&expected, &got));
+}
+
+#[test]
+fn an_isolated_crash_over_the_bridge_is_an_exit_reason() {
+    let dir = util::drivers_dir(Header::Own).to_str().unwrap().to_owned();
+    let out = beam_ops(&[], &["crash", porthost_exe(), &dir]).stdout;
+    crash_lines(&out);
+}
+
+fn crash_lines(out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "[104,101,97,108,116,104,121]",
+            "{error,badarg}",
+            // What the driver sent before it crashed arrives first.
+            "{'P',{data,[98,101,102,111,114,101,32,115,101,103,118]}}",
+            "{'EXIT','P',{driver_crashed,sigsegv}}",
+            "undefined",
+            "[115,116,105,108,108,32,104,101,114,101]",
+            "{down,{driver_crashed,sigabrt}}",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn a_stopped_bridge_gives_each_owner_noconnection() {
+    let out = beam_ops(&[], &["disconnect", porthost_exe()]).stdout;
+    disconnect_lines(&out);
+    assert!(out.ends_with("porthost_exited\n"), "{out}");
+}
+
+fn disconnect_lines(out: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        &lines[..4],
+        [
+            "ready",
+            "[noconnection,noconnection,noconnection]",
+            "{down,noconnection}",
+            "[{error,badarg},{error,badarg},{error,badarg}]",
+        ],
+        "{out}"
+    );
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads lines of `child`'s output until one starts with `prefix`.
+fn line_starting(out: &mut impl BufRead, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "output ended before a line starting {prefix}");
+        if line.starts_with(prefix) {
+            return line.trim_end().to_owned();
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited: its state letter is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit_once(')').is_none_or(|(_, rest)| !rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        if rest.split_whitespace().nth(1).and_then(|x| x.parse::<u32>().ok()) == Some(pid) {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < end, "{what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_bridge_and_its_workers_die_with_their_beam_node() {
+    let dir = util::drivers_dir(Header::Own).to_str().unwrap().to_owned();
+    let mut erl = Reaped(
+        Command::new("erl")
+            .arg("-noshell")
+            .arg("-pa")
+            .arg(ebin())
+            .args(["-run", "beam_ops", "main", "hold", porthost_exe(), &dir])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("cannot run `erl`"),
+    );
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    let line = line_starting(&mut out, "{os_pid,");
+    let pid: u32 = line.trim_start_matches("{os_pid,").trim_end_matches('}').parse().unwrap();
+    let workers = children_of(pid);
+    assert!(!workers.is_empty(), "the isolated port has a worker");
+    // SIGKILL: the node has no chance to close anything.
+    erl.0.kill().unwrap();
+    erl.0.wait().unwrap();
+    wait_until("porthost exits with its node", Duration::from_secs(10), || !alive(pid));
+    for w in workers {
+        wait_until("the worker exits with porthost", Duration::from_secs(10), || !alive(w));
+    }
+}
+
+#[test]
+fn fifty_processes_drive_twenty_ports_each_over_one_bridge() {
+    let t = Instant::now();
+    let out = beam_ops(&[], &["load", porthost_exe(), "50", "20", "40"]).stdout;
+    assert!(out.starts_with("{load,40000,0,[]}\n"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
+}
+
+// ---- porthost as a node of the cluster ----
+
+/// A private EPMD on the loopback, on a port of its own, so that tests
+/// running at once (and other users of the machine) do not meet; killed
+/// with the guard.
+struct Cluster {
+    /// Killed when the cluster is dropped.
+    _epmd: Reaped,
+    port: u16,
+    cookie: &'static str,
+    host: String,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let epmd = Reaped(
+            Command::new("epmd")
+                .args(["-port", &port.to_string(), "-address", "127.0.0.1"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot run `epmd` (the tests need Erlang/OTP 25: erlang-nox)"),
+        );
+        wait_until("EPMD listens", Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().split('.').next().unwrap().to_owned();
+        Cluster { _epmd: epmd, port, cookie: "porthost_test_cookie", host }
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("ERL_EPMD_PORT", self.port.to_string()).env("ERL_EPMD_ADDRESS", "127.0.0.1");
+    }
+
+    /// A porthost node NAME, with the test drivers on its path; its
+    /// standard error goes to a file (see [`PorthostNode::log`]).
+    fn porthost(&self, name: &str) -> PorthostNode {
+        let log = util::tmp_dir().join(format!("beam_{name}_{}.log", self.port));
+        let dir = util::drivers_dir(Header::Own);
+        let mut cmd = Command::new(porthost_exe());
+        cmd.args(["--driver-path", dir.to_str().unwrap(), "node", "--sname", name, "--cookie", self.cookie])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        self.env(&mut cmd);
+        let child = Reaped(cmd.spawn().unwrap());
+        let node = PorthostNode { child, log, name: format!("{name}@{}", self.host) };
+        wait_until("the porthost node registers", Duration::from_secs(10), || node.log().contains("listening"));
+        node
+    }
+
+    /// `erl` as node SNAME with `cookie`, running beam_ops ARGS.
+    fn erl(&self, sname: &str, cookie: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("erl");
+        cmd.arg("-noshell")
+            .arg("-pa")
+            .arg(ebin())
+            .args(["-sname", sname, "-setcookie", cookie, "-start_epmd", "false"])
+            .args(["-run", "beam_ops", "main"])
+            .args(args);
+        self.env(&mut cmd);
+        cmd
+    }
+
+    fn beam_ops(&self, sname: &str, args: &[&str]) -> String {
+        let out = util::run_command(self.erl(sname, self.cookie, args), "`erl`");
+        let stdout = util::strip_logger_reports(&out.stdout);
+        assert!(out.status == 0 && !stdout.contains("FAILED"), "beam_ops {args:?}: {}\n{stdout}\n{}", out.status, out.stderr);
+        stdout
+    }
+}
+
+struct PorthostNode {
+    child: Reaped,
+    log: PathBuf,
+    name: String,
+}
+
+impl PorthostNode {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+#[test]
+fn the_node_answers_as_local_erts_ports() {
+    let expected = local_erts();
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_ops");
+    let got = cluster.beam_ops("beam_ops_a", &["node", &node.name]);
+    assert_eq!(got, expected, "{}", util::line_diff(&expected, &got));
+    assert!(node.log().contains("beam_ops_a@"), "{}", node.log());
+}
+
+#[test]
+fn an_isolated_crash_on_the_node_is_an_exit_reason() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_crash");
+    crash_lines(&cluster.beam_ops("beam_crash", &["crash_node", &node.name]));
+}
+
+#[test]
+fn the_node_refuses_a_wrong_cookie_and_logs_it() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_cookie");
+    let mut cmd = cluster.erl("beam_cookie", "not_the_cookie", &["node", &node.name]);
+    cmd.args(["-kernel", "net_setuptime", "5"]);
+    let out = util::run_command(cmd, "`erl`");
+    assert!(out.stdout.contains("FAILED error:badarg"), "{}", out.stdout);
+    wait_until("the refusal is logged", Duration::from_secs(5), || node.log().contains("wrong cookie"));
+    assert!(node.log().contains("refused a connection from beam_cookie@"), "{}", node.log());
+}
+
+#[test]
+fn a_dead_porthost_node_gives_each_owner_noconnection() {
+    let cluster = Cluster::start();
+    let mut node = cluster.porthost("ph_dies");
+    let mut erl = Reaped(cluster.erl("beam_dies", cluster.cookie, &["disconnect_node", &node.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    line_starting(&mut out, "ready");
+    node.child.0.kill().unwrap();
+    node.child.0.wait().unwrap();
+    let mut rest = String::from("ready\n");
+    for _ in 0..3 {
+        rest.push_str(&line_starting(&mut out, ""));
+        rest.push('\n');
+    }
+    disconnect_lines(&rest);
+    assert!(erl.0.wait().unwrap().success());
+}
+
+#[test]
+fn a_dead_beam_node_leaves_nothing_on_the_porthost_node() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_stays");
+    let mut erl = Reaped(cluster.erl("beam_goes", cluster.cookie, &["hold_node", &node.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    assert_eq!(line_starting(&mut out, "{open,"), "{open,[120],[121]}");
+    let pid = node.child.0.id();
+    let workers = children_of(pid);
+    assert_eq!(workers.len(), 1, "the {{isolated, port}} port has its worker");
+    erl.0.kill().unwrap();
+    erl.0.wait().unwrap();
+    wait_until("the session's ports close and the worker ends", Duration::from_secs(10), || !alive(workers[0]));
+    wait_until("the disconnect is logged", Duration::from_secs(5), || node.log().contains("beam_goes@") && node.log().contains("disconnected"));
+    assert!(alive(pid), "the porthost node serves on");
+}
+
+#[test]
+fn fifty_processes_drive_twenty_ports_each_on_one_node() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_load");
+    let t = Instant::now();
+    let out = cluster.beam_ops("beam_load", &["load_node", &node.name, "50", "20", "40"]);
+    assert!(out.starts_with("{load,40000,0,[]}\n"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
+}
