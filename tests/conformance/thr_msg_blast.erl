@@ -1,4 +1,4 @@
-% ERTS: driver_SUITE:thr_msg_blast, otp_6602, smp_select (term messages from threads)
+% ERTS: driver_SUITE:thr_msg_blast, otp_6602 (term messages from driver threads)
 % Driver threads send term messages: 4 threads × 500 with erl_drv_send_term
 % to the caller, 1000 with erl_drv_output_term to the owner; every message
 % arrives once and each thread's arrive in its order. A thread that sends
