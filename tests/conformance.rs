@@ -156,9 +156,12 @@ struct Row {
     inproc: bool,
     isolated: bool,
     failures: Vec<String>,
+    /// Wall time of the case's runs, in seconds.
+    secs: f64,
 }
 
 fn run_case(case: &Case) -> Row {
+    let started = std::time::Instant::now();
     let mut failures = Vec::new();
     let runs = if blessing() { 3 } else { 1 };
     let mut erts_runs = Vec::new();
@@ -230,7 +233,15 @@ fn run_case(case: &Case) -> Row {
             stderr_note(&out.stderr)
         ));
     }
-    Row { name: case.name.clone(), covers: case.covers.clone(), erts: erts_ok, inproc, isolated, failures }
+    Row {
+        name: case.name.clone(),
+        covers: case.covers.clone(),
+        erts: erts_ok,
+        inproc,
+        isolated,
+        failures,
+        secs: started.elapsed().as_secs_f64(),
+    }
 }
 
 fn stderr_note(stderr: &str) -> String {
@@ -247,15 +258,16 @@ fn mark(ok: bool) -> &'static str {
 }
 
 fn table(rows: &[Row]) -> String {
-    let mut t = String::from("| case | covers | ERTS | in-process | isolated |\n|---|---|---|---|---|\n");
+    let mut t = String::from("| case | covers | ERTS | in-process | isolated | s |\n|---|---|---|---|---|---:|\n");
     for r in rows {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {:.1} |\n",
             r.name,
             r.covers,
             mark(r.erts),
             mark(r.inproc),
-            mark(r.isolated)
+            mark(r.isolated),
+            r.secs
         ));
     }
     t
