@@ -156,9 +156,12 @@ struct Row {
     inproc: bool,
     isolated: bool,
     failures: Vec<String>,
+    /// Wall time of the case's runs, in seconds.
+    secs: f64,
 }
 
 fn run_case(case: &Case) -> Row {
+    let started = std::time::Instant::now();
     let mut failures = Vec::new();
     let runs = if blessing() { 3 } else { 1 };
     let mut erts_runs = Vec::new();
@@ -230,7 +233,15 @@ fn run_case(case: &Case) -> Row {
             stderr_note(&out.stderr)
         ));
     }
-    Row { name: case.name.clone(), covers: case.covers.clone(), erts: erts_ok, inproc, isolated, failures }
+    Row {
+        name: case.name.clone(),
+        covers: case.covers.clone(),
+        erts: erts_ok,
+        inproc,
+        isolated,
+        failures,
+        secs: started.elapsed().as_secs_f64(),
+    }
 }
 
 fn stderr_note(stderr: &str) -> String {
@@ -247,15 +258,16 @@ fn mark(ok: bool) -> &'static str {
 }
 
 fn table(rows: &[Row]) -> String {
-    let mut t = String::from("| case | covers | ERTS | in-process | isolated |\n|---|---|---|---|---|\n");
+    let mut t = String::from("| case | covers | ERTS | in-process | isolated | s |\n|---|---|---|---|---|---:|\n");
     for r in rows {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {:.1} |\n",
             r.name,
             r.covers,
             mark(r.erts),
             mark(r.inproc),
-            mark(r.isolated)
+            mark(r.isolated),
+            r.secs
         ));
     }
     t
@@ -263,10 +275,10 @@ fn table(rows: &[Row]) -> String {
 
 /// The case list for `docs/conformance.md` (what each case covers; the
 /// results are the test's).
-fn doc_table(rows: &[Row]) -> String {
+fn doc_table(cases: &[Case]) -> String {
     let mut t = String::from("| case | covers |\n|---|---|\n");
-    for r in rows {
-        t.push_str(&format!("| `{}` | {} |\n", r.name, r.covers));
+    for c in cases {
+        t.push_str(&format!("| `{}` | {} |\n", c.name, c.covers));
     }
     t
 }
@@ -287,10 +299,9 @@ fn conformance() {
     let only: Option<Vec<String>> = std::env::var("PORTHOST_CONFORMANCE")
         .ok()
         .map(|s| s.split(',').map(|x| x.trim().to_owned()).collect());
-    let cases: Vec<Case> = all_cases()
-        .into_iter()
-        .filter(|c| only.as_ref().is_none_or(|o| o.contains(&c.name)))
-        .collect();
+    let every = all_cases();
+    let doc = format!("{DOC_HEAD}{}", doc_table(&every));
+    let cases: Vec<&Case> = every.iter().filter(|c| only.as_ref().is_none_or(|o| o.contains(&c.name))).collect();
     // Build both driver sets before the workers start.
     conf_drivers(Header::Own);
     conf_drivers(Header::Otp);
@@ -316,13 +327,10 @@ fn conformance() {
         .filter(|r| !r.failures.is_empty())
         .map(|r| format!("== tests/conformance/{}.erl:\n{}", r.name, r.failures.join("\n")))
         .collect();
-    if only.is_none() {
-        let doc = format!("{DOC_HEAD}{}", doc_table(&rows));
-        if blessing() {
-            std::fs::write(doc_path(), &doc).unwrap();
-        } else if std::fs::read_to_string(doc_path()).ok().as_deref() != Some(doc.as_str()) {
-            failures.push("docs/conformance.md is stale: rerun with PORTHOST_BLESS=1".to_owned());
-        }
+    if blessing() {
+        std::fs::write(doc_path(), &doc).unwrap();
+    } else if std::fs::read_to_string(doc_path()).ok().as_deref() != Some(doc.as_str()) {
+        failures.push("docs/conformance.md is stale: rerun with PORTHOST_BLESS=1".to_owned());
     }
     assert!(failures.is_empty(), "{summary}\n{}", failures.join("\n\n"));
 }

@@ -11,9 +11,9 @@ In = fun() -> receive {P, {data, D}} -> D after 2000 -> timeout end end, ok.
 port_control(P, $p, ""), port_control(P, $R, "").
 port_control(P, $w, ""), In().
 port_control(P, $x, ""), port_control(P, $c, ""), port_control(P, $p, ""), port_control(P, $R, "").
-port_control(P, $w, ""), In().
+port_control(P, $w, ""), receive {P, {data, D}} -> D after 500 -> timeout end.
 port_control(P, $c, ""), port_control(P, $p, ""), port_control(P, $R, "").
-port_control(P, $w, ""), In().
+port_control(P, $w, ""), receive {P, {data, D}} -> D after 500 -> timeout end.
 port_control(P, $x, "").
 receive M -> M after 200 -> none end.
 port_close(P).
