@@ -74,6 +74,10 @@ pub struct HostConfig {
     /// child gets `SIGKILL` if porthost dies. Default: `None`, ERTS's
     /// behaviour (the child is left to exit at EOF on its input).
     pub kill_timeout: Option<std::time::Duration>,
+    /// Check every `erl_driver` call and callback of the drivers this
+    /// process loads (see [`crate::check`]): once on, the checker stays on
+    /// for the whole process. Default: off.
+    pub check: bool,
 }
 
 /// `setrlimit` limits for isolated workers; `None` leaves a limit as the
@@ -101,6 +105,7 @@ impl Default for HostConfig {
             worker_limits: WorkerLimits::default(),
             busy_wait: true,
             kill_timeout: None,
+            check: false,
         }
     }
 }
@@ -133,6 +138,7 @@ setters!(HostConfig {
     worker_limits: WorkerLimits,
     busy_wait: bool,
     kill_timeout: Option<std::time::Duration>,
+    check: bool,
 });
 
 setters!(WorkerLimits { memory_bytes: Option<u64>, cpu_seconds: Option<u64> });
@@ -183,6 +189,9 @@ impl Host {
     /// A new host with its own driver registry and port table.
     pub fn new(config: HostConfig) -> Host {
         crate::abi::sys::start_clock();
+        if config.check {
+            crate::check::enable_check();
+        }
         let mut search_path = config.driver_paths.clone();
         if config.bundled_drivers {
             search_path.push(PathBuf::from(BUNDLED_DRIVERS));

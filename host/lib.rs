@@ -50,6 +50,7 @@
 pub(crate) mod abi;
 pub(crate) mod async_pool;
 pub(crate) mod bif;
+pub mod check;
 pub(crate) mod binary;
 pub(crate) mod ddll;
 pub(crate) mod error;

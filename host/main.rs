@@ -38,6 +38,21 @@ struct Cli {
     /// milliseconds later, and the child dies with porthost.
     #[arg(long = "kill-timeout", value_name = "MS", global = true)]
     kill_timeout: Option<u64>,
+    /// Check every erl_driver call and callback of in-process drivers: each
+    /// misuse is a `misuse:` line on stderr with the driver's backtrace,
+    /// and the run exits with status 3 if there was any.
+    #[arg(long, global = true)]
+    check: bool,
+    /// Write a trace of every callback into a driver and every erl_driver
+    /// call out of it to FILE (`-` for stderr).
+    #[arg(long, value_name = "FILE", global = true)]
+    trace: Option<PathBuf>,
+    /// Write the trace as JSON lines.
+    #[arg(long = "trace-json", global = true)]
+    trace_json: bool,
+    /// Trace whole payloads (they are abbreviated otherwise).
+    #[arg(long = "trace-full", global = true)]
+    trace_full: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +67,12 @@ enum Command {
     },
     /// An interactive Erlang-like shell over porthost's port BIFs.
     Shell,
+    /// Turn a trace (from `run --trace`) into a port script that replays
+    /// its port operations; printed on stdout.
+    TraceToScript {
+        /// The trace file.
+        file: PathBuf,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -77,20 +98,46 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::TraceToScript { file } = &cli.command {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        print!("{}", porthost::check::trace::to_script(&text));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &cli.trace {
+        let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stderr())
+        } else {
+            let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            Box::new(std::io::BufWriter::new(f))
+        };
+        porthost::check::trace::start(out, cli.trace_json, cli.trace_full);
+    }
+    let code = run_host(&cli)?;
+    porthost::check::finish();
+    porthost::check::trace::flush();
+    // A script error keeps its own status; a clean run with misuses is 3.
+    if code == ExitCode::SUCCESS && porthost::check::findings() > 0 {
+        return Ok(ExitCode::from(3));
+    }
+    Ok(code)
+}
+
+fn run_host(cli: &Cli) -> anyhow::Result<ExitCode> {
     let host = Host::new(
         HostConfig::default()
-            .driver_paths(cli.driver_path)
+            .driver_paths(cli.driver_path.clone())
             .isolate(cli.isolate)
-            .isolated_drivers(cli.isolate_driver)
+            .isolated_drivers(cli.isolate_driver.clone())
+            .check(cli.check)
             .async_threads(cli.async_threads)
             .busy_wait(!cli.no_busy_wait)
             .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis)),
     );
     let mut rt = ProcessRuntime::new(host.spawn_process());
-    match cli.command {
+    match &cli.command {
         Command::Run { file } => {
             // Latin-1, byte for byte, as erlrun.escript reads scripts.
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let src = script::decode_latin1(&bytes);
             let forms = match script::parse_script(&src) {
                 Ok(f) => f,
@@ -119,6 +166,6 @@ fn run() -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } => unreachable!("handled above"),
+        Command::Worker { .. } | Command::TraceToScript { .. } => unreachable!("handled above"),
     }
 }

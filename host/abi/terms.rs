@@ -115,7 +115,7 @@ pub unsafe extern "C" fn driver_mk_term_nil() -> ErlDrvTermData {
 /// Returns 1 if sent, 0 if not (port closing), -1 for a bad port or spec.
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_output_term(port: ErlDrvTermData, data: *mut ErlDrvTermData, len: c_int) -> c_int {
-    guard("erl_drv_output_term", -1, || {
+    super::hooked("erl_drv_output_term", std::ptr::null_mut(), crate::check::Thread::Any, || format!("len={len}"), -1, || {
         let Some(p) = term_data_port(port).and_then(find_port) else { return -1 };
         // SAFETY: the driver passes `len` readable words, by contract.
         unsafe { send(&p, Receiver::Owner, data, len) }
@@ -133,7 +133,7 @@ pub unsafe extern "C" fn erl_drv_send_term(
     data: *mut ErlDrvTermData,
     len: c_int,
 ) -> c_int {
-    guard("erl_drv_send_term", -1, || {
+    super::hooked("erl_drv_send_term", std::ptr::null_mut(), crate::check::Thread::Any, || format!("{to:#x}, len={len}"), -1, || {
         let Some(p) = term_data_port(port).and_then(find_port) else { return -1 };
         // SAFETY: the driver passes `len` readable words, by contract.
         unsafe { send(&p, Receiver::Pid(to), data, len) }
@@ -144,7 +144,7 @@ pub unsafe extern "C" fn erl_drv_send_term(
 /// `erl_drv_output_term`, with the port's `ErlDrvPort`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_output_term(port: ErlDrvPort, data: *mut ErlDrvTermData, len: c_int) -> c_int {
-    guard("driver_output_term", -1, || {
+    super::hooked("driver_output_term", port, crate::check::Thread::Callback, || format!("len={len}"), -1, || {
         // SAFETY: the driver passes its own live port and `len` readable
         // words, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
@@ -161,7 +161,7 @@ pub unsafe extern "C" fn driver_send_term(
     data: *mut ErlDrvTermData,
     len: c_int,
 ) -> c_int {
-    guard("driver_send_term", -1, || {
+    super::hooked("driver_send_term", port, crate::check::Thread::Callback, || format!("{to:#x}, len={len}"), -1, || {
         // SAFETY: the driver passes its own live port and `len` readable
         // words, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
