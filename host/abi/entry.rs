@@ -177,7 +177,7 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
     };
     let binary = port.control_flags.load(std::sync::atomic::Ordering::Relaxed) & PORT_CONTROL_FLAG_BINARY != 0;
     let binary = if check::hooks() & check::CHECK != 0 && !rbuf.is_null() && rbuf != orig {
-        control_mode(binary, rbuf as usize)
+        control_mode(port, binary, rbuf as usize)
     } else {
         binary
     };
@@ -325,19 +325,25 @@ unsafe fn iovec_bytes(ev: *const ErlIOVec) -> Vec<u8> {
 /// Checks the mode of a control answer the driver allocated: in binary mode
 /// it must be an `ErlDrvBinary`, otherwise `driver_alloc`'ed memory.
 /// Returns the mode to release it in (what it really is).
-fn control_mode(binary: bool, rbuf: usize) -> bool {
+fn control_mode(port: &Port, binary: bool, rbuf: usize) -> bool {
     let is_bin = check::is_binary(rbuf);
     if binary && !is_bin && check::is_alloc(rbuf) {
         check::report(
             "control",
-            "returned a driver_alloc'ed buffer in binary mode (PORT_CONTROL_FLAG_BINARY): the answer must be an ErlDrvBinary from driver_alloc_binary",
+            format_args!(
+                "control of port {} returned a driver_alloc'ed buffer in binary mode (PORT_CONTROL_FLAG_BINARY): the answer must be an ErlDrvBinary from driver_alloc_binary",
+                Term::Port(port.id())
+            ),
         );
         return false;
     }
     if !binary && is_bin {
         check::report(
             "control",
-            "returned an ErlDrvBinary without PORT_CONTROL_FLAG_BINARY: in list mode the answer must be a driver_alloc'ed buffer",
+            format_args!(
+                "control of port {} returned an ErlDrvBinary without PORT_CONTROL_FLAG_BINARY: in list mode the answer must be a driver_alloc'ed buffer",
+                Term::Port(port.id())
+            ),
         );
         return true;
     }

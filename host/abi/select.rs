@@ -66,6 +66,7 @@ pub unsafe extern "C" fn driver_async(
             k
         });
         let job = Job { port: p.id(), invoke, data: async_data, free: async_free };
+        crate::check::async_submitted(p.id().0, port as usize, async_free.is_some());
         host.async_pool.submit(&host, &arc, key, job) as c_long
     })
 }

@@ -291,10 +291,18 @@ pub unsafe extern "C" fn erl_drv_cond_broadcast(cnd: *mut ErlDrvCond) {
 pub unsafe extern "C" fn erl_drv_cond_wait(cnd: *mut ErlDrvCond, mtx: *mut ErlDrvMutex) {
     // SAFETY: live objects by contract.
     let (c, m) = unsafe { (cond(cnd, "erl_drv_cond_wait()"), mutex(mtx, "erl_drv_cond_wait()")) };
+    // The wait lets go of the mutex and takes it again.
+    let hooked = crate::check::hooks() != 0;
+    if hooked {
+        crate::check::mutex_unlocking(mtx as usize, &m.name.as_cstr().to_string_lossy());
+    }
     // SAFETY: both initialised; the caller holds the mutex.
     let res = unsafe { libc::pthread_cond_wait(c.raw.get(), m.raw.get()) };
     if res != 0 {
         fatal("erl_drv_cond_wait()", res);
+    }
+    if hooked {
+        crate::check::mutex_relocked(mtx as usize);
     }
 }
 

@@ -103,8 +103,14 @@ struct State {
     selects: HashMap<i32, Select>,
     /// Mutex → the thread holding it.
     mutex_owner: HashMap<usize, std::thread::ThreadId>,
+    /// Mutex → its name.
+    mutex_names: HashMap<usize, String>,
     /// Lock order seen: (held, then taken).
     lock_order: HashSet<(usize, usize)>,
+    /// Dead ports, kept (see [`port_died`]).
+    graveyard: VecDeque<std::sync::Arc<crate::port::Port>>,
+    /// Async jobs queued or running, per port number.
+    async_jobs: HashMap<u64, AsyncJobs>,
     /// Leaked blocks reported at a port's stop, per driver: (blocks, bytes).
     leaked: HashMap<String, (usize, usize)>,
 }
@@ -229,15 +235,30 @@ pub(crate) fn port_born(handle: usize, id: u64, driver: &str, has_stop_select: b
         .insert(handle, PortRec { id, driver: driver.to_owned(), alive: true, has_stop_select });
 }
 
-/// A port left the port table: its handle is dead.
-pub(crate) fn port_died(handle: usize) {
+/// A port left the port table: its handle is dead. The checker keeps the
+/// port (up to [`GRAVEYARD`] of them), so that no new port gets its address
+/// and a stale handle stays recognisable.
+pub(crate) fn port_died(port: std::sync::Arc<crate::port::Port>) {
     if !checking() {
         return;
     }
-    if let Some(p) = STATE.lock().ports.get_mut(&handle) {
+    let mut st = STATE.lock();
+    if let Some(p) = st.ports.get_mut(&(port.handle() as usize)) {
         p.alive = false;
     }
+    st.graveyard.push_back(port);
+    if st.graveyard.len() > GRAVEYARD {
+        if let Some(old) = st.graveyard.pop_front() {
+            st.ports.remove(&(old.handle() as usize));
+            // Dropped outside the checker's lock (a port's drop may call out).
+            drop(st);
+            drop(old);
+        }
+    }
 }
+
+/// How many dead ports the checker keeps.
+const GRAVEYARD: usize = 65536;
 
 /// Which threads may call an `erl_driver` function.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -376,14 +397,47 @@ impl Drop for Callback {
                 ),
             );
         }
-        if self.cb == "stop" {
-            port_stopped(self.port);
-        }
     }
 }
 
-/// `stop` of port `handle` returned: what the port still holds is leaked.
+/// Port `port` has stopped (its `stop`, if any, returned): what it still
+/// holds is leaked.
+#[inline]
+pub(crate) fn stopped(port: &crate::port::Port) {
+    if checking() {
+        port_stopped(port.handle() as usize);
+    }
+}
+
 fn port_stopped(handle: usize) {
+    let mut st = STATE.lock();
+    let Some(rec) = st.ports.get(&handle).cloned() else { return };
+    let mut msgs = Vec::new();
+    if let Some(j) = st.async_jobs.get_mut(&rec.id).filter(|j| j.pending > 0) {
+        // ERTS lets the jobs run on and gives their data to async_free; the
+        // memory the port holds is checked when the last one is over.
+        j.stopped = true;
+        if j.without_free > 0 {
+            msgs.push((
+                format!(
+                    "{} async job(s) without async_free of port {} still queued or running after its stop: ready_async will not run, so their data leaks",
+                    j.without_free,
+                    port_name(rec.id)
+                ),
+                Vec::new(),
+            ));
+        }
+        drop(st);
+        emit_findings(msgs);
+        return;
+    }
+    st.async_jobs.remove(&rec.id);
+    drop(st);
+    port_leaks(handle);
+}
+
+/// Reports what port `handle`, which has stopped, still holds.
+fn port_leaks(handle: usize) {
     let mut guard = STATE.lock();
     let st = &mut *guard;
     let Some(rec) = st.ports.get(&handle).cloned() else { return };
@@ -419,9 +473,21 @@ fn port_stopped(handle: usize) {
         msgs.push((format!("fd {fd} of port {name} {what}"), Vec::new()));
     }
     drop(guard);
+    emit_findings(msgs);
+}
+
+/// Reports findings made outside a call (no backtrace of their own; the
+/// frames given, if any, say where the thing was made).
+fn emit_findings(msgs: Vec<(String, Vec<String>)>) {
     for (m, frames) in msgs {
         FINDINGS.fetch_add(1, Ordering::SeqCst);
-        let func = if m.starts_with("fd ") { "driver_select" } else { "driver_alloc" };
+        let func = if m.starts_with("fd ") {
+            "driver_select"
+        } else if m.contains("async job") {
+            "driver_async"
+        } else {
+            "driver_alloc"
+        };
         let mut s = format!("misuse: {func}: {m}\n");
         for f in &frames {
             s.push_str(&format!("    at {f}\n"));
@@ -442,18 +508,43 @@ fn modes_text(m: i32) -> String {
     v.join("|")
 }
 
-/// Timers and monitors a port still had set when its `stop` returned (ERTS
-/// cancels them too, but a driver that leaves them usually meant something
-/// else).
-pub(crate) fn stop_left(handle: usize, timer: bool, monitors: usize, async_jobs: usize) {
-    if !checking() || (!timer && monitors == 0 && async_jobs == 0) {
+/// `driver_async` queued a job for port `id` (`handle`), with an
+/// `async_free` or not.
+pub(crate) fn async_submitted(id: u64, handle: usize, has_free: bool) {
+    if checking() {
+        let mut st = STATE.lock();
+        let j = st.async_jobs.entry(id).or_insert(AsyncJobs { handle, ..AsyncJobs::default() });
+        j.pending += 1;
+        j.without_free += usize::from(!has_free);
+    }
+}
+
+/// An async job of port `id` is over (invoked, and its data handed to
+/// `ready_async` or `async_free`). The last job of a stopped port ends
+/// its life: what it still holds is leaked.
+pub(crate) fn async_done(id: u64, has_free: bool) {
+    if !checking() {
         return;
     }
-    let id = STATE.lock().ports.get(&handle).map_or(0, |p| p.id);
-    if async_jobs > 0 {
-        report("driver_async", format_args!("{async_jobs} async job(s) of port {} still queued or running after its stop", port_name(id)));
+    let mut st = STATE.lock();
+    let Some(j) = st.async_jobs.get_mut(&id) else { return };
+    j.pending = j.pending.saturating_sub(1);
+    j.without_free = j.without_free.saturating_sub(usize::from(!has_free));
+    if j.pending == 0 && j.stopped {
+        let handle = j.handle;
+        st.async_jobs.remove(&id);
+        drop(st);
+        port_leaks(handle);
     }
-    let _ = (timer, monitors);
+}
+
+#[derive(Default)]
+struct AsyncJobs {
+    handle: usize,
+    pending: usize,
+    without_free: usize,
+    /// The port has stopped: its leak check waits for these jobs.
+    stopped: bool,
 }
 
 // ---- memory ------------------------------------------------------------------
@@ -569,6 +660,8 @@ pub(crate) fn binary_use(func: &str, bin: *mut ErlDrvBinary, refc: impl FnOnce()
     if dec {
         let n = refc();
         if n <= 0 {
+            // The driver meant to let go of it: no leak report on top.
+            STATE.lock().bins.remove(&(bin as usize));
             report(
                 func,
                 format_args!("ErlDrvBinary {:#x} has reference count {n}: releasing one more underflows it", bin as usize),
@@ -658,22 +751,23 @@ pub(crate) fn mutex_locked(m: usize, name: &str) {
     let held: Vec<usize> = HELD_MUTEXES.with(|h| h.borrow().clone());
     let mut st = STATE.lock();
     st.mutex_owner.insert(m, me);
+    st.mutex_names.entry(m).or_insert_with(|| name.to_owned());
     let mut inversions = Vec::new();
     for &h in &held {
         if h == m {
             continue;
         }
         if st.lock_order.contains(&(m, h)) {
-            inversions.push(h);
+            inversions.push((h, st.mutex_names.get(&h).cloned().unwrap_or_default()));
         }
         st.lock_order.insert((h, m));
     }
     drop(st);
     HELD_MUTEXES.with(|h| h.borrow_mut().push(m));
-    for h in inversions {
+    for (h, hname) in inversions {
         report(
             "erl_drv_mutex_lock",
-            format_args!("lock-order inversion: mutex {name} ({m:#x}) taken while holding {h:#x}, which another path took after {name} (a possible deadlock)"),
+            format_args!("lock-order inversion: mutex {name} ({m:#x}) taken while holding {hname} ({h:#x}), which another path took after {name} (a possible deadlock)"),
         );
     }
 }
@@ -706,6 +800,16 @@ pub(crate) fn mutex_unlocking(m: usize, name: &str) -> bool {
     true
 }
 
+/// `erl_drv_cond_wait` took mutex `m` back (no lock-order edge: the
+/// caller held it before the wait).
+pub(crate) fn mutex_relocked(m: usize) {
+    if !checking() {
+        return;
+    }
+    STATE.lock().mutex_owner.insert(m, std::thread::current().id());
+    HELD_MUTEXES.with(|h| h.borrow_mut().push(m));
+}
+
 /// `erl_drv_mutex_destroy(m)` is about to run: `false` (reported) if it
 /// is locked.
 pub(crate) fn mutex_destroying(m: usize, name: &str) -> bool {
@@ -714,6 +818,7 @@ pub(crate) fn mutex_destroying(m: usize, name: &str) -> bool {
     }
     let mut st = STATE.lock();
     st.lock_order.retain(|&(a, b)| a != m && b != m);
+    st.mutex_names.remove(&m);
     if st.mutex_owner.contains_key(&m) {
         drop(st);
         report("erl_drv_mutex_destroy", format_args!("mutex {name} ({m:#x}) destroyed while locked"));

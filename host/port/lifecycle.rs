@@ -157,6 +157,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     let reason = if reason.is_atom("kill") { atom("killed") } else { reason };
     notify_links(host, port, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
+    crate::check::stopped(port);
     port.queue.lock().clear();
     *port.timer.lock() = None;
     *port.busy.lock() = false;
@@ -198,6 +199,7 @@ pub(crate) fn shutdown(port: &Port) {
     let started = !matches!(port.phase(), Phase::Starting | Phase::Closed);
     port.set_phase(Phase::Closed);
     port.backend.ops().shutdown(port, &locks, started);
+    crate::check::stopped(port);
     port.queue.lock().clear();
 }
 

@@ -104,7 +104,7 @@ impl PortTable {
         let i = (id.0 & t.mask()) as usize;
         if matches!(&t.slots[i], Some(p) if p.id == id) {
             if let Some(p) = t.slots[i].take() {
-                crate::check::port_died(p.handle() as usize);
+                crate::check::port_died(p);
             }
             t.count -= 1;
         }
