@@ -2,6 +2,7 @@
 mod util;
 
 mod abi_coverage;
+mod check;
 mod cli;
 
 mod ddll;

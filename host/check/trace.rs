@@ -224,7 +224,7 @@ pub fn to_script(text: &str) -> String {
                     Some((c, o)) => (c.to_owned(), format!("[{o}")),
                     None => (args.clone(), "[]".to_owned()),
                 };
-                out.push_str(&format!("{var} = open_port({{spawn, {cmd}}}, {opts}).\n"));
+                out.push_str(&format!("{var} = open_port({{spawn_driver, {cmd}}}, {opts}).\n"));
                 open.insert(var);
             }
             ("callback", "output" | "outputv") if open.contains(&var) => {
@@ -344,7 +344,7 @@ mod tests {
                  0.5 T1 #Port<0.5> > control(3, <<1,2>>)\n\
                  0.6 T1 #Port<0.5> > stop()\n";
         let s = to_script(t);
-        assert!(s.contains("P5 = open_port({spawn, \"echo_drv\"}, [binary]).\n"), "{s}");
+        assert!(s.contains("P5 = open_port({spawn_driver, \"echo_drv\"}, [binary]).\n"), "{s}");
         assert!(s.contains("port_command(P5, <<\"hi\">>).\n"), "{s}");
         assert!(s.contains("catch port_control(P5, 3, <<1,2>>).\n"), "{s}");
         assert!(s.contains("port_close(P5).\n"), "{s}");
