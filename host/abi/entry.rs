@@ -264,9 +264,12 @@ pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg:
         cb.result(|| match ret {
             r if r < 0 => format!("{r} (badarg)"),
             _ if rbuf.is_null() => "[]".to_owned(),
-            // SAFETY: the driver's answer of `ret` bytes (in the offered
-            // buffer, or one it allocated).
-            _ => trace::payload(unsafe { super::bytes(rbuf, (ret as usize).min(if rbuf == orig { CALL_RLEN } else { usize::MAX })) }),
+            _ => {
+                // SAFETY: the driver's answer of `ret` bytes (in the
+                // offered buffer, or one it allocated).
+                let b = unsafe { super::bytes(rbuf, (ret as usize).min(if rbuf == orig { CALL_RLEN } else { usize::MAX })) };
+                crate::term::ext::binary_to_term(b).map_or_else(|| trace::payload(b), |t| t.to_string())
+            }
         });
     }
     if ret < 0 {

@@ -146,6 +146,7 @@ struct Select {
 /// One callback running on this thread.
 struct Frame {
     port: usize,
+    port_id: u64,
     driver: String,
     cb: &'static str,
 }
@@ -356,6 +357,11 @@ impl Callback {
     }
 }
 
+/// The number of the port whose callback runs on this thread (0: none).
+pub(crate) fn current_port_id() -> u64 {
+    FRAMES.with(|f| f.borrow().last().map_or(0, |f| f.port_id))
+}
+
 /// Enters callback `cb` of port `handle` (0 for `stop_select`) of `driver`;
 /// `None` when no hook is on.
 #[inline]
@@ -370,7 +376,7 @@ pub(crate) fn callback(
     if h == 0 {
         return None;
     }
-    FRAMES.with(|f| f.borrow_mut().push(Frame { port: handle, driver: driver.to_owned(), cb }));
+    FRAMES.with(|f| f.borrow_mut().push(Frame { port: handle, port_id, driver: driver.to_owned(), cb }));
     let trace = (h & TRACE != 0).then(|| trace::enter(port_id, cb, args()));
     Some(Callback { cb, port: handle, start: Instant::now(), trace })
 }

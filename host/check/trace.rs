@@ -139,6 +139,8 @@ pub(crate) fn leave(e: Entered, took: Duration) {
 
 /// One `erl_driver` call out of the driver, done.
 pub(crate) fn call(port: u64, func: &str, args: &str, result: &str, took: Duration) {
+    let port = if port == 0 { super::current_port_id() } else { port };
+    let result = if result == "()" { "ok" } else { result };
     emit("call", port, func, Some(args), Some(result), Some(took));
 }
 
