@@ -57,6 +57,7 @@ pub(crate) mod error;
 pub(crate) mod external;
 #[allow(missing_docs)]
 pub(crate) mod ffi;
+pub mod fuzz;
 pub(crate) mod host;
 pub(crate) mod isolate;
 pub(crate) mod poll;

@@ -73,6 +73,36 @@ enum Command {
         /// The trace file.
         file: PathBuf,
     },
+    /// Fuzz driver NAME: generated port_command, port_control and port_call
+    /// inputs in isolated workers; a minimized script per distinct crash.
+    Fuzz {
+        /// The driver's name.
+        name: String,
+        /// How long to fuzz, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        time: u64,
+        /// Where the crash scripts go.
+        #[arg(long, value_name = "DIR", default_value = "fuzz-out")]
+        out: PathBuf,
+        /// Which operations to send: command, control, call (comma-separated).
+        #[arg(long, value_name = "OPS", default_value = "command,control,call")]
+        ops: String,
+        /// The random seed.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
+        /// Port scripts (files or directories) whose operations seed the corpus.
+        #[arg(long, value_name = "PATH")]
+        corpus: Vec<PathBuf>,
+        /// The watchdog: a request running longer than this is a hang.
+        #[arg(long = "hang-ms", value_name = "MS", default_value_t = 1000)]
+        hang_ms: u64,
+        /// Each worker's address-space limit, in MiB.
+        #[arg(long = "memory-mb", value_name = "MIB", default_value_t = 1024)]
+        memory_mb: u64,
+        /// Stop after this many distinct crashes.
+        #[arg(long = "max-crashes", value_name = "N", default_value_t = 100)]
+        max_crashes: usize,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -97,6 +127,28 @@ fn run() -> anyhow::Result<ExitCode> {
     if let Command::Worker { fd } = cli.command {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Fuzz { name, time, out, ops, seed, corpus, hang_ms, memory_mb, max_crashes } = &cli.command {
+        let mut cfg = porthost::fuzz::FuzzConfig::new(name);
+        cfg.driver_paths = cli.driver_path.clone();
+        cfg.time = std::time::Duration::from_secs(*time);
+        cfg.out = out.clone();
+        cfg.seed = *seed;
+        cfg.corpus = corpus.clone();
+        cfg.hang = std::time::Duration::from_millis(*hang_ms);
+        cfg.memory_bytes = Some(memory_mb << 20);
+        cfg.max_crashes = *max_crashes;
+        let words: Vec<&str> = ops.split(',').map(str::trim).collect();
+        if let Some(bad) = words.iter().find(|w| !matches!(**w, "command" | "control" | "call")) {
+            anyhow::bail!("--ops: unknown operation {bad} (command, control, call)");
+        }
+        cfg.kinds = porthost::fuzz::gen::Kinds {
+            command: words.contains(&"command"),
+            control: words.contains(&"control"),
+            call: words.contains(&"call"),
+        };
+        let summary = porthost::fuzz::fuzz(cfg, &mut std::io::stdout()).map_err(anyhow::Error::msg)?;
+        return Ok(if summary.crashes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) });
     }
     if let Command::TraceToScript { file } = &cli.command {
         let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -166,6 +218,6 @@ fn run_host(cli: &Cli) -> anyhow::Result<ExitCode> {
             script::shell::shell(&mut rt)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Worker { .. } | Command::TraceToScript { .. } => unreachable!("handled above"),
+        Command::Worker { .. } | Command::TraceToScript { .. } | Command::Fuzz { .. } => unreachable!("handled above"),
     }
 }

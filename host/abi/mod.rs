@@ -8,6 +8,7 @@
 //! turns a panic into the function's error value and a message on stderr.
 
 pub mod binary;
+pub mod cov;
 pub mod ddll;
 pub mod entry;
 pub mod failure;

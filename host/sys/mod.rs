@@ -2,3 +2,4 @@
 //! poller (the `polling` crate) and loading (`libloading`).
 
 pub mod crash;
+pub mod stdio;
