@@ -11,6 +11,7 @@ mod driver_api;
 mod events;
 mod external;
 mod ffi;
+mod fuzz;
 mod hostile;
 mod isolation;
 mod ports;

@@ -27,8 +27,8 @@ use std::sync::OnceLock;
 pub const EDGES: usize = 1 << 16;
 /// Constants kept (a ring).
 pub const CMP_SLOTS: usize = 1024;
-/// The whole shared area: the edge map, the ring's next index (u32,
-/// padded to 8), the ring of u64 constants.
+/// The whole shared area: the edge map, the ring's next index (u32), the
+/// number of edges seen (u32), the ring of u64 constants.
 pub const AREA: usize = EDGES + 8 + CMP_SLOTS * 8;
 
 static MAP: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
@@ -80,8 +80,15 @@ fn map_slow() -> *mut u8 {
 fn edge(i: usize) {
     let m = map();
     if !m.is_null() {
-        // SAFETY: the map is AREA >= EDGES bytes; the index is reduced.
-        unsafe { *m.add(i % EDGES) = 1 };
+        // SAFETY: the map is AREA >= EDGES + 8 bytes; the index is reduced;
+        // the count is 4-aligned at EDGES + 4.
+        unsafe {
+            let b = m.add(i % EDGES);
+            if *b == 0 {
+                *b = 1;
+                (*(m.add(EDGES + 4) as *const AtomicU32)).fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -236,13 +243,12 @@ impl CovMap {
         Some(CovMap { p, seen: 0 })
     }
 
-    /// How many edges have been seen so far.
+    /// How many edges have been seen so far (the workers count them as
+    /// they first mark them: one load here).
     pub fn edges(&self) -> usize {
-        // SAFETY: the mapping is AREA >= EDGES bytes and lives as long as
-        // the process; workers write bytes concurrently (a racy read sees
-        // an old or a new byte, both fine for a count).
-        let m = unsafe { std::slice::from_raw_parts(self.p as *const u8, EDGES) };
-        m.iter().filter(|&&b| b != 0).count()
+        // SAFETY: the count lies 4-aligned within the mapping, which lives
+        // as long as the process.
+        unsafe { (*(self.p.add(EDGES + 4) as *const AtomicU32)).load(Ordering::Relaxed) as usize }
     }
 
     /// The constants recorded since the last call (at most [`CMP_SLOTS`]).
