@@ -319,7 +319,7 @@ unsafe fn iovec_bytes(ev: *const ErlIOVec) -> Vec<u8> {
         let ev = &*ev;
         for i in 0..ev.vsize.max(0) as usize {
             let io = &*ev.iov.add(i);
-            v.extend_from_slice(super::bytes(io.iov_base as *const c_char, io.iov_len as usize));
+            v.extend_from_slice(super::bytes(io.iov_base as *const c_char, io.iov_len));
         }
     }
     v

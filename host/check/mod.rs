@@ -155,6 +155,17 @@ thread_local! {
     static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
     static HELD_MUTEXES: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     static HELD_PDLS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// Time this thread spent in the checker itself (backtraces): not
+    /// counted against a callback's timeslice.
+    static OWN_TIME: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// Runs `f`, counting its time as the checker's own.
+fn own_time<R>(f: impl FnOnce() -> R) -> R {
+    let t = Instant::now();
+    let r = f();
+    OWN_TIME.with(|c| c.set(c.get() + t.elapsed()));
+    r
 }
 
 fn port_name(id: u64) -> String {
@@ -163,7 +174,7 @@ fn port_name(id: u64) -> String {
 
 /// Reports one misuse: the `misuse:` line and the driver's frames.
 pub(crate) fn report(func: &str, what: impl std::fmt::Display) {
-    report_with(func, what, &std::backtrace::Backtrace::force_capture());
+    own_time(|| report_with(func, what, &std::backtrace::Backtrace::force_capture()));
 }
 
 fn report_with(func: &str, what: impl std::fmt::Display, bt: &std::backtrace::Backtrace) {
@@ -345,6 +356,8 @@ pub(crate) struct Callback {
     cb: &'static str,
     port: usize,
     start: Instant,
+    /// [`OWN_TIME`] when the callback began.
+    own_before: Duration,
     trace: Option<trace::Entered>,
 }
 
@@ -378,13 +391,14 @@ pub(crate) fn callback(
     }
     FRAMES.with(|f| f.borrow_mut().push(Frame { port: handle, port_id, driver: driver.to_owned(), cb }));
     let trace = (h & TRACE != 0).then(|| trace::enter(port_id, cb, args()));
-    Some(Callback { cb, port: handle, start: Instant::now(), trace })
+    Some(Callback { cb, port: handle, start: Instant::now(), own_before: OWN_TIME.with(|c| c.get()), trace })
 }
 
 impl Drop for Callback {
     fn drop(&mut self) {
         FRAMES.with(|f| f.borrow_mut().pop());
-        let took = self.start.elapsed();
+        let own = OWN_TIME.with(|c| c.get()).saturating_sub(self.own_before);
+        let took = self.start.elapsed().saturating_sub(own);
         if let Some(t) = self.trace.take() {
             trace::leave(t, took);
         }
@@ -567,7 +581,7 @@ pub(crate) fn allocated(p: usize, size: usize) {
         return;
     }
     let (port, cb, driver) = current_frame();
-    let bt = std::backtrace::Backtrace::force_capture();
+    let bt = own_time(std::backtrace::Backtrace::force_capture);
     let mut st = STATE.lock();
     st.freed.remove(&p);
     st.allocs.insert(p, Alloc { size, port, cb, driver, bt });
@@ -619,7 +633,7 @@ pub(crate) fn binary_allocated(bin: *mut ErlDrvBinary, size: usize) {
         return;
     }
     let (port, cb, driver) = current_frame();
-    let bt = std::backtrace::Backtrace::force_capture();
+    let bt = own_time(std::backtrace::Backtrace::force_capture);
     let mut st = STATE.lock();
     st.dead_bins.remove(&(bin as usize));
     st.bins.insert(bin as usize, Alloc { size, port, cb, driver, bt });

@@ -73,7 +73,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -85,7 +85,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 
@@ -161,7 +161,7 @@ pub fn bytes(rng: &mut Rng, dict: &Dictionary) -> Vec<u8> {
             }
             _ => {
                 let n = if rng.one_in(8) { rng.below(300) } else { rng.below(20) };
-                v.extend((0..n).map(|_| rng.next() as u8));
+                v.extend((0..n).map(|_| rng.next_u64() as u8));
             }
         }
     }
@@ -195,11 +195,11 @@ pub fn mutate_bytes(rng: &mut Rng, dict: &Dictionary, v: &mut Vec<u8>) {
             }
             2 if !v.is_empty() => {
                 let i = rng.below(v.len());
-                v[i] = rng.next() as u8;
+                v[i] = rng.next_u64() as u8;
             }
             3 => {
                 let i = rng.below(v.len() + 1);
-                v.insert(i, rng.next() as u8);
+                v.insert(i, rng.next_u64() as u8);
             }
             4 if !v.is_empty() => {
                 let i = rng.below(v.len());
@@ -246,7 +246,7 @@ fn op_code(rng: &mut Rng, dict: &Dictionary) -> u32 {
         1 if !dict.constants.is_empty() => dict.constants[rng.below(dict.constants.len())] as u32,
         2 => (b'a' + rng.below(26) as u8) as u32,
         3 => (b'A' + rng.below(26) as u8) as u32,
-        4 if rng.one_in(8) => rng.next() as u32,
+        4 if rng.one_in(8) => rng.next_u64() as u32,
         _ => rng.below(16) as u32,
     }
 }

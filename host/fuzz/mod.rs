@@ -160,11 +160,7 @@ pub fn fuzz(cfg: FuzzConfig, progress: &mut dyn Write) -> Result<Summary, String
     let redirect = crate::sys::stdio::StderrTo::file(&log).map_err(|e| format!("redirecting stderr: {e}"))?;
     let log = File::open(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     let mut err_out = redirect.original().try_clone().map_err(|e| e.to_string())?;
-    let progress_tty = std::io::IsTerminal::is_terminal(&err_out);
-    let _ = progress_tty;
-
-    let mut limits = WorkerLimits::default();
-    limits.memory_bytes = cfg.memory_bytes;
+    let limits = WorkerLimits::default().memory_bytes(cfg.memory_bytes);
     let host = Host::new(
         HostConfig::default()
             .driver_paths(cfg.driver_paths.clone())
