@@ -58,7 +58,10 @@ fn abi_symbols() -> Vec<(String, String)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("host/abi").unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut syms = Vec::new();
-    for f in files.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+    // cov.rs holds the sanitizer-coverage callbacks of the fuzzer, not
+    // erl_driver's API: coverage builds of drivers run under `porthost
+    // fuzz`, whose binary exports them itself.
+    for f in files.iter().filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.ends_with("cov.rs")) {
         let text = std::fs::read_to_string(f).unwrap();
         let mut after_attr = false;
         for line in text.lines().map(str::trim) {
@@ -73,6 +76,9 @@ fn abi_symbols() -> Vec<(String, String)> {
             }
         }
     }
+    // Each symbol once, and only plain names (not a macro's `$name`).
+    let mut seen = std::collections::HashSet::new();
+    syms.retain(|(_, name)| !name.starts_with('$') && seen.insert(name.clone()));
     syms
 }
 

@@ -17,7 +17,8 @@ fn main() {
 const WAIT: Option<Duration> = Some(Duration::from_secs(5));
 
 fn setup(binary: bool) -> (Host, Process, PortId) {
-    let host = Host::new(HostConfig::default());
+    // PORTHOST_BENCH_CHECK=1: the same with the driver checker on.
+    let host = Host::new(HostConfig::default().check(std::env::var_os("PORTHOST_BENCH_CHECK").is_some()));
     let p = host.spawn_process();
     let opts = if binary { vec![Term::atom("binary")] } else { vec![] };
     let port = p.open_port_driver("echo_drv", &opts).unwrap();

@@ -119,9 +119,11 @@ fn free(job: Job) {
 fn run_job(host: &Arc<HostInner>, job: Job, caller_port: Option<&Arc<Port>>) {
     // SAFETY: the driver's invoke function with its own data.
     unsafe { (job.invoke)(job.data) };
+    let (id, has_free) = (job.port.0, job.free.is_some());
     let port = caller_port.cloned().or_else(|| host.ports.get(job.port));
     let Some(p) = port.filter(|p| p.driver().is_some_and(|d| d.entry().ready_async.is_some())) else {
         free(job);
+        crate::check::async_done(id, has_free);
         return;
     };
     let mut delivered = false;
@@ -132,4 +134,5 @@ fn run_job(host: &Arc<HostInner>, job: Job, caller_port: Option<&Arc<Port>>) {
     if !delivered {
         free(job);
     }
+    crate::check::async_done(id, has_free);
 }

@@ -95,6 +95,16 @@ pub unsafe fn refc_get(bin: *mut ErlDrvBinary) -> isize {
 pub unsafe fn release_raw(bin: *mut ErlDrvBinary) {
     let h = header(NonNull::new(bin).expect("null ErlDrvBinary"));
     if h.refc.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if crate::check::quarantining() {
+            // The checker keeps the block (so a late use is seen, not a
+            // crash) and frees the oldest one it kept.
+            if let Some(old) = crate::check::binary_died(bin) {
+                // SAFETY: a quarantined binary: its count reached zero
+                // long ago and the checker reports every later use.
+                unsafe { libc::free((old as *mut u8).sub(HEADER) as *mut _) }
+            }
+            return;
+        }
         // SAFETY: the count reached zero: no other reference exists.
         unsafe { libc::free((bin as *mut u8).sub(HEADER) as *mut _) }
     }

@@ -90,6 +90,10 @@ pub struct HostConfig {
     /// answers only processes of this host's user: see
     /// `porthost ports --connect` and `porthost top`). Default: `None`.
     pub control_socket: Option<PathBuf>,
+    /// Check every `erl_driver` call and callback of the drivers this
+    /// process loads (see [`crate::check`]): once on, the checker stays on
+    /// for the whole process. Default: off.
+    pub check: bool,
 }
 
 /// `setrlimit` limits for isolated workers; `None` leaves a limit as the
@@ -120,6 +124,7 @@ impl Default for HostConfig {
             port_limit: DEFAULT_PORT_LIMIT,
             driver_port_limits: Vec::new(),
             control_socket: None,
+            check: false,
         }
     }
 }
@@ -168,6 +173,7 @@ setters!(HostConfig {
     port_limit: usize,
     driver_port_limits: Vec<(String, usize)>,
     control_socket: Option<PathBuf>,
+    check: bool,
 });
 
 setters!(WorkerLimits { memory_bytes: Option<u64>, cpu_seconds: Option<u64> });
@@ -224,6 +230,9 @@ impl Host {
     /// A new host with its own driver registry and port table.
     pub fn new(config: HostConfig) -> Host {
         crate::abi::sys::start_clock();
+        if config.check {
+            crate::check::enable_check();
+        }
         let mut search_path = config.driver_paths.clone();
         if config.bundled_drivers {
             match crate::kit::bundled_drivers_dir() {

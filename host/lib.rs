@@ -58,6 +58,7 @@ pub(crate) mod abi;
 pub(crate) mod async_pool;
 pub(crate) mod bif;
 pub(crate) mod control;
+pub mod check;
 pub(crate) mod binary;
 pub(crate) mod ddll;
 pub(crate) mod dist;
@@ -65,6 +66,7 @@ pub(crate) mod error;
 pub(crate) mod external;
 #[allow(missing_docs)]
 pub(crate) mod ffi;
+pub mod fuzz;
 pub(crate) mod host;
 pub(crate) mod isolate;
 pub mod kit;

@@ -61,6 +61,21 @@ struct Cli {
     /// RUST_LOG does the same. Off by default.
     #[arg(long = "log", value_name = "LEVEL", global = true)]
     log: Option<String>,
+    /// Check every erl_driver call and callback of in-process drivers: each
+    /// misuse is a `misuse:` line on stderr with the driver's backtrace,
+    /// and the run exits with status 3 if there was any.
+    #[arg(long, global = true)]
+    check: bool,
+    /// Write a trace of every callback into a driver and every erl_driver
+    /// call out of it to FILE (`-` for stderr).
+    #[arg(long, value_name = "FILE", global = true)]
+    trace: Option<PathBuf>,
+    /// Write the trace as JSON lines.
+    #[arg(long = "trace-json", global = true)]
+    trace_json: bool,
+    /// Trace whole payloads (they are abbreviated otherwise).
+    #[arg(long = "trace-full", global = true)]
+    trace_full: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -187,6 +202,42 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Turn a trace (from `run --trace`) into a port script that replays
+    /// its port operations; printed on stdout.
+    TraceToScript {
+        /// The trace file.
+        file: PathBuf,
+    },
+    /// Fuzz driver NAME: generated port_command, port_control and port_call
+    /// inputs in isolated workers; a minimized script per distinct crash.
+    Fuzz {
+        /// The driver's name.
+        name: String,
+        /// How long to fuzz, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        time: u64,
+        /// Where the crash scripts go.
+        #[arg(long, value_name = "DIR", default_value = "fuzz-out")]
+        out: PathBuf,
+        /// Which operations to send: command, control, call (comma-separated).
+        #[arg(long, value_name = "OPS", default_value = "command,control,call")]
+        ops: String,
+        /// The random seed.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        seed: u64,
+        /// Port scripts (files or directories) whose operations seed the corpus.
+        #[arg(long, value_name = "PATH")]
+        corpus: Vec<PathBuf>,
+        /// The watchdog: a request running longer than this is a hang.
+        #[arg(long = "hang-ms", value_name = "MS", default_value_t = 1000)]
+        hang_ms: u64,
+        /// Each worker's address-space limit, in MiB.
+        #[arg(long = "memory-mb", value_name = "MIB", default_value_t = 1024)]
+        memory_mb: u64,
+        /// Stop after this many distinct crashes.
+        #[arg(long = "max-crashes", value_name = "N", default_value_t = 100)]
+        max_crashes: usize,
+    },
     /// Serve isolated ports for a parent porthost (internal).
     #[command(hide = true)]
     Worker {
@@ -218,6 +269,53 @@ fn run() -> anyhow::Result<ExitCode> {
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Fuzz { name, time, out, ops, seed, corpus, hang_ms, memory_mb, max_crashes } = &cli.command {
+        let mut cfg = porthost::fuzz::FuzzConfig::new(name);
+        cfg.driver_paths = cli.driver_path.clone();
+        cfg.time = std::time::Duration::from_secs(*time);
+        cfg.out = out.clone();
+        cfg.seed = *seed;
+        cfg.corpus = corpus.clone();
+        cfg.hang = std::time::Duration::from_millis(*hang_ms);
+        cfg.memory_bytes = Some(memory_mb << 20);
+        cfg.max_crashes = *max_crashes;
+        let words: Vec<&str> = ops.split(',').map(str::trim).collect();
+        if let Some(bad) = words.iter().find(|w| !matches!(**w, "command" | "control" | "call")) {
+            anyhow::bail!("--ops: unknown operation {bad} (command, control, call)");
+        }
+        cfg.kinds = porthost::fuzz::gen::Kinds {
+            command: words.contains(&"command"),
+            control: words.contains(&"control"),
+            call: words.contains(&"call"),
+        };
+        let summary = porthost::fuzz::fuzz(cfg, &mut std::io::stdout()).map_err(anyhow::Error::msg)?;
+        return Ok(if summary.crashes.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) });
+    }
+    if let Command::TraceToScript { file } = &cli.command {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        print!("{}", porthost::check::trace::to_script(&text));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &cli.trace {
+        let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stderr())
+        } else {
+            let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            Box::new(std::io::BufWriter::new(f))
+        };
+        porthost::check::trace::start(out, cli.trace_json, cli.trace_full);
+    }
+    let code = run_host(cli)?;
+    porthost::check::finish();
+    porthost::check::trace::flush();
+    // A script error keeps its own status; a clean run with misuses is 3.
+    if code == ExitCode::SUCCESS && porthost::check::findings() > 0 {
+        return Ok(ExitCode::from(3));
+    }
+    Ok(code)
+}
+
+fn run_host(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = HostConfig::default()
         .driver_paths(cli.driver_path.clone())
         .isolate(cli.isolate)
@@ -226,7 +324,8 @@ fn run() -> anyhow::Result<ExitCode> {
         .busy_wait(!cli.no_busy_wait)
         .kill_timeout(cli.kill_timeout.map(std::time::Duration::from_millis))
         .port_limit(cli.port_limit.unwrap_or(porthost::DEFAULT_PORT_LIMIT))
-        .driver_port_limits(cli.driver_limit.clone());
+        .driver_port_limits(cli.driver_limit.clone())
+        .check(cli.check);
     match cli.command {
         Command::Bridge => {
             porthost::run_bridge(config)?;
@@ -320,6 +419,8 @@ fn run() -> anyhow::Result<ExitCode> {
         | Command::Ports { .. }
         | Command::Top { .. }
         | Command::Bridge
-        | Command::Node { .. } => unreachable!("handled above"),
+        | Command::Node { .. }
+        | Command::TraceToScript { .. }
+        | Command::Fuzz { .. } => unreachable!("handled above"),
     }
 }

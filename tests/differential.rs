@@ -162,7 +162,7 @@ scripts! {
     timer_zero_in_start,
 }
 
-fn scripts_dir() -> PathBuf {
+pub(crate) fn scripts_dir() -> PathBuf {
     util::repo_dir().join("tests").join("scripts")
 }
 
@@ -276,6 +276,10 @@ pub(crate) fn mask_os_pid(stdout: &str) -> String {
     out
 }
 
+pub(crate) fn outcome_text(stdout: &str, status: i32) -> String {
+    outcome(stdout, status, String::new()).text
+}
+
 fn outcome(stdout: &str, status: i32, stderr: String) -> Outcome {
     let mut text = util::normalize(stdout);
     if !text.is_empty() && !text.ends_with('\n') {
@@ -296,7 +300,7 @@ fn stderr_note(who: &str, stderr: &str) -> String {
 
 /// Writes the script with its placeholders filled in for one run:
 /// `<tmp>/scripts/<tag>/<name>.erl`.
-fn instantiate(name: &str, tag: &str, source: &str, header: Header) -> PathBuf {
+pub(crate) fn instantiate(name: &str, tag: &str, source: &str, header: Header) -> PathBuf {
     let drivers = erlang_string_path(util::drivers_dir(header));
     let bundled = erlang_string_path(util::bundled_dir(header));
     let text = source.replace("@DRIVERS@", &drivers).replace("@BUNDLED@", &bundled);

@@ -3,6 +3,7 @@ mod util;
 
 mod abi_coverage;
 mod beam;
+mod check;
 mod cli;
 mod conformance;
 
@@ -12,6 +13,7 @@ mod driver_api;
 mod events;
 mod external;
 mod ffi;
+mod fuzz;
 mod hostile;
 mod isolation;
 mod kit;

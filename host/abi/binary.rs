@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::guard;
 use crate::binary;
+use crate::check;
 use crate::port::account;
 use crate::ffi::{ErlDrvBinary, ErlDrvSInt, ErlDrvSizeT};
 
@@ -36,6 +37,9 @@ pub unsafe extern "C" fn driver_alloc(size: ErlDrvSizeT) -> *mut c_void {
     // SAFETY: plain malloc.
     let base = unsafe { libc::malloc(total) } as *mut Header;
     if base.is_null() {
+        if check::hooks() != 0 {
+            hook_alloc("driver_alloc", size, std::ptr::null_mut());
+        }
         return std::ptr::null_mut();
     }
     let counter = match account::current_counter() {
@@ -47,15 +51,62 @@ pub unsafe extern "C" fn driver_alloc(size: ErlDrvSizeT) -> *mut c_void {
     };
     // SAFETY: `base` is a fresh block of at least HEADER bytes, aligned for
     // Header (malloc's alignment is 16).
-    unsafe {
+    let p = unsafe {
         base.write(Header { counter, size });
         base.add(1) as *mut c_void
+    };
+    if check::hooks() != 0 {
+        hook_alloc("driver_alloc", size, p);
     }
+    p
+}
+
+/// The checker and the trace for an allocation that returned `p`.
+#[cold]
+fn hook_alloc(name: &'static str, size: usize, p: *mut c_void) {
+    if check::hooks() & check::CHECK != 0 && name != "driver_alloc_binary" {
+        check::allocated(p as usize, size);
+    }
+    if check::hooks() & check::TRACE != 0 {
+        check::trace::call(0, name, &size.to_string(), &format!("{p:p}"), std::time::Duration::ZERO);
+    }
+}
+
+/// The checker and the trace for a free of `p`: `false` if it must not run.
+#[cold]
+fn hook_free(name: &'static str, p: *mut c_void) -> bool {
+    if check::hooks() & check::TRACE != 0 {
+        check::trace::call(0, name, &format!("{p:p}"), "ok", std::time::Duration::ZERO);
+    }
+    check::hooks() & check::CHECK == 0 || check::freeing(name, p as usize)
 }
 
 /// `driver_realloc(ptr, size)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_realloc(ptr: *mut c_void, size: ErlDrvSizeT) -> *mut c_void {
+    if check::hooks() != 0 && !ptr.is_null() && !hook_free("driver_realloc", ptr) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as driver_alloc and resize_unhooked's contract (`ptr` from
+    // driver_alloc; the checker, when on, made sure).
+    let p = unsafe { resize_unhooked(ptr, size) };
+    if check::hooks() != 0 {
+        if p.is_null() && !ptr.is_null() {
+            // The old block stays.
+            check::allocated(ptr as usize, 0);
+        }
+        if !ptr.is_null() || p.is_null() {
+            hook_alloc("driver_realloc", size, p);
+        }
+    }
+    p
+}
+
+/// `driver_realloc` without the checker's and the trace's hooks.
+///
+/// # Safety
+/// `ptr` is null or a live block from `driver_alloc`.
+unsafe fn resize_unhooked(ptr: *mut c_void, size: ErlDrvSizeT) -> *mut c_void {
     if ptr.is_null() {
         // SAFETY: as driver_alloc.
         return unsafe { driver_alloc(size) };
@@ -83,6 +134,20 @@ pub unsafe extern "C" fn driver_realloc(ptr: *mut c_void, size: ErlDrvSizeT) -> 
 /// `driver_free(ptr)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_free(ptr: *mut c_void) {
+    if check::hooks() != 0 && !hook_free("driver_free", ptr) {
+        return;
+    }
+    // SAFETY: `ptr` comes from driver_alloc by contract (the checker, when
+    // on, made sure).
+    unsafe { free_unhooked(ptr) }
+}
+
+/// `driver_free` without the checker's and the trace's hooks, for memory
+/// the host frees on a driver's behalf (a `control` answer buffer).
+///
+/// # Safety
+/// `ptr` is null or a live block from `driver_alloc`.
+pub(crate) unsafe fn free_unhooked(ptr: *mut c_void) {
     if ptr.is_null() {
         return;
     }
@@ -102,23 +167,50 @@ pub unsafe extern "C" fn driver_free(ptr: *mut c_void) {
 /// `driver_alloc_binary(size)`: reference count 1.
 #[no_mangle]
 pub unsafe extern "C" fn driver_alloc_binary(size: ErlDrvSizeT) -> *mut ErlDrvBinary {
-    guard("driver_alloc_binary", std::ptr::null_mut(), || binary::alloc_raw(size))
+    let b = guard("driver_alloc_binary", std::ptr::null_mut(), || binary::alloc_raw(size));
+    if check::hooks() != 0 {
+        check::binary_allocated(b, size);
+        hook_alloc("driver_alloc_binary", size, b as *mut c_void);
+    }
+    b
 }
 
 /// `driver_realloc_binary(bin, size)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_realloc_binary(bin: *mut ErlDrvBinary, size: ErlDrvSizeT) -> *mut ErlDrvBinary {
     if bin.is_null() {
-        return binary::alloc_raw(size);
+        // SAFETY: as driver_alloc_binary.
+        return unsafe { driver_alloc_binary(size) };
+    }
+    if !bin_ok("driver_realloc_binary", bin, false) {
+        return std::ptr::null_mut();
     }
     // SAFETY: a live driver binary by contract.
-    unsafe { binary::realloc_raw(bin, size) }
+    let new = unsafe { binary::realloc_raw(bin, size) };
+    if check::hooks() != 0 && !new.is_null() {
+        check::binary_moved(bin, new, size);
+    }
+    new
+}
+
+/// The checker for a use of `bin` (`dec`: the use drops a reference):
+/// `false` if it must not run.
+fn bin_ok(name: &'static str, bin: *mut ErlDrvBinary, dec: bool) -> bool {
+    if check::hooks() == 0 {
+        return true;
+    }
+    if check::hooks() & check::TRACE != 0 {
+        check::trace::call(0, name, &format!("{bin:p}"), "ok", std::time::Duration::ZERO);
+    }
+    // SAFETY: the checker asks for the count only of a binary it did not
+    // see die (quarantined binaries stay readable anyway).
+    check::binary_use(name, bin, || unsafe { binary::refc_get(bin) }, dec)
 }
 
 /// `driver_free_binary(bin)`: drops one reference.
 #[no_mangle]
 pub unsafe extern "C" fn driver_free_binary(bin: *mut ErlDrvBinary) {
-    if !bin.is_null() {
+    if !bin.is_null() && bin_ok("driver_free_binary", bin, true) {
         // SAFETY: the driver owns one reference, by contract.
         unsafe { binary::release_raw(bin) }
     }
@@ -127,6 +219,9 @@ pub unsafe extern "C" fn driver_free_binary(bin: *mut ErlDrvBinary) {
 /// `driver_binary_get_refc(bin)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_binary_get_refc(bin: *mut ErlDrvBinary) -> ErlDrvSInt {
+    if !bin_ok("driver_binary_get_refc", bin, false) {
+        return 0;
+    }
     // SAFETY: a live driver binary by contract.
     unsafe { binary::refc_get(bin) as ErlDrvSInt }
 }
@@ -134,6 +229,9 @@ pub unsafe extern "C" fn driver_binary_get_refc(bin: *mut ErlDrvBinary) -> ErlDr
 /// `driver_binary_inc_refc(bin)`: returns the new count.
 #[no_mangle]
 pub unsafe extern "C" fn driver_binary_inc_refc(bin: *mut ErlDrvBinary) -> ErlDrvSInt {
+    if !bin_ok("driver_binary_inc_refc", bin, false) {
+        return 0;
+    }
     // SAFETY: a live driver binary by contract.
     unsafe { binary::refc_add(bin, 1) as ErlDrvSInt }
 }
@@ -142,6 +240,9 @@ pub unsafe extern "C" fn driver_binary_inc_refc(bin: *mut ErlDrvBinary) -> ErlDr
 /// `driver_free_binary` for that), as in ERTS.
 #[no_mangle]
 pub unsafe extern "C" fn driver_binary_dec_refc(bin: *mut ErlDrvBinary) -> ErlDrvSInt {
+    if !bin_ok("driver_binary_dec_refc", bin, true) {
+        return 0;
+    }
     // SAFETY: a live driver binary by contract.
     unsafe { binary::refc_add(bin, -1) as ErlDrvSInt }
 }

@@ -11,6 +11,7 @@ use std::ffi::CStr;
 use std::os::raw::{c_char, c_uint};
 
 use crate::binary::{self, Bin};
+use crate::check::{self, trace};
 use crate::error::BifError;
 use crate::abi::sys::{spent, Timeslice};
 use crate::ddll::Driver;
@@ -27,6 +28,10 @@ const ERROR_BADARG: isize = -3;
 /// raises for the three `ERL_DRV_ERROR_*` returns.
 pub(crate) fn start(port: &Port, driver: &Driver, command: &CStr) -> Result<ErlDrvData, BifError> {
     let Some(start) = driver.entry().start else { return Ok(std::ptr::null_mut()) };
+    let _cb = hook(port, driver, "start", || {
+        let opts = if port.binary_mode() { "[binary]" } else { "[]" };
+        format!("{:?}, {opts}", command.to_string_lossy())
+    });
     // SAFETY: `start` is the driver's callback, called as erl_driver.h
     // specifies, with a live port handle and a NUL-terminated command that
     // outlives the call.
@@ -52,16 +57,18 @@ pub(crate) fn start_result(port: &Port, data: ErlDrvData) -> Result<ErlDrvData, 
 }
 
 /// Calls `stop(drv_data)`.
-pub(crate) fn stop(_port: &Port, driver: &Driver, data: ErlDrvData) {
+pub(crate) fn stop(port: &Port, driver: &Driver, data: ErlDrvData) {
     if let Some(stop) = driver.entry().stop {
+        let _cb = hook(port, driver, "stop", String::new);
         // SAFETY: the driver's callback with the data its start returned.
         unsafe { stop(data) }
     }
 }
 
 /// Calls `flush(drv_data)`.
-pub(crate) fn flush(_port: &Port, driver: &Driver, data: ErlDrvData) {
+pub(crate) fn flush(port: &Port, driver: &Driver, data: ErlDrvData) {
     if let Some(flush) = driver.entry().flush {
+        let _cb = hook(port, driver, "flush", String::new);
         // SAFETY: as for stop.
         unsafe { flush(data) }
     }
@@ -71,22 +78,25 @@ pub(crate) fn flush(_port: &Port, driver: &Driver, data: ErlDrvData) {
 pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
     let _slice = Timeslice::begin(port.handle(), spent::TIMEOUT);
     if let Some(timeout) = driver.entry().timeout {
+        let _cb = hook(port, driver, "timeout", String::new);
         // SAFETY: as for stop.
         unsafe { timeout(data) }
     }
 }
 
 /// Calls `ready_input(drv_data, event)`.
-pub(crate) fn ready_input(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+pub(crate) fn ready_input(port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
     if let Some(f) = driver.entry().ready_input {
+        let _cb = hook(port, driver, "ready_input", || fd.to_string());
         // SAFETY: the driver's callback for an event it selected.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
     }
 }
 
 /// Calls `ready_output(drv_data, event)`.
-pub(crate) fn ready_output(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+pub(crate) fn ready_output(port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
     if let Some(f) = driver.entry().ready_output {
+        let _cb = hook(port, driver, "ready_output", || fd.to_string());
         // SAFETY: as for ready_input.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
     }
@@ -96,22 +106,26 @@ pub(crate) fn ready_output(_port: &Port, driver: &Driver, data: ErlDrvData, fd: 
 pub(crate) fn stop_select(driver: &Driver, fd: i32) {
     if let Some(f) = driver.entry().stop_select {
         let _guard = driver.driver_lock.lock();
+        check::stop_select(fd);
+        let _cb = check::callback(0, 0, driver.name(), "stop_select", || fd.to_string());
         // SAFETY: the driver's callback for an event it marked in use.
         unsafe { f(fd as isize as ErlDrvEvent, std::ptr::null_mut()) }
     }
 }
 
 /// Calls `process_exit(drv_data, monitor)`.
-pub(crate) fn process_exit(_port: &Port, driver: &Driver, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
+pub(crate) fn process_exit(port: &Port, driver: &Driver, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
     if let Some(f) = driver.entry().process_exit {
+        let _cb = hook(port, driver, "process_exit", String::new);
         // SAFETY: the driver's callback with a monitor it made.
         unsafe { f(data, monitor) }
     }
 }
 
 /// Calls `ready_async(drv_data, async_data)`.
-pub(crate) fn ready_async(_port: &Port, driver: &Driver, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
+pub(crate) fn ready_async(port: &Port, driver: &Driver, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
     if let Some(f) = driver.entry().ready_async {
+        let _cb = hook(port, driver, "ready_async", || format!("{async_data:p}"));
         // SAFETY: the driver's callback with the data of its finished job.
         unsafe { f(data, async_data as ErlDrvThreadData) }
     }
@@ -121,6 +135,7 @@ pub(crate) fn ready_async(_port: &Port, driver: &Driver, data: ErlDrvData, async
 pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8]) {
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(output) = driver.entry().output {
+        let _cb = hook(port, driver, "output", || trace::payload(buf));
         // SAFETY: the buffer is valid for `len` bytes during the call; the
         // driver may not keep it (erl_driver.h).
         unsafe { output(data, buf.as_ptr() as *mut c_char, buf.len()) }
@@ -131,6 +146,8 @@ pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8])
 pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut ErlIOVec) {
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(outputv) = driver.entry().outputv {
+        // SAFETY: `ev` is the live ErlIOVec the caller built.
+        let _cb = hook(port, driver, "outputv", || trace::payload(&unsafe { iovec_bytes(ev) }));
         // SAFETY: `ev` and everything it points to live during the call.
         unsafe { outputv(data, ev) }
     }
@@ -149,6 +166,7 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
     let Some(control) = driver.entry().control else {
         return Err(BifError::badarg(format!("driver {} has no control callback", driver.name())));
     };
+    let mut cb = hook(port, driver, "control", || format!("{op}, {}", trace::payload(input)));
     let mut offered = [0u8; CONTROL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;
@@ -158,6 +176,23 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
         control(data, op as c_uint, input.as_mut_ptr() as *mut c_char, input.len(), &mut rbuf, CONTROL_RLEN)
     };
     let binary = port.control_flags.load(std::sync::atomic::Ordering::Relaxed) & PORT_CONTROL_FLAG_BINARY != 0;
+    let binary = if check::hooks() & check::CHECK != 0 && !rbuf.is_null() && rbuf != orig {
+        control_mode(port, binary, rbuf as usize)
+    } else {
+        binary
+    };
+    if let Some(cb) = &mut cb {
+        cb.result(|| match ret {
+            r if r < 0 => format!("{r} (badarg)"),
+            _ if rbuf.is_null() => "[]".to_owned(),
+            _ if rbuf == orig => trace::payload(&offered[..(ret as usize).min(CONTROL_RLEN)]),
+            // SAFETY: the driver's answer: a binary (orig_size bytes) or a
+            // driver_alloc'ed buffer of `ret` bytes.
+            _ if binary => trace::payload(unsafe { binary::bytes_of(rbuf as *mut ErlDrvBinary) }),
+            // SAFETY: as above.
+            _ => trace::payload(unsafe { super::bytes(rbuf, ret as usize) }),
+        });
+    }
     if ret < 0 {
         release(rbuf, orig, binary);
         return Err(BifError::badarg(format!(
@@ -184,8 +219,9 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
     // SAFETY: the driver allocated `rbuf` with driver_alloc and wrote `ret`
     // bytes; we own it now.
     let t = bytes_term(unsafe { super::bytes(rbuf, ret) });
+    check::host_frees(rbuf as usize);
     // SAFETY: allocated by driver_alloc, handed over to us.
-    unsafe { super::binary::driver_free(rbuf as *mut _) };
+    unsafe { super::binary::free_unhooked(rbuf as *mut _) };
     Ok(t)
 }
 
@@ -197,6 +233,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
         // SAFETY: a binary-mode answer is a driver binary we now own.
         unsafe { binary::release_raw(rbuf as *mut ErlDrvBinary) }
     } else {
+        check::host_frees(rbuf as usize);
         // SAFETY: a list-mode answer buffer from driver_alloc.
         unsafe { super::binary::driver_free(rbuf as *mut _) }
     }
@@ -211,6 +248,10 @@ pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg:
     let Some(call) = driver.entry().call else {
         return Err(BifError::badarg(format!("driver {} has no call callback", driver.name())));
     };
+    let mut cb = hook(port, driver, "call", || {
+        let t = crate::term::ext::binary_to_term(arg).map_or_else(|| trace::payload(arg), |t| t.to_string());
+        format!("{op}, {t}")
+    });
     let mut offered = [0u8; CALL_RLEN];
     let orig = offered.as_mut_ptr() as *mut c_char;
     let mut rbuf = orig;
@@ -219,6 +260,18 @@ pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg:
     let ret = unsafe {
         call(data, op as c_uint, arg.as_mut_ptr() as *mut c_char, arg.len(), &mut rbuf, CALL_RLEN, &mut flags)
     };
+    if let Some(cb) = &mut cb {
+        cb.result(|| match ret {
+            r if r < 0 => format!("{r} (badarg)"),
+            _ if rbuf.is_null() => "[]".to_owned(),
+            _ => {
+                // SAFETY: the driver's answer of `ret` bytes (in the
+                // offered buffer, or one it allocated).
+                let b = unsafe { super::bytes(rbuf, (ret as usize).min(if rbuf == orig { CALL_RLEN } else { usize::MAX })) };
+                crate::term::ext::binary_to_term(b).map_or_else(|| trace::payload(b), |t| t.to_string())
+            }
+        });
+    }
     if ret < 0 {
         release(rbuf, orig, false);
         return Err(BifError::badarg(format!("driver {} returned {ret} from call({op})", driver.name())));
@@ -243,4 +296,59 @@ pub(crate) fn data_term(port: &Port, bytes: &[u8]) -> Term {
     } else {
         Term::compact_byte_list(bytes)
     }
+}
+
+/// Enters callback `cb` for the checker and the trace (nothing, one relaxed
+/// load, when both are off).
+#[inline(always)]
+fn hook(port: &Port, driver: &Driver, cb: &'static str, args: impl FnOnce() -> String) -> Option<check::Callback> {
+    check::callback(port.handle() as usize, port.id().0, driver.name(), cb, args)
+}
+
+/// The bytes of an `ErlIOVec`, for the trace.
+///
+/// # Safety
+/// `ev` must be a live ErlIOVec whose `iov` entries are readable.
+unsafe fn iovec_bytes(ev: *const ErlIOVec) -> Vec<u8> {
+    let mut v = Vec::new();
+    if ev.is_null() {
+        return v;
+    }
+    // SAFETY: by contract: `vsize` entries, each `iov_len` readable bytes.
+    unsafe {
+        let ev = &*ev;
+        for i in 0..ev.vsize.max(0) as usize {
+            let io = &*ev.iov.add(i);
+            v.extend_from_slice(super::bytes(io.iov_base as *const c_char, io.iov_len));
+        }
+    }
+    v
+}
+
+/// Checks the mode of a control answer the driver allocated: in binary mode
+/// it must be an `ErlDrvBinary`, otherwise `driver_alloc`'ed memory.
+/// Returns the mode to release it in (what it really is).
+fn control_mode(port: &Port, binary: bool, rbuf: usize) -> bool {
+    let is_bin = check::is_binary(rbuf);
+    if binary && !is_bin && check::is_alloc(rbuf) {
+        check::report(
+            "control",
+            format_args!(
+                "control of port {} returned a driver_alloc'ed buffer in binary mode (PORT_CONTROL_FLAG_BINARY): the answer must be an ErlDrvBinary from driver_alloc_binary",
+                Term::Port(port.id())
+            ),
+        );
+        return false;
+    }
+    if !binary && is_bin {
+        check::report(
+            "control",
+            format_args!(
+                "control of port {} returned an ErlDrvBinary without PORT_CONTROL_FLAG_BINARY: in list mode the answer must be a driver_alloc'ed buffer",
+                Term::Port(port.id())
+            ),
+        );
+        return true;
+    }
+    binary
 }

@@ -10,13 +10,12 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
-use super::guard;
 use crate::ffi::ErlDrvPort;
 use crate::port as port_mod;
 use crate::term::Term;
 
-fn fail(port: ErlDrvPort, reason: impl FnOnce() -> Term) -> c_int {
-    guard("driver_failure", -1, || {
+fn fail(name: &'static str, port: ErlDrvPort, reason: impl FnOnce() -> Term) -> c_int {
+    super::hooked(name, port, crate::check::Thread::Callback, String::new, -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         port_mod::request_exit(p, reason(), true);
@@ -28,7 +27,7 @@ fn fail(port: ErlDrvPort, reason: impl FnOnce() -> Term) -> c_int {
 /// `normal`, as in ERTS).
 #[no_mangle]
 pub unsafe extern "C" fn driver_failure(port: ErlDrvPort, error: c_int) -> c_int {
-    fail(port, || if error == 0 { Term::atom("normal") } else { Term::Int(error as i64) })
+    fail("driver_failure", port, || if error == 0 { Term::atom("normal") } else { Term::Int(error as i64) })
 }
 
 /// `driver_failure_atom(port, string)`: exit reason `list_to_atom(string)`.
@@ -39,20 +38,20 @@ pub unsafe extern "C" fn driver_failure_atom(port: ErlDrvPort, string: *mut c_ch
     }
     // SAFETY: a NUL-terminated string by contract.
     let name = unsafe { CStr::from_ptr(string) }.to_string_lossy().into_owned();
-    fail(port, || Term::atom(&name))
+    fail("driver_failure_atom", port, || Term::atom(&name))
 }
 
 /// `driver_failure_posix(port, error)`: exit reason `erl_errno_id(error)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_failure_posix(port: ErlDrvPort, error: c_int) -> c_int {
-    fail(port, || Term::atom(super::misc::errno_name(error)))
+    fail("driver_failure_posix", port, || Term::atom(super::misc::errno_name(error)))
 }
 
 /// `driver_failure_eof(port)`: `{Port, eof}` to the owner if the port was
 /// opened with `eof`, else the port closes with reason `normal`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_failure_eof(port: ErlDrvPort) -> c_int {
-    guard("driver_failure_eof", -1, || {
+    super::hooked("driver_failure_eof", port, crate::check::Thread::Callback, String::new, -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         if p.options.eof {
@@ -68,7 +67,7 @@ pub unsafe extern "C" fn driver_failure_eof(port: ErlDrvPort) -> c_int {
 /// (`err` 0) or `erl_errno_id(err)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_exit(port: ErlDrvPort, err: c_int) -> c_int {
-    guard("driver_exit", -1, || {
+    super::hooked("driver_exit", port, crate::check::Thread::Callback, || err.to_string(), -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         port_mod::unlink_owner(p);

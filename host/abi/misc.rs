@@ -59,10 +59,12 @@ pub fn term_data_atom(t: ErlDrvTermData) -> Option<Atom> {
 /// `port_control` answer with binaries.
 #[no_mangle]
 pub unsafe extern "C" fn set_port_control_flags(port: ErlDrvPort, flags: c_int) {
-    // SAFETY: live port by contract.
-    if let Some(p) = unsafe { super::port_ref(port) } {
-        p.control_flags.store(flags, Ordering::Relaxed);
-    }
+    super::hooked("set_port_control_flags", port, crate::check::Thread::Callback, || flags.to_string(), (), || {
+        // SAFETY: live port by contract.
+        if let Some(p) = unsafe { super::port_ref(port) } {
+            p.control_flags.store(flags, Ordering::Relaxed);
+        }
+    })
 }
 
 /// `get_port_flags(port)`: `PORT_FLAG_BINARY` if opened with `binary`
@@ -90,11 +92,13 @@ pub unsafe extern "C" fn driver_connected(port: ErlDrvPort) -> ErlDrvTermData {
 /// current callback.
 #[no_mangle]
 pub unsafe extern "C" fn driver_caller(port: ErlDrvPort) -> ErlDrvTermData {
-    // SAFETY: live port by contract.
-    match unsafe { super::port_ref(port) } {
-        Some(p) => pid_term_data(p.state.lock().borrow().caller),
-        None => 0,
-    }
+    super::hooked("driver_caller", port, crate::check::Thread::Callback, String::new, 0, || {
+        // SAFETY: live port by contract.
+        match unsafe { super::port_ref(port) } {
+            Some(p) => pid_term_data(p.state.lock().borrow().caller),
+            None => 0,
+        }
+    })
 }
 
 /// `driver_mk_port(port)`: the port's id as term data.
@@ -176,7 +180,7 @@ fn lower_name(upper: &'static str) -> &'static CStr {
 /// callback, as ERTS 25 does: nothing fires), or -1 for a bad port.
 #[no_mangle]
 pub unsafe extern "C" fn driver_set_timer(port: ErlDrvPort, timeout: std::os::raw::c_ulong) -> c_int {
-    super::guard("driver_set_timer", -1, || {
+    super::hooked("driver_set_timer", port, crate::check::Thread::Callback, || timeout.to_string(), -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         let Some(host) = p.host.upgrade() else { return -1 };
@@ -188,12 +192,14 @@ pub unsafe extern "C" fn driver_set_timer(port: ErlDrvPort, timeout: std::os::ra
 /// `driver_cancel_timer(port)`: disarms the port's timer. Returns 0.
 #[no_mangle]
 pub unsafe extern "C" fn driver_cancel_timer(port: ErlDrvPort) -> c_int {
-    // SAFETY: live port by contract.
-    let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
-    if let Some(host) = p.host.upgrade() {
-        host.timers.cancel(p);
-    }
-    0
+    super::hooked("driver_cancel_timer", port, crate::check::Thread::Callback, String::new, -1, || {
+        // SAFETY: live port by contract.
+        let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
+        if let Some(host) = p.host.upgrade() {
+            host.timers.cancel(p);
+        }
+        0
+    })
 }
 
 /// `driver_read_timer(port, &time_left)`: milliseconds until the timer

@@ -8,6 +8,7 @@
 //! turns a panic into the function's error value and a message on stderr.
 
 pub mod binary;
+pub mod cov;
 pub mod ddll;
 pub mod entry;
 pub mod failure;
@@ -45,6 +46,57 @@ pub(crate) fn guard<R>(name: &str, fail: R, f: impl FnOnce() -> R) -> R {
             fail
         }
     }
+}
+
+/// Runs `f`, the body of `erl_driver` function `name` called with port
+/// handle `port` (NULL for none), under [`guard`], and hands it to the
+/// checker and the trace when they are on: the one way out of a driver.
+/// With both off this is `guard` after one relaxed load. With the checker
+/// on, a handle that is no live port is reported and `f` does not run
+/// (`fail` is returned); a call from a thread `thread` does not allow is
+/// reported and runs.
+#[inline(always)]
+pub(crate) fn hooked<R: std::fmt::Debug>(
+    name: &'static str,
+    port: ErlDrvPort,
+    thread: crate::check::Thread,
+    args: impl FnOnce() -> String,
+    fail: R,
+    f: impl FnOnce() -> R,
+) -> R {
+    if crate::check::hooks() == 0 {
+        return guard(name, fail, f);
+    }
+    hooked_slow(name, port, thread, args, fail, f)
+}
+
+#[cold]
+fn hooked_slow<R: std::fmt::Debug>(
+    name: &'static str,
+    port: ErlDrvPort,
+    thread: crate::check::Thread,
+    args: impl FnOnce() -> String,
+    fail: R,
+    f: impl FnOnce() -> R,
+) -> R {
+    use crate::check;
+    let pdl = || {
+        // SAFETY: only called once the checker found `port` live.
+        unsafe { port_ref(port) }.map_or(0, |p| p.pdl.load(std::sync::atomic::Ordering::Acquire) as usize)
+    };
+    if !check::check_call(name, port as usize, thread, pdl) {
+        return fail;
+    }
+    if check::hooks() & check::TRACE == 0 {
+        return guard(name, fail, f);
+    }
+    let args = args();
+    // SAFETY: the checker (if on) found it live; otherwise by contract.
+    let id = unsafe { port_ref(port) }.map_or(0, |p| p.id().0);
+    let t = std::time::Instant::now();
+    let r = guard(name, fail, f);
+    check::trace::call(id, name, &args, &format!("{r:?}"), t.elapsed());
+    r
 }
 
 /// The port behind a driver's `ErlDrvPort`, `None` for NULL.

@@ -33,7 +33,7 @@ fn data_with_header(p: &Port, header: &[u8], body: Bin) -> Term {
 /// `driver_output(port, buf, len)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_output(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    guard("driver_output", -1, || {
+    super::hooked("driver_output", port, crate::check::Thread::Callback, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
         // SAFETY: the driver passes its own live port and `len` bytes.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let data = unsafe { bytes(buf, len) };
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn driver_output2(
     buf: *mut c_char,
     len: ErlDrvSizeT,
 ) -> c_int {
-    guard("driver_output2", -1, || {
+    super::hooked("driver_output2", port, crate::check::Thread::Callback, || format!("{}, {}", crate::check::trace::payload(unsafe { bytes(hbuf, hlen) }), crate::check::trace::payload(unsafe { bytes(buf, len) })), -1, || {
         // SAFETY: as for driver_output.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let (h, b) = unsafe { (bytes(hbuf, hlen), bytes(buf, len)) };
@@ -71,7 +71,7 @@ pub unsafe extern "C" fn driver_output_binary(
     offset: ErlDrvSizeT,
     len: ErlDrvSizeT,
 ) -> c_int {
-    guard("driver_output_binary", -1, || {
+    super::hooked("driver_output_binary", port, crate::check::Thread::Callback, || format!("{hlen}, {bin:p}, {offset}, {len}"), -1, || {
         // SAFETY: as for driver_output; `bin` is a live driver binary.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         if bin.is_null() || offset + len > unsafe { (*bin).orig_size } as usize {
@@ -94,7 +94,7 @@ pub unsafe extern "C" fn driver_outputv(
     ev: *mut ErlIOVec,
     skip: ErlDrvSizeT,
 ) -> c_int {
-    guard("driver_outputv", -1, || {
+    super::hooked("driver_outputv", port, crate::check::Thread::Callback, || format!("{hlen}, {ev:p}, {skip}"), -1, || {
         // SAFETY: as for driver_output; `ev` is a valid ErlIOVec.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let h = unsafe { bytes(hbuf, hlen) };

@@ -90,6 +90,7 @@ pub unsafe extern "C" fn driver_pdl_lock(pdl_: ErlDrvPDL) {
     if let Some(l) = pdl(pdl_) {
         l.refc.fetch_add(1, Ordering::AcqRel);
         l.lock.lock();
+        crate::check::pdl_held(pdl_ as usize, true);
     }
 }
 
@@ -98,6 +99,7 @@ pub unsafe extern "C" fn driver_pdl_lock(pdl_: ErlDrvPDL) {
 #[no_mangle]
 pub unsafe extern "C" fn driver_pdl_unlock(pdl_: ErlDrvPDL) {
     if let Some(l) = pdl(pdl_) {
+        crate::check::pdl_held(pdl_ as usize, false);
         // SAFETY: the caller holds the lock, by contract.
         unsafe { l.lock.unlock() };
         release(pdl_ as *mut Pdl);

@@ -28,13 +28,15 @@ const ERL_DRV_ERROR_ERRNO: isize = -2;
 /// (`port_command/3` with `nosuspend` returns `false`).
 #[no_mangle]
 pub unsafe extern "C" fn set_busy_port(port: ErlDrvPort, on: c_int) {
-    // SAFETY: live port by contract.
-    if let Some(p) = unsafe { super::port_ref(port) } {
-        *p.busy.lock() = on != 0;
-        if on == 0 {
-            p.busy_cv.notify_all();
+    super::hooked("set_busy_port", port, crate::check::Thread::Callback, || on.to_string(), (), || {
+        // SAFETY: live port by contract.
+        if let Some(p) = unsafe { super::port_ref(port) } {
+            *p.busy.lock() = on != 0;
+            if on == 0 {
+                p.busy_cv.notify_all();
+            }
         }
-    }
+    })
 }
 
 /// `erl_drv_busy_msgq_limits(port, &low, &high)`: reads or sets the busy
@@ -149,7 +151,7 @@ fn monitor_id(m: *const ErlDrvMonitor) -> Option<u64> {
 /// process is not alive, `-1` if the driver has no `process_exit`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_monitor_process(port: ErlDrvPort, process: ErlDrvTermData, monitor: *mut ErlDrvMonitor) -> c_int {
-    super::guard("driver_monitor_process", -1, || {
+    super::hooked("driver_monitor_process", port, crate::check::Thread::Callback, || format!("{process:#x}"), -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         if p.driver().is_none_or(|d| d.entry().process_exit.is_none()) || monitor.is_null() {
@@ -225,7 +227,7 @@ pub unsafe extern "C" fn driver_create_port(
     name: *mut c_char,
     drv_data: ErlDrvData,
 ) -> ErlDrvPort {
-    super::guard("driver_create_port", INVALID_PORT, || {
+    super::hooked("driver_create_port", creator, crate::check::Thread::Callback, || format!("{owner_pid:#x}"), INVALID_PORT, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(creator) }) else { return INVALID_PORT };
         let Some(owner) = term_data_pid(owner_pid) else { return INVALID_PORT };

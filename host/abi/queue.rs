@@ -7,7 +7,7 @@
 
 use std::os::raw::{c_char, c_int};
 
-use super::{bytes, guard};
+use super::bytes;
 use crate::binary::{self, Bin};
 use crate::ffi::{ErlDrvBinary, ErlDrvPort, ErlDrvSizeT, ErlIOVec, SysIOVec};
 use crate::port::{self as port_mod};
@@ -30,7 +30,7 @@ const SIZE_ERROR: ErlDrvSizeT = ErlDrvSizeT::MAX;
 /// `driver_enq(port, buf, len)`: copies `len` bytes to the tail.
 #[no_mangle]
 pub unsafe extern "C" fn driver_enq(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    guard("driver_enq", -1, || {
+    super::hooked("driver_enq", port, crate::check::Thread::Queue, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
         // SAFETY: live port, `len` readable bytes, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         p.queue.lock().enq(Bin::from_slice(unsafe { bytes(buf, len) }));
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn driver_enq(port: ErlDrvPort, buf: *mut c_char, len: Erl
 /// `driver_pushq(port, buf, len)`: copies `len` bytes to the head.
 #[no_mangle]
 pub unsafe extern "C" fn driver_pushq(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    guard("driver_pushq", -1, || {
+    super::hooked("driver_pushq", port, crate::check::Thread::Queue, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
         // SAFETY: as for driver_enq.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         p.queue.lock().push(Bin::from_slice(unsafe { bytes(buf, len) }));
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn driver_pushq(port: ErlDrvPort, buf: *mut c_char, len: E
 /// holds fewer than `size`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_deq(port: ErlDrvPort, size: ErlDrvSizeT) -> ErlDrvSizeT {
-    guard("driver_deq", SIZE_ERROR, || {
+    super::hooked("driver_deq", port, crate::check::Thread::Queue, || size.to_string(), SIZE_ERROR, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return SIZE_ERROR };
         let left = p.queue.lock().deq(size);
@@ -70,18 +70,20 @@ pub unsafe extern "C" fn driver_deq(port: ErlDrvPort, size: ErlDrvSizeT) -> ErlD
 /// `driver_sizeq(port)`: bytes queued, -1 for a bad port.
 #[no_mangle]
 pub unsafe extern "C" fn driver_sizeq(port: ErlDrvPort) -> ErlDrvSizeT {
-    // SAFETY: live port by contract.
-    match unsafe { port_ref(port) } {
-        Some(p) => p.queue.lock().size(),
-        None => SIZE_ERROR,
-    }
+    super::hooked("driver_sizeq", port, crate::check::Thread::Queue, String::new, SIZE_ERROR, || {
+        // SAFETY: live port by contract.
+        match unsafe { super::port_ref(port) } {
+            Some(p) => p.queue.lock().size(),
+            None => SIZE_ERROR,
+        }
+    })
 }
 
 /// `driver_peekq(port, &vlen)`: the queue as an array of `SysIOVec`, valid
 /// until the queue changes.
 #[no_mangle]
 pub unsafe extern "C" fn driver_peekq(port: ErlDrvPort, vlen: *mut c_int) -> *mut SysIOVec {
-    guard("driver_peekq", std::ptr::null_mut(), || {
+    super::hooked("driver_peekq", port, crate::check::Thread::Queue, String::new, std::ptr::null_mut(), || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { port_ref(port) }) else {
             if !vlen.is_null() {
@@ -106,7 +108,7 @@ pub unsafe extern "C" fn driver_peekq(port: ErlDrvPort, vlen: *mut c_int) -> *mu
 /// `driver_peekqv(port, ev)`: fills `ev` with the queue; returns its size.
 #[no_mangle]
 pub unsafe extern "C" fn driver_peekqv(port: ErlDrvPort, ev: *mut ErlIOVec) -> ErlDrvSizeT {
-    guard("driver_peekqv", SIZE_ERROR, || {
+    super::hooked("driver_peekqv", port, crate::check::Thread::Queue, String::new, SIZE_ERROR, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return SIZE_ERROR };
         if ev.is_null() {
@@ -134,7 +136,7 @@ unsafe fn share(bin: *mut ErlDrvBinary, offset: usize, len: usize) -> Option<Bin
 /// copying (one more reference).
 #[no_mangle]
 pub unsafe extern "C" fn driver_enq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary, offset: ErlDrvSizeT, len: ErlDrvSizeT) -> c_int {
-    guard("driver_enq_bin", -1, || {
+    super::hooked("driver_enq_bin", port, crate::check::Thread::Queue, || format!("{bin:p}, {offset}, {len}"), -1, || {
         // SAFETY: live port and binary by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(b) = (unsafe { share(bin, offset, len) }) else { return -1 };
@@ -146,7 +148,7 @@ pub unsafe extern "C" fn driver_enq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary
 /// `driver_pushq_bin(port, bin, offset, len)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_pushq_bin(port: ErlDrvPort, bin: *mut ErlDrvBinary, offset: ErlDrvSizeT, len: ErlDrvSizeT) -> c_int {
-    guard("driver_pushq_bin", -1, || {
+    super::hooked("driver_pushq_bin", port, crate::check::Thread::Queue, || format!("{bin:p}, {offset}, {len}"), -1, || {
         // SAFETY: as for driver_enq_bin.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(b) = (unsafe { share(bin, offset, len) }) else { return -1 };
@@ -197,7 +199,7 @@ unsafe fn segments(ev: *const ErlIOVec, mut skip: usize) -> Option<Vec<Bin>> {
 /// `driver_enqv(port, ev, skip)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_enqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: ErlDrvSizeT) -> c_int {
-    guard("driver_enqv", -1, || {
+    super::hooked("driver_enqv", port, crate::check::Thread::Queue, || format!("{ev:p}, {skip}"), -1, || {
         // SAFETY: live port and valid ev by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(segs) = (unsafe { segments(ev, skip) }) else { return -1 };
@@ -212,7 +214,7 @@ pub unsafe extern "C" fn driver_enqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: 
 /// `driver_pushqv(port, ev, skip)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_pushqv(port: ErlDrvPort, ev: *mut ErlIOVec, skip: ErlDrvSizeT) -> c_int {
-    guard("driver_pushqv", -1, || {
+    super::hooked("driver_pushqv", port, crate::check::Thread::Queue, || format!("{ev:p}, {skip}"), -1, || {
         // SAFETY: as for driver_enqv.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let Some(segs) = (unsafe { segments(ev, skip) }) else { return -1 };

@@ -5,7 +5,6 @@
 
 use std::os::raw::{c_int, c_long, c_uint, c_void};
 
-use super::guard;
 use crate::async_pool::Job;
 use crate::ffi::{ErlDrvEvent, ErlDrvPort};
 use crate::poll::Outcome;
@@ -19,7 +18,7 @@ use crate::poll::Outcome;
 /// closed descriptor; regular files are accepted, always ready).
 #[no_mangle]
 pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mode: c_int, on: c_int) -> c_int {
-    guard("driver_select", -1, || {
+    super::hooked("driver_select", port, crate::check::Thread::Callback, || format!("{}, {mode}, {on}", event as isize), -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         let Some(host) = p.host.upgrade() else { return -1 };
@@ -27,6 +26,7 @@ pub unsafe extern "C" fn driver_select(port: ErlDrvPort, event: ErlDrvEvent, mod
         if fd < 0 {
             return -1;
         }
+        crate::check::select(port as usize, fd, mode, on != 0);
         match host.poll.select(&host, p, fd, mode, on != 0) {
             Ok(Outcome::Done) => 0,
             Ok(Outcome::StopSelect) => {
@@ -53,7 +53,7 @@ pub unsafe extern "C" fn driver_async(
     async_data: *mut c_void,
     async_free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> c_long {
-    guard("driver_async", -1, || {
+    super::hooked("driver_async", port, crate::check::Thread::Any, String::new, -1, || {
         // SAFETY: live port by contract.
         let Some(p) = (unsafe { super::port_ref(port) }) else { return -1 };
         let Some(invoke) = async_invoke else { return -1 };
@@ -66,6 +66,7 @@ pub unsafe extern "C" fn driver_async(
             k
         });
         let job = Job { port: p.id(), invoke, data: async_data, free: async_free };
+        crate::check::async_submitted(p.id().0, port as usize, async_free.is_some());
         host.async_pool.submit(&host, &arc, key, job) as c_long
     })
 }

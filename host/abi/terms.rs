@@ -115,10 +115,10 @@ pub unsafe extern "C" fn driver_mk_term_nil() -> ErlDrvTermData {
 /// Returns 1 if sent, 0 if not (port closing), -1 for a bad port or spec.
 #[no_mangle]
 pub unsafe extern "C" fn erl_drv_output_term(port: ErlDrvTermData, data: *mut ErlDrvTermData, len: c_int) -> c_int {
-    guard("erl_drv_output_term", -1, || {
+    super::hooked("erl_drv_output_term", std::ptr::null_mut(), crate::check::Thread::Any, || format!("len={len}"), -1, || {
         let Some(p) = term_data_port(port).and_then(find_port) else { return -1 };
         // SAFETY: the driver passes `len` readable words, by contract.
-        unsafe { send(&p, Receiver::Owner, data, len) }
+        unsafe { send("erl_drv_output_term", &p, Receiver::Owner, data, len) }
     })
 }
 
@@ -133,10 +133,10 @@ pub unsafe extern "C" fn erl_drv_send_term(
     data: *mut ErlDrvTermData,
     len: c_int,
 ) -> c_int {
-    guard("erl_drv_send_term", -1, || {
+    super::hooked("erl_drv_send_term", std::ptr::null_mut(), crate::check::Thread::Any, || format!("{to:#x}, len={len}"), -1, || {
         let Some(p) = term_data_port(port).and_then(find_port) else { return -1 };
         // SAFETY: the driver passes `len` readable words, by contract.
-        unsafe { send(&p, Receiver::Pid(to), data, len) }
+        unsafe { send("erl_drv_send_term", &p, Receiver::Pid(to), data, len) }
     })
 }
 
@@ -144,11 +144,11 @@ pub unsafe extern "C" fn erl_drv_send_term(
 /// `erl_drv_output_term`, with the port's `ErlDrvPort`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_output_term(port: ErlDrvPort, data: *mut ErlDrvTermData, len: c_int) -> c_int {
-    guard("driver_output_term", -1, || {
+    super::hooked("driver_output_term", port, crate::check::Thread::Callback, || format!("len={len}"), -1, || {
         // SAFETY: the driver passes its own live port and `len` readable
         // words, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
-        unsafe { send(p, Receiver::Owner, data, len) }
+        unsafe { send("driver_output_term", p, Receiver::Owner, data, len) }
     })
 }
 
@@ -161,11 +161,11 @@ pub unsafe extern "C" fn driver_send_term(
     data: *mut ErlDrvTermData,
     len: c_int,
 ) -> c_int {
-    guard("driver_send_term", -1, || {
+    super::hooked("driver_send_term", port, crate::check::Thread::Callback, || format!("{to:#x}, len={len}"), -1, || {
         // SAFETY: the driver passes its own live port and `len` readable
         // words, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
-        unsafe { send(p, Receiver::Pid(to), data, len) }
+        unsafe { send("driver_send_term", p, Receiver::Pid(to), data, len) }
     })
 }
 
@@ -183,7 +183,7 @@ enum Receiver {
 /// # Safety
 /// `data` must be valid for reads of `len` words (when `len > 0`), and the
 /// pointers in the spec must be valid as each tag requires.
-unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_int) -> c_int {
+unsafe fn send(name: &'static str, port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_int) -> c_int {
     let phase = port.phase();
     match phase {
         Phase::Starting | Phase::Open => {}
@@ -201,7 +201,14 @@ unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_in
         unsafe { std::slice::from_raw_parts(data, len as usize) }
     };
     // SAFETY: by contract.
-    let Ok(built) = (unsafe { build(words) }) else { return -1 };
+    let at = std::cell::Cell::new(0);
+    // SAFETY: by contract.
+    let Ok(built) = (unsafe { build_at(words, &at) }) else {
+        if crate::check::hooks() & crate::check::CHECK != 0 {
+            malformed(name, words, at.get(), len);
+        }
+        return -1;
+    };
     // A receiver with a sink (an isolated worker's proxy) gets the term
     // there, with the sending port, in order with the port's other output.
     let to: Option<(Sender<Signal>, Option<Sink>)> = match to {
@@ -228,6 +235,45 @@ unsafe fn send(port: &Port, to: Receiver, data: *const ErlDrvTermData, len: c_in
         Ok(()) => 1,
         Err(_) => 0,
     }
+}
+
+/// Reports a malformed spec to the checker: where it went wrong.
+fn malformed(name: &str, words: &[ErlDrvTermData], at: usize, len: c_int) {
+    const NAMES: [(ErlDrvTermData, &str); 15] = [
+        (tag::NIL, "ERL_DRV_NIL"),
+        (tag::ATOM, "ERL_DRV_ATOM"),
+        (tag::INT, "ERL_DRV_INT"),
+        (tag::UINT, "ERL_DRV_UINT"),
+        (tag::INT64, "ERL_DRV_INT64"),
+        (tag::UINT64, "ERL_DRV_UINT64"),
+        (tag::PORT, "ERL_DRV_PORT"),
+        (tag::PID, "ERL_DRV_PID"),
+        (tag::FLOAT, "ERL_DRV_FLOAT"),
+        (tag::BINARY, "ERL_DRV_BINARY"),
+        (tag::BUF2BINARY, "ERL_DRV_BUF2BINARY"),
+        (tag::STRING, "ERL_DRV_STRING"),
+        (tag::STRING_CONS, "ERL_DRV_STRING_CONS"),
+        (tag::LIST, "ERL_DRV_LIST"),
+        (tag::TUPLE, "ERL_DRV_TUPLE"),
+    ];
+    let what = if len <= 0 {
+        format!("malformed term spec: length {len}")
+    } else if at >= words.len() {
+        format!("malformed term spec: after its {} words the stack does not hold exactly one term", words.len())
+    } else {
+        let w = words[at];
+        match NAMES.iter().find(|(t, _)| *t == w).map(|(_, n)| *n).or(match w {
+            tag::MAP => Some("ERL_DRV_MAP"),
+            tag::EXT2TERM => Some("ERL_DRV_EXT2TERM"),
+            _ => None,
+        }) {
+            Some(n) => format!(
+                "malformed term spec at word {at} ({n}): a bad or missing argument, or too few terms on the stack for it"
+            ),
+            None => format!("malformed term spec at word {at}: {w:#x} is no ERL_DRV_* tag"),
+        }
+    };
+    crate::check::report(name, what);
 }
 
 /// True while `port` is still in its host's port table.
@@ -301,7 +347,19 @@ struct Malformed;
 /// (NULL is checked): `BINARY` a live driver binary, `STRING`,
 /// `STRING_CONS`, `BUF2BINARY` and `EXT2TERM` readable bytes of the given
 /// length, `INT64`, `UINT64` and `FLOAT` a readable value.
+#[cfg(test)]
 unsafe fn build(words: &[ErlDrvTermData]) -> Result<Built, Malformed> {
+    // SAFETY: as for this function.
+    unsafe { build_at(words, &std::cell::Cell::new(0)) }
+}
+
+/// [`build`], leaving in `at` the index of the word where the spec went
+/// wrong (the start of the bad tag, or `words.len()` for a stack that does
+/// not end with one term).
+///
+/// # Safety
+/// As for [`build`].
+unsafe fn build_at(words: &[ErlDrvTermData], at: &std::cell::Cell<usize>) -> Result<Built, Malformed> {
     let mut stack: Vec<Term> = Vec::new();
     let mut late_fault = false;
     let mut i = 0;
@@ -316,6 +374,7 @@ unsafe fn build(words: &[ErlDrvTermData]) -> Result<Built, Malformed> {
         usize::try_from(w as c_int).map_err(|_| Malformed)
     };
     while i < words.len() {
+        at.set(i);
         let t = match words[i] {
             tag::NIL => {
                 i += 1;
@@ -411,6 +470,7 @@ unsafe fn build(words: &[ErlDrvTermData]) -> Result<Built, Malformed> {
         };
         stack.push(t);
     }
+    at.set(words.len());
     match (stack.pop(), stack.is_empty()) {
         (Some(term), true) => Ok(Built { term, late_fault }),
         _ => Err(Malformed),

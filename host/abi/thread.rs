@@ -149,6 +149,9 @@ pub unsafe extern "C" fn erl_drv_mutex_create(name: *mut c_char) -> *mut ErlDrvM
 pub unsafe extern "C" fn erl_drv_mutex_destroy(mtx: *mut ErlDrvMutex) {
     // SAFETY: a live mutex by contract (NULL is fatal).
     let m = unsafe { mutex(mtx, "erl_drv_mutex_destroy()") };
+    if crate::check::hooks() != 0 && !crate::check::mutex_destroying(mtx as usize, &m.name.as_cstr().to_string_lossy()) {
+        return;
+    }
     // SAFETY: an initialised mutex; an error (EBUSY: locked) leaves it alone.
     let res = unsafe { libc::pthread_mutex_destroy(m.raw.get()) };
     if res != 0 {
@@ -169,6 +172,9 @@ pub unsafe extern "C" fn erl_drv_mutex_lock(mtx: *mut ErlDrvMutex) {
     if res != 0 {
         fatal("erl_drv_mutex_lock()", res);
     }
+    if crate::check::hooks() != 0 {
+        crate::check::mutex_locked(mtx as usize, &m.name.as_cstr().to_string_lossy());
+    }
 }
 
 /// `erl_drv_mutex_trylock(mtx)`: 0, or `EBUSY` when it is held (also by
@@ -178,7 +184,11 @@ pub unsafe extern "C" fn erl_drv_mutex_trylock(mtx: *mut ErlDrvMutex) -> c_int {
     // SAFETY: a live mutex by contract.
     let m = unsafe { mutex(mtx, "erl_drv_mutex_trylock()") };
     // SAFETY: an initialised mutex at a fixed address.
-    unsafe { libc::pthread_mutex_trylock(m.raw.get()) }
+    let r = unsafe { libc::pthread_mutex_trylock(m.raw.get()) };
+    if r == 0 && crate::check::hooks() != 0 {
+        crate::check::mutex_locked(mtx as usize, &m.name.as_cstr().to_string_lossy());
+    }
+    r
 }
 
 /// `erl_drv_mutex_unlock(mtx)`.
@@ -186,6 +196,9 @@ pub unsafe extern "C" fn erl_drv_mutex_trylock(mtx: *mut ErlDrvMutex) -> c_int {
 pub unsafe extern "C" fn erl_drv_mutex_unlock(mtx: *mut ErlDrvMutex) {
     // SAFETY: a live mutex by contract.
     let m = unsafe { mutex(mtx, "erl_drv_mutex_unlock()") };
+    if crate::check::hooks() != 0 && !crate::check::mutex_unlocking(mtx as usize, &m.name.as_cstr().to_string_lossy()) {
+        return;
+    }
     // SAFETY: an initialised mutex the caller holds.
     let res = unsafe { libc::pthread_mutex_unlock(m.raw.get()) };
     if res != 0 {
@@ -278,10 +291,18 @@ pub unsafe extern "C" fn erl_drv_cond_broadcast(cnd: *mut ErlDrvCond) {
 pub unsafe extern "C" fn erl_drv_cond_wait(cnd: *mut ErlDrvCond, mtx: *mut ErlDrvMutex) {
     // SAFETY: live objects by contract.
     let (c, m) = unsafe { (cond(cnd, "erl_drv_cond_wait()"), mutex(mtx, "erl_drv_cond_wait()")) };
+    // The wait lets go of the mutex and takes it again.
+    let hooked = crate::check::hooks() != 0;
+    if hooked {
+        crate::check::mutex_unlocking(mtx as usize, &m.name.as_cstr().to_string_lossy());
+    }
     // SAFETY: both initialised; the caller holds the mutex.
     let res = unsafe { libc::pthread_cond_wait(c.raw.get(), m.raw.get()) };
     if res != 0 {
         fatal("erl_drv_cond_wait()", res);
+    }
+    if hooked {
+        crate::check::mutex_relocked(mtx as usize);
     }
 }
 

@@ -181,6 +181,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     notify_links(host, port, &reason);
     notify_watchers(host, port, &reason);
     port.backend.ops().stop(port, &locks, started, &reason);
+    crate::check::stopped(port);
     port.queue.lock().clear();
     *port.timer.lock() = None;
     *port.busy.lock() = false;
@@ -240,6 +241,7 @@ pub(crate) fn shutdown(port: &Port) {
     let started = !matches!(port.phase(), Phase::Starting | Phase::Closed);
     port.set_phase(Phase::Closed);
     port.backend.ops().shutdown(port, &locks, started);
+    crate::check::stopped(port);
     port.queue.lock().clear();
 }
 

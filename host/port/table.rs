@@ -80,6 +80,10 @@ impl PortTable {
             }
         };
         let port = make(PortId(n));
+        if crate::check::hooks() != 0 {
+            let stop_select = port.driver().is_some_and(|d| d.entry().stop_select.is_some());
+            crate::check::port_born(port.handle() as usize, n, port.driver_name(), stop_select);
+        }
         t.slots[(n & mask) as usize] = Some(port.clone());
         t.count += 1;
         port
@@ -99,7 +103,9 @@ impl PortTable {
         let mut t = self.inner.write();
         let i = (id.0 & t.mask()) as usize;
         if matches!(&t.slots[i], Some(p) if p.id == id) {
-            t.slots[i] = None;
+            if let Some(p) = t.slots[i].take() {
+                crate::check::port_died(p);
+            }
             t.count -= 1;
         }
     }

@@ -2,6 +2,7 @@
 //! poller (the `polling` crate) and loading (`libloading`).
 
 pub mod crash;
+pub mod stderr;
 pub mod stdio;
 pub mod introspect;
 
