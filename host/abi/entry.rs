@@ -26,6 +26,8 @@ const ERROR_BADARG: isize = -3;
 /// Calls `start(port, command)`. The errors are what ERTS's `open_port/2`
 /// raises for the three `ERL_DRV_ERROR_*` returns.
 pub(crate) fn start(port: &Port, driver: &Driver, command: &CStr) -> Result<ErlDrvData, BifError> {
+    // Watched by the parent's watchdog in a worker (`crate::isolate::clock`).
+    let _busy = crate::isolate::clock::Busy::begin();
     let Some(start) = driver.entry().start else { return Ok(std::ptr::null_mut()) };
     // SAFETY: `start` is the driver's callback, called as erl_driver.h
     // specifies, with a live port handle and a NUL-terminated command that
@@ -53,6 +55,7 @@ pub(crate) fn start_result(port: &Port, data: ErlDrvData) -> Result<ErlDrvData, 
 
 /// Calls `stop(drv_data)`.
 pub(crate) fn stop(_port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(stop) = driver.entry().stop {
         // SAFETY: the driver's callback with the data its start returned.
         unsafe { stop(data) }
@@ -61,6 +64,7 @@ pub(crate) fn stop(_port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `flush(drv_data)`.
 pub(crate) fn flush(_port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(flush) = driver.entry().flush {
         // SAFETY: as for stop.
         unsafe { flush(data) }
@@ -69,6 +73,7 @@ pub(crate) fn flush(_port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `timeout(drv_data)`.
 pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::TIMEOUT);
     if let Some(timeout) = driver.entry().timeout {
         // SAFETY: as for stop.
@@ -78,6 +83,7 @@ pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `ready_input(drv_data, event)`.
 pub(crate) fn ready_input(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_input {
         // SAFETY: the driver's callback for an event it selected.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
@@ -86,6 +92,7 @@ pub(crate) fn ready_input(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i
 
 /// Calls `ready_output(drv_data, event)`.
 pub(crate) fn ready_output(_port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_output {
         // SAFETY: as for ready_input.
         unsafe { f(data, fd as isize as ErlDrvEvent) }
@@ -94,6 +101,7 @@ pub(crate) fn ready_output(_port: &Port, driver: &Driver, data: ErlDrvData, fd: 
 
 /// Calls `stop_select(event, NULL)`: the driver may now close the event.
 pub(crate) fn stop_select(driver: &Driver, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().stop_select {
         let _guard = driver.driver_lock.lock();
         // SAFETY: the driver's callback for an event it marked in use.
@@ -103,6 +111,7 @@ pub(crate) fn stop_select(driver: &Driver, fd: i32) {
 
 /// Calls `process_exit(drv_data, monitor)`.
 pub(crate) fn process_exit(_port: &Port, driver: &Driver, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().process_exit {
         // SAFETY: the driver's callback with a monitor it made.
         unsafe { f(data, monitor) }
@@ -111,6 +120,7 @@ pub(crate) fn process_exit(_port: &Port, driver: &Driver, data: ErlDrvData, moni
 
 /// Calls `ready_async(drv_data, async_data)`.
 pub(crate) fn ready_async(_port: &Port, driver: &Driver, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_async {
         // SAFETY: the driver's callback with the data of its finished job.
         unsafe { f(data, async_data as ErlDrvThreadData) }
@@ -119,6 +129,7 @@ pub(crate) fn ready_async(_port: &Port, driver: &Driver, data: ErlDrvData, async
 
 /// Calls `output(drv_data, buf, len)`.
 pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8]) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(output) = driver.entry().output {
         // SAFETY: the buffer is valid for `len` bytes during the call; the
@@ -129,6 +140,7 @@ pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8])
 
 /// Calls `outputv(drv_data, ev)`.
 pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut ErlIOVec) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(outputv) = driver.entry().outputv {
         // SAFETY: `ev` and everything it points to live during the call.
@@ -145,6 +157,7 @@ pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut E
 /// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
 /// the offered one being freed with `driver_free`.
 pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
     let Some(control) = driver.entry().control else {
         return Err(BifError::badarg(format!("driver {} has no control callback", driver.name())));
@@ -207,6 +220,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 /// buffer the driver allocated in place of the offered one is freed with
 /// `driver_free`. A negative return is `badarg`.
 pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let Some(call) = driver.entry().call else {
         return Err(BifError::badarg(format!("driver {} has no call callback", driver.name())));

@@ -63,8 +63,12 @@
 //! `erl_drv_init_ack` with an error) reaches the opener, as in ERTS.
 //!
 //! # Trust
-//! The parent trusts nothing from a worker: a frame that does not decode
-//! is skipped, an event naming a port it does not know is kept (bounded)
+//! The parent trusts nothing from a worker: a frame that does not decode,
+//! is not a tuple tagged as above, would add more than the worker's share
+//! of atoms to the parent's table (`wire::WORKER_ATOMS`,
+//! `wire::ALL_WORKERS_ATOMS`) or decode to more than `wire::FRAME_TERMS`
+//! terms kills the worker (`{driver_crashed, corrupt_ring}`,
+//! `{driver_crashed, too_many_atoms}`); an event naming a port it does not know is kept (bounded)
 //! until the port is attached, an event naming a process the worker was
 //! never given is dropped, `created` needs a creator port of that worker,
 //! and `locked` only counts for a driver one of its ports runs.
@@ -99,6 +103,7 @@
 //! as `driver_caller`; an entry added with `add_driver_entry` is not listed
 //! by the parent's `erl_ddll:loaded_drivers/0`.
 
+pub(crate) mod clock;
 pub(crate) mod ring;
 pub(crate) mod shm;
 pub mod wire;
@@ -175,6 +180,12 @@ pub(crate) struct Worker {
     is_dead: AtomicBool,
     /// Set before the watchdog kills the worker.
     kill_reason: Mutex<Option<Term>>,
+    /// Messages from this worker not yet received (back-pressure, see
+    /// [`MAX_PENDING`]).
+    pending: Arc<Pending>,
+    /// The atoms this worker's frames have added to the parent's table
+    /// (bounded: [`wire::WORKER_ATOMS`]).
+    atoms_made: std::sync::atomic::AtomicUsize,
     timeout: Option<Duration>,
     /// Set when the worker's end of the socket closes (it is gone), or when
     /// this `Worker` is dropped.
@@ -182,6 +193,65 @@ pub(crate) struct Worker {
     /// Our end of the socket pair, kept open: the worker ends when it closes.
     _sock: UnixStream,
     exits: Sender<Exit>,
+}
+
+/// How many messages from one worker may wait unreceived in the parent's
+/// mailboxes before its reader thread stops taking from the ring. Then
+/// the ring fills (256 KiB), and a driver thread of the worker that sends
+/// more blocks in its `erl_drv_output_term` (or `driver_output`) until the
+/// owners receive, as a busy port blocks its sender: nothing is dropped,
+/// and the parent holds at most this many messages plus a ring's worth
+/// for a worker whose owners do not read. A request's caller still takes
+/// in everything until its reply, so a request never waits for an owner.
+pub const MAX_PENDING: usize = 10_000;
+
+/// The count of messages a worker delivered and their owners have not
+/// received yet (each carries a [`crate::process::Receipt`]).
+struct Pending {
+    count: std::sync::atomic::AtomicUsize,
+    lock: Mutex<()>,
+    below: parking_lot::Condvar,
+    /// What each receipt runs when its message is received or dropped.
+    on_receipt: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Pending {
+    fn new() -> Arc<Pending> {
+        Arc::new_cyclic(|me: &Weak<Pending>| {
+            let me = me.clone();
+            Pending {
+                count: std::sync::atomic::AtomicUsize::new(0),
+                lock: Mutex::new(()),
+                below: parking_lot::Condvar::new(),
+                on_receipt: Arc::new(move || {
+                    if let Some(p) = me.upgrade() {
+                        if p.count.fetch_sub(1, Ordering::AcqRel) == MAX_PENDING {
+                            let _g = p.lock.lock();
+                            p.below.notify_all();
+                        }
+                    }
+                }),
+            }
+        })
+    }
+
+    /// A receipt for one more message on its way.
+    fn receipt(&self) -> crate::process::Receipt {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        crate::process::Receipt(self.on_receipt.clone())
+    }
+
+    fn full(&self) -> bool {
+        self.count.load(Ordering::Acquire) >= MAX_PENDING
+    }
+
+    /// Waits (at most `t`) for the count to drop below [`MAX_PENDING`].
+    fn wait(&self, t: Duration) {
+        let mut g = self.lock.lock();
+        if self.full() {
+            self.below.wait_for(&mut g, t);
+        }
+    }
 }
 
 /// The parent's ends of the rings.
@@ -283,6 +353,8 @@ impl Worker {
             dead: Mutex::new(None),
             is_dead: AtomicBool::new(false),
             kill_reason: Mutex::new(None),
+            atoms_made: std::sync::atomic::AtomicUsize::new(0),
+            pending: Pending::new(),
             timeout: sp.timeout,
             eof: eof.clone(),
             _sock: ours,
@@ -512,14 +584,39 @@ impl Worker {
     /// # Errors
     /// The ring is corrupt.
     fn take_in(&self, rx: &mut Consumer, id: Option<u64>) -> Result<Option<Answer>, RingError> {
-        while let Some(bytes) = rx.try_recv()? {
-            // A frame that does not decode is a worker's garbage: skip it.
-            let Ok(frame) = wire::decode(bytes) else { continue };
+        self.take_in_bounded(rx, id, false)
+    }
+
+    /// [`Worker::take_in`]; `bounded`: stop while [`MAX_PENDING`] messages
+    /// wait unreceived (the reader thread's back-pressure).
+    fn take_in_bounded(&self, rx: &mut Consumer, id: Option<u64>, bounded: bool) -> Result<Option<Answer>, RingError> {
+        loop {
+            if bounded && self.pending.full() {
+                return Ok(None);
+            }
+            let Some(bytes) = rx.try_recv()? else { return Ok(None) };
+            // Everything from a worker is untrusted: a frame that does not
+            // decode, that is no frame of the protocol, or that would make
+            // the parent allocate past the worker's share kills the worker.
+            let frame = match wire::decode_from_worker(bytes, &self.atoms_made) {
+                Ok(frame) => frame,
+                Err(wire::Refusal::Atoms) => {
+                    eprintln!(
+                        "porthost: isolated worker {}: its frames would add more than {} atoms to the host's atom table (at most {} for all workers)",
+                        self.pid,
+                        wire::WORKER_ATOMS,
+                        wire::ALL_WORKERS_ATOMS
+                    );
+                    self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("too_many_atoms")]));
+                    return Err(RingError::Corrupt("a frame over the worker's atom budget"));
+                }
+                Err(wire::Refusal::TooBig) => return Err(RingError::Corrupt("a frame that decodes to too many terms")),
+                Err(wire::Refusal::Malformed) => return Err(RingError::Corrupt("a frame that is not a protocol term")),
+            };
             if let Some(answer) = self.dispatch(frame, id) {
                 return Ok(Some(answer));
             }
         }
-        Ok(None)
     }
 
     /// Acts on one frame from the worker; returns the answer if it is the
@@ -609,6 +706,19 @@ impl Worker {
         orphans.entry(wp).or_default().push(ev);
     }
 
+    /// One look of the watchdog (see [`watch_socket`]): kills the worker if
+    /// a callback of its drivers has run longer than the timeout; true if
+    /// the worker process has exited.
+    fn watchdog(&self) -> bool {
+        if let (Some(t), Some(ran)) = (self.timeout, clock::longest(&self.rings.clocks)) {
+            if ran >= t && self.kill_reason.lock().is_none() {
+                eprintln!("porthost: isolated worker {}: a driver callback has run for {} ms", self.pid, ran.as_millis());
+                self.kill(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]));
+            }
+        }
+        matches!(self.child.lock().try_wait(), Ok(Some(_)))
+    }
+
     /// Kills the worker; its ports will exit with `reason` (unless it died
     /// of something else first).
     fn kill(&self, reason: Term) {
@@ -671,30 +781,51 @@ fn deliver_exits(rx: Receiver<Exit>) {
 /// the rest).
 fn read_events(worker: Weak<Worker>, ring: Arc<Ring>, eof: Arc<AtomicBool>) {
     loop {
-        {
+        let pending = {
             let Some(w) = worker.upgrade() else { return };
             if w.gone_yet() {
                 return;
             }
             let mut link = w.link.lock();
-            if let Err(e) = w.take_in(&mut link.rx, None) {
+            if let Err(e) = w.take_in_bounded(&mut link.rx, None, true) {
                 w.broken(&mut link, e);
                 return;
             }
+            w.pending.clone()
+        };
+        if pending.full() {
+            // Back-pressure: the owners have not received enough yet.
+            pending.wait(Duration::from_millis(100));
+            continue;
         }
         ring.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| eof.load(Ordering::SeqCst));
     }
 }
 
-/// Waits for the worker's end of the socket to close, then ends every wait
-/// on its rings and reports its death.
+/// How often the socket's watcher also looks at the worker's callback
+/// clock and at the worker process itself.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Waits for the worker's end of the socket to close, or the worker to
+/// exit (a helper it forked may hold the socket open: fork without exec
+/// keeps even close-on-exec descriptors), then ends every wait on its rings
+/// and reports its death. Meanwhile, every [`WATCH_EVERY`], the watchdog:
+/// a driver callback running longer than the timeout, in a request or not
+/// (`clock`), kills the worker.
 fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
     let mut buf = [0u8; 64];
+    let _ = sock.set_read_timeout(Some(WATCH_EVERY));
     loop {
         match sock.read(&mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                let Some(w) = worker.upgrade() else { return };
+                if w.watchdog() {
+                    break;
+                }
+            }
             Err(_) => break,
         }
     }
@@ -741,15 +872,18 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>)
     }
     // The worker's port stands for this one wherever the driver named it.
     let msg = rewrite_port(msg, *wp, p.id());
+    if p.phase() == port::Phase::Closed {
+        return;
+    }
+    // Counted until received: the reader thread's back-pressure.
+    let receipt = w.pending.receipt();
     match to {
         Some(to) if to != p.owner_pid() => {
-            if p.phase() != port::Phase::Closed {
-                if let Some(host) = p.host.upgrade() {
-                    host.send(to, crate::process::Signal::Message(msg));
-                }
+            if let Some(host) = p.host.upgrade() {
+                host.send(to, crate::process::Signal::Counted(msg, receipt));
             }
         }
-        _ => port::send_any(&p, msg),
+        _ => port::send_any_counted(&p, msg, receipt),
     }
 }
 
@@ -811,7 +945,8 @@ fn signal_name(sig: i32) -> String {
 fn rewrite_port(msg: &Term, from: PortId, to: PortId) -> Term {
     match msg {
         Term::Port(p) if *p == from => Term::Port(to),
-        Term::Tuple(items) => Term::Tuple(items.iter().map(|t| rewrite_port(t, from, to)).collect()),
+        // Nested as deep as the worker likes: on a stack that grows.
+        Term::Tuple(items) => crate::term::grow_stack(|| Term::Tuple(items.iter().map(|t| rewrite_port(t, from, to)).collect())),
         other => other.clone(),
     }
 }
