@@ -68,7 +68,7 @@ pub(crate) mod timer;
 
 pub use ddll::{DriverInfo, Unloaded};
 pub use error::{BifError, DdllError};
-pub use isolate::QUARANTINE_AFTER;
+pub use isolate::{MAX_PENDING, QUARANTINE_AFTER};
 pub use host::{Host, HostConfig, WorkerLimits};
 pub use process::Process;
 pub use term::{Atom, Bin, Pid, PortId, Term};

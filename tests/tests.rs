@@ -2,6 +2,7 @@
 mod util;
 
 mod abi_coverage;
+mod adversarial;
 mod cli;
 
 mod ddll;

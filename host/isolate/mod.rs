@@ -294,15 +294,29 @@ fn worker_exe(exe: &Option<PathBuf>) -> Option<PathBuf> {
     [dir.join("porthost"), dir.parent()?.join("porthost")].into_iter().find(|p| p.is_file())
 }
 
+/// The error of `open_port` when a worker cannot be started for lack of a
+/// resource: ERTS's POSIX atom (`emfile` out of descriptors, `enfile`,
+/// `eagain` out of processes or threads, `enomem`), its reason on
+/// standard error; anything else is `badarg` saying what failed.
+fn spawn_error(what: &str, e: std::io::Error) -> BifError {
+    match e.raw_os_error() {
+        Some(n @ (libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM)) => {
+            eprintln!("porthost: cannot start an isolated worker: {what}: {e}");
+            BifError::Posix(crate::term::Atom::new(crate::abi::misc::errno_name(n)))
+        }
+        _ => BifError::badarg(format!("{what}: {e}")),
+    }
+}
+
 impl Worker {
     /// Starts a worker that looks up drivers in `dir`.
     pub(crate) fn spawn(sp: &Spawner, dir: &Path) -> Result<Arc<Worker>, BifError> {
         let exe = worker_exe(&sp.exe)
             .ok_or_else(|| BifError::badarg("cannot find the porthost executable to run an isolated worker (set PORTHOST_WORKER)"))?;
-        let (rings, memfd) = Rings::create(ring::DEFAULT_CAP).map_err(|e| BifError::badarg(format!("shared memory for a worker: {e}")))?;
-        let (ours, theirs) = UnixStream::pair().map_err(|e| BifError::badarg(format!("socketpair: {e}")))?;
+        let (rings, memfd) = Rings::create(ring::DEFAULT_CAP).map_err(|e| spawn_error("shared memory for a worker", e))?;
+        let (ours, theirs) = UnixStream::pair().map_err(|e| spawn_error("a socket pair for a worker", e))?;
         // The first thing the worker reads: the rings.
-        shm::send_fd(&ours, memfd.as_fd()).map_err(|e| BifError::badarg(format!("passing the rings to a worker: {e}")))?;
+        shm::send_fd(&ours, memfd.as_fd()).map_err(|e| spawn_error("passing the rings to a worker", e))?;
         drop(memfd);
         let fd = std::os::fd::AsRawFd::as_raw_fd(&theirs);
         let mut cmd = Command::new(&exe);
@@ -329,10 +343,18 @@ impl Worker {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| BifError::badarg(format!("starting {}: {e}", exe.display())))?;
+        let child = cmd.spawn().map_err(|e| spawn_error(&format!("starting {}", exe.display()), e))?;
         drop(theirs);
         let pid = child.id();
-        let watch = ours.try_clone().map_err(|e| BifError::badarg(format!("socket: {e}")))?;
+        let mut child = child;
+        let watch = match ours.try_clone() {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(spawn_error("a worker's socket", e));
+            }
+        };
         // SAFETY: the parent makes the one producer of requests and the one
         // consumer of replies; the worker makes the other two ends.
         let link = unsafe { Link { tx: Producer::new(rings.to_worker.clone()), rx: Consumer::new(rings.to_parent.clone()) } };
@@ -360,20 +382,21 @@ impl Worker {
             _sock: ours,
             exits: exits_tx,
         });
+        // Without its threads the worker is no use: dropping it kills it.
         std::thread::Builder::new()
             .name("porthost-isolate-exits".into())
             .spawn(move || deliver_exits(exits_rx))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         let weak = Arc::downgrade(&w);
         std::thread::Builder::new()
             .name(format!("porthost-isolate-{pid}"))
             .spawn(move || read_events(weak, replies, eof))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         let weak = Arc::downgrade(&w);
         std::thread::Builder::new()
             .name(format!("porthost-isolate-{pid}-eof"))
             .spawn(move || watch_socket(weak, watch))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         Ok(w)
     }
 
@@ -601,12 +624,14 @@ impl Worker {
             let frame = match wire::decode_from_worker(bytes, &self.atoms_made) {
                 Ok(frame) => frame,
                 Err(wire::Refusal::Atoms) => {
-                    eprintln!(
+                    if self.kill_reason.lock().is_none() {
+                        eprintln!(
                         "porthost: isolated worker {}: its frames would add more than {} atoms to the host's atom table (at most {} for all workers)",
                         self.pid,
                         wire::WORKER_ATOMS,
                         wire::ALL_WORKERS_ATOMS
-                    );
+                        );
+                    }
                     self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("too_many_atoms")]));
                     return Err(RingError::Corrupt("a frame over the worker's atom budget"));
                 }

@@ -27,9 +27,9 @@ pub fn decode(frame: &[u8]) -> io::Result<Term> {
 pub const WORKER_ATOMS: usize = 100_000;
 
 /// The most new atoms all workers' frames together may add to the
-/// parent's atom table: a quarter of ERTS's limit (1,048,576), so that
-/// workers can never fill it for the parent's own use.
-pub const ALL_WORKERS_ATOMS: usize = crate::term::ATOM_LIMIT / 4;
+/// parent's atom table: half of ERTS's limit (1,048,576), so that workers
+/// can never fill it for the parent's own use.
+pub const ALL_WORKERS_ATOMS: usize = crate::term::ATOM_LIMIT / 2;
 
 /// The most terms (elements and containers) one frame from a worker may
 /// decode to: 16 Mi terms, at most about 512 MiB in the parent, however
