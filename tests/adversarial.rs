@@ -33,11 +33,17 @@ type Outcome = Result<(), Bad>;
 const WATCHDOG: Duration = Duration::from_secs(2);
 
 fn host() -> Host {
+    host_with(WATCHDOG)
+}
+
+/// A host whose watchdog waits `t` (longer than a debug build takes for
+/// the big cases).
+fn host_with(t: Duration) -> Host {
     Host::new(
         HostConfig::default()
             .driver_paths(vec![drivers_dir(Header::Own).to_path_buf()])
             .worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into()))
-            .isolation_timeout(Some(WATCHDOG)),
+            .isolation_timeout(Some(t)),
     )
 }
 
@@ -149,13 +155,7 @@ fn garbage_a_worker_writes_into_its_ring_kills_the_worker_not_the_parent() {
 /// from a callback) are killed with `{driver_crashed, too_many_atoms}`
 /// once past their share; the parent's atom table keeps room.
 fn atom_flood_case() -> Outcome {
-    // A watchdog longer than it takes a debug build to send 100,000 atoms.
-    let h = Host::new(
-        HostConfig::default()
-            .driver_paths(vec![drivers_dir(Header::Own).to_path_buf()])
-            .worker_exe(Some(env!("CARGO_BIN_EXE_porthost").into()))
-            .isolation_timeout(Some(Duration::from_secs(60))),
-    );
+    let h = host_with(Duration::from_secs(60));
     let p = owner(&h);
     let a = isolated(&p, true);
     let b = isolated(&p, true);
@@ -189,7 +189,7 @@ fn workers_flooding_fresh_atoms_cannot_fill_the_parents_atom_table() {
 
 /// A term nested 200,000 deep from a worker's driver arrives whole.
 fn deep_term_case() -> Outcome {
-    let h = host();
+    let h = host_with(Duration::from_secs(60));
     let p = owner(&h);
     let port = isolated(&p, true);
     let r = control(&p, port, 'n', b"200000").map_err(|e| Bad::WrongError(format!("{e:?}")))?;

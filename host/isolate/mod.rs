@@ -755,7 +755,9 @@ impl Worker {
     /// return why its ports exit.
     fn broken(&self, link: &mut Link, e: RingError) -> Term {
         if matches!(e, RingError::Corrupt(_)) {
-            eprintln!("porthost: isolated worker {}: {e}", self.pid);
+            if self.kill_reason.lock().is_none() {
+                eprintln!("porthost: isolated worker {}: {e}", self.pid);
+            }
             self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("corrupt_ring")]));
         }
         // Killed, its end of the socket closes soon; the ring may look
