@@ -56,6 +56,8 @@ pub(crate) mod error;
 pub(crate) mod external;
 #[allow(missing_docs)]
 pub(crate) mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod host;
 pub(crate) mod isolate;
 pub(crate) mod poll;
