@@ -203,6 +203,12 @@ pub(crate) struct Worker {
 /// and the parent holds at most this many messages plus a ring's worth
 /// for a worker whose owners do not read. A request's caller still takes
 /// in everything until its reply, so a request never waits for an owner.
+///
+/// The difference from ERTS this makes: a process that waits in a
+/// selective `receive` for a message from a worker while this many earlier
+/// messages from the same worker sit unreceived in mailboxes waits until
+/// some of them are taken (or a request to that worker is made); ERTS
+/// would have delivered it, growing the mailbox instead.
 pub const MAX_PENDING: usize = 10_000;
 
 /// The count of messages a worker delivered and their owners have not
