@@ -70,7 +70,7 @@ pub(crate) mod timer;
 
 pub use ddll::{DriverInfo, Unloaded};
 pub use error::{BifError, DdllError};
-pub use isolate::{MAX_PENDING, QUARANTINE_AFTER};
+pub use isolate::{MAX_PENDING, MAX_PENDING_BYTES, QUARANTINE_AFTER};
 pub use host::{Host, HostConfig, WorkerLimits};
 pub use process::Process;
 pub use term::{Atom, Bin, Pid, PortId, Term};

@@ -225,7 +225,7 @@ fn count_until_done(p: &Process, port: PortId) -> Result<(i64, i64), Bad> {
     loop {
         let m = p.receive(Some(Duration::from_secs(30))).unwrap().ok_or_else(|| Bad::Hung(format!("after {got} messages")))?;
         let Term::Tuple(ref t) = m else { continue };
-        if t.len() != 2 || t[0] != Term::Port(port) {
+        if !(2..=3).contains(&t.len()) || t[0] != Term::Port(port) {
             continue;
         }
         let Term::Tuple(ref body) = t[1] else { continue };
@@ -266,16 +266,20 @@ fn fifty_thousand_terms_from_a_driver_thread_all_arrive() {
 /// A thread floods for 3 s while its owner does not read: the worker is
 /// held back (the parent holds at most MAX_PENDING messages plus a ring's
 /// worth), and then every message arrives.
-fn flood_case() -> Outcome {
+///
+/// `big`: each message carries 64 KiB, so the bound is
+/// `MAX_PENDING_BYTES` (1,024 such messages) plus the ring's 4; the thread
+/// could send several times that in 3 s (the host grew to 1.4 GiB).
+fn flood_case(big: bool) -> Outcome {
     let h = host();
     let p = owner(&h);
     let port = isolated(&p, true);
-    control(&p, port, 'F', b"3000").map_err(|e| Bad::WrongError(format!("{e:?}")))?;
+    control(&p, port, if big { 'B' } else { 'F' }, b"3000").map_err(|e| Bad::WrongError(format!("{e:?}")))?;
     std::thread::sleep(Duration::from_millis(3500));
     let sent = control(&p, port, 's', b"").map_err(|e| Bad::WrongError(format!("{e:?}")))?;
     let sent: i64 = sent.iter_bytes_text().parse().unwrap_or(-1);
-    // A 256 KiB ring holds about 10,000 of these frames.
-    let bound = (porthost::MAX_PENDING + 40_000) as i64;
+    // A 256 KiB ring holds about 10,000 small frames, or 4 big ones.
+    let bound = if big { (porthost::MAX_PENDING_BYTES / (64 << 10) + 16) as i64 } else { (porthost::MAX_PENDING + 40_000) as i64 };
     if !(0..=bound).contains(&sent) {
         return Err(Bad::Lost(format!("{sent} sent in 3 s to an owner that did not read: not held back (bound {bound})")));
     }
@@ -289,7 +293,8 @@ fn flood_case() -> Outcome {
 
 #[test]
 fn a_flood_against_an_owner_that_does_not_read_is_held_back_and_nothing_is_lost() {
-    flood_case().unwrap();
+    flood_case(false).expect("small messages");
+    flood_case(true).expect("64 KiB messages");
 }
 
 // ---------------------------------------------------------------- class 6
@@ -600,7 +605,8 @@ fn the_adversarial_suite_has_zeros_in_every_bad_column() {
     cases.push(("worker sends a term 200,000 deep".into(), Box::new(deep_term_case)));
     cases.push(("driver thread sends 50,000 terms (in-process)".into(), Box::new(|| thread_output_case(false))));
     cases.push(("driver thread sends 50,000 terms (isolated)".into(), Box::new(|| thread_output_case(true))));
-    cases.push(("3 s flood against an owner that does not read".into(), Box::new(flood_case)));
+    cases.push(("3 s flood against an owner that does not read".into(), Box::new(|| flood_case(false))));
+    cases.push(("3 s flood of 64 KiB messages against an owner that does not read".into(), Box::new(|| flood_case(true))));
     cases.push(("driver stuck in timeout outside a request".into(), Box::new(stuck_timeout_case)));
     cases.push(("driver forks a helper (exec) and aborts".into(), Box::new(|| fork_and_crash_case('k'))));
     cases.push(("driver forks a helper (no exec) and aborts".into(), Box::new(|| fork_and_crash_case('K'))));

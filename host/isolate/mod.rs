@@ -183,6 +183,9 @@ pub(crate) struct Worker {
     /// Messages from this worker not yet received (back-pressure, see
     /// [`MAX_PENDING`]).
     pending: Arc<Pending>,
+    /// The length of the frame being dispatched (what its messages weigh
+    /// for [`MAX_PENDING_BYTES`]); written under `link`.
+    frame_len: std::sync::atomic::AtomicUsize,
     /// The atoms this worker's frames have added to the parent's table
     /// (bounded: [`wire::WORKER_ATOMS`]).
     atoms_made: std::sync::atomic::AtomicUsize,
@@ -196,13 +199,14 @@ pub(crate) struct Worker {
 }
 
 /// How many messages from one worker may wait unreceived in the parent's
-/// mailboxes before its reader thread stops taking from the ring. Then
-/// the ring fills (256 KiB), and a driver thread of the worker that sends
-/// more blocks in its `erl_drv_output_term` (or `driver_output`) until the
-/// owners receive, as a busy port blocks its sender: nothing is dropped,
-/// and the parent holds at most this many messages plus a ring's worth
-/// for a worker whose owners do not read. A request's caller still takes
-/// in everything until its reply, so a request never waits for an owner.
+/// mailboxes before its reader thread stops taking from the ring (see also
+/// [`MAX_PENDING_BYTES`]). Then the ring fills (256 KiB), and a driver
+/// thread of the worker that sends more blocks in its
+/// `erl_drv_output_term` (or `driver_output`) until the owners receive, as
+/// a busy port blocks its sender: nothing is dropped, and the parent holds
+/// at most this many messages (or bytes) plus a ring's worth for a worker
+/// whose owners do not read. A request's caller still takes in everything
+/// until its reply, so a request never waits for an owner.
 ///
 /// The difference from ERTS this makes: a process that waits in a
 /// selective `receive` for a message from a worker while this many earlier
@@ -211,47 +215,56 @@ pub(crate) struct Worker {
 /// would have delivered it, growing the mailbox instead.
 pub const MAX_PENDING: usize = 10_000;
 
-/// The count of messages a worker delivered and their owners have not
-/// received yet (each carries a [`crate::process::Receipt`]).
+/// The bytes (of the frames they came in) of messages from one worker that
+/// may wait unreceived before its reader thread stops, as for
+/// [`MAX_PENDING`]: 64 MiB.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
+
+/// The messages (and their frames' bytes) a worker delivered that their
+/// receivers have not taken yet (each carries a
+/// [`crate::process::Receipt`] that takes its share off when dropped).
 struct Pending {
     count: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicUsize,
     lock: Mutex<()>,
     below: parking_lot::Condvar,
-    /// What each receipt runs when its message is received or dropped.
-    on_receipt: Arc<dyn Fn() + Send + Sync>,
+    me: Weak<Pending>,
 }
 
 impl Pending {
     fn new() -> Arc<Pending> {
-        Arc::new_cyclic(|me: &Weak<Pending>| {
-            let me = me.clone();
-            Pending {
-                count: std::sync::atomic::AtomicUsize::new(0),
-                lock: Mutex::new(()),
-                below: parking_lot::Condvar::new(),
-                on_receipt: Arc::new(move || {
-                    if let Some(p) = me.upgrade() {
-                        if p.count.fetch_sub(1, Ordering::AcqRel) == MAX_PENDING {
-                            let _g = p.lock.lock();
-                            p.below.notify_all();
-                        }
-                    }
-                }),
-            }
+        Arc::new_cyclic(|me: &Weak<Pending>| Pending {
+            count: std::sync::atomic::AtomicUsize::new(0),
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            below: parking_lot::Condvar::new(),
+            me: me.clone(),
         })
     }
 
-    /// A receipt for one more message on its way.
-    fn receipt(&self) -> crate::process::Receipt {
+    /// A receipt for one more message on its way, of `bytes` bytes.
+    fn receipt(&self, bytes: usize) -> crate::process::Receipt {
         self.count.fetch_add(1, Ordering::AcqRel);
-        crate::process::Receipt(self.on_receipt.clone())
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        let me = self.me.clone();
+        crate::process::Receipt(Arc::new(move || {
+            if let Some(p) = me.upgrade() {
+                let was_full = p.full();
+                p.count.fetch_sub(1, Ordering::AcqRel);
+                p.bytes.fetch_sub(bytes, Ordering::AcqRel);
+                if was_full && !p.full() {
+                    let _g = p.lock.lock();
+                    p.below.notify_all();
+                }
+            }
+        }))
     }
 
     fn full(&self) -> bool {
-        self.count.load(Ordering::Acquire) >= MAX_PENDING
+        self.count.load(Ordering::Acquire) >= MAX_PENDING || self.bytes.load(Ordering::Acquire) >= MAX_PENDING_BYTES
     }
 
-    /// Waits (at most `t`) for the count to drop below [`MAX_PENDING`].
+    /// Waits (at most `t`) until the worker may deliver again.
     fn wait(&self, t: Duration) {
         let mut g = self.lock.lock();
         if self.full() {
@@ -383,6 +396,7 @@ impl Worker {
             kill_reason: Mutex::new(None),
             atoms_made: std::sync::atomic::AtomicUsize::new(0),
             pending: Pending::new(),
+            frame_len: std::sync::atomic::AtomicUsize::new(0),
             timeout: sp.timeout,
             eof: eof.clone(),
             _sock: ours,
@@ -624,6 +638,7 @@ impl Worker {
                 return Ok(None);
             }
             let Some(bytes) = rx.try_recv()? else { return Ok(None) };
+            self.frame_len.store(bytes.len(), Ordering::Relaxed);
             // Everything from a worker is untrusted: a frame that does not
             // decode, that is no frame of the protocol, or that would make
             // the parent allocate past the worker's share kills the worker.
@@ -670,6 +685,9 @@ impl Worker {
                     // Delivered before the link is let go, so nothing the
                     // worker sent later overtakes them.
                     if let Term::List(events) = &events {
+                        // Each event weighs its share of the reply.
+                        let share = self.frame_len.load(Ordering::Relaxed) / events.len().max(1);
+                        self.frame_len.store(share, Ordering::Relaxed);
                         for ev in events {
                             deliver(self, ev);
                         }
@@ -909,7 +927,7 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>)
         return;
     }
     // Counted until received: the reader thread's back-pressure.
-    let receipt = w.pending.receipt();
+    let receipt = w.pending.receipt(w.frame_len.load(Ordering::Relaxed));
     match to {
         Some(to) if to != p.owner_pid() => {
             if let Some(host) = p.host.upgrade() {

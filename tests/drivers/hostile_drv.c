@@ -9,6 +9,7 @@
  *          erl_drv_output_term at full speed, then {Port, {done, N}}
  *   $F Ms  a thread floods {Port, {seq, I}} for Ms milliseconds, then
  *          sends {Port, {done, Count}}
+ *   $B Ms  as $F, each message {Port, {seq, I}, Bin}, Bin 64 KiB
  *   $s     replies how many terms the flooding thread has sent so far
  *   $a N   sends N atoms never seen before (driver_mk_atom of fresh names),
  *          1000 to a message {Port, {atoms, [...]}}, from the callback
@@ -47,6 +48,7 @@ typedef struct {
     long n;           /* $f: how many; $F: milliseconds */
     int timed;
     int atoms;        /* the thread sends atoms */
+    int big;          /* each message carries 64 KiB */
     volatile long sent;
 } Hostile;
 
@@ -93,8 +95,22 @@ static void hostile_stop(ErlDrvData d)
     driver_free(h);
 }
 
+static char payload[64 * 1024];
+
 static int send_tagged(Hostile *h, const char *tag, long v)
 {
+    if (h->big && strcmp(tag, "seq") == 0) {
+        ErlDrvTermData big[] = {
+            ERL_DRV_PORT, h->port_term,
+            ERL_DRV_ATOM, driver_mk_atom((char *)tag),
+            ERL_DRV_INT, (ErlDrvTermData)v,
+            ERL_DRV_TUPLE, 2,
+            ERL_DRV_BUF2BINARY, (ErlDrvTermData)payload, sizeof payload,
+            ERL_DRV_TUPLE, 3,
+        };
+        return erl_drv_output_term(h->port_term, big, sizeof big / sizeof big[0]);
+    }
+    {
     ErlDrvTermData spec[] = {
         ERL_DRV_PORT, h->port_term,
         ERL_DRV_ATOM, driver_mk_atom((char *)tag),
@@ -103,6 +119,7 @@ static int send_tagged(Hostile *h, const char *tag, long v)
         ERL_DRV_TUPLE, 2,
     };
     return erl_drv_output_term(h->port_term, spec, sizeof spec / sizeof spec[0]);
+    }
 }
 
 /* {Port, {atoms, [A1, ..., Ak]}} with k fresh atoms. */
@@ -171,10 +188,11 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static int start_thread(Hostile *h, long n, int timed, int atoms)
+static int start_thread(Hostile *h, long n, int timed, int atoms, int big)
 {
     if (h->has_thread)
         return -1;
+    h->big = big;
     h->n = n;
     h->timed = timed;
     h->atoms = atoms;
@@ -328,7 +346,11 @@ static ErlDrvSSizeT hostile_control(ErlDrvData d, unsigned int command, char *bu
     switch (command) {
     case 'f':
     case 'F':
-        if (start_thread(h, parse_num(buf, len), command == 'F', 0) != 0)
+        if (start_thread(h, parse_num(buf, len), command == 'F', 0, 0) != 0)
+            return reply_text("error", rbuf, rlen);
+        return reply_text("ok", rbuf, rlen);
+    case 'B':
+        if (start_thread(h, parse_num(buf, len), 1, 0, 1) != 0)
             return reply_text("error", rbuf, rlen);
         return reply_text("ok", rbuf, rlen);
     case 's':
@@ -338,7 +360,7 @@ static ErlDrvSSizeT hostile_control(ErlDrvData d, unsigned int command, char *bu
         send_atoms(h, parse_num(buf, len));
         return reply_text("ok", rbuf, rlen);
     case 'A':
-        if (start_thread(h, parse_num(buf, len), 0, 1) != 0)
+        if (start_thread(h, parse_num(buf, len), 0, 1, 0) != 0)
             return reply_text("error", rbuf, rlen);
         return reply_text("ok", rbuf, rlen);
     case 'n':
