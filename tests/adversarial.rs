@@ -307,8 +307,10 @@ fn stuck_timeout_case() -> Outcome {
     let port = isolated(&p, true);
     let t0 = Instant::now();
     control(&p, port, 't', b"10").map_err(|e| Bad::WrongError(format!("{e:?}")))?;
-    expect_reason(&p, port, WATCHDOG * 4, &format!("{{driver_timeout,{}}}", WATCHDOG.as_millis()))?;
-    if t0.elapsed() > WATCHDOG * 3 {
+    // Noticed within the watchdog time, give or take a loaded machine
+    // (before, only the next request noticed, if one came).
+    expect_reason(&p, port, WATCHDOG * 10, &format!("{{driver_timeout,{}}}", WATCHDOG.as_millis()))?;
+    if t0.elapsed() > WATCHDOG + Duration::from_secs(8) {
         return Err(Bad::Hung(format!("noticed after {:?}", t0.elapsed())));
     }
     still_serves(&h)
@@ -327,8 +329,9 @@ fn fork_and_crash_case(op: char) -> Outcome {
     let port = isolated(&p, true);
     let t0 = Instant::now();
     let _ = control(&p, port, op, b"");
-    expect_reason(&p, port, Duration::from_secs(10), "{driver_crashed,sigabrt}")?;
-    if t0.elapsed() > Duration::from_secs(3) {
+    // At once, give or take a loaded machine; the helper lives 30 s.
+    expect_reason(&p, port, Duration::from_secs(25), "{driver_crashed,sigabrt}")?;
+    if t0.elapsed() > Duration::from_secs(10) {
         return Err(Bad::Hung(format!("the crash was seen after {:?}", t0.elapsed())));
     }
     still_serves(&h)
