@@ -67,6 +67,8 @@ pub(crate) mod external;
 #[allow(missing_docs)]
 pub(crate) mod ffi;
 pub mod fuzz;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod host;
 pub(crate) mod isolate;
 pub mod kit;
@@ -82,7 +84,7 @@ pub(crate) mod timer;
 
 pub use ddll::{DriverInfo, Unloaded};
 pub use error::{BifError, DdllError};
-pub use isolate::QUARANTINE_AFTER;
+pub use isolate::{MAX_PENDING, MAX_PENDING_BYTES, QUARANTINE_AFTER};
 pub use control::{ControlClient, PortRow};
 pub use host::{Host, HostConfig, WorkerLimits, DEFAULT_PORT_LIMIT};
 pub use process::Process;

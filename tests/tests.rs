@@ -4,6 +4,7 @@ mod util;
 mod abi_coverage;
 mod beam;
 mod check;
+mod adversarial;
 mod cli;
 mod conformance;
 

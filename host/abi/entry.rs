@@ -27,6 +27,8 @@ const ERROR_BADARG: isize = -3;
 /// Calls `start(port, command)`. The errors are what ERTS's `open_port/2`
 /// raises for the three `ERL_DRV_ERROR_*` returns.
 pub(crate) fn start(port: &Port, driver: &Driver, command: &CStr) -> Result<ErlDrvData, BifError> {
+    // Watched by the parent's watchdog in a worker (`crate::isolate::clock`).
+    let _busy = crate::isolate::clock::Busy::begin();
     let Some(start) = driver.entry().start else { return Ok(std::ptr::null_mut()) };
     let _cb = hook(port, driver, "start", || {
         let opts = if port.binary_mode() { "[binary]" } else { "[]" };
@@ -58,6 +60,7 @@ pub(crate) fn start_result(port: &Port, data: ErlDrvData) -> Result<ErlDrvData, 
 
 /// Calls `stop(drv_data)`.
 pub(crate) fn stop(port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(stop) = driver.entry().stop {
         let _cb = hook(port, driver, "stop", String::new);
         // SAFETY: the driver's callback with the data its start returned.
@@ -67,6 +70,7 @@ pub(crate) fn stop(port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `flush(drv_data)`.
 pub(crate) fn flush(port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(flush) = driver.entry().flush {
         let _cb = hook(port, driver, "flush", String::new);
         // SAFETY: as for stop.
@@ -76,6 +80,7 @@ pub(crate) fn flush(port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `timeout(drv_data)`.
 pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::TIMEOUT);
     if let Some(timeout) = driver.entry().timeout {
         let _cb = hook(port, driver, "timeout", String::new);
@@ -86,6 +91,7 @@ pub(crate) fn timeout(port: &Port, driver: &Driver, data: ErlDrvData) {
 
 /// Calls `ready_input(drv_data, event)`.
 pub(crate) fn ready_input(port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_input {
         let _cb = hook(port, driver, "ready_input", || fd.to_string());
         // SAFETY: the driver's callback for an event it selected.
@@ -95,6 +101,7 @@ pub(crate) fn ready_input(port: &Port, driver: &Driver, data: ErlDrvData, fd: i3
 
 /// Calls `ready_output(drv_data, event)`.
 pub(crate) fn ready_output(port: &Port, driver: &Driver, data: ErlDrvData, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_output {
         let _cb = hook(port, driver, "ready_output", || fd.to_string());
         // SAFETY: as for ready_input.
@@ -104,6 +111,7 @@ pub(crate) fn ready_output(port: &Port, driver: &Driver, data: ErlDrvData, fd: i
 
 /// Calls `stop_select(event, NULL)`: the driver may now close the event.
 pub(crate) fn stop_select(driver: &Driver, fd: i32) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().stop_select {
         let _guard = driver.driver_lock.lock();
         check::stop_select(fd);
@@ -115,6 +123,7 @@ pub(crate) fn stop_select(driver: &Driver, fd: i32) {
 
 /// Calls `process_exit(drv_data, monitor)`.
 pub(crate) fn process_exit(port: &Port, driver: &Driver, data: ErlDrvData, monitor: &mut crate::ffi::ErlDrvMonitor) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().process_exit {
         let _cb = hook(port, driver, "process_exit", String::new);
         // SAFETY: the driver's callback with a monitor it made.
@@ -124,6 +133,7 @@ pub(crate) fn process_exit(port: &Port, driver: &Driver, data: ErlDrvData, monit
 
 /// Calls `ready_async(drv_data, async_data)`.
 pub(crate) fn ready_async(port: &Port, driver: &Driver, data: ErlDrvData, async_data: *mut std::ffi::c_void) {
+    let _busy = crate::isolate::clock::Busy::begin();
     if let Some(f) = driver.entry().ready_async {
         let _cb = hook(port, driver, "ready_async", || format!("{async_data:p}"));
         // SAFETY: the driver's callback with the data of its finished job.
@@ -133,6 +143,7 @@ pub(crate) fn ready_async(port: &Port, driver: &Driver, data: ErlDrvData, async_
 
 /// Calls `output(drv_data, buf, len)`.
 pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8]) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(output) = driver.entry().output {
         let _cb = hook(port, driver, "output", || trace::payload(buf));
@@ -144,6 +155,7 @@ pub(crate) fn output(port: &Port, driver: &Driver, data: ErlDrvData, buf: &[u8])
 
 /// Calls `outputv(drv_data, ev)`.
 pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut ErlIOVec) {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::OUTPUT);
     if let Some(outputv) = driver.entry().outputv {
         // SAFETY: `ev` is the live ErlIOVec the caller built.
@@ -162,6 +174,7 @@ pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut E
 /// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
 /// the offered one being freed with `driver_free`.
 pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
     let Some(control) = driver.entry().control else {
         return Err(BifError::badarg(format!("driver {} has no control callback", driver.name())));
@@ -244,6 +257,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 /// buffer the driver allocated in place of the offered one is freed with
 /// `driver_free`. A negative return is `badarg`.
 pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
+    let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let Some(call) = driver.entry().call else {
         return Err(BifError::badarg(format!("driver {} has no call callback", driver.name())));

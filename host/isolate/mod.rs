@@ -63,8 +63,12 @@
 //! `erl_drv_init_ack` with an error) reaches the opener, as in ERTS.
 //!
 //! # Trust
-//! The parent trusts nothing from a worker: a frame that does not decode
-//! is skipped, an event naming a port it does not know is kept (bounded)
+//! The parent trusts nothing from a worker: a frame that does not decode,
+//! is not a tuple tagged as above, would add more than the worker's share
+//! of atoms to the parent's table (`wire::WORKER_ATOMS`,
+//! `wire::ALL_WORKERS_ATOMS`) or decode to more than `wire::FRAME_TERMS`
+//! terms kills the worker (`{driver_crashed, corrupt_ring}`,
+//! `{driver_crashed, too_many_atoms}`); an event naming a port it does not know is kept (bounded)
 //! until the port is attached, an event naming a process the worker was
 //! never given is dropped, `created` needs a creator port of that worker,
 //! and `locked` only counts for a driver one of its ports runs.
@@ -99,6 +103,7 @@
 //! as `driver_caller`; an entry added with `add_driver_entry` is not listed
 //! by the parent's `erl_ddll:loaded_drivers/0`.
 
+pub(crate) mod clock;
 pub(crate) mod ring;
 pub(crate) mod shm;
 pub mod wire;
@@ -175,6 +180,15 @@ pub(crate) struct Worker {
     is_dead: AtomicBool,
     /// Set before the watchdog kills the worker.
     kill_reason: Mutex<Option<Term>>,
+    /// Messages from this worker not yet received (back-pressure, see
+    /// [`MAX_PENDING`]).
+    pending: Arc<Pending>,
+    /// The length of the frame being dispatched (what its messages weigh
+    /// for [`MAX_PENDING_BYTES`]); written under `link`.
+    frame_len: std::sync::atomic::AtomicUsize,
+    /// The atoms this worker's frames have added to the parent's table
+    /// (bounded: [`wire::WORKER_ATOMS`]).
+    atoms_made: std::sync::atomic::AtomicUsize,
     timeout: Option<Duration>,
     /// Set when the worker's end of the socket closes (it is gone), or when
     /// this `Worker` is dropped.
@@ -182,6 +196,81 @@ pub(crate) struct Worker {
     /// Our end of the socket pair, kept open: the worker ends when it closes.
     _sock: UnixStream,
     exits: Sender<Exit>,
+}
+
+/// How many messages from one worker may wait unreceived in the parent's
+/// mailboxes before its reader thread stops taking from the ring (see also
+/// [`MAX_PENDING_BYTES`]). Then the ring fills (256 KiB), and a driver
+/// thread of the worker that sends more blocks in its
+/// `erl_drv_output_term` (or `driver_output`) until the owners receive, as
+/// a busy port blocks its sender: nothing is dropped, and the parent holds
+/// at most this many messages (or bytes) plus a ring's worth for a worker
+/// whose owners do not read. A request's caller still takes in everything
+/// until its reply, so a request never waits for an owner.
+///
+/// The difference from ERTS this makes: a process that waits in a
+/// selective `receive` for a message from a worker while this many earlier
+/// messages from the same worker sit unreceived in mailboxes waits until
+/// some of them are taken (or a request to that worker is made); ERTS
+/// would have delivered it, growing the mailbox instead.
+pub const MAX_PENDING: usize = 10_000;
+
+/// The bytes (of the frames they came in) of messages from one worker that
+/// may wait unreceived before its reader thread stops, as for
+/// [`MAX_PENDING`]: 64 MiB.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
+
+/// The messages (and their frames' bytes) a worker delivered that their
+/// receivers have not taken yet (each carries a
+/// [`crate::process::Receipt`] that takes its share off when dropped).
+struct Pending {
+    count: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicUsize,
+    lock: Mutex<()>,
+    below: parking_lot::Condvar,
+    me: Weak<Pending>,
+}
+
+impl Pending {
+    fn new() -> Arc<Pending> {
+        Arc::new_cyclic(|me: &Weak<Pending>| Pending {
+            count: std::sync::atomic::AtomicUsize::new(0),
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            below: parking_lot::Condvar::new(),
+            me: me.clone(),
+        })
+    }
+
+    /// A receipt for one more message on its way, of `bytes` bytes.
+    fn receipt(&self, bytes: usize) -> crate::process::Receipt {
+        self.count.fetch_add(1, Ordering::AcqRel);
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        let me = self.me.clone();
+        crate::process::Receipt(Arc::new(move || {
+            if let Some(p) = me.upgrade() {
+                let was_full = p.full();
+                p.count.fetch_sub(1, Ordering::AcqRel);
+                p.bytes.fetch_sub(bytes, Ordering::AcqRel);
+                if was_full && !p.full() {
+                    let _g = p.lock.lock();
+                    p.below.notify_all();
+                }
+            }
+        }))
+    }
+
+    fn full(&self) -> bool {
+        self.count.load(Ordering::Acquire) >= MAX_PENDING || self.bytes.load(Ordering::Acquire) >= MAX_PENDING_BYTES
+    }
+
+    /// Waits (at most `t`) until the worker may deliver again.
+    fn wait(&self, t: Duration) {
+        let mut g = self.lock.lock();
+        if self.full() {
+            self.below.wait_for(&mut g, t);
+        }
+    }
 }
 
 /// The parent's ends of the rings.
@@ -224,15 +313,29 @@ fn worker_exe(exe: &Option<PathBuf>) -> Option<PathBuf> {
     [dir.join("porthost"), dir.parent()?.join("porthost")].into_iter().find(|p| p.is_file())
 }
 
+/// The error of `open_port` when a worker cannot be started for lack of a
+/// resource: ERTS's POSIX atom (`emfile` out of descriptors, `enfile`,
+/// `eagain` out of processes or threads, `enomem`), its reason on
+/// standard error; anything else is `badarg` saying what failed.
+fn spawn_error(what: &str, e: std::io::Error) -> BifError {
+    match e.raw_os_error() {
+        Some(n @ (libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM)) => {
+            eprintln!("porthost: cannot start an isolated worker: {what}: {e}");
+            BifError::Posix(crate::term::Atom::new(crate::abi::misc::errno_name(n)))
+        }
+        _ => BifError::badarg(format!("{what}: {e}")),
+    }
+}
+
 impl Worker {
     /// Starts a worker that looks up drivers in `dir`.
     pub(crate) fn spawn(sp: &Spawner, dir: &Path) -> Result<Arc<Worker>, BifError> {
         let exe = worker_exe(&sp.exe)
             .ok_or_else(|| BifError::badarg("cannot find the porthost executable to run an isolated worker (set PORTHOST_WORKER)"))?;
-        let (rings, memfd) = Rings::create(ring::DEFAULT_CAP).map_err(|e| BifError::badarg(format!("shared memory for a worker: {e}")))?;
-        let (ours, theirs) = UnixStream::pair().map_err(|e| BifError::badarg(format!("socketpair: {e}")))?;
+        let (rings, memfd) = Rings::create(ring::DEFAULT_CAP).map_err(|e| spawn_error("shared memory for a worker", e))?;
+        let (ours, theirs) = UnixStream::pair().map_err(|e| spawn_error("a socket pair for a worker", e))?;
         // The first thing the worker reads: the rings.
-        shm::send_fd(&ours, memfd.as_fd()).map_err(|e| BifError::badarg(format!("passing the rings to a worker: {e}")))?;
+        shm::send_fd(&ours, memfd.as_fd()).map_err(|e| spawn_error("passing the rings to a worker", e))?;
         drop(memfd);
         let fd = std::os::fd::AsRawFd::as_raw_fd(&theirs);
         let mut cmd = Command::new(&exe);
@@ -259,10 +362,18 @@ impl Worker {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| BifError::badarg(format!("starting {}: {e}", exe.display())))?;
+        let child = cmd.spawn().map_err(|e| spawn_error(&format!("starting {}", exe.display()), e))?;
         drop(theirs);
         let pid = child.id();
-        let watch = ours.try_clone().map_err(|e| BifError::badarg(format!("socket: {e}")))?;
+        let mut child = child;
+        let watch = match ours.try_clone() {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(spawn_error("a worker's socket", e));
+            }
+        };
         // SAFETY: the parent makes the one producer of requests and the one
         // consumer of replies; the worker makes the other two ends.
         let link = unsafe { Link { tx: Producer::new(rings.to_worker.clone()), rx: Consumer::new(rings.to_parent.clone()) } };
@@ -283,25 +394,29 @@ impl Worker {
             dead: Mutex::new(None),
             is_dead: AtomicBool::new(false),
             kill_reason: Mutex::new(None),
+            atoms_made: std::sync::atomic::AtomicUsize::new(0),
+            pending: Pending::new(),
+            frame_len: std::sync::atomic::AtomicUsize::new(0),
             timeout: sp.timeout,
             eof: eof.clone(),
             _sock: ours,
             exits: exits_tx,
         });
+        // Without its threads the worker is no use: dropping it kills it.
         std::thread::Builder::new()
             .name("porthost-isolate-exits".into())
             .spawn(move || deliver_exits(exits_rx))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         let weak = Arc::downgrade(&w);
         std::thread::Builder::new()
             .name(format!("porthost-isolate-{pid}"))
             .spawn(move || read_events(weak, replies, eof))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         let weak = Arc::downgrade(&w);
         std::thread::Builder::new()
             .name(format!("porthost-isolate-{pid}-eof"))
             .spawn(move || watch_socket(weak, watch))
-            .expect("spawning a thread");
+            .map_err(|e| spawn_error("a thread for a worker", e))?;
         Ok(w)
     }
 
@@ -512,14 +627,42 @@ impl Worker {
     /// # Errors
     /// The ring is corrupt.
     fn take_in(&self, rx: &mut Consumer, id: Option<u64>) -> Result<Option<Answer>, RingError> {
-        while let Some(bytes) = rx.try_recv()? {
-            // A frame that does not decode is a worker's garbage: skip it.
-            let Ok(frame) = wire::decode(bytes) else { continue };
+        self.take_in_bounded(rx, id, false)
+    }
+
+    /// [`Worker::take_in`]; `bounded`: stop while [`MAX_PENDING`] messages
+    /// wait unreceived (the reader thread's back-pressure).
+    fn take_in_bounded(&self, rx: &mut Consumer, id: Option<u64>, bounded: bool) -> Result<Option<Answer>, RingError> {
+        loop {
+            if bounded && self.pending.full() {
+                return Ok(None);
+            }
+            let Some(bytes) = rx.try_recv()? else { return Ok(None) };
+            self.frame_len.store(bytes.len(), Ordering::Relaxed);
+            // Everything from a worker is untrusted: a frame that does not
+            // decode, that is no frame of the protocol, or that would make
+            // the parent allocate past the worker's share kills the worker.
+            let frame = match wire::decode_from_worker(bytes, &self.atoms_made) {
+                Ok(frame) => frame,
+                Err(wire::Refusal::Atoms) => {
+                    if self.kill_reason.lock().is_none() {
+                        eprintln!(
+                        "porthost: isolated worker {}: its frames would add more than {} atoms to the host's atom table (at most {} for all workers)",
+                        self.pid,
+                        wire::WORKER_ATOMS,
+                        wire::ALL_WORKERS_ATOMS
+                        );
+                    }
+                    self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("too_many_atoms")]));
+                    return Err(RingError::Corrupt("a frame over the worker's atom budget"));
+                }
+                Err(wire::Refusal::TooBig) => return Err(RingError::Corrupt("a frame that decodes to too many terms")),
+                Err(wire::Refusal::Malformed) => return Err(RingError::Corrupt("a frame that is not a protocol term")),
+            };
             if let Some(answer) = self.dispatch(frame, id) {
                 return Ok(Some(answer));
             }
         }
-        Ok(None)
     }
 
     /// Acts on one frame from the worker; returns the answer if it is the
@@ -542,6 +685,9 @@ impl Worker {
                     // Delivered before the link is let go, so nothing the
                     // worker sent later overtakes them.
                     if let Term::List(events) = &events {
+                        // Each event weighs its share of the reply.
+                        let share = self.frame_len.load(Ordering::Relaxed) / events.len().max(1);
+                        self.frame_len.store(share, Ordering::Relaxed);
                         for ev in events {
                             deliver(self, ev);
                         }
@@ -609,6 +755,19 @@ impl Worker {
         orphans.entry(wp).or_default().push(ev);
     }
 
+    /// One look of the watchdog (see [`watch_socket`]): kills the worker if
+    /// a callback of its drivers has run longer than the timeout; true if
+    /// the worker process has exited.
+    fn watchdog(&self) -> bool {
+        if let (Some(t), Some(ran)) = (self.timeout, clock::longest(&self.rings.clocks)) {
+            if ran >= t && self.kill_reason.lock().is_none() {
+                eprintln!("porthost: isolated worker {}: a driver callback has run for {} ms", self.pid, ran.as_millis());
+                self.kill(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]));
+            }
+        }
+        matches!(self.child.lock().try_wait(), Ok(Some(_)))
+    }
+
     /// Kills the worker; its ports will exit with `reason` (unless it died
     /// of something else first).
     fn kill(&self, reason: Term) {
@@ -620,7 +779,9 @@ impl Worker {
     /// return why its ports exit.
     fn broken(&self, link: &mut Link, e: RingError) -> Term {
         if matches!(e, RingError::Corrupt(_)) {
-            eprintln!("porthost: isolated worker {}: {e}", self.pid);
+            if self.kill_reason.lock().is_none() {
+                eprintln!("porthost: isolated worker {}: {e}", self.pid);
+            }
             self.kill(Term::Tuple(vec![atom("driver_crashed"), atom("corrupt_ring")]));
         }
         // Killed, its end of the socket closes soon; the ring may look
@@ -671,30 +832,51 @@ fn deliver_exits(rx: Receiver<Exit>) {
 /// the rest).
 fn read_events(worker: Weak<Worker>, ring: Arc<Ring>, eof: Arc<AtomicBool>) {
     loop {
-        {
+        let pending = {
             let Some(w) = worker.upgrade() else { return };
             if w.gone_yet() {
                 return;
             }
             let mut link = w.link.lock();
-            if let Err(e) = w.take_in(&mut link.rx, None) {
+            if let Err(e) = w.take_in_bounded(&mut link.rx, None, true) {
                 w.broken(&mut link, e);
                 return;
             }
+            w.pending.clone()
+        };
+        if pending.full() {
+            // Back-pressure: the owners have not received enough yet.
+            pending.wait(Duration::from_millis(100));
+            continue;
         }
         ring.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| eof.load(Ordering::SeqCst));
     }
 }
 
-/// Waits for the worker's end of the socket to close, then ends every wait
-/// on its rings and reports its death.
+/// How often the socket's watcher also looks at the worker's callback
+/// clock and at the worker process itself.
+const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Waits for the worker's end of the socket to close, or the worker to
+/// exit (a helper it forked may hold the socket open: fork without exec
+/// keeps even close-on-exec descriptors), then ends every wait on its rings
+/// and reports its death. Meanwhile, every [`WATCH_EVERY`], the watchdog:
+/// a driver callback running longer than the timeout, in a request or not
+/// (`clock`), kills the worker.
 fn watch_socket(worker: Weak<Worker>, mut sock: UnixStream) {
     let mut buf = [0u8; 64];
+    let _ = sock.set_read_timeout(Some(WATCH_EVERY));
     loop {
         match sock.read(&mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                let Some(w) = worker.upgrade() else { return };
+                if w.watchdog() {
+                    break;
+                }
+            }
             Err(_) => break,
         }
     }
@@ -743,15 +925,18 @@ fn deliver_parts(w: &Worker, tag: &Term, wp: &Term, msg: &Term, to: Option<Pid>)
     p.note_message(bytes);
     // The worker's port stands for this one wherever the driver named it.
     let msg = rewrite_port(msg, *wp, p.id());
+    if p.phase() == port::Phase::Closed {
+        return;
+    }
+    // Counted until received: the reader thread's back-pressure.
+    let receipt = w.pending.receipt(w.frame_len.load(Ordering::Relaxed));
     match to {
         Some(to) if to != p.owner_pid() => {
-            if p.phase() != port::Phase::Closed {
-                if let Some(host) = p.host.upgrade() {
-                    host.send(to, crate::process::Signal::Message(msg));
-                }
+            if let Some(host) = p.host.upgrade() {
+                host.send(to, crate::process::Signal::Counted(msg, receipt));
             }
         }
-        _ => port::send_any(&p, msg),
+        _ => port::send_any_counted(&p, msg, receipt),
     }
 }
 
@@ -813,7 +998,8 @@ fn signal_name(sig: i32) -> String {
 fn rewrite_port(msg: &Term, from: PortId, to: PortId) -> Term {
     match msg {
         Term::Port(p) if *p == from => Term::Port(to),
-        Term::Tuple(items) => Term::Tuple(items.iter().map(|t| rewrite_port(t, from, to)).collect()),
+        // Nested as deep as the worker likes: on a stack that grows.
+        Term::Tuple(items) => crate::term::grow_stack(|| Term::Tuple(items.iter().map(|t| rewrite_port(t, from, to)).collect())),
         other => other.clone(),
     }
 }

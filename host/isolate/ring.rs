@@ -190,6 +190,43 @@ pub(crate) struct Rings {
     pub(crate) to_worker: Arc<Ring>,
     /// Replies and events.
     pub(crate) to_parent: Arc<Ring>,
+    /// The worker's callback clock (see [`super::clock`]).
+    pub(crate) clocks: Arc<Clocks>,
+}
+
+/// Where the callback clock's slots start in the first page, past the
+/// headers.
+const CLOCKS_AT: usize = 1024;
+
+/// How many threads of a worker the callback clock follows.
+pub(crate) const CLOCK_SLOTS: usize = 256;
+
+const _: () = assert!(64 + 2 * std::mem::size_of::<Header>() <= CLOCKS_AT && CLOCKS_AT + 8 * CLOCK_SLOTS <= DATA);
+
+/// The callback clock's slots in the shared page: one word per worker
+/// thread that runs driver callbacks, 0 when it runs none, else when its
+/// outermost callback began (milliseconds of `CLOCK_MONOTONIC`, plus
+/// one). The worker writes them, the parent's watchdog reads them; a
+/// worker that scribbles over them can only get itself killed or not
+/// noticed, never harm the parent (the values are only compared).
+pub(crate) struct Clocks {
+    _shm: Arc<Shm>,
+    slots: NonNull<AtomicU64>,
+}
+
+// SAFETY: the slots are only reached as atomics.
+unsafe impl Send for Clocks {}
+// SAFETY: as above.
+unsafe impl Sync for Clocks {}
+
+impl Clocks {
+    /// The slots.
+    pub(crate) fn slots(&self) -> &[AtomicU64] {
+        // SAFETY: CLOCK_SLOTS aligned words inside the first page of the
+        // mapping `_shm` keeps alive (checked by the assertion above);
+        // atomics are valid for any bit pattern.
+        unsafe { std::slice::from_raw_parts(self.slots.as_ptr(), CLOCK_SLOTS) }
+    }
 }
 
 impl Rings {
@@ -252,7 +289,11 @@ impl Rings {
                 cap,
             })
         };
-        Rings { to_worker: ring(0), to_parent: ring(1) }
+        // SAFETY: CLOCKS_AT lies inside the first page (DATA bytes, mapped),
+        // 8-byte aligned.
+        let slots = unsafe { shm.as_ptr().add(CLOCKS_AT) }.cast::<AtomicU64>();
+        let clocks = Arc::new(Clocks { _shm: shm.clone(), slots: NonNull::new(slots).expect("inside a mapping") });
+        Rings { to_worker: ring(0), to_parent: ring(1), clocks }
     }
 }
 

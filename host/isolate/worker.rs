@@ -59,11 +59,55 @@ const SPIN: Duration = Duration::from_micros(50);
 /// A bad descriptor, and the errors of [`run`].
 pub fn run_on_fd(fd: i32, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     use std::os::fd::FromRawFd;
+    least_privilege(fd)?;
     // SAFETY: the parent passes its end of a socket pair at `fd`, which
     // nothing else in this process owns.
     let stream = unsafe { UnixStream::from_raw_fd(fd) };
     super::shm::keep_freed_memory();
     run(stream, driver_paths)
+}
+
+/// What a worker gives up before it loads anything (see `SECURITY.md`):
+/// every descriptor but the standard three and the socket to the parent
+/// `fd` is closed (whatever the parent's process leaked past `exec`), and
+/// the socket is made close-on-exec, so a helper a driver spawns does not
+/// inherit it and keep the parent from seeing the worker's death.
+///
+/// # Errors
+/// `fd` is not an open descriptor.
+fn least_privilege(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor number changes only its flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Nothing in this process has opened a descriptor yet (the worker
+    // subcommand calls this first), so closing the others closes no one's.
+    for (lo, hi) in [(3, fd - 1), (fd + 1, i32::MAX)] {
+        if lo <= hi {
+            // SAFETY: close_range closes descriptors nothing here owns (see
+            // above); on kernels without it (ENOSYS) we fall back to the
+            // descriptors /proc lists.
+            let r = unsafe { libc::syscall(libc::SYS_close_range, lo as libc::c_uint, hi as libc::c_uint, 0 as libc::c_uint) };
+            if r != 0 {
+                close_listed(lo, hi);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Closes the open descriptors from `lo` to `hi` that `/proc/self/fd`
+/// lists (without `close_range`).
+fn close_listed(lo: i32, hi: i32) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<i32> = dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    for fd in fds.into_iter().filter(|&f| (lo..=hi).contains(&f)) {
+        // SAFETY: as in `least_privilege`; the directory's own descriptor
+        // is closed already (the iterator is dropped).
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// Runs a worker on `stream` until the parent closes it. The first message
@@ -79,6 +123,7 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
     let memfd = shm::recv_fd(&stream)?;
     let rings = Rings::open(&memfd)?;
     drop(memfd);
+    super::clock::install(rings.clocks.clone());
     // SAFETY: the worker makes the one consumer of requests and the one
     // producer of replies; the parent made the other two ends.
     let (mut requests, replies) = unsafe { (Consumer::new(rings.to_worker.clone()), Producer::new(rings.to_parent.clone())) };
@@ -415,7 +460,8 @@ impl Out {
     /// Sends one event.
     fn send(&self, ev: &Term) -> io::Result<()> {
         let frame = wire::encode(ev);
-        self.send_locked(&mut self.tx.lock(), &frame)
+        // Waiting for the ring (back-pressure) is not a stuck callback.
+        super::clock::paused(|| self.send_locked(&mut self.tx.lock(), &frame))
     }
 
     /// Sends one frame, waiting for room as long as the parent lives.

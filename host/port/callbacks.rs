@@ -58,10 +58,10 @@ pub(crate) fn deliver(port: &Port, data: Term, bytes: usize) {
 
 /// Sends an arbitrary message from the port's driver to its owner, even
 /// while the port closes (`erl_drv_send_term` semantics, for isolated ports).
-pub(crate) fn send_any(port: &Port, msg: Term) {
+pub(crate) fn send_any_counted(port: &Port, msg: Term, receipt: crate::process::Receipt) {
     if port.phase() != Phase::Closed {
         port.note_message(0);
-        port.owner.lock().send(port.id, msg);
+        port.owner.lock().send_counted(port.id, msg, receipt);
     }
 }
 

@@ -83,6 +83,7 @@ pub(crate) fn open(
     if command.contains('\0') {
         return Err(BifError::badarg("the command string contains NUL"));
     }
+    check_driver_name(drv_name)?;
     if options.busy_limits_port {
         return Err(BifError::badarg("busy_limits_port is for spawned programs, not driver ports"));
     }
@@ -92,6 +93,29 @@ pub(crate) fn open(
         Some(per_port) => backend::isolated::open(host, caller, command, drv_name, options, per_port),
         None => backend::driver::open(host, caller, owner, command, drv_name, options),
     }
+}
+
+/// The loading policy (see `SECURITY.md`): a driver name is a plain file
+/// name, looked up only in the driver path (`HostConfig::driver_paths`,
+/// then the bundled drivers). ERTS's `open_port({spawn_driver, Name})`
+/// only considers drivers already loaded; porthost also loads `Name.so`
+/// from the driver path, so a name that could reach outside it (`/`, `..`)
+/// or that names no file (empty) is refused with `badarg` before anything
+/// is looked up.
+///
+/// # Errors
+/// `badarg` saying which rule the name breaks.
+pub(crate) fn check_driver_name(name: &str) -> Result<(), BifError> {
+    let why = if name.is_empty() {
+        "is empty"
+    } else if name.contains('/') {
+        "contains '/': drivers are looked up by plain name in the driver path only"
+    } else if name.contains("..") {
+        "contains '..': drivers are looked up by plain name in the driver path only"
+    } else {
+        return Ok(());
+    };
+    Err(BifError::badarg(format!("the driver name {name:?} {why}")))
 }
 
 /// Closes a port normally (`port_close/1`, `{Owner, close}`, an owner's

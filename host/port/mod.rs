@@ -64,7 +64,7 @@ use crate::term::{self, PortId, Term};
 
 pub(crate) use backend::Backend;
 pub(crate) use bifs::{call, close, command, connect, control, link, lookup_open, port_message, set_owner, unlink};
-pub(crate) use callbacks::{deliver, monitor_fired, run_callback, send_any, send_owner, timeout, unlink_owner};
+pub(crate) use callbacks::{deliver, monitor_fired, run_callback, send_any_counted, send_owner, timeout, unlink_owner};
 pub(crate) use info::{info_all, info_item};
 pub(crate) use lifecycle::{create, exit_signal, queue_changed, request_exit, shutdown, terminate};
 pub(crate) use options::OpenOptions;

@@ -79,13 +79,31 @@ pub fn append(a: &Term, b: &Term) -> R {
 
 /// `A -- B`: removes the first occurrence of each element of `B` from `A`.
 pub fn subtract(a: &Term, b: &Term) -> R {
-    let mut items = list_items(a).ok_or_else(badarg)?.to_vec();
-    for x in list_items(b).ok_or_else(badarg)? {
-        if let Some(i) = items.iter().position(|y| y == x) {
-            items.remove(i);
+    let items = list_items(a).ok_or_else(badarg)?;
+    let remove = list_items(b).ok_or_else(badarg)?;
+    // Each element of `b` removes the first equal element of `a` left: so
+    // every value removes as many of its first occurrences as `b` holds.
+    // Counted in a hash multiset (as ERTS's `--` does past a few elements),
+    // in O(len(a) + len(b)), not O(len(a) * len(b)).
+    let mut counts: std::collections::HashMap<u64, Vec<(&Term, usize)>> = std::collections::HashMap::new();
+    for x in remove.iter() {
+        let bucket = counts.entry(crate::term::order::exact_hash(x)).or_default();
+        match bucket.iter_mut().find(|(y, _)| *y == x) {
+            Some((_, n)) => *n += 1,
+            None => bucket.push((x, 1)),
         }
     }
-    Ok(Term::List(items))
+    let mut out = Vec::with_capacity(items.len());
+    for x in items.iter() {
+        if let Some(bucket) = counts.get_mut(&crate::term::order::exact_hash(x)) {
+            if let Some((_, n)) = bucket.iter_mut().find(|(y, n)| *n > 0 && *y == x) {
+                *n -= 1;
+                continue;
+            }
+        }
+        out.push(x.clone());
+    }
+    Ok(Term::List(out))
 }
 
 /// Applies a binary operator to two values.

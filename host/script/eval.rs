@@ -39,11 +39,15 @@ type R = Result<Term, Exception>;
 pub(crate) struct Ctx<'a> {
     rt: Option<&'a mut dyn Runtime>,
     out: Option<&'a mut dyn Write>,
+    /// The variables of the fun clause being evaluated that its body reads
+    /// once (see [`Closure`]): evaluating one moves its value out of the
+    /// clause's bindings instead of copying it.
+    movable: Option<Arc<std::collections::HashSet<String>>>,
 }
 
 impl Ctx<'_> {
     fn pure() -> Ctx<'static> {
-        Ctx { rt: None, out: None }
+        Ctx { rt: None, out: None, movable: None }
     }
 }
 
@@ -84,7 +88,7 @@ impl Session {
     /// The uncaught exception (class and reason as ERTS would raise them).
     pub fn eval_form(&mut self, form: &Form, rt: &mut dyn Runtime, out: &mut dyn Write) -> Result<Term, Exception> {
         let mut b = self.bindings.clone();
-        let mut cx = Ctx { rt: Some(rt), out: Some(out) };
+        let mut cx = Ctx { rt: Some(rt), out: Some(out), movable: None };
         let v = eval_body(&mut b, &form.exprs, &mut cx)?;
         self.bindings = b;
         Ok(v)
@@ -216,6 +220,7 @@ fn eval_here(b: &mut Bindings, e: &Expr, cx: &mut Ctx<'_>) -> R {
     match e {
         Expr::Lit(t) => Ok(t.clone()),
         Expr::Str(s) => Ok(Term::string(s)),
+        Expr::Var(v) if cx.movable.as_ref().is_some_and(|m| m.contains(v)) => b.remove(v).ok_or_else(|| unbound(v)),
         Expr::Var(v) => b.get(v).cloned().ok_or_else(|| unbound(v)),
         Expr::Tuple(items) => Ok(Term::Tuple(eval_list(b, items, cx)?)),
         Expr::List(items, tail) => {
@@ -851,16 +856,171 @@ fn eval_call(b: &mut Bindings, m: Option<&Expr>, f: &Expr, args: &[Expr], cx: &m
 
 /// What a local fun made by the evaluator carries: its clauses and the
 /// bindings it closed over.
+///
+/// A fun keeps only the bindings its clauses name (`erl_eval` keeps them
+/// all, which no program can tell apart), so that a call does not copy
+/// a large term the fun never reads (`lists:map(fun(X) -> X end, L)` with
+/// a long `L` in scope was quadratic). Per clause, the parameters its
+/// body reads exactly once, outside any fun or comprehension (`movable`),
+/// are moved into the body rather than copied: folding `fun(_, A) -> {A}
+/// end` 20,000 times was quadratic in the depth of `A`.
 struct Closure {
     def: Arc<FunDef>,
     bindings: Bindings,
+    movable: Vec<Arc<std::collections::HashSet<String>>>,
 }
 
 /// The fun value of `def` in the bindings `b`.
 fn make_fun(def: &Arc<FunDef>, b: &Bindings) -> R {
     let arity = u8::try_from(def.arity()).map_err(|_| Exception::error(Term::atom("system_limit")))?;
-    let closure = Closure { def: def.clone(), bindings: b.clone() };
+    let mut uses = VarUses::default();
+    for c in &def.clauses {
+        c.params.iter().for_each(|p| uses.expr(p, false));
+        c.guard.iter().flatten().for_each(|e| uses.expr(e, false));
+        c.body.iter().for_each(|e| uses.expr(e, false));
+    }
+    let bindings = b.iter().filter(|(k, _)| uses.count.contains_key(k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let movable = def.clauses.iter().map(|c| Arc::new(movable_params(c, def.name.as_deref()))).collect();
+    let closure = Closure { def: def.clone(), bindings, movable };
     Ok(Term::Fun(Fun::local(arity, def.name.is_some(), closure)))
+}
+
+/// The parameters of clause `c` (plain variables, each once) that its
+/// body reads exactly once, not in its guard, nor inside a fun or a
+/// comprehension (which may evaluate it again).
+fn movable_params(c: &super::parse::FunClause, name: Option<&str>) -> std::collections::HashSet<String> {
+    let mut params = VarUses::default();
+    c.params.iter().for_each(|p| params.expr(p, false));
+    let mut body = VarUses::default();
+    c.guard.iter().flatten().for_each(|e| body.expr(e, true));
+    c.body.iter().for_each(|e| body.expr(e, false));
+    c.params
+        .iter()
+        .filter_map(|p| match p {
+            Expr::Var(v) if v != "_" && Some(v.as_str()) != name => Some(v),
+            _ => None,
+        })
+        .filter(|v| params.count.get(v.as_str()) == Some(&1) && body.count.get(v.as_str()) == Some(&1))
+        .cloned()
+        .collect()
+}
+
+/// How often each variable occurs in expressions (an occurrence that may
+/// be evaluated more than once, in a guard, a fun or a comprehension,
+/// counts as two).
+#[derive(Default)]
+struct VarUses {
+    count: HashMap<String, usize>,
+}
+
+impl VarUses {
+    fn expr(&mut self, e: &Expr, again: bool) {
+        grow_stack(|| self.expr_here(e, again))
+    }
+
+    fn all(&mut self, es: &[Expr], again: bool) {
+        es.iter().for_each(|e| self.expr(e, again));
+    }
+
+    fn expr_here(&mut self, e: &Expr, again: bool) {
+        match e {
+            Expr::Var(v) => *self.count.entry(v.clone()).or_default() += if again { 2 } else { 1 },
+            Expr::Lit(_) | Expr::Str(_) => {}
+            Expr::Tuple(v) | Expr::Block(v) => self.all(v, again),
+            Expr::List(v, t) => {
+                self.all(v, again);
+                if let Some(t) = t {
+                    self.expr(t, again);
+                }
+            }
+            Expr::Bin(segs) => segs.iter().for_each(|s| {
+                self.expr(&s.value, again);
+                if let Some(z) = &s.size {
+                    self.expr(z, again);
+                }
+            }),
+            Expr::Map(base, fields) => {
+                if let Some(b) = base {
+                    self.expr(b, again);
+                }
+                fields.iter().for_each(|f| {
+                    self.expr(&f.key, again);
+                    self.expr(&f.value, again);
+                });
+            }
+            Expr::Match(a, b) | Expr::Send(a, b) | Expr::Op(_, a, b) | Expr::AndAlso(a, b) | Expr::OrElse(a, b) => {
+                self.expr(a, again);
+                self.expr(b, again);
+            }
+            Expr::Unary(_, a) | Expr::Catch(a) => self.expr(a, again),
+            Expr::Call(m, f, args) => {
+                if let Some(m) = m {
+                    self.expr(m, again);
+                }
+                self.expr(f, again);
+                self.all(args, again);
+            }
+            Expr::Case(x, clauses) => {
+                self.expr(x, again);
+                self.clauses(clauses, again);
+            }
+            Expr::If(branches) => branches.iter().for_each(|(g, body)| {
+                g.iter().flatten().for_each(|e| self.expr(e, true));
+                self.all(body, again);
+            }),
+            Expr::Receive(clauses, after) => {
+                self.clauses(clauses, again);
+                if let Some((t, body)) = after {
+                    self.expr(t, again);
+                    self.all(body, again);
+                }
+            }
+            Expr::ListComp(x, quals) | Expr::BinComp(x, quals) => {
+                self.expr(x, true);
+                quals.iter().for_each(|q| match q {
+                    Qualifier::Generator(p, src) | Qualifier::BinGenerator(p, src) => {
+                        self.expr(p, true);
+                        self.expr(src, true);
+                    }
+                    Qualifier::Filter(f) => self.expr(f, true),
+                });
+            }
+            Expr::Try(t) => {
+                // The body may run partly before an exception: its uses,
+                // and the clauses', count as repeated.
+                self.all(&t.body, true);
+                self.clauses(&t.of, true);
+                t.catches.iter().for_each(|c| {
+                    self.expr(&c.class, true);
+                    self.expr(&c.reason, true);
+                    if let Some(s) = &c.stack {
+                        *self.count.entry(s.clone()).or_default() += 2;
+                    }
+                    c.guard.iter().flatten().for_each(|e| self.expr(e, true));
+                    self.all(&c.body, true);
+                });
+                self.all(&t.after, true);
+            }
+            Expr::Fun(def) => def.clauses.iter().for_each(|c| {
+                c.params.iter().for_each(|p| self.expr(p, true));
+                c.guard.iter().flatten().for_each(|e| self.expr(e, true));
+                self.all(&c.body, true);
+            }),
+            Expr::ExternalFun(m, f, a) => {
+                self.expr(m, again);
+                self.expr(f, again);
+                self.expr(a, again);
+            }
+        }
+    }
+
+    fn clauses(&mut self, clauses: &[Clause], again: bool) {
+        clauses.iter().for_each(|c| {
+            self.expr(&c.pattern, again);
+            c.guard.iter().flatten().for_each(|e| self.expr(e, true));
+            self.all(&c.body, again);
+        });
+    }
 }
 
 /// Calls `fun` with `args`, as `erl_eval` does: `{badarity, {Fun, Args}}`
@@ -891,7 +1051,19 @@ fn call_once(fun: &Fun, args: Vec<Term>, cx: &mut Ctx<'_>) -> Result<Tail, Excep
             None => return Err(err2("badfun", Term::Fun(fun.clone()))),
         },
     };
-    for clause in &closure.def.clauses {
+    // The caller's movable variables are not this clause's: none while
+    // the clauses match, the chosen clause's in its body, the caller's
+    // again afterwards, whatever happens.
+    let outer = cx.movable.take();
+    let r = select_clause(fun, closure, args, cx);
+    cx.movable = outer;
+    r
+}
+
+/// [`call_once`]'s clause selection and body (with `cx.movable` unset).
+fn select_clause(fun: &Fun, closure: &Closure, args: Vec<Term>, cx: &mut Ctx<'_>) -> Result<Tail, Exception> {
+    let mut args = args;
+    for (i, clause) in closure.def.clauses.iter().enumerate() {
         let mut trial = closure.bindings.clone();
         if let Some(name) = &closure.def.name {
             trial.insert(name.clone(), Term::Fun(fun.clone()));
@@ -901,15 +1073,32 @@ fn call_once(fun: &Fun, args: Vec<Term>, cx: &mut Ctx<'_>) -> Result<Tail, Excep
         for v in &fresh {
             trial.remove(v);
         }
+        let movable = closure.movable.get(i).filter(|m| !m.is_empty());
         let mut matched = true;
-        for (p, a) in clause.params.iter().zip(&args) {
-            if !match_pattern(&mut trial, p, a, cx)? {
+        let mut moved = Vec::new();
+        for (j, p) in clause.params.iter().enumerate() {
+            // A parameter the body reads once takes the argument itself.
+            if let (Expr::Var(v), Some(m)) = (p, movable) {
+                if m.contains(v) {
+                    trial.insert(v.clone(), std::mem::replace(&mut args[j], Term::nil()));
+                    moved.push((j, v));
+                    continue;
+                }
+            }
+            if !match_pattern(&mut trial, p, &args[j], cx)? {
                 matched = false;
                 break;
             }
         }
         if matched && guard_ok(&mut trial, &clause.guard, cx) {
+            cx.movable = movable.cloned();
             return eval_body_tail(&mut trial, &clause.body, cx);
+        }
+        // Give the moved arguments back for the next clause.
+        for (j, v) in moved {
+            if let Some(a) = trial.remove(v.as_str()) {
+                args[j] = a;
+            }
         }
     }
     Err(Exception::error(Term::atom("function_clause")))
@@ -1027,7 +1216,7 @@ fn spawn_body(args: &[Term]) -> Option<ProcessBody> {
     };
     Some(Box::new(move |rt: &mut dyn Runtime| {
         let mut stdout = child_stdout();
-        let mut cx = Ctx { rt: Some(rt), out: stdout.as_mut().map(|w| w as &mut dyn Write) };
+        let mut cx = Ctx { rt: Some(rt), out: stdout.as_mut().map(|w| w as &mut dyn Write), movable: None };
         match what {
             What::Fun(f) => apply_fun(&f, Vec::new(), &mut cx),
             What::Mfa(m, f, a) => call_remote(m, f, a, &mut cx),

@@ -224,16 +224,47 @@ pub fn binary_to_term(bytes: &[u8]) -> Option<Term> {
 /// (`<<131, 80, Size:32, Zlib/binary>>`) is inflated to at most its
 /// declared `Size`, and refused unless it inflates to exactly that.
 pub fn decode(bytes: &[u8], safe: bool) -> Option<(Term, usize)> {
+    let mut limits = Limits { safe, new_atom: None, nodes: usize::MAX, refused: None };
+    decode_with(bytes, &mut limits)
+}
+
+/// What a decode may make, for input from a party that must not exhaust
+/// this process (an isolated worker, see `crate::isolate`).
+pub(crate) struct Limits<'f> {
+    /// `binary_to_term/2`'s `safe`: make no new atoms.
+    pub(crate) safe: bool,
+    /// Asked before each new atom is made: false refuses it (and the
+    /// decode).
+    pub(crate) new_atom: Option<&'f dyn Fn() -> bool>,
+    /// How many terms (each element, each container) the decode may make.
+    pub(crate) nodes: usize,
+    /// Set when a limit refused the input (rather than its bytes).
+    pub(crate) refused: Option<Refused>,
+}
+
+/// Which of [`Limits`] refused an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// `new_atom` said no.
+    Atoms,
+    /// More terms than `nodes`.
+    Nodes,
+}
+
+/// [`decode`] within `limits`: `None` for bytes that are not a valid
+/// external term or that a limit refuses (`limits.refused` then says
+/// which).
+pub(crate) fn decode_with(bytes: &[u8], limits: &mut Limits<'_>) -> Option<(Term, usize)> {
     match bytes {
         [131, 80, rest @ ..] => {
             let size = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
             let (data, used) = inflate(&rest[4..], size)?;
-            let mut d = Decoder { b: &data, safe };
+            let mut d = Decoder { b: &data, limits };
             // Inflated bytes after the term are ignored too, as in ERTS.
             Some((d.term()?, 2 + 4 + used))
         }
         [131, rest @ ..] => {
-            let mut d = Decoder { b: rest, safe };
+            let mut d = Decoder { b: rest, limits };
             let t = d.term()?;
             Some((t, bytes.len() - d.b.len()))
         }
@@ -276,10 +307,9 @@ fn inflate(z: &[u8], size: usize) -> Option<(Vec<u8>, usize)> {
     (out.len() == size).then(|| (out, inf.total_in() as usize))
 }
 
-struct Decoder<'a> {
+struct Decoder<'a, 'l, 'f> {
     b: &'a [u8],
-    /// `binary_to_term/2`'s `safe`: make no new atoms.
-    safe: bool,
+    limits: &'l mut Limits<'f>,
 }
 
 /// A container the decoder is filling, on its own stack.
@@ -304,7 +334,7 @@ enum Step {
 /// length is only a claim until its elements have been read.
 const PREALLOCATE: usize = 64;
 
-impl<'a> Decoder<'a> {
+impl<'a> Decoder<'a, '_, '_> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.b.len() < n {
             return None;
@@ -354,11 +384,16 @@ impl<'a> Decoder<'a> {
         } else {
             std::str::from_utf8(text).ok()?
         };
-        if self.safe {
-            Atom::existing(name)
-        } else {
-            Atom::try_new(name).ok()
+        if self.limits.safe {
+            return Atom::existing(name);
         }
+        if let Some(allow) = self.limits.new_atom {
+            if Atom::existing(name).is_none() && !allow() {
+                self.limits.refused = Some(Refused::Atoms);
+                return None;
+            }
+        }
+        Atom::try_new(name).ok()
     }
 
     fn big(&mut self, n: usize) -> Option<Term> {
@@ -430,6 +465,11 @@ impl<'a> Decoder<'a> {
     /// Reads one tag and what follows it up to the first element of a
     /// container.
     fn step(&mut self) -> Option<Step> {
+        if self.limits.nodes == 0 {
+            self.limits.refused = Some(Refused::Nodes);
+            return None;
+        }
+        self.limits.nodes -= 1;
         let tag = self.u8()?;
         let t = match tag {
             97 => Term::Int(self.u8()? as i64),

@@ -241,8 +241,80 @@ fn compare_numbers(a: &Term, b: &Term, exact: bool) -> Ordering {
     }
 }
 
+/// A hash consistent with exact equality (`=:=`): terms that compare equal
+/// with `exact` hash the same (a byte list as the list of its integers,
+/// `0.0` as `-0.0`). It looks at no more than the first 64 nodes of a term
+/// (in a fixed pre-order), so it costs O(1) whatever the term's size or
+/// depth: for hash-based multisets (`--`), where collisions only cost time.
+pub fn exact_hash(t: &Term) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut stack: Vec<&Term> = vec![t];
+    let mut budget = 64usize;
+    while let Some(t) = stack.pop() {
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        rank(t).hash(&mut h);
+        match t {
+            Term::Atom(a) => a.index().hash(&mut h),
+            Term::Int(i) => (b'i', *i).hash(&mut h),
+            Term::BigInt(b) => (b'b', b.value.to_signed_bytes_le()).hash(&mut h),
+            Term::Float(f) => (b'f', if *f == 0.0 { 0 } else { f.to_bits() }).hash(&mut h),
+            Term::Binary(b) => (b.len() * 8, &b.as_slice()[..b.len().min(64)]).hash(&mut h),
+            Term::BitString(b, bits) => ((b.len() - 1) * 8 + *bits as usize, &b.as_slice()[..b.len().min(64)]).hash(&mut h),
+            Term::ByteList(b) => {
+                // As the list of its integers, element by element.
+                for &x in b.as_slice().iter().take(budget) {
+                    rank(&Term::Int(0)).hash(&mut h);
+                    (b'i', x as i64).hash(&mut h);
+                }
+                budget = budget.saturating_sub(b.len());
+            }
+            Term::List(v) | Term::Tuple(v) => {
+                if matches!(t, Term::Tuple(_)) {
+                    v.len().hash(&mut h);
+                }
+                stack.extend(v.iter().take(budget).rev());
+            }
+            Term::Improper(v, tail) => {
+                stack.push(tail);
+                stack.extend(v.iter().take(budget).rev());
+            }
+            Term::Map(kv) => {
+                kv.len().hash(&mut h);
+                for (k, v) in kv.iter().take(budget).rev() {
+                    stack.push(v);
+                    stack.push(k);
+                }
+            }
+            Term::Pid(p) => p.hash(&mut h),
+            Term::Port(p) => p.hash(&mut h),
+            Term::Ref(r) => r.hash(&mut h),
+            Term::Fun(Fun::Local(l)) => (b'l', l.id()).hash(&mut h),
+            Term::Fun(Fun::External { module, function, arity }) => (module.index(), function.index(), *arity).hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terms_equal_exactly_hash_the_same() {
+        let same = [
+            (Term::compact_byte_list(&[1, 2, 3]), Term::List(vec![Term::Int(1), Term::Int(2), Term::Int(3)])),
+            (Term::Float(0.0), Term::Float(-0.0)),
+            (Term::tuple(vec![Term::atom("a"), Term::compact_byte_list(&[7])]), Term::tuple(vec![Term::atom("a"), Term::List(vec![Term::Int(7)])])),
+        ];
+        for (a, b) in same {
+            assert!(a == b);
+            assert_eq!(super::exact_hash(&a), super::exact_hash(&b), "{a:?} {b:?}");
+        }
+        assert_ne!(super::exact_hash(&Term::Int(1)), super::exact_hash(&Term::Float(1.0)));
+    }
+
     use super::*;
     use crate::term::{Atom, Pid, PortId, Ref};
     use Ordering::*;
