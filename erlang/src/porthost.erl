@@ -233,6 +233,8 @@ is_alive(_) -> true.
 
 %% term_to_binary({command, N, Data}), without copying a binary Data: the
 %% port writes the iolist with writev.
+command_frame(N, Data) when is_binary(Data), N < 1 bsl 31 ->
+    [<<131, 104, 3, 100, 7:16, "command", 98, N:32, 109, (byte_size(Data)):32>>, Data];
 command_frame(N, Data) ->
     binary_last_frame({command, N, Data}).
 

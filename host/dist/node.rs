@@ -94,7 +94,7 @@ pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
     let port = listener.local_addr()?.port();
     let epmd = TcpStream::connect(("127.0.0.1", epmd_port()))
         .map_err(|e| io::Error::new(e.kind(), format!("EPMD on 127.0.0.1:{}: {e}", epmd_port())))?;
-    let (_registration, creation) = block_on(EpmdClient::new(Stream::new(epmd)).register(NodeEntry::new_hidden(name.name(), port)))
+    let (_registration, creation) = block_on(EpmdClient::new(Stream::new(epmd)?).register(NodeEntry::new_hidden(name.name(), port)))
         .map_err(|e| io::Error::other(format!("EPMD refused {name}: {e}")))?;
     eprintln!("porthost: node {name} listening on port {port}");
     let host = Host::new(config);
@@ -122,7 +122,7 @@ pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
 fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cookie: &str) -> io::Result<()> {
     let _ = conn.set_nodelay(true);
     let peer_addr = conn.peer_addr()?;
-    let mut hs = ServerSideHandshake::new(Stream::new(conn), local, cookie);
+    let mut hs = ServerSideHandshake::new(Stream::new(conn)?, local, cookie);
     let peer = match block_on(hs.execute_recv_name()) {
         Ok(Some(peer)) => peer,
         Ok(None) => return Err(io::Error::other(format!("refused {peer_addr}: it asked for a dynamic name"))),
@@ -136,28 +136,28 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         Err(e) => return Err(io::Error::other(format!("handshake with {peer} ({peer_addr}): {e}"))),
     };
     eprintln!("porthost: {} connected", peer.name);
-    let (mut tx, mut rx) = message::channel(stream.clone(), local_flags(&peer));
-    // Frames go to the router (set by `hello`) through the writer thread.
+    let (tx, mut rx) = message::channel(stream.clone(), local_flags(&peer));
+    // Frames go to the router (set by `hello`), written by the thread that
+    // makes them (a driver's, or this one for replies); a ticker keeps the
+    // connection alive when nothing else is sent.
+    let tx = Arc::new(Mutex::new(tx));
     let router: Arc<Mutex<Option<eterm::Pid>>> = Arc::new(Mutex::new(None));
-    let (out_tx, out_rx) = crossbeam_channel::unbounded::<Message>();
-    let r = router.clone();
-    let to_writer = out_tx.clone();
+    let (r, t) = (router.clone(), tx.clone());
     let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| {
         let Some(pid) = r.lock().clone() else { return Ok(()) };
         let mut frame = Vec::with_capacity(head.len() + tail.len());
         frame.extend_from_slice(head);
         frame.extend_from_slice(tail);
         let bin = eterm::Term::from(eterm::Binary::from(frame));
-        to_writer.send(Message::send(pid, bin)).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        block_on(t.lock().send(Message::send(pid, bin))).map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
     });
-    let writer = std::thread::Builder::new().name("porthost-node-out".into()).spawn(move || loop {
-        let msg = match out_rx.recv_timeout(TICK) {
-            Ok(m) => m,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Message::Tick,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-        };
-        if block_on(tx.send(msg)).is_err() {
-            return;
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+    let t = tx.clone();
+    let ticker = std::thread::Builder::new().name("porthost-node-tick".into()).spawn(move || {
+        while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(TICK) {
+            if block_on(t.lock().send(Message::Tick)).is_err() {
+                return;
+            }
         }
     })?;
     let mut session = Session::new(host, out, exits);
@@ -186,11 +186,11 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         }
     };
     eprintln!("porthost: {} disconnected", peer.name);
-    // The session's ports close; then the writer ends with the channel.
+    // The session's ports close; then the ticker ends.
     drop(session);
-    drop(out_tx);
+    drop(stop_tx);
     stream.shutdown();
-    let _ = writer.join();
+    let _ = ticker.join();
     end
 }
 
@@ -204,34 +204,52 @@ fn local_flags(peer: &erl_dist::node::PeerNode) -> erl_dist::DistributionFlags {
 
 /// A TCP stream shared by the reader and the writer of a connection, with
 /// blocking I/O behind `futures`' traits (each call completes at once, so
-/// `block_on` never parks on it).
+/// `block_on` never parks on it). Reads are buffered (a message's length,
+/// tag and body take one `read` between them, several messages too);
+/// writes wait in a buffer until `flush`, so that each message `erl_dist`
+/// writes piecewise goes out in one `write`.
 #[derive(Clone)]
-struct Stream(Arc<TcpStream>);
+struct Stream {
+    tcp: Arc<TcpStream>,
+    read: Arc<Mutex<io::BufReader<TcpStream>>>,
+    write: Arc<Mutex<Vec<u8>>>,
+}
 
 impl Stream {
-    fn new(s: TcpStream) -> Stream {
-        Stream(Arc::new(s))
+    fn new(s: TcpStream) -> io::Result<Stream> {
+        let r = s.try_clone()?;
+        Ok(Stream {
+            tcp: Arc::new(s),
+            read: Arc::new(Mutex::new(io::BufReader::with_capacity(1 << 16, r))),
+            write: Arc::new(Mutex::new(Vec::new())),
+        })
     }
 
     fn shutdown(&self) {
-        let _ = self.0.shutdown(std::net::Shutdown::Both);
+        let _ = self.tcp.shutdown(std::net::Shutdown::Both);
     }
 }
 
 impl futures::io::AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready((&*self.0).read(buf))
+        Poll::Ready(self.read.lock().read(buf))
     }
 }
 
 impl futures::io::AsyncWrite for Stream {
     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready((&*self.0).write(buf))
+        self.write.lock().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready((&*self.0).flush())
+        let mut w = self.write.lock();
+        let r = (&*self.tcp).write_all(&w);
+        w.clear();
+        Poll::Ready(r)
     }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = self.as_mut().poll_flush(cx);
+        let _ = self.tcp.shutdown(std::net::Shutdown::Write);
+        r
     }
 }

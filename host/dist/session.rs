@@ -120,8 +120,14 @@ fn send_message(out: &Out, from: PortId, msg: Term) -> io::Result<()> {
                     };
                     if let Some((kind, b)) = bytes {
                         let mut head = Vec::with_capacity(32);
-                        head.extend_from_slice(&[131, 104, 3, 100, 0, 3, b'm', b's', b'g', 98]);
-                        head.extend_from_slice(&n.to_be_bytes());
+                        head.extend_from_slice(&[131, 104, 3, 100, 0, 3, b'm', b's', b'g']);
+                        match u8::try_from(n) {
+                            Ok(small) => head.extend_from_slice(&[97, small]),
+                            Err(_) => {
+                                head.push(98);
+                                head.extend_from_slice(&n.to_be_bytes());
+                            }
+                        }
                         head.extend_from_slice(&[104, 2, 100, 0, 4, b'd', b'a', b't', b'a', kind]);
                         if kind == 109 {
                             head.extend_from_slice(&(b.len() as u32).to_be_bytes());
@@ -287,5 +293,60 @@ impl Session {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `out` was called with, each frame joined.
+    fn capture() -> (Out, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let f = frames.clone();
+        let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| {
+            f.lock().push([head, tail].concat());
+            Ok(())
+        });
+        (out, frames)
+    }
+
+    #[test]
+    fn data_messages_written_in_place_are_the_terms_external_format() {
+        let (out, frames) = capture();
+        let port = PortId(77);
+        let cases = [
+            Term::binary(b"hello"),
+            Term::binary(&[7u8; 70000]),
+            Term::compact_byte_list(b"list mode"),
+            Term::compact_byte_list(&[1u8; 70000]),
+        ];
+        for data in &cases {
+            let msg = Term::Tuple(vec![Term::Port(port), Term::Tuple(vec![atom("data"), data.clone()])]);
+            send_message(&out, port, msg).unwrap();
+            let expected = Term::Tuple(vec![atom("msg"), Term::Int(77), Term::Tuple(vec![atom("data"), data.clone()])]);
+            assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
+        }
+        // Anything else goes as {term, N, Term}.
+        send_message(&out, port, atom("hi")).unwrap();
+        let expected = Term::Tuple(vec![atom("term"), Term::Int(77), atom("hi")]);
+        assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
+    }
+
+    #[test]
+    fn a_binary_reply_written_in_place_is_the_terms_external_format() {
+        let (out, frames) = capture();
+        let host = Host::new(Default::default());
+        let exits = Exits::install(&host).unwrap();
+        let s = Session::new(&host, out, exits);
+        let tag = Term::binary(b"opaque tag");
+        for v in [Term::binary(b"answer"), Term::binary(&[3u8; 100_000])] {
+            s.reply(&tag, Ok(v.clone())).unwrap();
+            let expected = Term::Tuple(vec![atom("reply"), tag.clone(), Term::Tuple(vec![atom("ok"), v])]);
+            assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
+        }
+        s.reply(&tag, Err(BifError::badarg("test"))).unwrap();
+        let expected = Term::Tuple(vec![atom("reply"), tag.clone(), Term::Tuple(vec![atom("error"), atom("error"), atom("badarg")])]);
+        assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
     }
 }
