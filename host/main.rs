@@ -125,6 +125,11 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if let Command::Worker { fd } = cli.command {
+        // A parent run with --check checks its workers' drivers too (their
+        // reports reach its stderr; they do not count in its exit status).
+        if std::env::var_os("PORTHOST_CHECK").is_some() {
+            porthost::check::enable_check();
+        }
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -163,6 +168,10 @@ fn run() -> anyhow::Result<ExitCode> {
             Box::new(std::io::BufWriter::new(f))
         };
         porthost::check::trace::start(out, cli.trace_json, cli.trace_full);
+    }
+    if cli.check {
+        // Workers (--isolate) inherit it: see the Worker branch above.
+        std::env::set_var("PORTHOST_CHECK", "1");
     }
     let code = run_host(&cli)?;
     porthost::check::finish();

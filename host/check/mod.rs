@@ -23,9 +23,13 @@
 //! of the backtrace (indented). [`findings`] counts them; `porthost run`
 //! exits 3 when it is not 0.
 //!
-//! Limits: handles are recognised by address, so a stale handle whose
-//! address a new port reuses looks live; drivers in worker processes
-//! (`--isolate`) are not checked.
+//! Limits: handles are recognised by address (dead ports are kept, up to
+//! [`GRAVEYARD`], so their addresses are not reused meanwhile); a worker
+//! process (`--isolate`) checks its own drivers when `PORTHOST_CHECK` is set
+//! (`porthost run --check` sets it), but its findings do not reach the
+//! parent's count. Timers and monitors a port leaves at `stop` are not
+//! reported: ERTS cancels both when a port terminates; starting them from
+//! `stop` is.
 
 pub mod trace;
 
