@@ -72,6 +72,21 @@ pub(crate) fn enable_trace() {
     HOOKS.fetch_or(TRACE, Ordering::SeqCst);
 }
 
+static ABORT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every misuse end the process with `SIGABRT` once reported (the
+/// fuzzer's workers, so that a `--check` finding is a crash it minimizes;
+/// `PORTHOST_CHECK_ABORT` in a worker's environment).
+pub fn abort_on_misuse() {
+    ABORT.store(true, Ordering::SeqCst);
+}
+
+fn maybe_abort() {
+    if ABORT.load(Ordering::SeqCst) {
+        std::process::abort();
+    }
+}
+
 /// How many misuses the checker has reported so far.
 pub fn findings() -> usize {
     FINDINGS.load(Ordering::SeqCst)
@@ -195,6 +210,7 @@ fn report_with(func: &str, what: impl std::fmt::Display, bt: &std::backtrace::Ba
     }
     eprint!("{s}");
     trace::note(&format!("misuse: {func}: {what}"));
+    maybe_abort();
 }
 
 /// The frames of `bt` that are C code (the driver, and the erl_driver
@@ -518,6 +534,7 @@ fn emit_findings(msgs: Vec<(String, Vec<String>)>) {
         }
         eprint!("{s}");
         trace::note(&format!("misuse: {func}: {m}"));
+        maybe_abort();
     }
 }
 
