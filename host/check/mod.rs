@@ -352,14 +352,12 @@ pub(crate) fn check_call(func: &'static str, handle: usize, thread: Thread, pdl:
                     | "driver_exit"
                     | "driver_set_timer"
                     | "driver_monitor_process"
-                    | "driver_async"
-                    | "set_busy_port"
             )
         {
             report(
                 func,
                 format_args!(
-                    "called from {} of port {}: the port is terminating, and ERTS forbids re-entering it this way",
+                    "called from {} of port {}: the port is terminating (a failure or exit of it, or a timer or monitor that can never fire), which ERTS does not allow",
                     cb.unwrap_or_default(),
                     port_name(rec.id)
                 ),
