@@ -266,6 +266,14 @@ fn run() -> anyhow::Result<ExitCode> {
         _ => {}
     }
     if let Command::Worker { fd } = cli.command {
+        // A parent run with --check checks its workers' drivers too (their
+        // reports reach its stderr; they do not count in its exit status).
+        if std::env::var_os("PORTHOST_CHECK").is_some() {
+            porthost::check::enable_check();
+        }
+        if std::env::var_os("PORTHOST_CHECK_ABORT").is_some() {
+            porthost::check::abort_on_misuse();
+        }
         porthost::run_worker(fd, cli.driver_path)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -279,6 +287,13 @@ fn run() -> anyhow::Result<ExitCode> {
         cfg.hang = std::time::Duration::from_millis(*hang_ms);
         cfg.memory_bytes = Some(memory_mb << 20);
         cfg.max_crashes = *max_crashes;
+        if cli.check {
+            // The workers check their driver and die of the first misuse:
+            // a crash like any other for the fuzzer.
+            std::env::set_var("PORTHOST_CHECK", "1");
+            std::env::set_var("PORTHOST_CHECK_ABORT", "1");
+            cfg.check = true;
+        }
         let words: Vec<&str> = ops.split(',').map(str::trim).collect();
         if let Some(bad) = words.iter().find(|w| !matches!(**w, "command" | "control" | "call")) {
             anyhow::bail!("--ops: unknown operation {bad} (command, control, call)");
@@ -304,6 +319,10 @@ fn run() -> anyhow::Result<ExitCode> {
             Box::new(std::io::BufWriter::new(f))
         };
         porthost::check::trace::start(out, cli.trace_json, cli.trace_full);
+    }
+    if cli.check {
+        // Workers (--isolate) inherit it: see the Worker branch above.
+        std::env::set_var("PORTHOST_CHECK", "1");
     }
     let code = run_host(cli)?;
     porthost::check::finish();

@@ -106,3 +106,25 @@ fn fuzz_uses_coverage_of_a_driver_built_for_it() {
         .unwrap_or(0);
     assert!(edges > 3, "coverage edges reported: {}\n{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn fuzz_with_check_counts_misuses_as_crashes() {
+    let dir = util::drivers_dir(Header::Own);
+    let out = util::tmp_dir().join("fuzz_check_out");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_porthost"));
+    cmd.arg("--check").arg("--driver-path").arg(dir).arg("fuzz").arg("misuse_mem_drv").arg("--out").arg(&out);
+    cmd.args(["--ops", "control", "--time", "25", "--max-crashes", "3"]);
+    let run = util::run_command(cmd, "porthost --check fuzz");
+    assert_eq!(run.status, 3, "{}\n{}", run.stdout, run.stderr);
+    let scripts = crash_scripts(&out);
+    let texts: Vec<String> = scripts.iter().map(|s| std::fs::read_to_string(s).unwrap()).collect();
+    for what in ["misuse: driver_free: ", "misuse: driver_realloc: ", "(double free)"] {
+        assert!(texts.iter().any(|t| t.contains(what)), "a crash script names {what}:\n{}", texts.join("\n"));
+    }
+    let first = &scripts[0];
+    let mut rep = Command::new(env!("CARGO_BIN_EXE_porthost"));
+    rep.env("PORTHOST_CHECK_ABORT", "1").arg("--check").arg("--isolate").arg("--driver-path").arg(dir).arg("run").arg(first);
+    let rep = util::run_command(rep, "porthost --check run --isolate");
+    assert_eq!(rep.stdout.lines().last(), Some("{driver_crashed,sigabrt}"), "{}\n{}", rep.stdout, rep.stderr);
+}

@@ -33,7 +33,9 @@ fn data_with_header(p: &Port, header: &[u8], body: Bin) -> Term {
 /// `driver_output(port, buf, len)`.
 #[no_mangle]
 pub unsafe extern "C" fn driver_output(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    super::hooked("driver_output", port, crate::check::Thread::Callback, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
+    // SAFETY: `len` readable bytes at `buf`, by contract (read for the trace).
+    let args = || crate::check::trace::payload(unsafe { bytes(buf, len) });
+    super::hooked("driver_output", port, crate::check::Thread::Callback, args, -1, || {
         // SAFETY: the driver passes its own live port and `len` bytes.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let data = unsafe { bytes(buf, len) };
@@ -51,7 +53,12 @@ pub unsafe extern "C" fn driver_output2(
     buf: *mut c_char,
     len: ErlDrvSizeT,
 ) -> c_int {
-    super::hooked("driver_output2", port, crate::check::Thread::Callback, || format!("{}, {}", crate::check::trace::payload(unsafe { bytes(hbuf, hlen) }), crate::check::trace::payload(unsafe { bytes(buf, len) })), -1, || {
+    let args = || {
+        // SAFETY: `hlen` and `len` readable bytes, by contract.
+        let (h, b) = unsafe { (bytes(hbuf, hlen), bytes(buf, len)) };
+        format!("{}, {}", crate::check::trace::payload(h), crate::check::trace::payload(b))
+    };
+    super::hooked("driver_output2", port, crate::check::Thread::Callback, args, -1, || {
         // SAFETY: as for driver_output.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         let (h, b) = unsafe { (bytes(hbuf, hlen), bytes(buf, len)) };

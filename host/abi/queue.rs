@@ -30,7 +30,9 @@ const SIZE_ERROR: ErlDrvSizeT = ErlDrvSizeT::MAX;
 /// `driver_enq(port, buf, len)`: copies `len` bytes to the tail.
 #[no_mangle]
 pub unsafe extern "C" fn driver_enq(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    super::hooked("driver_enq", port, crate::check::Thread::Queue, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
+    // SAFETY: `len` readable bytes at `buf`, by contract (read for the trace).
+    let args = || crate::check::trace::payload(unsafe { bytes(buf, len) });
+    super::hooked("driver_enq", port, crate::check::Thread::Queue, args, -1, || {
         // SAFETY: live port, `len` readable bytes, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         p.queue.lock().enq(Bin::from_slice(unsafe { bytes(buf, len) }));
@@ -41,7 +43,9 @@ pub unsafe extern "C" fn driver_enq(port: ErlDrvPort, buf: *mut c_char, len: Erl
 /// `driver_pushq(port, buf, len)`: copies `len` bytes to the head.
 #[no_mangle]
 pub unsafe extern "C" fn driver_pushq(port: ErlDrvPort, buf: *mut c_char, len: ErlDrvSizeT) -> c_int {
-    super::hooked("driver_pushq", port, crate::check::Thread::Queue, || crate::check::trace::payload(unsafe { bytes(buf, len) }), -1, || {
+    // SAFETY: `len` readable bytes at `buf`, by contract (read for the trace).
+    let args = || crate::check::trace::payload(unsafe { bytes(buf, len) });
+    super::hooked("driver_pushq", port, crate::check::Thread::Queue, args, -1, || {
         // SAFETY: as for driver_enq.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
         p.queue.lock().push(Bin::from_slice(unsafe { bytes(buf, len) }));

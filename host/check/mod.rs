@@ -23,9 +23,13 @@
 //! of the backtrace (indented). [`findings`] counts them; `porthost run`
 //! exits 3 when it is not 0.
 //!
-//! Limits: handles are recognised by address, so a stale handle whose
-//! address a new port reuses looks live; drivers in worker processes
-//! (`--isolate`) are not checked.
+//! Limits: handles are recognised by address (dead ports are kept, up to
+//! [`GRAVEYARD`], so their addresses are not reused meanwhile); a worker
+//! process (`--isolate`) checks its own drivers when `PORTHOST_CHECK` is set
+//! (`porthost run --check` sets it), but its findings do not reach the
+//! parent's count. Timers and monitors a port leaves at `stop` are not
+//! reported: ERTS cancels both when a port terminates; starting them from
+//! `stop` is.
 
 pub mod trace;
 
@@ -66,6 +70,21 @@ pub fn enable_check() {
 
 pub(crate) fn enable_trace() {
     HOOKS.fetch_or(TRACE, Ordering::SeqCst);
+}
+
+static ABORT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every misuse end the process with `SIGABRT` once reported (the
+/// fuzzer's workers, so that a `--check` finding is a crash it minimizes;
+/// `PORTHOST_CHECK_ABORT` in a worker's environment).
+pub fn abort_on_misuse() {
+    ABORT.store(true, Ordering::SeqCst);
+}
+
+fn maybe_abort() {
+    if ABORT.load(Ordering::SeqCst) {
+        std::process::abort();
+    }
 }
 
 /// How many misuses the checker has reported so far.
@@ -191,6 +210,7 @@ fn report_with(func: &str, what: impl std::fmt::Display, bt: &std::backtrace::Ba
     }
     eprint!("{s}");
     trace::note(&format!("misuse: {func}: {what}"));
+    maybe_abort();
 }
 
 /// The frames of `bt` that are C code (the driver, and the erl_driver
@@ -332,14 +352,12 @@ pub(crate) fn check_call(func: &'static str, handle: usize, thread: Thread, pdl:
                     | "driver_exit"
                     | "driver_set_timer"
                     | "driver_monitor_process"
-                    | "driver_async"
-                    | "set_busy_port"
             )
         {
             report(
                 func,
                 format_args!(
-                    "called from {} of port {}: the port is terminating, and ERTS forbids re-entering it this way",
+                    "called from {} of port {}: the port is terminating (a failure or exit of it, or a timer or monitor that can never fire), which ERTS does not allow",
                     cb.unwrap_or_default(),
                     port_name(rec.id)
                 ),
@@ -514,6 +532,7 @@ fn emit_findings(msgs: Vec<(String, Vec<String>)>) {
         }
         eprint!("{s}");
         trace::note(&format!("misuse: {func}: {m}"));
+        maybe_abort();
     }
 }
 
@@ -894,12 +913,9 @@ pub fn finish() {
         .collect();
     st.bins.clear();
     let mut leaked: Vec<(String, (usize, usize))> = st.leaked.drain().collect();
-    for a in st.allocs.values() {
-        if a.port == 0 && !a.driver.is_empty() && a.cb != "stop" {
-            // Allocated outside a port's life (init) and never freed: the
-            // driver's own.
-        }
-    }
+    // Blocks allocated outside any port's callbacks (init, driver threads)
+    // are the driver's own business (a global cache freed in `finish`, or
+    // never): not reported.
     drop(st);
     leaked.sort();
     for (_, msg) in bins {

@@ -69,6 +69,10 @@ pub struct FuzzConfig {
     pub memory_bytes: Option<u64>,
     /// Stop after this many distinct crashes.
     pub max_crashes: usize,
+    /// The workers run the checker and abort at the first misuse
+    /// (`porthost --check fuzz`, which sets `PORTHOST_CHECK` and
+    /// `PORTHOST_CHECK_ABORT` for them): misuses count as crashes.
+    pub check: bool,
 }
 
 impl FuzzConfig {
@@ -86,6 +90,7 @@ impl FuzzConfig {
             hang: Duration::from_secs(1),
             memory_bytes: Some(1 << 30),
             max_crashes: 100,
+            check: false,
         }
     }
 }
@@ -142,6 +147,8 @@ struct Fuzzer {
     file_name: String,
     /// The driver's file, to symbolize its frames.
     driver_file: Option<PathBuf>,
+    /// The checker's report that ended the last crashed worker, if any.
+    misuse: Option<String>,
 }
 
 /// Runs a fuzz session; `progress` gets a progress line about once a
@@ -205,7 +212,7 @@ pub fn fuzz(cfg: FuzzConfig, progress: &mut dyn Write) -> Result<Summary, String
         }
     }
 
-    let mut f = Fuzzer { cfg: cfg.clone(), p, log, log_pos: 0, file_name, driver_file: driver_file.clone() };
+    let mut f = Fuzzer { cfg: cfg.clone(), p, log, log_pos: 0, file_name, driver_file: driver_file.clone(), misuse: None };
     let mut rng = Rng::new(cfg.seed);
     let mut summary = Summary::default();
     let start = Instant::now();
@@ -279,12 +286,15 @@ pub fn fuzz(cfg: FuzzConfig, progress: &mut dyn Write) -> Result<Summary, String
                 port = None;
                 summary.crash_count += 1;
                 let frame = f.frame(&reason);
+                let misuse_of_crash = f.misuse.clone();
                 let sig = format!("{reason} at {frame}");
                 if !seen.contains(&sig) {
                     seen.push(sig.clone());
                     let _ = write!(err_out, "\nfuzz: new crash {sig} after {} executions; minimizing {} operation(s)\n", summary.execs, history.len());
                     let before = history.len();
                     let small = f.minimize(std::mem::take(&mut history), &sig);
+                    // The report of the crash found, not of a replay.
+                    f.misuse = misuse_of_crash;
                     let n = summary.crashes.len() + 1;
                     let script = f.write_script(n, &reason, &frame, &small, summary.execs, before)?;
                     let _ = writeln!(err_out, "fuzz: wrote {} ({} operation(s))", script.display(), small.len());
@@ -421,6 +431,7 @@ impl Fuzzer {
             let _ = f.read_to_string(&mut text);
         }
         self.log_pos += text.len() as u64;
+        self.misuse = text.lines().rev().find(|l| l.starts_with("misuse: ")).map(str::to_owned);
         // The last backtrace: frames after the last "fatal signal" line.
         let block = text.rsplit("fatal signal").next().unwrap_or("");
         block
@@ -535,10 +546,12 @@ impl Fuzzer {
             .collect();
         let path = self.cfg.out.join(format!("crash-{n}-{why}.erl"));
         let paths: String = self.cfg.driver_paths.iter().map(|p| format!(" --driver-path {}", p.display())).collect();
+        let check = if self.cfg.check { "PORTHOST_CHECK_ABORT=1 porthost --check" } else { "porthost" };
+        let detail = self.misuse.as_ref().map(|m| format!("%% {m}\n")).unwrap_or_default();
         let mut s = format!(
-            "%% porthost fuzz {}: {reason} at {frame}\n\
+            "%% porthost fuzz {}: {reason} at {frame}\n{detail}\
              %% found at execution {exec} (seed {}); minimized from {before} to {} operation(s).\n\
-             %% Reproduce: porthost run --isolate{paths} {}\n\
+             %% Reproduce: {check} run --isolate{paths} {}\n\
              process_flag(trap_exit, true).\n\
              P = open_port({{spawn_driver, \"{}\"}}, [binary]).\n",
             self.cfg.driver,
