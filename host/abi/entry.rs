@@ -232,10 +232,20 @@ pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, i
     // SAFETY: the driver allocated `rbuf` with driver_alloc and wrote `ret`
     // bytes; we own it now.
     let t = bytes_term(unsafe { super::bytes(rbuf, ret) });
-    check::host_frees(rbuf as usize);
-    // SAFETY: allocated by driver_alloc, handed over to us.
-    unsafe { super::binary::free_unhooked(rbuf as *mut _) };
+    free_answer(rbuf);
     Ok(t)
+}
+
+/// Frees an answer buffer the driver allocated with `driver_alloc` (out of
+/// line: the common answer fits the offered buffer).
+#[cold]
+#[inline(never)]
+fn free_answer(rbuf: *mut c_char) {
+    // The host frees it, not the driver: the checker must not count it as
+    // the driver's free.
+    check::host_frees(rbuf as usize);
+    // SAFETY: a driver_alloc'ed answer buffer the driver handed over.
+    unsafe { super::binary::free_unhooked(rbuf as *mut _) }
 }
 
 fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
@@ -246,9 +256,7 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
         // SAFETY: a binary-mode answer is a driver binary we now own.
         unsafe { binary::release_raw(rbuf as *mut ErlDrvBinary) }
     } else {
-        check::host_frees(rbuf as usize);
-        // SAFETY: a list-mode answer buffer from driver_alloc.
-        unsafe { super::binary::driver_free(rbuf as *mut _) }
+        free_answer(rbuf);
     }
 }
 
