@@ -76,7 +76,7 @@ pub unsafe extern "C" fn driver_deq(port: ErlDrvPort, size: ErlDrvSizeT) -> ErlD
 pub unsafe extern "C" fn driver_sizeq(port: ErlDrvPort) -> ErlDrvSizeT {
     super::hooked("driver_sizeq", port, crate::check::Thread::Queue, String::new, SIZE_ERROR, || {
         // SAFETY: live port by contract.
-        match unsafe { super::port_ref(port) } {
+        match unsafe { port_ref(port) } {
             Some(p) => p.queue.lock().size(),
             None => SIZE_ERROR,
         }
