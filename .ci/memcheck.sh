@@ -26,7 +26,7 @@ echo "memcheck: unit tests of the modules with unsafe code"
 # (the ABI layer, ports, binaries, the isolation rings and shared memory;
 # not the long concurrency stress tests: they pass uninstrumented in cargo
 # test, and take minutes under valgrind)
-"${vg[@]}" "$lib" --test-threads=2 -q abi:: port:: binary isolate:: \
+"${vg[@]}" "$lib" --test-threads=2 -q abi:: port:: binary:: isolate:: \
   --skip concurrent_producer --skip random_interleavings --skip frames_bigger
 echo "memcheck: in-process driver tests (ports, driver_api)"
 "${vg[@]}" "$tests" --test-threads=2 -q ports:: driver_api::
