@@ -39,7 +39,8 @@ main([Dir]) ->
 %% A child writing N MiB as fast as it can, read to its end (ns per MiB).
 output(N) ->
     P = open_port({spawn, "head -c " ++ integer_to_list(N * 1048576) ++ " /dev/zero"}, [binary, eof]),
-    N * 1048576 = drain(P, 0).
+    Want = N * 1048576,
+    Want = drain(P, 0).
 drain(P, Got) ->
     receive {P, {data, D}} -> drain(P, Got + byte_size(D)); {P, eof} -> port_close(P), Got end.
 
