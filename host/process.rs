@@ -369,22 +369,7 @@ impl Process {
 
     /// `demonitor(Ref)`, of a process or a port.
     pub fn demonitor(&self, r: Ref) -> Result<(), BifError> {
-        self.alive()?;
-        for p in self.host.procs.read().values() {
-            p.watchers.lock().retain(|(w, _)| *w != r);
-        }
-        let watched: Vec<PortId> = {
-            let mut w = self.shared.port_watches.lock();
-            let ids = w.iter().filter(|(x, _)| *x == r).map(|(_, id)| *id).collect();
-            w.retain(|(x, _)| *x != r);
-            ids
-        };
-        for id in watched {
-            if let Some(p) = self.host.ports.get(id) {
-                p.watchers.lock().retain(|(w, _, _)| *w != r);
-            }
-        }
-        Ok(())
+        self.demonitor_any(r).map(|_| ())
     }
 
     /// `is_process_alive(Pid)`.
