@@ -415,56 +415,9 @@ fn id_number(s: &str, port: bool) -> Option<(&str, usize)> {
 
 /// A readable line diff of `expected` against `actual` (`-` expected only,
 /// `+` actual only, two-space indent for common lines; long runs of common
-/// lines are elided).
+/// lines are elided): the one in `porthost::testing`.
 pub fn line_diff(expected: &str, actual: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    // Longest common subsequence table, from the end.
-    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            ops.push(('-', a[i]));
-            i += 1;
-        } else {
-            ops.push(('+', b[j]));
-            j += 1;
-        }
-    }
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
-    let near = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
-    let mut res = String::new();
-    let mut elided = false;
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if *op == ' ' && !near(k) {
-            if !elided {
-                res.push_str("  ...\n");
-                elided = true;
-            }
-            continue;
-        }
-        elided = false;
-        res.push(*op);
-        res.push(' ');
-        res.push_str(&shorten(line));
-        res.push('\n');
-    }
-    res
+    porthost::testing::line_diff(expected, actual)
 }
 
 /// Cuts very long lines (big binaries) so a diff stays readable.
