@@ -110,4 +110,29 @@ pub(crate) fn longest(clocks: &Clocks) -> Option<Duration> {
     Some(Duration::from_millis(now.saturating_sub(started)))
 }
 
+/// Worker side, from the crash handler: a fatal signal `sig` came (see
+/// [`Clocks::fatal`]). Async-signal-safe: an atomic load and a store.
+pub(crate) fn fatal_signal(sig: i32) {
+    if let Some(c) = CLOCKS.get() {
+        c.fatal().store(((sig as u64 & 0xffff) << 48) | (now_ms() & ((1 << 48) - 1)), Relaxed);
+    }
+}
+
+/// How long the parent lets a worker that got a fatal signal print its
+/// backtrace before it kills it (the handler bounds itself well below
+/// this; a handler stuck on a lock the crashed thread held does not).
+pub(crate) const CRASH_GRACE: Duration = Duration::from_secs(10);
+
+/// Parent side: the fatal signal the worker got, and how long ago, if one
+/// came.
+pub(crate) fn fatal(clocks: &Clocks) -> Option<(i32, Duration)> {
+    let v = clocks.fatal().load(Relaxed);
+    if v == 0 {
+        return None;
+    }
+    let at = v & ((1 << 48) - 1);
+    let since = (now_ms() & ((1 << 48) - 1)).saturating_sub(at);
+    Some(((v >> 48) as i32, Duration::from_millis(since)))
+}
+
 const _: () = assert!(CLOCK_SLOTS > 0);

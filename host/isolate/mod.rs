@@ -612,9 +612,14 @@ impl Worker {
             }
             if let (Some(d), Some(t)) = (deadline, self.timeout) {
                 if Instant::now() >= d {
-                    self.kill(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]));
-                    // Its end of the socket closes: wait for that.
-                    deadline = None;
+                    match self.overdue(t) {
+                        Some(reason) => {
+                            self.kill(reason);
+                            // Its end of the socket closes: wait for that.
+                            deadline = None;
+                        }
+                        None => deadline = Some(Instant::now() + Duration::from_millis(100)),
+                    }
                 }
             }
             link.rx.ring().wait_readable(Sleeper::Active, SPIN, deadline, &|| self.gone_yet());
@@ -761,11 +766,25 @@ impl Worker {
     fn watchdog(&self) -> bool {
         if let (Some(t), Some(ran)) = (self.timeout, clock::longest(&self.rings.clocks)) {
             if ran >= t && self.kill_reason.lock().is_none() {
-                eprintln!("porthost: isolated worker {}: a driver callback has run for {} ms", self.pid, ran.as_millis());
-                self.kill(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)]));
+                if let Some(reason) = self.overdue(t) {
+                    eprintln!("porthost: isolated worker {}: a driver callback has run for {} ms", self.pid, ran.as_millis());
+                    self.kill(reason);
+                }
             }
         }
         matches!(self.child.lock().try_wait(), Ok(Some(_)))
+    }
+
+    /// The watchdog time `t` has passed: why to kill the worker, or `None`
+    /// to wait on, while a worker that got a fatal signal prints its
+    /// backtrace (for up to [`clock::CRASH_GRACE`]; then it is killed, and
+    /// its ports exit with `{driver_crashed, Signal}` all the same).
+    fn overdue(&self, t: Duration) -> Option<Term> {
+        match clock::fatal(&self.rings.clocks) {
+            Some((_, since)) if since < clock::CRASH_GRACE => None,
+            Some((sig, _)) => Some(Term::Tuple(vec![atom("driver_crashed"), atom(&signal_name(sig))])),
+            None => Some(Term::Tuple(vec![atom("driver_timeout"), Term::Int(t.as_millis() as i64)])),
+        }
     }
 
     /// Kills the worker; its ports will exit with `reason` (unless it died

@@ -201,7 +201,10 @@ const CLOCKS_AT: usize = 1024;
 /// How many threads of a worker the callback clock follows.
 pub(crate) const CLOCK_SLOTS: usize = 256;
 
-const _: () = assert!(64 + 2 * std::mem::size_of::<Header>() <= CLOCKS_AT && CLOCKS_AT + 8 * CLOCK_SLOTS <= DATA);
+/// The word after the slots: [`Clocks::fatal`].
+const FATAL_AT: usize = CLOCKS_AT + 8 * CLOCK_SLOTS;
+
+const _: () = assert!(64 + 2 * std::mem::size_of::<Header>() <= CLOCKS_AT && FATAL_AT + 8 <= DATA);
 
 /// The callback clock's slots in the shared page: one word per worker
 /// thread that runs driver callbacks, 0 when it runs none, else when its
@@ -226,6 +229,17 @@ impl Clocks {
         // mapping `_shm` keeps alive (checked by the assertion above);
         // atomics are valid for any bit pattern.
         unsafe { std::slice::from_raw_parts(self.slots.as_ptr(), CLOCK_SLOTS) }
+    }
+
+    /// The fatal word, right after the slots: 0, or, once a fatal signal
+    /// reached the worker, the signal in the top 16 bits and when it came
+    /// (as a slot's time) in the rest. The worker's crash handler sets it
+    /// before it prints its backtrace, so that the parent's watchdog does
+    /// not take the dying worker for a stuck one (`crate::sys::crash`).
+    pub(crate) fn fatal(&self) -> &AtomicU64 {
+        // SAFETY: FATAL_AT + 8 <= DATA (asserted above), 8-aligned, inside
+        // the mapping `_shm` keeps alive.
+        unsafe { &*self.slots.as_ptr().add(CLOCK_SLOTS) }
     }
 }
 

@@ -28,6 +28,9 @@ extern "C" fn on_fatal(sig: c_int) {
     // here. SA_RESETHAND restored the default action, so raising the signal
     // again ends the process with it.
     unsafe {
+        // First, so that the parent's watchdog waits for the backtrace
+        // instead of calling the worker stuck.
+        crate::isolate::clock::fatal_signal(sig);
         libc::write(2, head.as_ptr() as *const _, head.len());
         let n = libc::backtrace(frames.as_mut_ptr(), frames.len() as c_int);
         libc::backtrace_symbols_fd(frames.as_ptr(), n, 2);
