@@ -18,7 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::ddll::Unloaded;
+use crate::ddll::{MonitorWhen, Unloaded};
 use crate::error::{BifError, DdllError};
 use crate::process::Process;
 use crate::script::{Exception, ProcessBody, Runtime, SpawnOptions};
@@ -295,6 +295,27 @@ impl ProcessRuntime {
                 let r = p.ddll_reload(&path, &drv, name == "reload_driver");
                 result(inconsistent_as_bad_name(r, &drv).map(|()| ok()))
             }
+            ("monitor", [tag, Term::Tuple(item)]) if tag.is_atom("driver") && item.len() == 2 => {
+                let name = drv_name(&item[0])?;
+                let when = match item[1].as_atom().map(Atom::name) {
+                    Some("loaded") => MonitorWhen::Loaded,
+                    Some("unloaded") => MonitorWhen::Unloaded,
+                    Some("unloaded_only") => MonitorWhen::UnloadedOnly,
+                    _ => return Err(BifError::badarg(format!("{} is not loaded, unloaded or unloaded_only", item[1]))),
+                };
+                let r = p.host.make_ref();
+                let now = p.host.with_ddll(|reg| reg.monitor(p.pid(), &name, item[0].clone(), when, r));
+                if let Some(msg) = now {
+                    p.host.send(p.pid(), crate::process::Signal::Message(msg));
+                }
+                Ok(Term::Ref(r))
+            }
+            ("monitor", [_, _]) => Err(BifError::badarg("erl_ddll:monitor/2 takes driver and {Name, When}")),
+            ("demonitor", [Term::Ref(r)]) => {
+                p.host.with_ddll(|reg| reg.demonitor(p.pid(), *r));
+                Ok(Term::atom("true"))
+            }
+            ("demonitor", [other]) => Err(BifError::badarg(format!("{other} is not a reference"))),
             ("loaded_drivers", []) => {
                 let names = p.host().loaded_drivers();
                 Ok(Term::Tuple(vec![ok(), Term::List(names.iter().map(|n| Term::string(n)).collect())]))

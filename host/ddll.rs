@@ -25,7 +25,7 @@ use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::error::DdllError;
 use crate::ffi::ErlDrvEntry;
-use crate::term::{Pid, Term};
+use crate::term::{Pid, Ref, Term};
 
 /// `ERL_DRV_EXTENDED_MARKER`.
 pub const EXTENDED_MARKER: u32 = 0xfeee_eeed;
@@ -317,6 +317,41 @@ struct Record {
     ports: usize,
     /// Made permanent by `driver_lock_driver`.
     permanent: bool,
+    /// `erl_ddll:monitor(driver, {Name, unloaded | unloaded_only})`
+    /// monitors waiting for the driver to go, oldest first.
+    monitors: Vec<Monitor>,
+}
+
+impl Record {
+    /// No process holds the driver but its ports keep it: an unload is
+    /// pending (ERTS's `ERL_DE_UNLOAD`).
+    fn unload_pending(&self) -> bool {
+        self.users.is_empty() && !self.autoloaded && !self.permanent
+    }
+}
+
+/// One `erl_ddll:monitor/2` waiting on a driver.
+struct Monitor {
+    pid: Pid,
+    reference: Ref,
+    /// `unloaded_only`: not told when the unload is cancelled.
+    only: bool,
+}
+
+/// What an `erl_ddll:monitor(driver, {Name, When})` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonitorWhen {
+    /// `loaded`.
+    Loaded,
+    /// `unloaded`: also told when a pending unload is cancelled.
+    Unloaded,
+    /// `unloaded_only`.
+    UnloadedOnly,
+}
+
+/// `{Type, Ref, driver, Name, Tag}`: an `erl_ddll:monitor/2` message.
+pub(crate) fn monitor_message(kind: &str, reference: Ref, name: Term, tag: &str) -> Term {
+    Term::Tuple(vec![Term::atom(kind), Term::Ref(reference), Term::atom("driver"), name, Term::atom(tag)])
 }
 
 /// What `unload` did.
@@ -338,6 +373,9 @@ pub struct Registry {
     /// `-10 - i` in `{open_error, Code}` (ERTS's table in erl_unix_ddll.c,
     /// which is never cleared).
     open_errors: Vec<String>,
+    /// `erl_ddll:monitor/2` messages due, to deliver once the registry's
+    /// lock is let go (`HostInner::with_ddll`).
+    notices: Vec<(Pid, Term)>,
 }
 
 impl Registry {
@@ -361,6 +399,15 @@ impl Registry {
             if r.driver.path != driver_file(dir, name) || r.kill_ports != kill_ports {
                 return Err(DdllError::Inconsistent);
             }
+            if r.unload_pending() {
+                // ERTS: notify_all(ERL_DE_PROC_AWAIT_UNLOAD, 'UP',
+                // unload_cancelled); unloaded_only monitors keep waiting.
+                for m in r.monitors.iter().rev().filter(|m| !m.only) {
+                    let msg = monitor_message("UP", m.reference, Term::atom(name), "unload_cancelled");
+                    self.notices.push((m.pid, msg));
+                }
+                r.monitors.retain(|m| m.only);
+            }
             *r.users.entry(pid).or_insert(0) += 1;
             return Ok(false);
         }
@@ -369,7 +416,7 @@ impl Registry {
         users.insert(pid, 1);
         self.drivers.insert(
             name.to_owned(),
-            Record { driver, users, autoloaded: false, kill_ports, ports: 0, permanent: false },
+            Record { driver, users, autoloaded: false, kill_ports, ports: 0, permanent: false, monitors: Vec::new() },
         );
         Ok(true)
     }
@@ -407,6 +454,7 @@ impl Registry {
                 kill_ports: false,
                 ports: 0,
                 permanent: false,
+                monitors: Vec::new(),
             },
         );
         Ok(driver)
@@ -544,14 +592,14 @@ impl Registry {
         if r.ports > 0 {
             return Err(DdllError::PendingPorts);
         }
-        let Record { driver, users, autoloaded, kill_ports, ports, permanent } =
+        let Record { driver, users, autoloaded, kill_ports, ports, permanent, monitors } =
             self.drivers.remove(name).expect("checked above");
         // The last reference: finish runs and the library closes here.
         drop(driver);
         let driver = load_library(dir, name).map_err(|e| self.number(e))?;
         self.drivers.insert(
             name.to_owned(),
-            Record { driver, users, autoloaded, kill_ports, ports, permanent },
+            Record { driver, users, autoloaded, kill_ports, ports, permanent, monitors },
         );
         Ok(())
     }
@@ -559,6 +607,9 @@ impl Registry {
     /// Drops every reference `pid` holds (the process exited), returning the
     /// drivers whose ports must be killed.
     pub fn release_process(&mut self, pid: Pid) -> Vec<String> {
+        for r in self.drivers.values_mut() {
+            r.monitors.retain(|m| m.pid != pid);
+        }
         let names: Vec<String> = self
             .drivers
             .iter_mut()
@@ -577,8 +628,52 @@ impl Registry {
         if r.ports > 0 {
             return (Unloaded::PendingDriver, r.kill_ports);
         }
-        self.drivers.remove(name);
+        if let Some(r) = self.drivers.remove(name) {
+            // Newest first, as ERTS's list of waiting processes has them.
+            for m in r.monitors.iter().rev() {
+                self.notices.push((m.pid, monitor_message("DOWN", m.reference, Term::atom(name), "unloaded")));
+            }
+        }
         (Unloaded::Unloaded, false)
+    }
+
+    /// `erl_ddll:monitor(driver, {Name, When})` for process `pid`, with the
+    /// new reference `reference`: the message due at once (as ERTS's
+    /// `notify_when_loaded` and `notify_when_unloaded` give it: `DOWN
+    /// unloaded` for a driver not loaded, `UP permanent` for a permanent or
+    /// statically linked one, `UP loaded` or `DOWN load_cancelled` for
+    /// `loaded`), or `None` when the monitor now waits. `name_term` is the
+    /// name as the caller gave it, which an immediate message carries.
+    pub(crate) fn monitor(&mut self, pid: Pid, name: &str, name_term: Term, when: MonitorWhen, reference: Ref) -> Option<Term> {
+        let now = |kind, tag| Some(monitor_message(kind, reference, name_term.clone(), tag));
+        let Some(r) = self.drivers.get_mut(name) else {
+            return if static_entry(name).is_some() { now("UP", "permanent") } else { now("DOWN", "unloaded") };
+        };
+        if r.permanent {
+            return now("UP", "permanent");
+        }
+        match when {
+            // porthost loads and reloads synchronously: never pending.
+            MonitorWhen::Loaded if r.unload_pending() => now("DOWN", "load_cancelled"),
+            MonitorWhen::Loaded => now("UP", "loaded"),
+            MonitorWhen::Unloaded | MonitorWhen::UnloadedOnly => {
+                r.monitors.push(Monitor { pid, reference, only: when == MonitorWhen::UnloadedOnly });
+                None
+            }
+        }
+    }
+
+    /// `erl_ddll:demonitor(Ref)` for process `pid`: forgets its monitor
+    /// `reference`, if it waits.
+    pub(crate) fn demonitor(&mut self, pid: Pid, reference: Ref) {
+        for r in self.drivers.values_mut() {
+            r.monitors.retain(|m| !(m.pid == pid && m.reference == reference));
+        }
+    }
+
+    /// The `erl_ddll:monitor/2` messages due since the last call.
+    pub(crate) fn take_notices(&mut self) -> Vec<(Pid, Term)> {
+        std::mem::take(&mut self.notices)
     }
 
     /// A port opened on `name`.
@@ -602,6 +697,9 @@ impl Registry {
     pub fn make_permanent(&mut self, name: &str) {
         if let Some(r) = self.drivers.get_mut(name) {
             r.permanent = true;
+            // ERTS's erts_ddll_lock_driver frees the waiting processes'
+            // entries without a message.
+            r.monitors.clear();
         }
     }
 

@@ -338,6 +338,20 @@ impl HostInner {
         }
     }
 
+    /// Runs `f` on the driver registry, then delivers the `erl_ddll:monitor/2`
+    /// messages it made due, once the registry's lock is let go.
+    pub(crate) fn with_ddll<R>(&self, f: impl FnOnce(&mut crate::ddll::Registry) -> R) -> R {
+        let (r, notices) = {
+            let mut reg = self.ddll.lock();
+            let r = f(&mut reg);
+            (r, reg.take_notices())
+        };
+        for (pid, msg) in notices {
+            self.send(pid, Signal::Message(msg));
+        }
+        r
+    }
+
     /// A new reference (`make_ref/0`).
     pub(crate) fn make_ref(&self) -> crate::term::Ref {
         crate::term::Ref(self.next_ref.fetch_add(1, Ordering::Relaxed))
@@ -399,7 +413,7 @@ impl HostInner {
         for (r, pid) in watchers {
             self.send(pid, Signal::Message(crate::process::down(r, proc_.pid, reason.clone())));
         }
-        let kill = self.ddll.lock().release_process(proc_.pid);
+        let kill = self.with_ddll(|reg| reg.release_process(proc_.pid));
         for name in kill {
             self.kill_driver_ports(&name);
         }

@@ -723,7 +723,7 @@ impl Process {
     /// was (`erl_ddll:try_load/3`'s `loaded` and `already_loaded`).
     pub fn ddll_load(&self, dir: &Path, name: &str, kill_ports: bool) -> Result<bool, DdllError> {
         self.alive().map_err(|e| DdllError::Badarg(e.to_string()))?;
-        self.host.ddll.lock().load(self.pid(), dir, name, kill_ports)
+        self.host.with_ddll(|reg| reg.load(self.pid(), dir, name, kill_ports))
     }
 
     /// `erl_ddll:unload(Name)` / `unload_driver(Name)`: drops one of this
@@ -743,7 +743,7 @@ impl Process {
     /// # Errors
     /// As [`Process::ddll_unload`].
     pub fn ddll_unload_with(&self, name: &str, kill_ports: bool) -> Result<Unloaded, DdllError> {
-        let (what, kill) = self.host.ddll.lock().unload(self.pid(), name)?;
+        let (what, kill) = self.host.with_ddll(|reg| reg.unload(self.pid(), name))?;
         if kill || (kill_ports && what == Unloaded::PendingDriver) {
             self.host.kill_driver_ports(name);
         }

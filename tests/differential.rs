@@ -58,6 +58,7 @@ scripts! {
     control,
     ddll_errors,
     ddll_load,
+    ddll_monitor,
     ddll_ports,
     ddll_unload_linked,
     echo,

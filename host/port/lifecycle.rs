@@ -218,7 +218,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     host.ports.remove(port.id);
     host.unregister_term(&Term::Port(port.id));
     if !matches!(port.backend, Backend::External(_)) {
-        host.ddll.lock().port_closed(port.driver_name());
+        host.with_ddll(|reg| reg.port_closed(port.driver_name()));
     }
     // An open_port waiting for erl_drv_init_ack returns the port, now gone.
     drop(port.init_ack.lock());

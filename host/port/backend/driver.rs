@@ -276,7 +276,7 @@ pub(crate) fn open(
             port.set_phase(Phase::Closed);
             host.ports.remove(id);
             caller.links.lock().retain(|p| *p != id);
-            host.ddll.lock().port_closed(driver.name());
+            host.with_ddll(|reg| reg.port_closed(driver.name()));
             Err(e)
         }
     }
