@@ -22,6 +22,21 @@
 //!   timer fires, whether or not the leader has exited (its grandchildren
 //!   may still run). The caller never waits.
 //!
+//! # When porthost dies: the guardian
+//! A child with `{kill_timeout, Ms}` gets `PR_SET_PDEATHSIG(SIGKILL)`, so
+//! it dies with porthost, even by `SIGKILL`; its own children do not (the
+//! parent-death signal is not inherited). For them the children thread
+//! starts, once, a *guardian*: a small `/bin/sh` script whose standard
+//! input is a pipe whose write end only porthost has, and which the thread
+//! tells of every such process group (and of each group it has finished
+//! killing). When porthost dies, however it dies, the kernel closes the
+//! write end; the guardian reads end of file, sends each group it still
+//! keeps `SIGTERM`, then `SIGKILL` once the longest of their kill timeouts
+//! has passed, and exits. It leads a process group of its own (a Ctrl-C
+//! meant for porthost must not end it first) and ignores `SIGINT` and
+//! `SIGHUP`. A cgroup would do the same without a process, but needs a
+//! delegated cgroup tree that most machines do not give a user.
+//!
 //! # The child between `fork` and `exec`
 //! Only async-signal-safe calls, on data prepared before `fork` ([`Plan`]):
 //! unblock all signals and reset `SIGPIPE` (the Rust runtime ignores it);
@@ -65,6 +80,9 @@ pub(crate) struct Plan {
     pub(crate) die_with_parent: bool,
     /// `setrlimit(resource, {n, n})` each.
     pub(crate) limits: Vec<(c_int, u64)>,
+    /// With `new_group`: the guardian kills the group, `SIGTERM` and then
+    /// `SIGKILL` after this, if porthost dies (see the module docs).
+    pub(crate) guard: Option<Duration>,
 }
 
 /// Turns a wait status into ERTS's exit status: the exit code, or 128 +
@@ -174,6 +192,7 @@ fn pidfd_open(pid: pid_t) -> Option<OwnedFd> {
 fn run(c: &'static Children) {
     let mut watched: HashMap<pid_t, Watched> = HashMap::new();
     let mut kills: Vec<(Instant, pid_t)> = Vec::new();
+    let mut guardian: Option<Guardian> = None;
     loop {
         let now = Instant::now();
         let mut timeout: c_int = -1;
@@ -201,9 +220,18 @@ fn run(c: &'static Children) {
         for r in requests {
             match r {
                 Request::Spawn { plan, on_exit, reply } => {
+                    if let (Some(_), true, None) = (plan.guard, plan.new_group, &guardian) {
+                        guardian = Guardian::start();
+                        if let Some(g) = &guardian {
+                            watched.insert(g.pid, Watched { pidfd: pidfd_open(g.pid), on_exit: Box::new(|_| {}) });
+                        }
+                    }
                     let result = fork_exec(&plan);
                     if let Ok(pid) = result {
                         watched.insert(pid, Watched { pidfd: pidfd_open(pid), on_exit });
+                        if let (Some(grace), true, Some(g)) = (plan.guard, plan.new_group, &guardian) {
+                            g.tell(pid, Some(grace));
+                        }
                     }
                     let _ = reply.send(result);
                 }
@@ -219,6 +247,11 @@ fn run(c: &'static Children) {
             // SAFETY: waitpid on one pid we forked and have not reaped yet.
             let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
             if r == pid || (r < 0 && errno() == libc::ECHILD) {
+                if guardian.as_ref().is_some_and(|g| g.pid == pid) {
+                    // Killed from outside: the next guarded child starts
+                    // a new one.
+                    guardian = None;
+                }
                 if let Some(w) = watched.remove(&pid) {
                     let code = if r == pid { exit_status(status) } else { 0 };
                     (w.on_exit)(code);
@@ -230,11 +263,88 @@ fn run(c: &'static Children) {
             if at <= now {
                 // SAFETY: kill(2) on a process group we created.
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                if let Some(g) = &guardian {
+                    g.tell(pgid, None);
+                }
                 false
             } else {
                 true
             }
         });
+    }
+}
+
+/// The guardian: `/bin/sh` running this script, its standard input the
+/// pipe. Lines `g PGID MS` (guard the group, kill timeout MS) and `f PGID`
+/// (forget it); at end of file, `SIGTERM` to every group it keeps, then
+/// `SIGKILL` once the longest of their kill timeouts has passed. A shell,
+/// not a forked copy of porthost: a fork would keep a snapshot of
+/// porthost's memory alive for as long as porthost runs.
+const GUARDIAN_SCRIPT: &str = "trap '' INT HUP
+g=
+while read -r op id ms; do
+  case $op in
+    g) g=\"$g $id:$ms\" ;;
+    f) n=; for e in $g; do [ \"${e%%:*}\" = \"$id\" ] || n=\"$n $e\"; done; g=$n ;;
+  esac
+done
+[ -n \"$g\" ] || exit 0
+m=0
+for e in $g; do kill -s TERM -- \"-${e%%:*}\" 2>/dev/null; t=${e#*:}; [ \"$t\" -gt \"$m\" ] && m=$t; done
+sleep \"$((m / 1000)).$((m % 1000 / 100))$((m % 100 / 10))$((m % 10))\"
+for e in $g; do kill -s KILL -- \"-${e%%:*}\" 2>/dev/null; done
+";
+
+/// The guardian process (see the module docs), from porthost's side.
+struct Guardian {
+    pid: pid_t,
+    /// The pipe's write end: only porthost holds it (close-on-exec).
+    tell_fd: OwnedFd,
+}
+
+impl Guardian {
+    /// Starts the guardian; `None` (and nothing guarded) if that fails.
+    fn start() -> Option<Guardian> {
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: pipe2 into a local array; the result is checked.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return None;
+        }
+        // SAFETY: two fresh descriptors that nothing else owns.
+        let (read_end, tell_fd) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // Its output goes nowhere: whoever reads porthost's must not wait
+        // for the guardian too.
+        let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").ok()?;
+        let plan = Plan {
+            path: CString::new("/bin/sh").ok()?,
+            argv: vec![CString::new("porthost-guardian").ok()?, CString::new("-c").ok()?, CString::new(GUARDIAN_SCRIPT).ok()?],
+            envp: vec![CString::new("PATH=/usr/bin:/bin").ok()?],
+            cd: Some(CString::new("/").ok()?),
+            fds: vec![(read_end.as_raw_fd(), 0), (null.as_raw_fd(), 1), (null.as_raw_fd(), 2)],
+            close_from: 3,
+            // Out of porthost's process group: a Ctrl-C meant for porthost
+            // must not end the guardian first.
+            new_group: true,
+            die_with_parent: false,
+            limits: Vec::new(),
+            guard: None,
+        };
+        let pid = fork_exec(&plan).ok()?;
+        Some(Guardian { pid, tell_fd })
+    }
+
+    /// Tells the guardian to guard group `pgid` (with its kill timeout
+    /// `grace`), or with `None` to forget it. One write of one short line,
+    /// so never split.
+    fn tell(&self, pgid: pid_t, grace: Option<Duration>) {
+        let line = match grace {
+            Some(g) => format!("g {pgid} {}\n", g.as_millis().min(86_400_000)),
+            None => format!("f {pgid}\n"),
+        };
+        // SAFETY: writes a local buffer to the pipe we hold. A guardian
+        // that died makes this EPIPE (SIGPIPE is ignored); the next guarded
+        // spawn starts another once it is reaped.
+        unsafe { libc::write(self.tell_fd.as_raw_fd(), line.as_ptr() as *const _, line.len()) };
     }
 }
 

@@ -67,9 +67,9 @@
 //! With `{kill_timeout, Ms}` the child leads its own process group, `close`
 //! sends the group `SIGTERM` and `SIGKILL` Ms later (a child that ignores
 //! `SIGTERM`, and its grandchildren, still die), and the child gets
-//! `SIGKILL` if porthost dies, even by `SIGKILL` (`PR_SET_PDEATHSIG`; the
-//! grandchildren of a porthost killed that way are not reached: that would
-//! take a cgroup or a supervisor process).
+//! `SIGKILL` if porthost dies, even by `SIGKILL` (`PR_SET_PDEATHSIG`), and
+//! its grandchildren too: a guardian process kills the group then
+//! (`child`'s module docs).
 
 // Nothing calls the engine until the port core's `External` backend lands.
 #![allow(dead_code)]
@@ -404,6 +404,7 @@ impl External {
                     new_group: spec.kill_timeout.is_some(),
                     die_with_parent: spec.kill_timeout.is_some(),
                     limits,
+                    guard: spec.kill_timeout,
                 };
                 let exit_to = shared.clone();
                 let pid = child::spawn(plan, move |status| {

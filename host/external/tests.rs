@@ -322,7 +322,8 @@ fn wait_not_our_zombie(pid: u32) -> bool {
 }
 
 /// Not a test by itself: the "porthost" that `child_dies_with_porthost_even_by_sigkill`
-/// kills. Starts `sleep 100` with `kill_timeout`, prints its pid, waits.
+/// kills. Starts a shell with `kill_timeout` that starts `sleep 100`, both
+/// ignoring `SIGTERM`; prints their pids, waits.
 #[test]
 #[ignore = "run by child_dies_with_porthost_even_by_sigkill"]
 fn helper_host_for_pdeathsig() {
@@ -330,8 +331,10 @@ fn helper_host_for_pdeathsig() {
     if std::env::var_os("PORTHOST_EXT_HELPER").is_none() {
         return;
     }
-    let p = sh("sleep 100", &[t2(a("kill_timeout"), Term::Int(1000))]);
-    println!("CHILD_PID {}", p.ext.os_pid().unwrap());
+    // The shell and `sleep` ignore SIGTERM: the guardian must SIGKILL.
+    let p = sh("sh -c 'trap \"\" TERM; sleep 100 & echo $!; wait'", &[t2(a("kill_timeout"), Term::Int(300))]);
+    let ExternalEvent::Data(d) = p.next() else { panic!("no pid") };
+    println!("CHILD_PID {} {}", p.ext.os_pid().unwrap(), String::from_utf8_lossy(&d).trim());
     let _ = std::io::stdout().flush();
     std::thread::sleep(Duration::from_secs(30));
 }
@@ -345,20 +348,22 @@ fn child_dies_with_porthost_even_by_sigkill() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut pid = None;
+    let mut pids = None;
     for line in std::io::BufReader::new(helper.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         // libtest may print "test NAME ... " on the same line first.
         if let Some(i) = line.find("CHILD_PID ") {
-            pid = line[i + "CHILD_PID ".len()..].trim().parse::<u32>().ok();
+            let v: Vec<u32> = line[i + "CHILD_PID ".len()..].split_whitespace().filter_map(|w| w.parse().ok()).collect();
+            pids = Some((v[0], v[1]));
             break;
         }
     }
-    let pid = pid.expect("the helper printed its child's pid");
-    assert!(alive(pid));
+    let (child, grandchild) = pids.expect("the helper printed its child's and grandchild's pids");
+    assert!(alive(child) && alive(grandchild));
     helper.kill().unwrap();
     helper.wait().unwrap();
-    assert!(wait_dead(pid), "the child outlived its SIGKILLed host");
+    assert!(wait_dead(child), "the child outlived its SIGKILLed host");
+    assert!(wait_dead(grandchild), "the grandchild outlived its SIGKILLed host (the guardian)");
 }
 
 fn fd_count() -> usize {
