@@ -27,12 +27,11 @@
 %% driver sees other pids than the caller's); a porthost that dies or
 %% disconnects ends every port with reason `noconnection'.
 -module(porthost).
--behaviour(gen_server).
-
 -export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
 -export([open_port/3, command/2, control/3, call/3, close/1, close_input/1,
          connect/2, info/1, info/2]).
--export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+-export([init/4, system_continue/3, system_terminate/4, system_code_change/4,
+         system_get_state/1]).
 
 -type where() :: pid() | atom().
 -type handle() :: pid().
@@ -40,6 +39,7 @@
 
 -record(st, {
     send :: {port, port()} | {node, node()},
+    parent :: pid(),
     %% N => {Proxy, Owner}
     ports = #{} :: #{integer() => {pid(), pid()}},
     %% Frames for ports whose open has not returned yet.
@@ -61,24 +61,25 @@ start_bridge() -> start_bridge([]).
 %% closes and it ends, with its drivers and workers.
 -spec start_bridge(list()) -> {ok, pid()} | {error, term()}.
 start_bridge(Opts) ->
-    start(fun gen_server:start/3, fun gen_server:start/4, Opts).
+    start(nolink, proplists:get_value(name, Opts), {bridge, Opts}).
 
 %% @doc As {@link start_bridge/1}, linked to the caller (for supervision
 %% trees: `#{id => porthost, start => {porthost, start_link, [Opts]}}').
 -spec start_link(list()) -> {ok, pid()} | {error, term()}.
 start_link(Opts) ->
-    start(fun gen_server:start_link/3, fun gen_server:start_link/4, Opts).
+    start(link, proplists:get_value(name, Opts), {bridge, Opts}).
 
-start(Start3, Start4, Opts) ->
-    case proplists:get_value(name, Opts) of
-        undefined -> Start3(?MODULE, {bridge, Opts}, []);
-        Name -> Start4({local, Name}, ?MODULE, {bridge, Opts}, [])
-    end.
+%% The bridge process (or a node's router), registered as Name unless
+%% undefined; as gen_server:start/4 and start_link/4 start a server.
+start(nolink, Name, What) ->
+    proc_lib:start(?MODULE, init, [self(), self, Name, What], infinity);
+start(link, Name, What) ->
+    proc_lib:start_link(?MODULE, init, [self(), self(), Name, What], infinity).
 
 %% @doc Stops a bridge: its porthost closes every port and exits; the
 %% ports' owners get `{'EXIT', Port, noconnection}'.
 -spec stop(where()) -> ok.
-stop(Bridge) -> gen_server:stop(Bridge).
+stop(Bridge) -> proc_lib:stop(Bridge).
 
 %% @doc The OS process id of a bridge's porthost.
 -spec os_pid(where()) -> integer().
@@ -202,7 +203,7 @@ node_router(Node) ->
     Name = list_to_atom("porthost_node_" ++ atom_to_list(Node)),
     case whereis(Name) of
         undefined ->
-            case gen_server:start({local, Name}, ?MODULE, {node, Node}, []) of
+            case start(nolink, Name, {node, Node}) of
                 {ok, Pid} -> Pid;
                 {error, {already_started, Pid}} -> Pid;
                 {error, _} -> error(badarg)
@@ -301,29 +302,54 @@ proxy_call(_, _) ->
     error(badarg).
 
 %%% The bridge (or node router): owns the transport, routes frames
+%%%
+%%% A plain receive loop (a proc_lib special process, answering
+%%% gen_server:call/3 and sys messages) rather than a gen_server: every
+%%% frame porthost sends passes here on its way to its owner, and the
+%%% common ones (`{msg, N, {data, Binary}}', replies) are matched rather
+%%% than decoded.
 
 %% @private
-init({bridge, Opts}) ->
-    process_flag(trap_exit, true),
+init(Starter, Parent0, Name, What) ->
+    Parent = case Parent0 of self -> self(); P -> P end,
+    case register_as(Name) of
+        true ->
+            process_flag(trap_exit, true),
+            case init_transport(What) of
+                {ok, Send} ->
+                    proc_lib:init_ack(Starter, {ok, self()}),
+                    loop(#st{send = Send, parent = Parent});
+                {error, Reason} ->
+                    proc_lib:init_ack(Starter, {error, Reason}),
+                    exit(Reason)
+            end;
+        false ->
+            proc_lib:init_ack(Starter, {error, {already_started, whereis(Name)}}),
+            exit(normal)
+    end.
+
+register_as(undefined) -> true;
+register_as(Name) -> try register(Name, self()) catch error:badarg -> false end.
+
+init_transport({bridge, Opts}) ->
     Exe = case proplists:get_value(executable, Opts) of
               undefined -> default_executable();
               E -> E
           end,
     case Exe of
-        false -> {stop, no_porthost_executable};
+        false -> {error, no_porthost_executable};
         _ ->
             Args = host_args(Opts) ++ ["bridge"],
             try erlang:open_port({spawn_executable, Exe},
                                  [{packet, 4}, binary, {args, Args}, exit_status, use_stdio]) of
-                P -> {ok, #st{send = {port, P}}}
-            catch error:Why -> {stop, {porthost, Why}}
+                P -> {ok, {port, P}}
+            catch error:Why -> {error, {porthost, Why}}
             end
     end;
-init({node, Node}) ->
-    process_flag(trap_exit, true),
+init_transport({node, Node}) ->
     monitor_node(Node, true),
     {porthost, Node} ! {hello, self()},
-    {ok, #st{send = {node, Node}}}.
+    {ok, {node, Node}}.
 
 default_executable() ->
     case os:getenv("PORTHOST") of
@@ -342,80 +368,121 @@ host_args(Opts) ->
          (_) -> []
       end, Opts).
 
-%% @private
-handle_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St) ->
-    Tag = term_to_binary({'$open', From, Owner}),
-    send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
-    {noreply, St#st{opening = O + 1}};
-handle_call(os_pid, _, #st{send = {port, P}} = St) ->
-    {os_pid, OsPid} = erlang:port_info(P, os_pid),
-    {reply, OsPid, St};
-handle_call(_, _, St) ->
-    {reply, {error, error, badarg}, St}.
-
-send_or_stop(Send, Frame) ->
-    try send(Send, Frame) catch error:badarg -> self() ! '$porthost_gone' end.
-
-%% @private
-handle_cast(_, St) -> {noreply, St}.
-
-%% @private
-handle_info({P, {data, Frame}}, #st{send = {port, P}} = St) ->
-    {noreply, frame(binary_to_term(Frame), St)};
-handle_info(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
-    {noreply, frame(binary_to_term(Frame), St)};
-handle_info({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
-    case Ports of
-        #{N := {Proxy, _}} -> {noreply, St#st{ports = Ports#{N := {Proxy, Owner}}}};
-        _ -> {noreply, St}
+loop(#st{send = {port, P}} = St) ->
+    receive
+        {P, {data, Frame}} -> loop(frame(Frame, St));
+        Msg -> other(Msg, St)
     end;
-handle_info({P, {exit_status, S}}, #st{send = {port, P}} = St) ->
-    {stop, {porthost_exited, S}, St};
-handle_info({'EXIT', P, Why}, #st{send = {port, P}} = St) ->
-    {stop, {porthost_exited, Why}, St};
-handle_info({nodedown, Node}, #st{send = {node, Node}} = St) ->
-    {stop, normal, St};
-handle_info('$porthost_gone', St) ->
-    {stop, normal, St};
-handle_info({'EXIT', Pid, _}, #st{ports = Ports, send = Send} = St) ->
+loop(St) ->
+    receive
+        Frame when is_binary(Frame) -> loop(frame(Frame, St));
+        Msg -> other(Msg, St)
+    end.
+
+other({'$gen_call', From, Req}, St) ->
+    loop(server_call(Req, From, St));
+other({system, From, Req}, #st{parent = Parent} = St) ->
+    sys:handle_system_msg(Req, From, Parent, ?MODULE, [], St);
+other({'EXIT', Parent, Reason}, #st{parent = Parent}) ->
+    %% Every proxy is linked to us: each ends with reason noconnection.
+    exit(Reason);
+other({P, {exit_status, S}}, #st{send = {port, P}}) ->
+    exit({porthost_exited, S});
+other({'EXIT', P, Why}, #st{send = {port, P}}) ->
+    exit({porthost_exited, Why});
+other({nodedown, Node}, #st{send = {node, Node}}) ->
+    exit(normal);
+other('$porthost_gone', _) ->
+    exit(normal);
+other({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
+    case Ports of
+        #{N := {Proxy, _}} -> loop(St#st{ports = Ports#{N := {Proxy, Owner}}});
+        _ -> loop(St)
+    end;
+other({'EXIT', Pid, _}, #st{ports = Ports, send = Send} = St) ->
     %% A proxy ended. Normally after its port's exit frame; if it was
     %% killed (exit(Port, kill)), its port goes too.
     case [N || {N, {P, _}} <- maps:to_list(Ports), P =:= Pid] of
         [N] ->
             send_quiet(Send, term_to_binary({exit, N, kill})),
-            {noreply, St#st{ports = maps:remove(N, Ports)}};
+            loop(St#st{ports = maps:remove(N, Ports)});
         [] ->
-            {noreply, St}
+            loop(St)
     end;
-handle_info(_, St) ->
-    {noreply, St}.
+other(_, St) ->
+    loop(St).
+
+server_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St) ->
+    Tag = term_to_binary({'$open', From, Owner}),
+    send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
+    St#st{opening = O + 1};
+server_call(os_pid, From, #st{send = {port, P}} = St) ->
+    {os_pid, OsPid} = erlang:port_info(P, os_pid),
+    gen_server:reply(From, OsPid),
+    St;
+server_call(_, From, St) ->
+    gen_server:reply(From, {error, error, badarg}),
+    St.
+
+send_or_stop(Send, Frame) ->
+    try send(Send, Frame) catch error:badarg -> self() ! '$porthost_gone' end.
 
 %% @private
-terminate(_, _) ->
-    %% Every proxy is linked to us: each ends with reason noconnection.
-    ok.
+system_continue(_Parent, _Debug, St) -> loop(St).
 
-frame({msg, N, Msg}, #st{ports = Ports} = St) ->
+%% @private
+system_terminate(Reason, _Parent, _Debug, _St) -> exit(Reason).
+
+%% @private
+system_code_change(St, _Module, _OldVsn, _Extra) -> {ok, St}.
+
+%% @private
+system_get_state(St) -> {ok, St}.
+
+%% A frame from porthost. The common ones are matched (their external
+%% term format, as porthost writes them: see host/dist/session.rs), the
+%% rest decoded.
+frame(<<131, 104, 3, 100, 3:16, "msg", Rest/binary>> = Frame, St) ->
+    case Rest of
+        <<97, N, 104, 2, 100, 4:16, "data", 109, Len:32, Data:Len/binary>> ->
+            msg(N, {data, Data}, St);
+        <<98, N:32/signed, 104, 2, 100, 4:16, "data", 109, Len:32, Data:Len/binary>> ->
+            msg(N, {data, Data}, St);
+        _ ->
+            decoded(binary_to_term(Frame), St)
+    end;
+frame(<<131, 104, 3, 100, 5:16, "reply", 109, TLen:32, Tag:TLen/binary, Result/binary>>, St) ->
+    reply(binary_to_term(Tag), case Result of
+                                   <<104, 2, 100, 2:16, "ok", 109, Len:32, Bin:Len/binary>> -> {ok, Bin};
+                                   _ -> binary_to_term(<<131, Result/binary>>)
+                               end, St);
+frame(Frame, St) ->
+    decoded(binary_to_term(Frame), St).
+
+msg(N, Msg, #st{ports = Ports} = St) ->
     case Ports of
         #{N := {Proxy, Owner}} -> Owner ! {Proxy, Msg}, St;
         _ -> early(N, {msg, N, Msg}, St)
-    end;
-frame({term, N, Term}, #st{ports = Ports} = St) ->
+    end.
+
+reply({'$open', From, Owner}, Result, St) -> opened(From, Owner, Result, St);
+reply({Pid, Ref}, Result, St) -> Pid ! {Ref, Result}, St.
+
+decoded({msg, N, Msg}, St) ->
+    msg(N, Msg, St);
+decoded({term, N, Term}, #st{ports = Ports} = St) ->
     case Ports of
         #{N := {_, Owner}} -> Owner ! Term, St;
         _ -> early(N, {term, N, Term}, St)
     end;
-frame({exit, N, Reason}, #st{ports = Ports} = St) ->
+decoded({exit, N, Reason}, #st{ports = Ports} = St) ->
     case maps:take(N, Ports) of
         {{Proxy, _}, Rest} -> Proxy ! {'$porthost_exit', Reason}, St#st{ports = Rest};
         error -> early(N, {exit, N, Reason}, St)
     end;
-frame({reply, Tag, Result}, St) ->
-    case binary_to_term(Tag) of
-        {'$open', From, Owner} -> opened(From, Owner, Result, St);
-        {Pid, Ref} -> Pid ! {Ref, Result}, St
-    end;
-frame(_, St) ->
+decoded({reply, Tag, Result}, St) ->
+    reply(binary_to_term(Tag), Result, St);
+decoded(_, St) ->
     St.
 
 early(N, Frame, #st{opening = O, early = E} = St) when O > 0 ->
@@ -432,7 +499,7 @@ opened(From, Owner, {ok, N}, #st{send = Send, ports = Ports, opening = O} = St) 
                      error -> {[], St1#st.early}
                  end,
     St2 = St1#st{early = E},
-    St3 = lists:foldl(fun frame/2, St2, Early),
+    St3 = lists:foldl(fun decoded/2, St2, Early),
     case St3#st.opening of
         0 -> St3#st{early = #{}};
         _ -> St3
