@@ -8,13 +8,25 @@
 //! RouterPid}` first, then frames as binaries; porthost sends its frames to
 //! the router pid as binaries. Each connection is a session of its own,
 //! on a thread of its own (blocking I/O under `futures`' `block_on`),
-//! with a second thread that writes its frames and ticks. When the
-//! connection ends (the BEAM node disconnects, or dies), the session ends
-//! and its ports close.
+//! with a second thread that ticks. When the connection ends (the BEAM
+//! node disconnects, or dies), the session ends and its ports close with
+//! reason `noconnection`, as ERTS closes a port whose remote owner's
+//! connection goes down.
+//!
+//! # Ticks
+//! As OTP's `net_kernel` does with `net_ticktime` (`--net-ticktime`, 60 s
+//! by default; it must be the same on every node of the cluster): every
+//! quarter of it, a connection that has sent nothing since the last
+//! quarter sends a tick, and one that has received nothing (not even a
+//! tick) for four quarters in a row is taken as dead: it is shut down,
+//! logged, and its session ends. A peer that stops answering (stopped,
+//! partitioned, its machine gone) is so detected between `net_ticktime`
+//! and 5/4 of it after the last bytes it sent.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,9 +42,10 @@ use parking_lot::Mutex;
 use super::session::{Exits, Out, Session};
 use crate::{Host, HostConfig};
 
-/// How often a connection with nothing to send sends a tick (the BEAM
-/// side drops a connection silent for `net_ticktime`, 60 s by default).
-const TICK: Duration = Duration::from_secs(15);
+/// How long a connection may take to finish its handshake (OTP's
+/// `net_setuptime` default, 7 s): a peer that connects and stalls does not
+/// keep a thread.
+const SETUP_TIME: Duration = Duration::from_secs(7);
 
 /// What `porthost node` was asked for.
 #[derive(Debug, Clone)]
@@ -48,6 +61,9 @@ pub struct NodeOptions {
     /// The address to listen on for connections. Default: all interfaces,
     /// as ERTS.
     pub listen: Option<String>,
+    /// OTP's `net_ticktime` (OTP's default is 60 s; at least 1 s is used;
+    /// see the module's "Ticks"). Give every node of the cluster the same.
+    pub net_ticktime: Duration,
 }
 
 /// Completes a node name with this machine's host name.
@@ -70,6 +86,14 @@ fn cookie(opts: &NodeOptions) -> io::Result<String> {
     let home = std::env::var_os("HOME").ok_or_else(|| io::Error::other("no --cookie and no $HOME"))?;
     let path = std::path::Path::new(&home).join(".erlang.cookie");
     let c = std::fs::read_to_string(&path).map_err(|e| io::Error::new(e.kind(), format!("no --cookie and {}: {e}", path.display())))?;
+    // As OTP's auth: a cookie file others can read is no secret.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(io::Error::other(format!("{} must be accessible by its owner only (mode {:o})", path.display(), mode & 0o777)));
+        }
+    }
     let c = c.lines().next().unwrap_or("").trim().to_owned();
     if c.is_empty() {
         return Err(io::Error::other(format!("no --cookie and {} is empty", path.display())));
@@ -100,6 +124,7 @@ pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
     let host = Host::new(config);
     let exits = Exits::install(&host)?;
     let local = LocalNode::new(name, creation);
+    let ticktime = opts.net_ticktime.max(Duration::from_secs(1));
     for conn in listener.incoming() {
         let conn = match conn {
             Ok(c) => c,
@@ -110,7 +135,7 @@ pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
         };
         let (host, exits, local, cookie) = (host.clone(), exits.clone(), local.clone(), cookie.clone());
         std::thread::Builder::new().name("porthost-node-conn".into()).spawn(move || {
-            if let Err(e) = serve(conn, &host, exits, local, &cookie) {
+            if let Err(e) = serve(conn, &host, exits, local, &cookie, ticktime) {
                 eprintln!("porthost: {e}");
             }
         })?;
@@ -119,10 +144,12 @@ pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
 }
 
 /// One connection: the handshake, then its session until it closes.
-fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cookie: &str) -> io::Result<()> {
+fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cookie: &str, ticktime: Duration) -> io::Result<()> {
     let _ = conn.set_nodelay(true);
     let peer_addr = conn.peer_addr()?;
-    let mut hs = ServerSideHandshake::new(Stream::new(conn)?, local, cookie);
+    conn.set_read_timeout(Some(SETUP_TIME))?;
+    let setup = Stream::new(conn)?;
+    let mut hs = ServerSideHandshake::new(setup.clone(), local, cookie);
     let peer = match block_on(hs.execute_recv_name()) {
         Ok(Some(peer)) => peer,
         Ok(None) => return Err(io::Error::other(format!("refused {peer_addr}: it asked for a dynamic name"))),
@@ -135,6 +162,7 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         }
         Err(e) => return Err(io::Error::other(format!("handshake with {peer} ({peer_addr}): {e}"))),
     };
+    setup.tcp.set_read_timeout(None)?;
     eprintln!("porthost: {} connected", peer.name);
     let (tx, mut rx) = message::channel(stream.clone(), local_flags(&peer));
     // Frames go to the router (set by `hello`), written by the thread that
@@ -152,14 +180,10 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         block_on(t.lock().send(Message::send(pid, bin))).map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
     });
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
-    let t = tx.clone();
-    let ticker = std::thread::Builder::new().name("porthost-node-tick".into()).spawn(move || {
-        while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(TICK) {
-            if block_on(t.lock().send(Message::Tick)).is_err() {
-                return;
-            }
-        }
-    })?;
+    let (t, s, name) = (tx.clone(), stream.clone(), peer.name.to_string());
+    let ticker = std::thread::Builder::new()
+        .name("porthost-node-tick".into())
+        .spawn(move || tick(&t, &s, &stop_rx, ticktime, &name))?;
     let mut session = Session::new(host, out, exits);
     let end = loop {
         let msg = match block_on(rx.recv()) {
@@ -176,7 +200,11 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
             continue;
         }
         match body {
-            eterm::Term::Binary(b) => session.handle(&b.bytes)?,
+            eterm::Term::Binary(b) => {
+                if let Err(e) = session.handle(&b.bytes) {
+                    break Err(io::Error::new(e.kind(), format!("{}: {e}", peer.name)));
+                }
+            }
             eterm::Term::Tuple(t) if is_hello(&t) => {
                 if let eterm::Term::Pid(p) = &t.elements[1] {
                     *router.lock() = Some(p.clone());
@@ -186,12 +214,48 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         }
     };
     eprintln!("porthost: {} disconnected", peer.name);
-    // The session's ports close; then the ticker ends.
-    drop(session);
+    // The session's ports close, as ports linked to a process of a node
+    // whose connection went down; then the ticker ends.
+    session.end(NOCONNECTION);
     drop(stop_tx);
     stream.shutdown();
     let _ = ticker.join();
     end
+}
+
+/// The exit reason of a session whose connection ended.
+const NOCONNECTION: &str = "noconnection";
+
+/// The ticker of a connection (see the module's "Ticks"), until `stop`
+/// closes or the connection is found dead (then shut down, so that its
+/// reader ends).
+fn tick(tx: &Mutex<message::Sender<Stream>>, stream: &Stream, stop: &crossbeam_channel::Receiver<()>, ticktime: Duration, peer: &str) {
+    let quarter = ticktime / 4;
+    let (mut read, mut written) = (stream.activity.read(), stream.activity.written());
+    let mut silent = 0;
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop.recv_timeout(quarter) {
+        let r = stream.activity.read();
+        silent = if r == read { silent + 1 } else { 0 };
+        read = r;
+        if silent >= 4 {
+            eprintln!("porthost: {peer} not heard from in {} ms (net_ticktime): connection closed", ticktime.as_millis());
+            stream.shutdown();
+            return;
+        }
+        // Nothing sent this quarter: a tick. A writer holding the sender
+        // is sending (or blocked on a full socket, which the reads above
+        // judge): no tick needed.
+        if stream.activity.written() == written {
+            if let Some(mut tx) = tx.try_lock() {
+                // erl_dist writes a tick without flushing it: flushed here,
+                // under the sender's lock like any message.
+                if block_on(tx.send(Message::Tick)).is_err() || stream.flush_buffered().is_err() {
+                    return;
+                }
+            }
+        }
+        written = stream.activity.written();
+    }
 }
 
 fn is_hello(t: &eterm::Tuple) -> bool {
@@ -213,6 +277,24 @@ struct Stream {
     tcp: Arc<TcpStream>,
     read: Arc<Mutex<io::BufReader<TcpStream>>>,
     write: Arc<Mutex<Vec<u8>>>,
+    activity: Arc<Activity>,
+}
+
+/// How many reads brought bytes and how many writes went out, for the
+/// ticker.
+#[derive(Default)]
+struct Activity {
+    read: AtomicU64,
+    written: AtomicU64,
+}
+
+impl Activity {
+    fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+    fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
 }
 
 impl Stream {
@@ -222,7 +304,20 @@ impl Stream {
             tcp: Arc::new(s),
             read: Arc::new(Mutex::new(io::BufReader::with_capacity(1 << 16, r))),
             write: Arc::new(Mutex::new(Vec::new())),
+            activity: Arc::default(),
         })
+    }
+
+    /// Writes what `erl_dist` has written so far, in one `write`.
+    fn flush_buffered(&self) -> io::Result<()> {
+        let mut w = self.write.lock();
+        if w.is_empty() {
+            return Ok(());
+        }
+        let r = (&*self.tcp).write_all(&w);
+        w.clear();
+        self.activity.written.fetch_add(1, Ordering::Relaxed);
+        r
     }
 
     fn shutdown(&self) {
@@ -232,7 +327,11 @@ impl Stream {
 
 impl futures::io::AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        Poll::Ready(self.read.lock().read(buf))
+        let r = self.read.lock().read(buf);
+        if matches!(r, Ok(n) if n > 0) {
+            self.activity.read.fetch_add(1, Ordering::Relaxed);
+        }
+        Poll::Ready(r)
     }
 }
 
@@ -242,10 +341,7 @@ impl futures::io::AsyncWrite for Stream {
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut w = self.write.lock();
-        let r = (&*self.tcp).write_all(&w);
-        w.clear();
-        Poll::Ready(r)
+        Poll::Ready(self.flush_buffered())
     }
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let r = self.as_mut().poll_flush(cx);

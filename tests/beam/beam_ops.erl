@@ -46,15 +46,44 @@ run(["hold", Exe, DriverDir]) ->
     out({os_pid, porthost:os_pid(B)}),
     receive after infinity -> ok end;
 run(["hold_node", Node]) ->
-    P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
-    Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    open_two(Node),
+    receive after infinity -> ok end;
+run(["hold_then_quit", Node]) ->
+    open_two(Node);
+run(["quiet_node", Node, Secs]) ->
+    %% Opens ports, says nothing for Secs seconds, then uses them again:
+    %% with a short net_ticktime on both sides, the ticks alone keep the
+    %% connection (and the ports) alive.
+    process_flag(trap_exit, true),
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "echo_drv"}, []),
+    Q = porthost:open_port(Where, {spawn_driver, "crash_drv"}, [{isolated, port}]),
     out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}),
+    timer:sleep(list_to_integer(Secs) * 1000),
+    out({still, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y"),
+         lists:member(Where, nodes(hidden)),
+         receive {'EXIT', _, _} = E -> norm(E) after 0 -> no_exit end});
+run(["call_node", Node, Ms]) ->
+    %% A call that takes Ms milliseconds in the driver, in an isolated
+    %% port and in-process; the node is killed during it.
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "crash_drv"}, []),
+    Q = porthost:open_port(Where, {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    Self = self(),
+    [spawn_link(fun() -> Self ! {calling, X}, porthost:control(X, $s, Ms) end) || X <- [P, Q]],
+    [receive {calling, X} -> ok end || X <- [P, Q]],
+    out(calling),
     receive after infinity -> ok end;
 run(["load", Exe, Procs, Ports, Rounds]) ->
     {ok, B} = porthost:start_bridge([{executable, Exe}]),
     load(B, list_to_integer(Procs), list_to_integer(Ports), list_to_integer(Rounds));
 run(["load_node", Node, Procs, Ports, Rounds]) ->
     load(list_to_atom(Node), list_to_integer(Procs), list_to_integer(Ports), list_to_integer(Rounds)).
+
+open_two(Node) ->
+    P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
+    Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}).
 
 local_api() ->
     #{open => fun(N, O) -> erlang:open_port(N, O) end,
