@@ -439,9 +439,12 @@ system_code_change(St, _Module, _OldVsn, _Extra) -> {ok, St}.
 %% @private
 system_get_state(St) -> {ok, St}.
 
-%% A frame from porthost. The common ones are matched (their external
-%% term format, as porthost writes them: see host/dist/session.rs), the
-%% rest decoded.
+%% A frame from porthost, or a batch of them (the byte 0, then each frame
+%% with its 4-byte length: host/dist/bridge.rs). The common frames are
+%% matched (their external term format, as porthost writes them: see
+%% host/dist/session.rs), the rest decoded.
+frame(<<0, Frames/binary>>, St) ->
+    frames(Frames, St);
 frame(<<131, 104, 3, 100, 3:16, "msg", Rest/binary>> = Frame, St) ->
     case Rest of
         <<97, N, 104, 2, 100, 4:16, "data", 109, Len:32, Data:Len/binary>> ->
@@ -458,6 +461,11 @@ frame(<<131, 104, 3, 100, 5:16, "reply", 109, TLen:32, Tag:TLen/binary, Result/b
                                end, St);
 frame(Frame, St) ->
     decoded(binary_to_term(Frame), St).
+
+frames(<<Len:32, Frame:Len/binary, Rest/binary>>, St) ->
+    frames(Rest, frame(Frame, St));
+frames(_, St) ->
+    St.
 
 msg(N, Msg, #st{ports = Ports} = St) ->
     case Ports of
