@@ -191,6 +191,13 @@ fn the_bridge_and_its_workers_die_with_their_beam_node() {
 }
 
 #[test]
+fn a_caller_that_outpaces_a_stalled_bridge_is_held_back() {
+    let dir = util::drivers_dir(Header::Own).to_str().unwrap().to_owned();
+    let out = beam_ops(&[], &["backpressure", porthost_exe(), &dir]).stdout;
+    assert_eq!(out, "{held_back,true,true}\n{replies,300}\n");
+}
+
+#[test]
 fn fifty_processes_drive_twenty_ports_each_over_one_bridge() {
     let t = Instant::now();
     let out = beam_ops(&[], &["load", porthost_exe(), "50", "20", "40"]).stdout;

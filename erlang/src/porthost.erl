@@ -37,6 +37,14 @@
 -type handle() :: pid().
 -export_type([where/0, handle/0]).
 
+%% A batch of frames to porthost is written when it holds this many
+%% frames or bytes.
+-define(BATCH_FRAMES, 256).
+-define(BATCH_BYTES, 65536).
+%% Over this many bytes sent to the bridge process and not yet written, a
+%% caller waits until they are (as a busy port suspends its callers).
+-define(MAX_PENDING, 262144).
+
 -record(st, {
     send :: {port, port()} | {node, node()},
     parent :: pid(),
@@ -44,7 +52,17 @@
     ports = #{} :: #{integer() => {pid(), pid()}},
     %% Frames for ports whose open has not returned yet.
     early = #{} :: #{integer() => [tuple()]},
-    opening = 0 :: non_neg_integer()
+    opening = 0 :: non_neg_integer(),
+    %% Frames to porthost not written yet (a bridge), newest first; how
+    %% many, and their bytes.
+    out = [] :: [iodata()],
+    out_n = 0 :: non_neg_integer(),
+    out_bytes = 0 :: non_neg_integer(),
+    %% Bytes callers have sent this process and it has not written yet
+    %% (an atomics array of one; see send/2), and how many of out_bytes
+    %% they are.
+    pending :: atomics:atomics_ref() | undefined,
+    out_charged = 0 :: non_neg_integer()
 }).
 
 %%% Starting a bridge
@@ -253,9 +271,21 @@ binary_last_frame(Tuple) ->
             term_to_binary(Tuple)
     end.
 
-send({port, P}, Frame) ->
-    try erlang:port_command(P, Frame)
-    catch error:_ -> error(badarg)
+send({bridge, Bridge, Pending}, Frame) ->
+    Size = iolist_size(Frame),
+    Bridge ! {'$porthost_out', Frame, Size},
+    case atomics:add_get(Pending, 1, Size) > ?MAX_PENDING of
+        true ->
+            %% Back-pressure: wait until the bridge has written (its
+            %% port_command waits while the port is busy).
+            MRef = erlang:monitor(process, Bridge),
+            Bridge ! {'$porthost_sync', self(), MRef},
+            receive
+                {MRef, written} -> erlang:demonitor(MRef, [flush]);
+                {'DOWN', MRef, _, _, _} -> ok
+            end;
+        false ->
+            ok
     end;
 send({node, Node}, Frame) ->
     erlang:send({porthost, Node}, iolist_to_binary(Frame)).
@@ -318,7 +348,7 @@ init(Starter, Parent0, Name, What) ->
             case init_transport(What) of
                 {ok, Send} ->
                     proc_lib:init_ack(Starter, {ok, self()}),
-                    loop(#st{send = Send, parent = Parent});
+                    loop(#st{send = Send, parent = Parent, pending = atomics:new(1, [])});
                 {error, Reason} ->
                     proc_lib:init_ack(Starter, {error, Reason}),
                     exit(Reason)
@@ -368,10 +398,20 @@ host_args(Opts) ->
          (_) -> []
       end, Opts).
 
-loop(#st{send = {port, P}} = St) ->
+loop(#st{send = {port, P}, out = []} = St) ->
     receive
         {P, {data, Frame}} -> loop(frame(Frame, St));
+        {'$porthost_out', Frame, Size} -> loop(out(Frame, Size, St));
         Msg -> other(Msg, St)
+    end;
+loop(#st{send = {port, P}} = St) ->
+    %% Frames to write: more may be waiting; written when none is.
+    receive
+        {P, {data, Frame}} -> loop(frame(Frame, St));
+        {'$porthost_out', Frame, Size} -> loop(out(Frame, Size, St));
+        Msg -> other(Msg, St)
+    after 0 ->
+        loop(flush(St))
     end;
 loop(St) ->
     receive
@@ -379,6 +419,10 @@ loop(St) ->
         Msg -> other(Msg, St)
     end.
 
+other({'$porthost_sync', From, Ref}, St) ->
+    St1 = flush(St),
+    From ! {Ref, written},
+    loop(St1);
 other({'$gen_call', From, Req}, St) ->
     loop(server_call(Req, From, St));
 other({system, From, Req}, #st{parent = Parent} = St) ->
@@ -399,23 +443,21 @@ other({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
         #{N := {Proxy, _}} -> loop(St#st{ports = Ports#{N := {Proxy, Owner}}});
         _ -> loop(St)
     end;
-other({'EXIT', Pid, _}, #st{ports = Ports, send = Send} = St) ->
+other({'EXIT', Pid, _}, #st{ports = Ports} = St) ->
     %% A proxy ended. Normally after its port's exit frame; if it was
     %% killed (exit(Port, kill)), its port goes too.
     case [N || {N, {P, _}} <- maps:to_list(Ports), P =:= Pid] of
         [N] ->
-            send_quiet(Send, term_to_binary({exit, N, kill})),
-            loop(St#st{ports = maps:remove(N, Ports)});
+            loop(out(term_to_binary({exit, N, kill}), St#st{ports = maps:remove(N, Ports)}));
         [] ->
             loop(St)
     end;
 other(_, St) ->
     loop(St).
 
-server_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St) ->
+server_call({open, Name, Opts, Owner}, From, #st{opening = O} = St) ->
     Tag = term_to_binary({'$open', From, Owner}),
-    send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
-    St#st{opening = O + 1};
+    out(term_to_binary({open, Tag, Name, Opts}), St#st{opening = O + 1});
 server_call(os_pid, From, #st{send = {port, P}} = St) ->
     {os_pid, OsPid} = erlang:port_info(P, os_pid),
     gen_server:reply(From, OsPid),
@@ -424,8 +466,41 @@ server_call(_, From, St) ->
     gen_server:reply(From, {error, error, badarg}),
     St.
 
-send_or_stop(Send, Frame) ->
-    try send(Send, Frame) catch error:badarg -> self() ! '$porthost_gone' end.
+%% A frame to porthost. Over a bridge, frames wait in the bridge process
+%% until its mailbox is empty (or a batch is full), and go out together:
+%% one write, one packet (the byte 0, then each frame with its 4-byte
+%% length: host/dist/bridge.rs). A burst of commands from many callers, or
+%% from one that pipelines, so costs one system call on each side.
+%% A frame of this process's own.
+out(Frame, #st{send = {node, _} = Send} = St) ->
+    send(Send, Frame),
+    St;
+out(Frame, St) ->
+    queue_out(Frame, iolist_size(Frame), St).
+
+%% A frame a caller sent (Size bytes, counted in pending).
+out(Frame, Size, #st{out_charged = C} = St) ->
+    queue_out(Frame, Size, St#st{out_charged = C + Size}).
+
+queue_out(Frame, Size, #st{out = Out, out_n = N, out_bytes = B} = St) ->
+    St1 = St#st{out = [[<<Size:32>>, Frame] | Out], out_n = N + 1, out_bytes = B + Size},
+    case N + 1 >= ?BATCH_FRAMES orelse B + Size >= ?BATCH_BYTES of
+        true -> flush(St1);
+        false -> St1
+    end.
+
+flush(#st{out = []} = St) ->
+    St;
+flush(#st{send = {port, P}, out = Out, out_n = N, pending = Pending, out_charged = C} = St) ->
+    Data = case {N, Out} of
+               {1, [[_Len, Frame]]} -> Frame;
+               _ -> [0 | lists:reverse(Out)]
+           end,
+    try erlang:port_command(P, Data)
+    catch error:_ -> self() ! '$porthost_gone'
+    end,
+    C > 0 andalso atomics:sub(Pending, 1, C),
+    St#st{out = [], out_n = 0, out_bytes = 0, out_charged = 0}.
 
 %% @private
 system_continue(_Parent, _Debug, St) -> loop(St).
@@ -498,8 +573,14 @@ early(N, Frame, #st{opening = O, early = E} = St) when O > 0 ->
 early(_, _, St) ->
     St.
 
-opened(From, Owner, {ok, N}, #st{send = Send, ports = Ports, opening = O} = St) ->
+opened(From, Owner, {ok, N}, #st{ports = Ports, opening = O} = St) ->
     Self = self(),
+    %% Callers send their frames through this process (see out/2) over a
+    %% bridge, straight to the porthost node over distribution.
+    Send = case St#st.send of
+               {port, _} -> {bridge, Self, St#st.pending};
+               Node -> Node
+           end,
     Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
     St1 = St#st{ports = Ports#{N => {Proxy, Owner}}, opening = O - 1},
     {Early, E} = case maps:take(N, St1#st.early) of

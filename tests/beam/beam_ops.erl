@@ -74,6 +74,23 @@ run(["call_node", Node, Ms]) ->
     [receive {calling, X} -> ok end || X <- [P, Q]],
     out(calling),
     receive after infinity -> ok end;
+run(["backpressure", Exe, DriverDir]) ->
+    %% porthost stalls (a 3 s call); a process pipelines 300 commands of
+    %% 64 KiB meanwhile: it is held back (as a busy port holds back its
+    %% callers), the bridge's mailbox stays small, and nothing is lost.
+    {ok, B} = porthost:start_bridge([{executable, Exe}, {driver_path, DriverDir}]),
+    Slow = porthost:open_port(B, {spawn_driver, "crash_drv"}, []),
+    E = porthost:open_port(B, {spawn_driver, "echo_drv"}, [binary]),
+    Self = self(),
+    spawn_link(fun() -> porthost:control(Slow, $s, "3000") end),
+    timer:sleep(100),
+    Big = binary:copy(<<"x">>, 65536),
+    spawn_link(fun() -> [porthost:command(E, Big) || _ <- lists:seq(1, 300)], Self ! sent end),
+    timer:sleep(1500),
+    {message_queue_len, Queued} = process_info(B, message_queue_len),
+    out({held_back, receive sent -> false after 0 -> true end, Queued < 20}),
+    receive sent -> ok after 30000 -> exit(never_sent) end,
+    out({replies, count_replies(E, 0)});
 run(["load", Exe, Procs, Ports, Rounds]) ->
     {ok, B} = porthost:start_bridge([{executable, Exe}]),
     load(B, list_to_integer(Procs), list_to_integer(Ports), list_to_integer(Rounds));
@@ -84,6 +101,11 @@ open_two(Node) ->
     P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
     Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
     out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}).
+
+count_replies(P, N) ->
+    receive {P, {data, <<_:65536/binary>>}} -> count_replies(P, N + 1)
+    after 5000 -> N
+    end.
 
 local_api() ->
     #{open => fun(N, O) -> erlang:open_port(N, O) end,
