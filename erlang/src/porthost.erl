@@ -44,6 +44,9 @@
 %% Over this many bytes sent to the bridge process and not yet written, a
 %% caller waits until they are (as a busy port suspends its callers).
 -define(MAX_PENDING, 262144).
+%% A caller's request within this many microseconds of its previous one
+%% is part of a burst (see send/2).
+-define(BURST_US, 10).
 
 -record(st, {
     send :: {port, port()} | {node, node()},
@@ -271,13 +274,32 @@ binary_last_frame(Tuple) ->
             term_to_binary(Tuple)
     end.
 
-send({bridge, Bridge, Pending}, Frame) ->
+send({bridge, Bridge, Pending, Port}, Frame) ->
+    %% A request that follows this caller's previous one closely (a burst:
+    %% pipelined commands) goes through the bridge process, to be written
+    %% in a batch; another one is written at once, if no frame waits in
+    %% the bridge process (so that none of this caller's is overtaken).
+    Now = erlang:monotonic_time(microsecond),
+    Last = put('$porthost_last_send', Now),
+    case is_integer(Last) andalso Now - Last < ?BURST_US orelse atomics:get(Pending, 1) =/= 0 of
+        false ->
+            try erlang:port_command(Port, Frame)
+            catch error:_ -> ok
+            end;
+        true ->
+            send_through(Bridge, Pending, Frame)
+    end;
+send({node, Node}, Frame) ->
+    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
+
+send_through(Bridge, Pending, Frame) ->
     Size = iolist_size(Frame),
-    Bridge ! {'$porthost_out', Frame, Size},
+    %% Counted before it is sent: the bridge subtracts it once written.
     case atomics:add_get(Pending, 1, Size) > ?MAX_PENDING of
         true ->
             %% Back-pressure: wait until the bridge has written (its
             %% port_command waits while the port is busy).
+            Bridge ! {'$porthost_out', Frame, Size},
             MRef = erlang:monitor(process, Bridge),
             Bridge ! {'$porthost_sync', self(), MRef},
             receive
@@ -285,10 +307,9 @@ send({bridge, Bridge, Pending}, Frame) ->
                 {'DOWN', MRef, _, _, _} -> ok
             end;
         false ->
+            Bridge ! {'$porthost_out', Frame, Size},
             ok
-    end;
-send({node, Node}, Frame) ->
-    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
+    end.
 
 %% A request that porthost answers: the reply comes to the caller straight
 %% from the bridge, tagged with a monitor of the proxy (which ends with
@@ -578,7 +599,7 @@ opened(From, Owner, {ok, N}, #st{ports = Ports, opening = O} = St) ->
     %% Callers send their frames through this process (see out/2) over a
     %% bridge, straight to the porthost node over distribution.
     Send = case St#st.send of
-               {port, _} -> {bridge, Self, St#st.pending};
+               {port, P} -> {bridge, Self, St#st.pending, P};
                Node -> Node
            end,
     Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
