@@ -61,6 +61,10 @@ pub struct NodeOptions {
     /// The address to listen on for connections. Default: all interfaces,
     /// as ERTS.
     pub listen: Option<String>,
+    /// The port to listen on (as OTP's `inet_dist_listen_min` and `_max`
+    /// set to one port: for a firewall rule or an SSH tunnel). Default:
+    /// one the system picks.
+    pub port: Option<u16>,
     /// OTP's `net_ticktime` (OTP's default is 60 s; at least 1 s is used;
     /// see the module's "Ticks"). Give every node of the cluster the same.
     pub net_ticktime: Duration,
@@ -114,7 +118,9 @@ fn epmd_port() -> u16 {
 pub(crate) fn run(config: HostConfig, opts: NodeOptions) -> io::Result<()> {
     let name = node_name(&opts)?;
     let cookie = cookie(&opts)?;
-    let listener = TcpListener::bind((opts.listen.as_deref().unwrap_or("0.0.0.0"), 0))?;
+    let addr = opts.listen.as_deref().unwrap_or("0.0.0.0");
+    let listener = TcpListener::bind((addr, opts.port.unwrap_or(0)))
+        .map_err(|e| io::Error::new(e.kind(), format!("listening on {addr} port {}: {e}", opts.port.unwrap_or(0))))?;
     let port = listener.local_addr()?.port();
     let epmd = TcpStream::connect(("127.0.0.1", epmd_port()))
         .map_err(|e| io::Error::new(e.kind(), format!("EPMD on 127.0.0.1:{}: {e}", epmd_port())))?;
