@@ -460,3 +460,19 @@ fn a_beam_node_killed_during_a_call_leaves_nothing_behind() {
     let out = cluster.beam_ops("beam_after", &["hold_then_quit", &node.name]);
     assert_eq!(out, "{open,[120],[121]}\n");
 }
+
+#[test]
+fn a_beam_node_uses_two_porthost_nodes_and_two_beam_nodes_share_one() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.porthost("ph_share_a"), cluster.porthost("ph_share_b"));
+    // One BEAM node holds ports on A while another uses A and B.
+    let mut holder = Reaped(cluster.erl("beam_holder", cluster.cookie, &["hold_node", &a.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(holder.0.stdout.take().unwrap());
+    assert_eq!(line_starting(&mut out, "{open,"), "{open,[120],[121]}");
+    let got = cluster.beam_ops("beam_spread", &["spread", &a.name, &b.name]);
+    assert_eq!(got, "[[111,110,101],[116,119,111]]\n[<<116,111,32,111,110,101>>,<<116,111,32,116,119,111>>]\n[true,true]\ntrue\n");
+    let log = a.log();
+    assert!(log.contains("beam_holder@") && log.contains("beam_spread@"), "{log}");
+    // The holder's ports are still there: its session is its own.
+    assert_eq!(children_of(a.child.0.id()).len(), 1, "{log}");
+}

@@ -48,6 +48,16 @@ run(["hold", Exe, DriverDir]) ->
 run(["hold_node", Node]) ->
     open_two(Node),
     receive after infinity -> ok end;
+run(["spread", Node1, Node2]) ->
+    %% One port on each of two porthost nodes, used at once.
+    [P1, P2] = [porthost:open_port(list_to_atom(N), {spawn_driver, "echo_drv"}, [binary]) || N <- [Node1, Node2]],
+    out([porthost:control(P, 0, atom_to_list(Name)) || {P, Name} <- [{P1, one}, {P2, two}]]),
+    true = porthost:command(P1, <<"to one">>),
+    true = porthost:command(P2, <<"to two">>),
+    out(lists:sort([receive {P, {data, D}} -> D after 5000 -> timeout end || P <- [P1, P2]])),
+    out([porthost:close(P) || P <- [P1, P2]]),
+    out(lists:sort([N || N <- nodes(hidden), N =:= list_to_atom(Node1) orelse N =:= list_to_atom(Node2)]) =:=
+        lists:sort([list_to_atom(Node1), list_to_atom(Node2)]));
 run(["hold_then_quit", Node]) ->
     open_two(Node);
 run(["quiet_node", Node, Secs]) ->
