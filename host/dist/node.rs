@@ -192,11 +192,20 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         .spawn(move || tick(&t, &s, &stop_rx, ticktime, &name))?;
     let mut session = Session::new(host, out, exits);
     let end = loop {
+        // Frames written while requests already read run go out together
+        // once none is left (one write for a pipelined burst, as the
+        // bridge's batches).
+        if !stream.holds_a_message() {
+            if let Err(e) = stream.end_batch() {
+                break Err(io::Error::new(e.kind(), format!("{}: {e}", peer.name)));
+            }
+        }
         let msg = match block_on(rx.recv()) {
             Ok(m) => m,
             Err(message::RecvError::Closed) => break Ok(()),
             Err(e) => break Err(io::Error::other(format!("{}: {e}", peer.name))),
         };
+        stream.begin_batch();
         let (to, body) = match msg {
             Message::RegSend(m) => (m.to_name, m.message),
             Message::RegSendTt(m) => (m.to_name, m.message),
@@ -277,14 +286,27 @@ fn local_flags(peer: &erl_dist::node::PeerNode) -> erl_dist::DistributionFlags {
 /// `block_on` never parks on it). Reads are buffered (a message's length,
 /// tag and body take one `read` between them, several messages too);
 /// writes wait in a buffer until `flush`, so that each message `erl_dist`
-/// writes piecewise goes out in one `write`.
+/// writes piecewise goes out in one `write`, and during a batch (see
+/// [`Stream::begin_batch`]) until its end.
 #[derive(Clone)]
 struct Stream {
     tcp: Arc<TcpStream>,
     read: Arc<Mutex<io::BufReader<TcpStream>>>,
-    write: Arc<Mutex<Vec<u8>>>,
+    write: Arc<Mutex<Output>>,
     activity: Arc<Activity>,
 }
+
+/// What waits to be written.
+#[derive(Default)]
+struct Output {
+    buf: Vec<u8>,
+    /// A batch is open: `flush` leaves whole messages in `buf` (up to
+    /// [`BATCH`] bytes).
+    batching: bool,
+}
+
+/// The most bytes a batch keeps before it writes them.
+const BATCH: usize = 1 << 16;
 
 /// How many reads brought bytes and how many writes went out, for the
 /// ticker.
@@ -309,21 +331,46 @@ impl Stream {
         Ok(Stream {
             tcp: Arc::new(s),
             read: Arc::new(Mutex::new(io::BufReader::with_capacity(1 << 16, r))),
-            write: Arc::new(Mutex::new(Vec::new())),
+            write: Arc::default(),
             activity: Arc::default(),
         })
     }
 
     /// Writes what `erl_dist` has written so far, in one `write`.
     fn flush_buffered(&self) -> io::Result<()> {
-        let mut w = self.write.lock();
-        if w.is_empty() {
+        self.write_out(&mut self.write.lock())
+    }
+
+    fn write_out(&self, w: &mut Output) -> io::Result<()> {
+        if w.buf.is_empty() {
             return Ok(());
         }
-        let r = (&*self.tcp).write_all(&w);
-        w.clear();
+        let r = (&*self.tcp).write_all(&w.buf);
+        w.buf.clear();
         self.activity.written.fetch_add(1, Ordering::Relaxed);
         r
+    }
+
+    /// From now on, messages wait until [`Stream::end_batch`].
+    fn begin_batch(&self) {
+        self.write.lock().batching = true;
+    }
+
+    /// Ends a batch: what it holds is written.
+    fn end_batch(&self) -> io::Result<()> {
+        let mut w = self.write.lock();
+        w.batching = false;
+        self.write_out(&mut w)
+    }
+
+    /// Whether a whole message (its 4-byte length and its bytes) has been
+    /// read and not yet received: then receiving it will not wait.
+    fn holds_a_message(&self) -> bool {
+        let r = self.read.lock();
+        match r.buffer().split_first_chunk::<4>() {
+            Some((len, rest)) => u32::from_be_bytes(*len) as usize <= rest.len(),
+            None => false,
+        }
     }
 
     fn shutdown(&self) {
@@ -343,11 +390,15 @@ impl futures::io::AsyncRead for Stream {
 
 impl futures::io::AsyncWrite for Stream {
     fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.write.lock().extend_from_slice(buf);
+        self.write.lock().buf.extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.flush_buffered())
+        let mut w = self.write.lock();
+        if w.batching && w.buf.len() < BATCH {
+            return Poll::Ready(Ok(()));
+        }
+        Poll::Ready(self.write_out(&mut w))
     }
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let r = self.as_mut().poll_flush(cx);
