@@ -287,23 +287,28 @@ binary_last_frame(Tuple) ->
             term_to_binary(Tuple)
     end.
 
-send({bridge, Bridge, Pending, Port}, Frame) ->
+send({via, Bridge, Pending, Transport}, Frame) ->
     %% A request that follows this caller's previous one closely (a burst:
-    %% pipelined commands) goes through the bridge process, to be written
-    %% in a batch; another one is written at once, if no frame waits in
-    %% the bridge process (so that none of this caller's is overtaken).
+    %% pipelined commands) goes through the bridge process (or the node's
+    %% router), to be written in a batch; another one is written at once,
+    %% if no frame waits in the bridge process (so that none of this
+    %% caller's is overtaken).
     Now = erlang:monotonic_time(microsecond),
     Last = put('$porthost_last_send', Now),
     case is_integer(Last) andalso Now - Last < ?BURST_US orelse atomics:get(Pending, 1) =/= 0 of
         false ->
-            try erlang:port_command(Port, Frame)
+            try write(Transport, Frame)
             catch error:_ -> ok
             end;
         true ->
             send_through(Bridge, Pending, Frame)
-    end;
-send({node, Node}, Frame) ->
-    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
+    end.
+
+%% Writes a frame, or a batch, to porthost.
+write({port, P}, Data) ->
+    erlang:port_command(P, Data);
+write({node, Node}, Data) ->
+    erlang:send({porthost, Node}, iolist_to_binary(Data)).
 
 send_through(Bridge, Pending, Frame) ->
     Size = iolist_size(Frame),
@@ -432,26 +437,26 @@ host_args(Opts) ->
          (_) -> []
       end, Opts).
 
-loop(#st{send = {port, P}, out = []} = St) ->
+loop(#st{out = []} = St) ->
     receive
-        {P, {data, Frame}} -> loop(frame(Frame, St));
-        {'$porthost_out', Frame, Size} -> loop(out(Frame, Size, St));
-        Msg -> other(Msg, St)
-    end;
-loop(#st{send = {port, P}} = St) ->
-    %% Frames to write: more may be waiting; written when none is.
-    receive
-        {P, {data, Frame}} -> loop(frame(Frame, St));
-        {'$porthost_out', Frame, Size} -> loop(out(Frame, Size, St));
-        Msg -> other(Msg, St)
-    after 0 ->
-        loop(flush(St))
+        Msg -> dispatch(Msg, St)
     end;
 loop(St) ->
+    %% Frames to write: more may be waiting; written when none is.
     receive
-        Frame when is_binary(Frame) -> loop(frame(Frame, St));
-        Msg -> other(Msg, St)
+        Msg -> dispatch(Msg, St)
+    after 0 ->
+        loop(flush(St))
     end.
+
+dispatch({P, {data, Frame}}, #st{send = {port, P}} = St) ->
+    loop(frame(Frame, St));
+dispatch(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
+    loop(frame(Frame, St));
+dispatch({'$porthost_out', Frame, Size}, St) ->
+    loop(out(Frame, Size, St));
+dispatch(Msg, St) ->
+    other(Msg, St).
 
 other({'$porthost_sync', From, Ref}, St) ->
     St1 = flush(St),
@@ -500,15 +505,13 @@ server_call(_, From, St) ->
     gen_server:reply(From, {error, error, badarg}),
     St.
 
-%% A frame to porthost. Over a bridge, frames wait in the bridge process
-%% until its mailbox is empty (or a batch is full), and go out together:
-%% one write, one packet (the byte 0, then each frame with its 4-byte
-%% length: host/dist/bridge.rs). A burst of commands from many callers, or
-%% from one that pipelines, so costs one system call on each side.
+%% A frame to porthost. Frames wait in the bridge process (or the node's
+%% router) until its mailbox is empty (or a batch is full), and go out
+%% together: one write, one packet or message (the byte 0, then each frame
+%% with its 4-byte length: host/dist/session.rs). A burst of commands from
+%% many callers, or from one that pipelines, so costs one system call on
+%% each side.
 %% A frame of this process's own.
-out(Frame, #st{send = {node, _} = Send} = St) ->
-    send(Send, Frame),
-    St;
 out(Frame, St) ->
     queue_out(Frame, iolist_size(Frame), St).
 
@@ -525,12 +528,12 @@ queue_out(Frame, Size, #st{out = Out, out_n = N, out_bytes = B} = St) ->
 
 flush(#st{out = []} = St) ->
     St;
-flush(#st{send = {port, P}, out = Out, out_n = N, pending = Pending, out_charged = C} = St) ->
+flush(#st{send = Transport, out = Out, out_n = N, pending = Pending, out_charged = C} = St) ->
     Data = case {N, Out} of
                {1, [[_Len, Frame]]} -> Frame;
                _ -> [0 | lists:reverse(Out)]
            end,
-    try erlang:port_command(P, Data)
+    try write(Transport, Data)
     catch error:_ -> self() ! '$porthost_gone'
     end,
     C > 0 andalso atomics:sub(Pending, 1, C),
@@ -609,12 +612,9 @@ early(_, _, St) ->
 
 opened(From, Owner, {ok, N}, #st{ports = Ports, opening = O} = St) ->
     Self = self(),
-    %% Callers send their frames through this process (see out/2) over a
-    %% bridge, straight to the porthost node over distribution.
-    Send = case St#st.send of
-               {port, P} -> {bridge, Self, St#st.pending, P};
-               Node -> Node
-           end,
+    %% Callers write their frames, or send them through this process in a
+    %% burst (see send/2).
+    Send = {via, Self, St#st.pending, St#st.send},
     Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
     St1 = St#st{ports = Ports#{N => {Proxy, Owner}}, opening = O - 1},
     {Early, E} = case maps:take(N, St1#st.early) of

@@ -13,7 +13,8 @@
 //! frames (ERTS delivers one message per `{packet, 4}` packet). A batch
 //! holds up to [`BATCH`] bytes; a larger frame goes alone, written from
 //! where it is. The client sends batches the same way (the requests its
-//! callers made while the bridge process was busy).
+//! callers made while the bridge process was busy; see
+//! [`Session::handle_packet`]).
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
@@ -48,18 +49,7 @@ pub(crate) fn run(config: HostConfig) -> io::Result<()> {
     let mut frame = Vec::new();
     while read_frame(&mut input, &mut frame)? {
         writer.lock().batching = true;
-        match frame.split_first() {
-            Some((0, mut batch)) => {
-                while let Some((one, rest)) = next_in_batch(batch) {
-                    session.handle(one)?;
-                    batch = rest;
-                }
-                if !batch.is_empty() {
-                    eprintln!("porthost: dropped the {} bytes at the end of a batch that are not a frame", batch.len());
-                }
-            }
-            _ => session.handle(&frame)?,
-        }
+        session.handle_packet(&frame)?;
         if input.buffer().is_empty() {
             // No request waits: send what the batch wrote.
             writer.lock().end_batch()?;
@@ -160,14 +150,6 @@ fn write_all_vectored(w: &mut File, parts: &[&[u8]]) -> io::Result<()> {
     Ok(())
 }
 
-/// The first frame of a batch's frames (each with its 4-byte length) and
-/// the rest, or `None` if no whole frame is left.
-fn next_in_batch(batch: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, rest) = batch.split_first_chunk::<4>()?;
-    let len = u32::from_be_bytes(*len) as usize;
-    (len <= rest.len()).then(|| rest.split_at(len))
-}
-
 /// Reads one `{packet, 4}` frame into `buf`; `false` at the end of input.
 fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
     let mut len = [0u8; 4];
@@ -222,24 +204,6 @@ mod tests {
         });
         let batch = [&[0u8][..], &packet(b"\x83two"), &packet(b"\x83three")].concat();
         assert_eq!(out, [packet(b"\x83one"), packet(&batch), packet(b"\x83four")].concat());
-    }
-
-    #[test]
-    fn a_batch_splits_into_its_frames_and_stops_at_a_truncated_one() {
-        let batch = [packet(b"\x83a"), packet(b""), packet(b"\x83bc")].concat();
-        let mut rest = &batch[..];
-        let mut frames = Vec::new();
-        while let Some((one, r)) = next_in_batch(rest) {
-            frames.push(one);
-            rest = r;
-        }
-        assert_eq!(frames, [&b"\x83a"[..], b"", b"\x83bc"]);
-        assert!(rest.is_empty());
-        let truncated = [packet(b"\x83a"), vec![0, 0, 0, 9, 131]].concat();
-        let (one, rest) = next_in_batch(&truncated).unwrap();
-        assert_eq!((one, rest), (&b"\x83a"[..], &[0u8, 0, 0, 9, 131][..]));
-        assert_eq!(next_in_batch(rest), None);
-        assert_eq!(next_in_batch(&[0, 0]), None);
     }
 
     #[test]

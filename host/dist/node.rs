@@ -176,15 +176,9 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
     // connection alive when nothing else is sent.
     let tx = Arc::new(Mutex::new(tx));
     let router: Arc<Mutex<Option<eterm::Pid>>> = Arc::new(Mutex::new(None));
-    let (r, t) = (router.clone(), tx.clone());
-    let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| {
-        let Some(pid) = r.lock().clone() else { return Ok(()) };
-        let mut frame = Vec::with_capacity(head.len() + tail.len());
-        frame.extend_from_slice(head);
-        frame.extend_from_slice(tail);
-        let bin = eterm::Term::from(eterm::Binary::from(frame));
-        block_on(t.lock().send(Message::send(pid, bin))).map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
-    });
+    let packer = Arc::new(Mutex::new(Packer::new(router.clone(), tx.clone())));
+    let p = packer.clone();
+    let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| p.lock().frame(head, tail));
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
     let (t, s, name) = (tx.clone(), stream.clone(), peer.name.to_string());
     let ticker = std::thread::Builder::new()
@@ -196,7 +190,7 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         // once none is left (one write for a pipelined burst, as the
         // bridge's batches).
         if !stream.holds_a_message() {
-            if let Err(e) = stream.end_batch() {
+            if let Err(e) = packer.lock().end_batch().and_then(|()| stream.end_batch()) {
                 break Err(io::Error::new(e.kind(), format!("{}: {e}", peer.name)));
             }
         }
@@ -205,6 +199,7 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
             Err(message::RecvError::Closed) => break Ok(()),
             Err(e) => break Err(io::Error::other(format!("{}: {e}", peer.name))),
         };
+        packer.lock().batching = true;
         stream.begin_batch();
         let (to, body) = match msg {
             Message::RegSend(m) => (m.to_name, m.message),
@@ -216,7 +211,7 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
         }
         match body {
             eterm::Term::Binary(b) => {
-                if let Err(e) = session.handle(&b.bytes) {
+                if let Err(e) = session.handle_packet(&b.bytes) {
                     break Err(io::Error::new(e.kind(), format!("{}: {e}", peer.name)));
                 }
             }
@@ -236,6 +231,66 @@ fn serve(conn: TcpStream, host: &Host, exits: Arc<Exits>, local: LocalNode, cook
     stream.shutdown();
     let _ = ticker.join();
     end
+}
+
+/// A connection's frames to its router: each a binary message, except
+/// those written during a batch, which go out together as one message (the
+/// byte 0, then each frame with its 4-byte length, as the bridge's
+/// batches, which the client's router reads the same way).
+struct Packer {
+    router: Arc<Mutex<Option<eterm::Pid>>>,
+    tx: Arc<Mutex<message::Sender<Stream>>>,
+    batching: bool,
+    /// 0, then the frames of the batch with their lengths.
+    buf: Vec<u8>,
+    frames: usize,
+}
+
+impl Packer {
+    fn new(router: Arc<Mutex<Option<eterm::Pid>>>, tx: Arc<Mutex<message::Sender<Stream>>>) -> Packer {
+        Packer { router, tx, batching: false, buf: vec![0], frames: 0 }
+    }
+
+    /// Sends the frame `head` followed by `tail`, or keeps it for the
+    /// batch's message.
+    fn frame(&mut self, head: &[u8], tail: &[u8]) -> io::Result<()> {
+        let size = head.len() + tail.len();
+        if self.batching && self.buf.len() + 4 + size <= BATCH {
+            self.buf.extend_from_slice(&(size as u32).to_be_bytes());
+            self.buf.extend_from_slice(head);
+            self.buf.extend_from_slice(tail);
+            self.frames += 1;
+            return Ok(());
+        }
+        self.send_kept()?;
+        self.send([head, tail].concat())
+    }
+
+    /// Ends a batch: what it kept goes out.
+    fn end_batch(&mut self) -> io::Result<()> {
+        self.batching = false;
+        self.send_kept()
+    }
+
+    fn send_kept(&mut self) -> io::Result<()> {
+        let kept = match self.frames {
+            0 => return Ok(()),
+            1 => self.buf[5..].to_vec(),
+            _ => std::mem::take(&mut self.buf),
+        };
+        self.buf.clear();
+        self.buf.push(0);
+        self.frames = 0;
+        self.send(kept)
+    }
+
+    /// One binary message to the router (dropped while the client has
+    /// not said `hello`).
+    fn send(&self, bytes: Vec<u8>) -> io::Result<()> {
+        let Some(pid) = self.router.lock().clone() else { return Ok(()) };
+        let bin = eterm::Term::from(eterm::Binary::from(bytes));
+        block_on(self.tx.lock().send(Message::send(pid, bin))).map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
+    }
 }
 
 /// The exit reason of a session whose connection ended.

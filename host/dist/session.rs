@@ -155,6 +155,14 @@ fn message_frame(from: PortId, mut msg: Term) -> Term {
     Term::Tuple(vec![atom("term"), Term::Int(from.0 as i64), msg])
 }
 
+/// The first frame of a batch's frames (each with its 4-byte length) and
+/// the rest, or `None` if no whole frame is left.
+fn next_in_batch(batch: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = batch.split_first_chunk::<4>()?;
+    let len = u32::from_be_bytes(*len) as usize;
+    (len <= rest.len()).then(|| rest.split_at(len))
+}
+
 /// `{command, N, Binary}` as the client writes it (`command_frame/2` in
 /// `porthost.erl`): the port and the data, or `None` for any other frame
 /// (which is decoded).
@@ -191,6 +199,21 @@ impl Session {
             let _ = send_message(&o, from, msg);
         }));
         Session { proc_, out, exits, gate: Gate::default() }
+    }
+
+    /// Runs the requests of one packet: a frame, or a batch of them (the
+    /// byte 0, then each frame with its 4-byte length, as the client
+    /// writes a burst; see `super::bridge`'s "Batches").
+    pub(crate) fn handle_packet(&mut self, packet: &[u8]) -> io::Result<()> {
+        let Some((0, mut batch)) = packet.split_first() else { return self.handle(packet) };
+        while let Some((one, rest)) = next_in_batch(batch) {
+            self.handle(one)?;
+            batch = rest;
+        }
+        if !batch.is_empty() {
+            eprintln!("porthost: dropped the {} bytes at the end of a batch that are not a frame", batch.len());
+        }
+        Ok(())
     }
 
     /// Runs one request frame (external term format); a frame that is not
@@ -366,6 +389,28 @@ mod tests {
         send_message(&out, port, atom("hi")).unwrap();
         let expected = Term::Tuple(vec![atom("term"), Term::Int(77), atom("hi")]);
         assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
+    }
+
+    fn len_prefixed(payload: &[u8]) -> Vec<u8> {
+        [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+    }
+
+    #[test]
+    fn a_batch_splits_into_its_frames_and_stops_at_a_truncated_one() {
+        let batch = [len_prefixed(b"\x83a"), len_prefixed(b""), len_prefixed(b"\x83bc")].concat();
+        let mut rest = &batch[..];
+        let mut frames = Vec::new();
+        while let Some((one, r)) = next_in_batch(rest) {
+            frames.push(one);
+            rest = r;
+        }
+        assert_eq!(frames, [&b"\x83a"[..], b"", b"\x83bc"]);
+        assert!(rest.is_empty());
+        let truncated = [len_prefixed(b"\x83a"), vec![0, 0, 0, 9, 131]].concat();
+        let (one, rest) = next_in_batch(&truncated).unwrap();
+        assert_eq!((one, rest), (&b"\x83a"[..], &[0u8, 0, 0, 9, 131][..]));
+        assert_eq!(next_in_batch(rest), None);
+        assert_eq!(next_in_batch(&[0, 0]), None);
     }
 
     #[test]
