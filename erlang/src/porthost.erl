@@ -27,16 +27,17 @@
 %% driver sees other pids than the caller's); a porthost that dies or
 %% disconnects ends every port with reason `noconnection'.
 %%
-%% == Over a bridge ==
-%% A lone request is written by its caller, straight to the bridge's port.
-%% A burst (a request within 10 microseconds of the same caller's previous
-%% one: pipelined commands) goes through the bridge process, which writes
-%% what its callers sent as one batch once its mailbox is empty: one
-%% system call on each side for many requests. Order per caller is kept
-%% (a caller writes at once only when nothing waits in the bridge
-%% process). Once 256 KiB of requests wait there, each caller waits until
-%% the bridge process has written them (its `port_command' waits while the
-%% port is busy), as a busy port holds back its callers. The bridge
+%% == Bursts ==
+%% A lone request is written by its caller, straight to the bridge's port
+%% (or sent to the porthost node). A burst (a request within 10
+%% microseconds of the same caller's previous one: pipelined commands)
+%% goes through the bridge process (or this node's router for the porthost
+%% node), which writes what its callers sent as one batch once its mailbox
+%% is empty: one system call on each side for many requests. Order per
+%% caller is kept (a caller writes at once only when nothing waits in the
+%% bridge process). Once 256 KiB of requests wait there, each caller waits
+%% until the bridge process has written them (its `port_command' waits
+%% while the port is busy), as a busy port holds back its callers. The
 %% client keeps `$porthost_last_send' (and each handle's route) in the
 %% caller's process dictionary.
 -module(porthost).
