@@ -441,6 +441,18 @@ fn a_quiet_beam_node_keeps_its_ports_past_net_ticktime() {
 }
 
 #[test]
+fn a_call_longer_than_net_ticktime_keeps_its_connection() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost_with("ph_long_call", &["--net-ticktime", "2"]);
+    let mut cmd = cluster.erl("beam_long_call", cluster.cookie, &["long_call_node", &node.name, "5000"]);
+    cmd.args(["-kernel", "net_ticktime", "2"]);
+    let out = util::run_command(cmd, "`erl`");
+    // The session reads nothing for 5 s, but the peer's ticks arrive.
+    assert_eq!(util::strip_logger_reports(&out.stdout), "{long_call,[115,108,101,112,116],true,[111,107]}\n", "{}\n{}", out.stderr, node.log());
+    assert!(!node.log().contains("net_ticktime"), "{}", node.log());
+}
+
+#[test]
 fn a_beam_node_killed_during_a_call_leaves_nothing_behind() {
     let cluster = Cluster::start();
     let node = cluster.porthost("ph_mid_call");

@@ -301,10 +301,10 @@ const NOCONNECTION: &str = "noconnection";
 /// reader ends).
 fn tick(tx: &Mutex<message::Sender<Stream>>, stream: &Stream, stop: &crossbeam_channel::Receiver<()>, ticktime: Duration, peer: &str) {
     let quarter = ticktime / 4;
-    let (mut read, mut written) = (stream.activity.read(), stream.activity.written());
+    let (mut read, mut written) = (stream.received(), stream.activity.written());
     let mut silent = 0;
     while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop.recv_timeout(quarter) {
-        let r = stream.activity.read();
+        let r = stream.received();
         silent = if r == read { silent + 1 } else { 0 };
         read = r;
         if silent >= 4 {
@@ -416,6 +416,16 @@ impl Stream {
         let mut w = self.write.lock();
         w.batching = false;
         self.write_out(&mut w)
+    }
+
+    /// A count that grows whenever bytes arrive: the kernel's count of the
+    /// bytes received (`TCP_INFO`; so that a session busy in a long call,
+    /// which reads nothing meanwhile, does not take its peer's ticks for
+    /// silence, as OTP counts what its socket received) plus the reads.
+    fn received(&self) -> u64 {
+        use std::os::fd::AsRawFd;
+        let kernel = crate::sys::introspect::socket_info(self.tcp.as_raw_fd()).and_then(|i| i.tcp).map_or(0, |t| t.bytes_received);
+        kernel.wrapping_add(self.activity.read())
     }
 
     /// Whether a whole message (its 4-byte length and its bytes) has been

@@ -73,6 +73,13 @@ run(["quiet_node", Node, Secs]) ->
     out({still, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y"),
          lists:member(Where, nodes(hidden)),
          receive {'EXIT', _, _} = E -> norm(E) after 0 -> no_exit end});
+run(["long_call_node", Node, Ms]) ->
+    %% A call that keeps porthost's session busy longer than the
+    %% net_ticktime: the connection stays.
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "crash_drv"}, []),
+    R = porthost:control(P, $s, Ms),
+    out({long_call, R, lists:member(Where, nodes(hidden)), porthost:control(P, $e, "ok")});
 run(["call_node", Node, Ms]) ->
     %% A call that takes Ms milliseconds in the driver, in an isolated
     %% port and in-process; the node is killed during it.
