@@ -17,8 +17,9 @@
 //! As OTP's `net_kernel` does with `net_ticktime` (`--net-ticktime`, 60 s
 //! by default; it must be the same on every node of the cluster): every
 //! quarter of it, a connection that has sent nothing since the last
-//! quarter sends a tick, and one that has received nothing (not even a
-//! tick) for four quarters in a row is taken as dead: it is shut down,
+//! quarter sends a tick, and one whose socket has received nothing (not
+//! even a tick; what the session has not read yet counts) for four
+//! quarters in a row is taken as dead: it is shut down,
 //! logged, and its session ends. A peer that stops answering (stopped,
 //! partitioned, its machine gone) is so detected between `net_ticktime`
 //! and 5/4 of it after the last bytes it sent.
