@@ -34,6 +34,8 @@ for _ in $(seq 50); do grep -q listening "$work/node.log" 2>/dev/null && break; 
 host=$(hostname -s)
 erl -noshell -sname beam_bench -setcookie "$cookie" -start_epmd false -pa "$work" \
     -run beam_bench main "$work" "$exe" "ph_bench@$host" >"$work/out.txt"
+# The machine may be shared: say how loaded it was (the figures move with it).
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-11s %6s %12s %14s %12s %12s %14s\n' op bytes "ERTS port" "port program" bridge node "bridge/program"
 awk '{ k = $2 " " $3; v[k, $1] = $4; if (!(k in seen)) { seen[k] = 1; order[++n] = k } }
      END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, " ");

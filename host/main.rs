@@ -201,6 +201,16 @@ enum Command {
         /// The address to listen on (default: all interfaces).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// The port to listen on (default: one the system picks), as
+        /// `erl -kernel inet_dist_listen_min N inet_dist_listen_max N`.
+        #[arg(long)]
+        port: Option<u16>,
+        /// As `erl -kernel net_ticktime`: a connected node silent for about
+        /// this long is taken as dead (its ports close with reason
+        /// noconnection); porthost ticks every quarter of it. Give every
+        /// node of the cluster the same.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        net_ticktime: u64,
     },
     /// Turn a trace (from `run --trace`) into a port script that replays
     /// its port operations; printed on stdout.
@@ -350,10 +360,11 @@ fn run_host(cli: Cli) -> anyhow::Result<ExitCode> {
             porthost::run_bridge(config)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Node { sname, name, cookie, listen } => {
+        Command::Node { sname, name, cookie, listen, port, net_ticktime } => {
             let long = name.is_some();
             let name = name.or(sname).unwrap_or_default();
-            porthost::run_node(config, porthost::NodeOptions { name, long, cookie, listen })?;
+            let net_ticktime = std::time::Duration::from_secs(net_ticktime);
+            porthost::run_node(config, porthost::NodeOptions { name, long, cookie, listen, port, net_ticktime })?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Test { dir, bless, against_erts } => {

@@ -191,6 +191,13 @@ fn the_bridge_and_its_workers_die_with_their_beam_node() {
 }
 
 #[test]
+fn a_caller_that_outpaces_a_stalled_bridge_is_held_back() {
+    let dir = util::drivers_dir(Header::Own).to_str().unwrap().to_owned();
+    let out = beam_ops(&[], &["backpressure", porthost_exe(), &dir]).stdout;
+    assert_eq!(out, "{held_back,true,true}\n{replies,300}\n");
+}
+
+#[test]
 fn fifty_processes_drive_twenty_ports_each_over_one_bridge() {
     let t = Instant::now();
     let out = beam_ops(&[], &["load", porthost_exe(), "50", "20", "40"]).stdout;
@@ -238,10 +245,18 @@ impl Cluster {
     /// A porthost node NAME, with the test drivers on its path; its
     /// standard error goes to a file (see [`PorthostNode::log`]).
     fn porthost(&self, name: &str) -> PorthostNode {
+        self.porthost_with(name, &[])
+    }
+
+    /// As [`Cluster::porthost`], with more options (after `node`), every
+    /// port's open and close logged.
+    fn porthost_with(&self, name: &str, node_args: &[&str]) -> PorthostNode {
         let log = util::tmp_dir().join(format!("beam_{name}_{}.log", self.port));
         let dir = util::drivers_dir(Header::Own);
         let mut cmd = Command::new(porthost_exe());
-        cmd.args(["--driver-path", dir.to_str().unwrap(), "node", "--sname", name, "--cookie", self.cookie])
+        cmd.args(["--log", "porthost::port::lifecycle=debug", "--driver-path", dir.to_str().unwrap()])
+            .args(["node", "--sname", name, "--cookie", self.cookie])
+            .args(node_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -357,4 +372,119 @@ fn fifty_processes_drive_twenty_ports_each_on_one_node() {
     let out = cluster.beam_ops("beam_load", &["load_node", &node.name, "50", "20", "40"]);
     assert!(out.starts_with("{load,40000,0,[]}\n"), "{out}");
     assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
+}
+
+#[test]
+fn the_node_will_not_start_without_a_cookie() {
+    let home = util::tmp_dir().join("beam_no_cookie_home");
+    std::fs::create_dir_all(&home).unwrap();
+    let _ = std::fs::remove_file(home.join(".erlang.cookie"));
+    let node = |home: &Path| {
+        let mut cmd = Command::new(porthost_exe());
+        cmd.args(["node", "--sname", "ph_no_cookie"]).env("HOME", home).env("ERL_EPMD_PORT", "1");
+        util::run_command(cmd, "porthost node")
+    };
+    let out = node(&home);
+    assert!(out.status != 0 && out.stderr.contains("no --cookie"), "{}", out.stderr);
+    // A cookie file others can read is refused, as OTP refuses it.
+    let file = home.join(".erlang.cookie");
+    std::fs::write(&file, "readable_by_all\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = node(&home);
+    assert!(out.status != 0 && out.stderr.contains("accessible by its owner only"), "{}", out.stderr);
+    // Read by its owner only, it is used (EPMD on port 1 is then what fails).
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let out = node(&home);
+    assert!(out.status != 0 && out.stderr.contains("EPMD on 127.0.0.1:1"), "{}", out.stderr);
+}
+
+fn signal(pid: u32, sig: &str) {
+    let st = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+    assert!(st.success(), "kill {sig} {pid}");
+}
+
+#[test]
+fn a_stopped_beam_node_is_dropped_after_net_ticktime() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost_with("ph_tick", &["--net-ticktime", "2"]);
+    let mut cmd = cluster.erl("beam_stops", cluster.cookie, &["hold_node", &node.name]);
+    cmd.args(["-kernel", "net_ticktime", "2"]);
+    let mut erl = Reaped(cmd.stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    assert_eq!(line_starting(&mut out, "{open,"), "{open,[120],[121]}");
+    let workers = children_of(node.child.0.id());
+    assert_eq!(workers.len(), 1, "the {{isolated, port}} port has its worker");
+    // Stopped, the node neither closes its connection nor ticks.
+    signal(erl.0.id(), "-STOP");
+    wait_until("the silent node is dropped and its worker ends", Duration::from_secs(30), || !alive(workers[0]));
+    let log = node.log();
+    assert!(log.contains("beam_stops@") && log.contains("(net_ticktime): connection closed"), "{log}");
+    assert_eq!(log.matches("reason=noconnection").count(), 2, "both ports close with noconnection:\n{log}");
+    assert!(alive(node.child.0.id()), "the porthost node serves on");
+    signal(erl.0.id(), "-CONT");
+}
+
+#[test]
+fn a_quiet_beam_node_keeps_its_ports_past_net_ticktime() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost_with("ph_quiet", &["--net-ticktime", "2"]);
+    let mut cmd = cluster.erl("beam_quiet", cluster.cookie, &["quiet_node", &node.name, "6"]);
+    cmd.args(["-kernel", "net_ticktime", "2"]);
+    let out = util::run_command(cmd, "`erl`");
+    let stdout = util::strip_logger_reports(&out.stdout);
+    // Three ticktimes without a request: the ticks alone keep both sides
+    // connected, and the ports open.
+    assert_eq!(stdout, "{open,[120],[121]}\n{still,[120],[121],true,no_exit}\n", "{}\n{}", out.stderr, node.log());
+    let log = node.log();
+    assert!(!log.contains("net_ticktime"), "{log}");
+}
+
+#[test]
+fn a_call_longer_than_net_ticktime_keeps_its_connection() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost_with("ph_long_call", &["--net-ticktime", "2"]);
+    let mut cmd = cluster.erl("beam_long_call", cluster.cookie, &["long_call_node", &node.name, "5000"]);
+    cmd.args(["-kernel", "net_ticktime", "2"]);
+    let out = util::run_command(cmd, "`erl`");
+    // The session reads nothing for 5 s, but the peer's ticks arrive.
+    assert_eq!(util::strip_logger_reports(&out.stdout), "{long_call,[115,108,101,112,116],true,[111,107]}\n", "{}\n{}", out.stderr, node.log());
+    assert!(!node.log().contains("net_ticktime"), "{}", node.log());
+}
+
+#[test]
+fn a_beam_node_killed_during_a_call_leaves_nothing_behind() {
+    let cluster = Cluster::start();
+    let node = cluster.porthost("ph_mid_call");
+    let mut erl = Reaped(cluster.erl("beam_mid_call", cluster.cookie, &["call_node", &node.name, "1500"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(erl.0.stdout.take().unwrap());
+    line_starting(&mut out, "calling");
+    let pid = node.child.0.id();
+    let workers = children_of(pid);
+    assert_eq!(workers.len(), 1, "the {{isolated, port}} port has its worker");
+    erl.0.kill().unwrap();
+    erl.0.wait().unwrap();
+    // The calls finish, their replies go nowhere, the ports close.
+    wait_until("the worker ends", Duration::from_secs(30), || !alive(workers[0]));
+    wait_until("both ports close", Duration::from_secs(10), || node.log().matches("reason=noconnection").count() == 2);
+    assert!(alive(pid), "the porthost node serves on");
+    // And it still serves.
+    let out = cluster.beam_ops("beam_after", &["hold_then_quit", &node.name]);
+    assert_eq!(out, "{open,[120],[121]}\n");
+}
+
+#[test]
+fn a_beam_node_uses_two_porthost_nodes_and_two_beam_nodes_share_one() {
+    let cluster = Cluster::start();
+    let (a, b) = (cluster.porthost("ph_share_a"), cluster.porthost("ph_share_b"));
+    // One BEAM node holds ports on A while another uses A and B.
+    let mut holder = Reaped(cluster.erl("beam_holder", cluster.cookie, &["hold_node", &a.name]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut out = BufReader::new(holder.0.stdout.take().unwrap());
+    assert_eq!(line_starting(&mut out, "{open,"), "{open,[120],[121]}");
+    let got = cluster.beam_ops("beam_spread", &["spread", &a.name, &b.name]);
+    assert_eq!(got, "[[111,110,101],[116,119,111]]\n[<<116,111,32,111,110,101>>,<<116,111,32,116,119,111>>]\n[true,true]\ntrue\n");
+    let log = a.log();
+    assert!(log.contains("beam_holder@") && log.contains("beam_spread@"), "{log}");
+    // The holder's ports are still there: its session is its own.
+    assert_eq!(children_of(a.child.0.id()).len(), 1, "{log}");
 }

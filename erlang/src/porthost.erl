@@ -26,25 +26,60 @@
 %% and funs inside `call/3' data reach the driver as porthost's own (the
 %% driver sees other pids than the caller's); a porthost that dies or
 %% disconnects ends every port with reason `noconnection'.
+%%
+%% == Bursts ==
+%% A lone request is written by its caller, straight to the bridge's port
+%% (or sent to the porthost node). A burst (a request within 10
+%% microseconds of the same caller's previous one: pipelined commands)
+%% goes through the bridge process (or this node's router for the porthost
+%% node), which writes what its callers sent as one batch once its mailbox
+%% is empty: one system call on each side for many requests. Order per
+%% caller is kept (a caller writes at once only when nothing waits in the
+%% bridge process). Once 256 KiB of requests wait there, each caller waits
+%% until the bridge process has written them (its `port_command' waits
+%% while the port is busy), as a busy port holds back its callers. The
+%% client keeps `$porthost_last_send' (and each handle's route) in the
+%% caller's process dictionary.
 -module(porthost).
--behaviour(gen_server).
-
 -export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
 -export([open_port/3, command/2, control/3, call/3, close/1, close_input/1,
          connect/2, info/1, info/2]).
--export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+-export([init/4, system_continue/3, system_terminate/4, system_code_change/4,
+         system_get_state/1]).
 
 -type where() :: pid() | atom().
 -type handle() :: pid().
 -export_type([where/0, handle/0]).
 
+%% A batch of frames to porthost is written when it holds this many
+%% frames or bytes.
+-define(BATCH_FRAMES, 256).
+-define(BATCH_BYTES, 65536).
+%% Over this many bytes sent to the bridge process and not yet written, a
+%% caller waits until they are (as a busy port suspends its callers).
+-define(MAX_PENDING, 262144).
+%% A caller's request within this many microseconds of its previous one
+%% is part of a burst (see send/2).
+-define(BURST_US, 10).
+
 -record(st, {
     send :: {port, port()} | {node, node()},
+    parent :: pid(),
     %% N => {Proxy, Owner}
     ports = #{} :: #{integer() => {pid(), pid()}},
     %% Frames for ports whose open has not returned yet.
     early = #{} :: #{integer() => [tuple()]},
-    opening = 0 :: non_neg_integer()
+    opening = 0 :: non_neg_integer(),
+    %% Frames to porthost not written yet (a bridge), newest first; how
+    %% many, and their bytes.
+    out = [] :: [iodata()],
+    out_n = 0 :: non_neg_integer(),
+    out_bytes = 0 :: non_neg_integer(),
+    %% Bytes callers have sent this process and it has not written yet
+    %% (an atomics array of one; see send/2), and how many of out_bytes
+    %% they are.
+    pending :: atomics:atomics_ref() | undefined,
+    out_charged = 0 :: non_neg_integer()
 }).
 
 %%% Starting a bridge
@@ -61,24 +96,25 @@ start_bridge() -> start_bridge([]).
 %% closes and it ends, with its drivers and workers.
 -spec start_bridge(list()) -> {ok, pid()} | {error, term()}.
 start_bridge(Opts) ->
-    start(fun gen_server:start/3, fun gen_server:start/4, Opts).
+    start(nolink, proplists:get_value(name, Opts), {bridge, Opts}).
 
 %% @doc As {@link start_bridge/1}, linked to the caller (for supervision
 %% trees: `#{id => porthost, start => {porthost, start_link, [Opts]}}').
 -spec start_link(list()) -> {ok, pid()} | {error, term()}.
 start_link(Opts) ->
-    start(fun gen_server:start_link/3, fun gen_server:start_link/4, Opts).
+    start(link, proplists:get_value(name, Opts), {bridge, Opts}).
 
-start(Start3, Start4, Opts) ->
-    case proplists:get_value(name, Opts) of
-        undefined -> Start3(?MODULE, {bridge, Opts}, []);
-        Name -> Start4({local, Name}, ?MODULE, {bridge, Opts}, [])
-    end.
+%% The bridge process (or a node's router), registered as Name unless
+%% undefined; as gen_server:start/4 and start_link/4 start a server.
+start(nolink, Name, What) ->
+    proc_lib:start(?MODULE, init, [self(), self, Name, What], infinity);
+start(link, Name, What) ->
+    proc_lib:start_link(?MODULE, init, [self(), self(), Name, What], infinity).
 
 %% @doc Stops a bridge: its porthost closes every port and exits; the
 %% ports' owners get `{'EXIT', Port, noconnection}'.
 -spec stop(where()) -> ok.
-stop(Bridge) -> gen_server:stop(Bridge).
+stop(Bridge) -> proc_lib:stop(Bridge).
 
 %% @doc The OS process id of a bridge's porthost.
 -spec os_pid(where()) -> integer().
@@ -202,7 +238,7 @@ node_router(Node) ->
     Name = list_to_atom("porthost_node_" ++ atom_to_list(Node)),
     case whereis(Name) of
         undefined ->
-            case gen_server:start({local, Name}, ?MODULE, {node, Node}, []) of
+            case start(nolink, Name, {node, Node}) of
                 {ok, Pid} -> Pid;
                 {error, {already_started, Pid}} -> Pid;
                 {error, _} -> error(badarg)
@@ -252,12 +288,47 @@ binary_last_frame(Tuple) ->
             term_to_binary(Tuple)
     end.
 
-send({port, P}, Frame) ->
-    try erlang:port_command(P, Frame)
-    catch error:_ -> error(badarg)
-    end;
-send({node, Node}, Frame) ->
-    erlang:send({porthost, Node}, iolist_to_binary(Frame)).
+send({via, Bridge, Pending, Transport}, Frame) ->
+    %% A request that follows this caller's previous one closely (a burst:
+    %% pipelined commands) goes through the bridge process (or the node's
+    %% router), to be written in a batch; another one is written at once,
+    %% if no frame waits in the bridge process (so that none of this
+    %% caller's is overtaken).
+    Now = erlang:monotonic_time(microsecond),
+    Last = put('$porthost_last_send', Now),
+    case is_integer(Last) andalso Now - Last < ?BURST_US orelse atomics:get(Pending, 1) =/= 0 of
+        false ->
+            try write(Transport, Frame)
+            catch error:_ -> ok
+            end;
+        true ->
+            send_through(Bridge, Pending, Frame)
+    end.
+
+%% Writes a frame, or a batch, to porthost.
+write({port, P}, Data) ->
+    erlang:port_command(P, Data);
+write({node, Node}, Data) ->
+    erlang:send({porthost, Node}, iolist_to_binary(Data)).
+
+send_through(Bridge, Pending, Frame) ->
+    Size = iolist_size(Frame),
+    %% Counted before it is sent: the bridge subtracts it once written.
+    case atomics:add_get(Pending, 1, Size) > ?MAX_PENDING of
+        true ->
+            %% Back-pressure: wait until the bridge has written (its
+            %% port_command waits while the port is busy).
+            Bridge ! {'$porthost_out', Frame, Size},
+            MRef = erlang:monitor(process, Bridge),
+            Bridge ! {'$porthost_sync', self(), MRef},
+            receive
+                {MRef, written} -> erlang:demonitor(MRef, [flush]);
+                {'DOWN', MRef, _, _, _} -> ok
+            end;
+        false ->
+            Bridge ! {'$porthost_out', Frame, Size},
+            ok
+    end.
 
 %% A request that porthost answers: the reply comes to the caller straight
 %% from the bridge, tagged with a monitor of the proxy (which ends with
@@ -301,29 +372,54 @@ proxy_call(_, _) ->
     error(badarg).
 
 %%% The bridge (or node router): owns the transport, routes frames
+%%%
+%%% A plain receive loop (a proc_lib special process, answering
+%%% gen_server:call/3 and sys messages) rather than a gen_server: every
+%%% frame porthost sends passes here on its way to its owner, and the
+%%% common ones (`{msg, N, {data, Binary}}', replies) are matched rather
+%%% than decoded.
 
 %% @private
-init({bridge, Opts}) ->
-    process_flag(trap_exit, true),
+init(Starter, Parent0, Name, What) ->
+    Parent = case Parent0 of self -> self(); P -> P end,
+    case register_as(Name) of
+        true ->
+            process_flag(trap_exit, true),
+            case init_transport(What) of
+                {ok, Send} ->
+                    proc_lib:init_ack(Starter, {ok, self()}),
+                    loop(#st{send = Send, parent = Parent, pending = atomics:new(1, [])});
+                {error, Reason} ->
+                    proc_lib:init_ack(Starter, {error, Reason}),
+                    exit(Reason)
+            end;
+        false ->
+            proc_lib:init_ack(Starter, {error, {already_started, whereis(Name)}}),
+            exit(normal)
+    end.
+
+register_as(undefined) -> true;
+register_as(Name) -> try register(Name, self()) catch error:badarg -> false end.
+
+init_transport({bridge, Opts}) ->
     Exe = case proplists:get_value(executable, Opts) of
               undefined -> default_executable();
               E -> E
           end,
     case Exe of
-        false -> {stop, no_porthost_executable};
+        false -> {error, no_porthost_executable};
         _ ->
             Args = host_args(Opts) ++ ["bridge"],
             try erlang:open_port({spawn_executable, Exe},
                                  [{packet, 4}, binary, {args, Args}, exit_status, use_stdio]) of
-                P -> {ok, #st{send = {port, P}}}
-            catch error:Why -> {stop, {porthost, Why}}
+                P -> {ok, {port, P}}
+            catch error:Why -> {error, {porthost, Why}}
             end
     end;
-init({node, Node}) ->
-    process_flag(trap_exit, true),
+init_transport({node, Node}) ->
     monitor_node(Node, true),
     {porthost, Node} ! {hello, self()},
-    {ok, #st{send = {node, Node}}}.
+    {ok, {node, Node}}.
 
 default_executable() ->
     case os:getenv("PORTHOST") of
@@ -342,80 +438,172 @@ host_args(Opts) ->
          (_) -> []
       end, Opts).
 
-%% @private
-handle_call({open, Name, Opts, Owner}, From, #st{send = Send, opening = O} = St) ->
-    Tag = term_to_binary({'$open', From, Owner}),
-    send_or_stop(Send, term_to_binary({open, Tag, Name, Opts})),
-    {noreply, St#st{opening = O + 1}};
-handle_call(os_pid, _, #st{send = {port, P}} = St) ->
-    {os_pid, OsPid} = erlang:port_info(P, os_pid),
-    {reply, OsPid, St};
-handle_call(_, _, St) ->
-    {reply, {error, error, badarg}, St}.
-
-send_or_stop(Send, Frame) ->
-    try send(Send, Frame) catch error:badarg -> self() ! '$porthost_gone' end.
-
-%% @private
-handle_cast(_, St) -> {noreply, St}.
-
-%% @private
-handle_info({P, {data, Frame}}, #st{send = {port, P}} = St) ->
-    {noreply, frame(binary_to_term(Frame), St)};
-handle_info(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
-    {noreply, frame(binary_to_term(Frame), St)};
-handle_info({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
-    case Ports of
-        #{N := {Proxy, _}} -> {noreply, St#st{ports = Ports#{N := {Proxy, Owner}}}};
-        _ -> {noreply, St}
+loop(#st{out = []} = St) ->
+    receive
+        Msg -> dispatch(Msg, St)
     end;
-handle_info({P, {exit_status, S}}, #st{send = {port, P}} = St) ->
-    {stop, {porthost_exited, S}, St};
-handle_info({'EXIT', P, Why}, #st{send = {port, P}} = St) ->
-    {stop, {porthost_exited, Why}, St};
-handle_info({nodedown, Node}, #st{send = {node, Node}} = St) ->
-    {stop, normal, St};
-handle_info('$porthost_gone', St) ->
-    {stop, normal, St};
-handle_info({'EXIT', Pid, _}, #st{ports = Ports, send = Send} = St) ->
+loop(St) ->
+    %% Frames to write: more may be waiting; written when none is.
+    receive
+        Msg -> dispatch(Msg, St)
+    after 0 ->
+        loop(flush(St))
+    end.
+
+dispatch({P, {data, Frame}}, #st{send = {port, P}} = St) ->
+    loop(frame(Frame, St));
+dispatch(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
+    loop(frame(Frame, St));
+dispatch({'$porthost_out', Frame, Size}, St) ->
+    loop(out(Frame, Size, St));
+dispatch(Msg, St) ->
+    other(Msg, St).
+
+other({'$porthost_sync', From, Ref}, St) ->
+    St1 = flush(St),
+    From ! {Ref, written},
+    loop(St1);
+other({'$gen_call', From, Req}, St) ->
+    loop(server_call(Req, From, St));
+other({system, From, Req}, #st{parent = Parent} = St) ->
+    sys:handle_system_msg(Req, From, Parent, ?MODULE, [], St);
+other({'EXIT', Parent, Reason}, #st{parent = Parent}) ->
+    %% Every proxy is linked to us: each ends with reason noconnection.
+    exit(Reason);
+other({P, {exit_status, S}}, #st{send = {port, P}}) ->
+    exit({porthost_exited, S});
+other({'EXIT', P, Why}, #st{send = {port, P}}) ->
+    exit({porthost_exited, Why});
+other({nodedown, Node}, #st{send = {node, Node}}) ->
+    exit(normal);
+other('$porthost_gone', _) ->
+    exit(normal);
+other({'$porthost_owner', N, Owner}, #st{ports = Ports} = St) ->
+    case Ports of
+        #{N := {Proxy, _}} -> loop(St#st{ports = Ports#{N := {Proxy, Owner}}});
+        _ -> loop(St)
+    end;
+other({'EXIT', Pid, _}, #st{ports = Ports} = St) ->
     %% A proxy ended. Normally after its port's exit frame; if it was
     %% killed (exit(Port, kill)), its port goes too.
     case [N || {N, {P, _}} <- maps:to_list(Ports), P =:= Pid] of
         [N] ->
-            send_quiet(Send, term_to_binary({exit, N, kill})),
-            {noreply, St#st{ports = maps:remove(N, Ports)}};
+            loop(out(term_to_binary({exit, N, kill}), St#st{ports = maps:remove(N, Ports)}));
         [] ->
-            {noreply, St}
+            loop(St)
     end;
-handle_info(_, St) ->
-    {noreply, St}.
+other(_, St) ->
+    loop(St).
+
+server_call({open, Name, Opts, Owner}, From, #st{opening = O} = St) ->
+    Tag = term_to_binary({'$open', From, Owner}),
+    out(term_to_binary({open, Tag, Name, Opts}), St#st{opening = O + 1});
+server_call(os_pid, From, #st{send = {port, P}} = St) ->
+    {os_pid, OsPid} = erlang:port_info(P, os_pid),
+    gen_server:reply(From, OsPid),
+    St;
+server_call(_, From, St) ->
+    gen_server:reply(From, {error, error, badarg}),
+    St.
+
+%% A frame to porthost. Frames wait in the bridge process (or the node's
+%% router) until its mailbox is empty (or a batch is full), and go out
+%% together: one write, one packet or message (the byte 0, then each frame
+%% with its 4-byte length: host/dist/session.rs). A burst of commands from
+%% many callers, or from one that pipelines, so costs one system call on
+%% each side.
+%% A frame of this process's own.
+out(Frame, St) ->
+    queue_out(Frame, iolist_size(Frame), St).
+
+%% A frame a caller sent (Size bytes, counted in pending).
+out(Frame, Size, #st{out_charged = C} = St) ->
+    queue_out(Frame, Size, St#st{out_charged = C + Size}).
+
+queue_out(Frame, Size, #st{out = Out, out_n = N, out_bytes = B} = St) ->
+    St1 = St#st{out = [[<<Size:32>>, Frame] | Out], out_n = N + 1, out_bytes = B + Size},
+    case N + 1 >= ?BATCH_FRAMES orelse B + Size >= ?BATCH_BYTES of
+        true -> flush(St1);
+        false -> St1
+    end.
+
+flush(#st{out = []} = St) ->
+    St;
+flush(#st{send = Transport, out = Out, out_n = N, pending = Pending, out_charged = C} = St) ->
+    Data = case {N, Out} of
+               {1, [[_Len, Frame]]} -> Frame;
+               _ -> [0 | lists:reverse(Out)]
+           end,
+    try write(Transport, Data)
+    catch error:_ -> self() ! '$porthost_gone'
+    end,
+    C > 0 andalso atomics:sub(Pending, 1, C),
+    St#st{out = [], out_n = 0, out_bytes = 0, out_charged = 0}.
 
 %% @private
-terminate(_, _) ->
-    %% Every proxy is linked to us: each ends with reason noconnection.
-    ok.
+system_continue(_Parent, _Debug, St) -> loop(St).
 
-frame({msg, N, Msg}, #st{ports = Ports} = St) ->
+%% @private
+system_terminate(Reason, _Parent, _Debug, _St) -> exit(Reason).
+
+%% @private
+system_code_change(St, _Module, _OldVsn, _Extra) -> {ok, St}.
+
+%% @private
+system_get_state(St) -> {ok, St}.
+
+%% A frame from porthost, or a batch of them (the byte 0, then each frame
+%% with its 4-byte length: host/dist/bridge.rs). The common frames are
+%% matched (their external term format, as porthost writes them: see
+%% host/dist/session.rs), the rest decoded.
+frame(<<0, Frames/binary>>, St) ->
+    frames(Frames, St);
+frame(<<131, 104, 3, 100, 3:16, "msg", Rest/binary>> = Frame, St) ->
+    case Rest of
+        <<97, N, 104, 2, 100, 4:16, "data", 109, Len:32, Data:Len/binary>> ->
+            msg(N, {data, Data}, St);
+        <<98, N:32/signed, 104, 2, 100, 4:16, "data", 109, Len:32, Data:Len/binary>> ->
+            msg(N, {data, Data}, St);
+        _ ->
+            decoded(binary_to_term(Frame), St)
+    end;
+frame(<<131, 104, 3, 100, 5:16, "reply", 109, TLen:32, Tag:TLen/binary, Result/binary>>, St) ->
+    reply(binary_to_term(Tag), case Result of
+                                   <<104, 2, 100, 2:16, "ok", 109, Len:32, Bin:Len/binary>> -> {ok, Bin};
+                                   _ -> binary_to_term(<<131, Result/binary>>)
+                               end, St);
+frame(Frame, St) ->
+    decoded(binary_to_term(Frame), St).
+
+frames(<<Len:32, Frame:Len/binary, Rest/binary>>, St) ->
+    frames(Rest, frame(Frame, St));
+frames(_, St) ->
+    St.
+
+msg(N, Msg, #st{ports = Ports} = St) ->
     case Ports of
         #{N := {Proxy, Owner}} -> Owner ! {Proxy, Msg}, St;
         _ -> early(N, {msg, N, Msg}, St)
-    end;
-frame({term, N, Term}, #st{ports = Ports} = St) ->
+    end.
+
+reply({'$open', From, Owner}, Result, St) -> opened(From, Owner, Result, St);
+reply({Pid, Ref}, Result, St) -> Pid ! {Ref, Result}, St.
+
+decoded({msg, N, Msg}, St) ->
+    msg(N, Msg, St);
+decoded({term, N, Term}, #st{ports = Ports} = St) ->
     case Ports of
         #{N := {_, Owner}} -> Owner ! Term, St;
         _ -> early(N, {term, N, Term}, St)
     end;
-frame({exit, N, Reason}, #st{ports = Ports} = St) ->
+decoded({exit, N, Reason}, #st{ports = Ports} = St) ->
     case maps:take(N, Ports) of
         {{Proxy, _}, Rest} -> Proxy ! {'$porthost_exit', Reason}, St#st{ports = Rest};
         error -> early(N, {exit, N, Reason}, St)
     end;
-frame({reply, Tag, Result}, St) ->
-    case binary_to_term(Tag) of
-        {'$open', From, Owner} -> opened(From, Owner, Result, St);
-        {Pid, Ref} -> Pid ! {Ref, Result}, St
-    end;
-frame(_, St) ->
+decoded({reply, Tag, Result}, St) ->
+    reply(binary_to_term(Tag), Result, St);
+decoded(_, St) ->
     St.
 
 early(N, Frame, #st{opening = O, early = E} = St) when O > 0 ->
@@ -423,8 +611,11 @@ early(N, Frame, #st{opening = O, early = E} = St) when O > 0 ->
 early(_, _, St) ->
     St.
 
-opened(From, Owner, {ok, N}, #st{send = Send, ports = Ports, opening = O} = St) ->
+opened(From, Owner, {ok, N}, #st{ports = Ports, opening = O} = St) ->
     Self = self(),
+    %% Callers write their frames, or send them through this process in a
+    %% burst (see send/2).
+    Send = {via, Self, St#st.pending, St#st.send},
     Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
     St1 = St#st{ports = Ports#{N => {Proxy, Owner}}, opening = O - 1},
     {Early, E} = case maps:take(N, St1#st.early) of
@@ -432,7 +623,7 @@ opened(From, Owner, {ok, N}, #st{send = Send, ports = Ports, opening = O} = St) 
                      error -> {[], St1#st.early}
                  end,
     St2 = St1#st{early = E},
-    St3 = lists:foldl(fun frame/2, St2, Early),
+    St3 = lists:foldl(fun decoded/2, St2, Early),
     case St3#st.opening of
         0 -> St3#st{early = #{}};
         _ -> St3

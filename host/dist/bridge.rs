@@ -2,9 +2,22 @@
 //! input and output, as a port program of a BEAM node opened with
 //! `{packet, 4}`. porthost ends when its input closes (the BEAM node closed
 //! the port or died), closing every port first.
+//!
+//! # Batches
+//! Frames written while the requests already read run (the replies and
+//! messages of a pipelined burst) go out together, in one `write`, and as
+//! one packet: a *batch*, the byte 0 followed by the frames, each with its
+//! 4-byte length as in `{packet, 4}`. A frame in the external term format
+//! starts with 131, so the client tells the two apart; a batch costs the
+//! BEAM one port message and one wake-up of the bridge process for many
+//! frames (ERTS delivers one message per `{packet, 4}` packet). A batch
+//! holds up to [`BATCH`] bytes; a larger frame goes alone, written from
+//! where it is. The client sends batches the same way (the requests its
+//! callers made while the bridge process was busy; see
+//! [`Session::handle_packet`]).
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -28,7 +41,7 @@ pub(crate) fn run(config: HostConfig) -> io::Result<()> {
     crate::sys::stdio::grow_pipe(&output, PIPE_SIZE);
     let host = Host::new(config);
     let exits = Exits::install(&host)?;
-    let writer = Arc::new(Mutex::new(Writer { out: BufWriter::with_capacity(1 << 16, output), batching: false }));
+    let writer = Arc::new(Mutex::new(Writer::new(output)));
     let w = writer.clone();
     let out: Out = Arc::new(move |head: &[u8], tail: &[u8]| w.lock().frame(head, tail));
     let mut session = Session::new(&host, out, exits);
@@ -36,7 +49,7 @@ pub(crate) fn run(config: HostConfig) -> io::Result<()> {
     let mut frame = Vec::new();
     while read_frame(&mut input, &mut frame)? {
         writer.lock().batching = true;
-        session.handle(&frame)?;
+        session.handle_packet(&frame)?;
         if input.buffer().is_empty() {
             // No request waits: send what the batch wrote.
             writer.lock().end_batch()?;
@@ -49,34 +62,68 @@ pub(crate) fn run(config: HostConfig) -> io::Result<()> {
 /// The pipe buffer size asked for (Linux's default `pipe-max-size`).
 const PIPE_SIZE: usize = 1 << 20;
 
+/// The most bytes of frames a batch holds (see the module's "Batches").
+const BATCH: usize = 1 << 16;
+
+/// The length and tag of a batch: `{packet, 4}`'s length, then 0.
+const BATCH_HEAD: usize = 5;
+
 /// The output: frames written while requests that were already read run
-/// (a batch) go out together, at its end; others at once.
+/// go out together as a batch, at its end; others at once.
 struct Writer {
-    out: BufWriter<File>,
+    out: File,
     batching: bool,
+    /// Room for a batch's head, then each frame with its length.
+    buf: Vec<u8>,
+    /// How many frames `buf` holds.
+    frames: usize,
 }
 
 impl Writer {
+    fn new(out: File) -> Writer {
+        let mut buf = Vec::with_capacity(BATCH_HEAD + BATCH);
+        buf.resize(BATCH_HEAD, 0);
+        Writer { out, batching: false, buf, frames: 0 }
+    }
+
     /// Writes the frame `head` followed by `tail`.
     fn frame(&mut self, head: &[u8], tail: &[u8]) -> io::Result<()> {
         let size = head.len() + tail.len();
         let len = u32::try_from(size).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "a frame over 4 GiB"))?;
-        if size + 4 <= self.out.capacity() - self.out.buffer().len() {
-            self.out.write_all(&len.to_be_bytes())?;
-            self.out.write_all(head)?;
-            self.out.write_all(tail)?;
-            return if self.batching { Ok(()) } else { self.out.flush() };
+        if self.buf.len() - BATCH_HEAD + 4 + size <= BATCH {
+            self.buf.extend_from_slice(&len.to_be_bytes());
+            self.buf.extend_from_slice(head);
+            self.buf.extend_from_slice(tail);
+            self.frames += 1;
+            return if self.batching { Ok(()) } else { self.flush() };
         }
         // A big frame: what is buffered, then the length and the frame in
         // one writev, without copying (a reader that sees the length alone
         // would wake for nothing).
-        self.out.flush()?;
-        write_all_vectored(self.out.get_mut(), &[&len.to_be_bytes(), head, tail])
+        self.flush()?;
+        write_all_vectored(&mut self.out, &[&len.to_be_bytes(), head, tail])
     }
 
     fn end_batch(&mut self) -> io::Result<()> {
         self.batching = false;
-        self.out.flush()
+        self.flush()
+    }
+
+    /// Writes the frames buffered: one alone as it is, several as a batch.
+    fn flush(&mut self) -> io::Result<()> {
+        let r = match self.frames {
+            0 => Ok(()),
+            1 => self.out.write_all(&self.buf[BATCH_HEAD..]),
+            _ => {
+                let len = (self.buf.len() - 4) as u32;
+                self.buf[..4].copy_from_slice(&len.to_be_bytes());
+                self.buf[4] = 0;
+                self.out.write_all(&self.buf)
+            }
+        };
+        self.buf.truncate(BATCH_HEAD);
+        self.frames = 0;
+        r
     }
 }
 
@@ -121,5 +168,57 @@ fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a writer wrote (into a file of its own).
+    fn written(name: &str, f: impl FnOnce(&mut Writer)) -> Vec<u8> {
+        let path = std::env::temp_dir().join(format!("porthost-bridge-{}-{name}", std::process::id()));
+        let mut writer = Writer::new(File::create(&path).unwrap());
+        f(&mut writer);
+        drop(writer);
+        let out = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        out
+    }
+
+    fn packet(payload: &[u8]) -> Vec<u8> {
+        [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+    }
+
+    #[test]
+    fn frames_of_a_batch_go_out_as_one_packet_and_a_lone_frame_as_itself() {
+        let out = written("batch", |w| {
+            w.frame(b"\x83one", b"").unwrap();
+            w.batching = true;
+            w.frame(b"\x83tw", b"o").unwrap();
+            w.frame(b"\x83three", b"").unwrap();
+            w.end_batch().unwrap();
+            w.batching = true;
+            w.frame(b"\x83four", b"").unwrap();
+            w.end_batch().unwrap();
+        });
+        let batch = [&[0u8][..], &packet(b"\x83two"), &packet(b"\x83three")].concat();
+        assert_eq!(out, [packet(b"\x83one"), packet(&batch), packet(b"\x83four")].concat());
+    }
+
+    #[test]
+    fn a_frame_larger_than_a_batch_goes_alone_after_the_batch() {
+        let big = vec![7u8; BATCH];
+        let out = written("big", |w| {
+            w.batching = true;
+            w.frame(b"\x83a", b"").unwrap();
+            w.frame(b"\x83b", b"").unwrap();
+            w.frame(b"\x83", &big).unwrap();
+            w.frame(b"\x83c", b"").unwrap();
+            w.end_batch().unwrap();
+        });
+        let batch = [&[0u8][..], &packet(b"\x83a"), &packet(b"\x83b")].concat();
+        let big_frame = [&b"\x83"[..], &big].concat();
+        assert_eq!(out, [packet(&batch), packet(&big_frame), packet(b"\x83c")].concat());
     }
 }

@@ -29,6 +29,14 @@
 //! `{term, N, Term}` for any other term a driver sends the owner, and
 //! `{exit, N, Reason}` when the port ends (also when it is closed).
 //!
+//! Either side may also send a *batch*: the byte 0, then several frames,
+//! each with its 4-byte big-endian length (over the bridge, inside one
+//! `{packet, 4}` packet; over distribution, as one binary message). A
+//! frame in the external term format starts with 131, so the two cannot
+//! be confused. The client batches its callers' bursts, porthost the frames
+//! it writes while running requests it has already read (see
+//! [`bridge`]'s "Batches").
+//!
 //! All ports a connection opens belong to one porthost process (the
 //! connection's *session*), which traps exits; the Erlang side keeps the
 //! real owners, links and `port_connect` (a proxy process per port, see the

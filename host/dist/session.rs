@@ -155,6 +155,30 @@ fn message_frame(from: PortId, mut msg: Term) -> Term {
     Term::Tuple(vec![atom("term"), Term::Int(from.0 as i64), msg])
 }
 
+/// The first frame of a batch's frames (each with its 4-byte length) and
+/// the rest, or `None` if no whole frame is left.
+fn next_in_batch(batch: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = batch.split_first_chunk::<4>()?;
+    let len = u32::from_be_bytes(*len) as usize;
+    (len <= rest.len()).then(|| rest.split_at(len))
+}
+
+/// `{command, N, Binary}` as the client writes it (`command_frame/2` in
+/// `porthost.erl`): the port and the data, or `None` for any other frame
+/// (which is decoded).
+fn command_frame(frame: &[u8]) -> Option<(PortId, &[u8])> {
+    let rest = frame.strip_prefix(&[131, 104, 3, 100, 0, 7, b'c', b'o', b'm', b'm', b'a', b'n', b'd'])?;
+    let (n, rest) = match rest {
+        [97, n, rest @ ..] => (u64::from(*n), rest),
+        [98, a, b, c, d, rest @ ..] => (u64::try_from(i32::from_be_bytes([*a, *b, *c, *d])).ok()?, rest),
+        _ => return None,
+    };
+    match rest {
+        [109, a, b, c, d, data @ ..] if u32::from_be_bytes([*a, *b, *c, *d]) as usize == data.len() => Some((PortId(n), data)),
+        _ => None,
+    }
+}
+
 /// The porthost process of one connection and where its frames go.
 pub(crate) struct Session {
     proc_: Process,
@@ -177,9 +201,32 @@ impl Session {
         Session { proc_, out, exits, gate: Gate::default() }
     }
 
+    /// Runs the requests of one packet: a frame, or a batch of them (the
+    /// byte 0, then each frame with its 4-byte length, as the client
+    /// writes a burst; see `super::bridge`'s "Batches").
+    pub(crate) fn handle_packet(&mut self, packet: &[u8]) -> io::Result<()> {
+        let Some((0, mut batch)) = packet.split_first() else { return self.handle(packet) };
+        while let Some((one, rest)) = next_in_batch(batch) {
+            self.handle(one)?;
+            batch = rest;
+        }
+        if !batch.is_empty() {
+            eprintln!("porthost: dropped the {} bytes at the end of a batch that are not a frame", batch.len());
+        }
+        Ok(())
+    }
+
     /// Runs one request frame (external term format); a frame that is not
     /// a request is reported on standard error and dropped.
     pub(crate) fn handle(&mut self, frame: &[u8]) -> io::Result<()> {
+        if let Some((n, data)) = command_frame(frame) {
+            // The most frequent request, matched rather than decoded.
+            let g = self.gate.lock();
+            let _ = self.proc_.port_command(n, &Term::binary(data));
+            drop(g);
+            self.drain();
+            return Ok(());
+        }
         let Some(req) = ext::binary_to_term(frame) else {
             eprintln!("porthost: dropped a frame that is not in the external term format ({} bytes)", frame.len());
             return Ok(());
@@ -195,12 +242,23 @@ impl Session {
         let g = gate.lock();
         let r = self.run(&items);
         drop(g);
-        // The session traps exits: its ports' {'EXIT', Port, Reason}
-        // messages (the exit frames come from the hook) are not needed.
+        self.drain();
+        r
+    }
+
+    /// Ends the session's process with `reason` (an atom): its ports close
+    /// with that reason, as ports whose owner exits. Dropping a session
+    /// ends it with `normal`.
+    pub(crate) fn end(self, reason: &str) {
+        self.proc_.exit(atom(reason));
+    }
+
+    /// The session traps exits: its ports' `{'EXIT', Port, Reason}`
+    /// messages (the exit frames come from the hook) are not needed.
+    fn drain(&self) {
         if !self.proc_.shared.tx.is_empty() {
             while let Ok(Some(_)) = self.proc_.receive(Some(Duration::ZERO)) {}
         }
-        r
     }
 
     fn reply(&self, tag: &Term, result: Result<Term, BifError>) -> io::Result<()> {
@@ -331,6 +389,58 @@ mod tests {
         send_message(&out, port, atom("hi")).unwrap();
         let expected = Term::Tuple(vec![atom("term"), Term::Int(77), atom("hi")]);
         assert_eq!(frames.lock().pop().unwrap(), ext::term_to_binary(&expected));
+    }
+
+    fn len_prefixed(payload: &[u8]) -> Vec<u8> {
+        [&(payload.len() as u32).to_be_bytes()[..], payload].concat()
+    }
+
+    #[test]
+    fn a_batch_splits_into_its_frames_and_stops_at_a_truncated_one() {
+        let batch = [len_prefixed(b"\x83a"), len_prefixed(b""), len_prefixed(b"\x83bc")].concat();
+        let mut rest = &batch[..];
+        let mut frames = Vec::new();
+        while let Some((one, r)) = next_in_batch(rest) {
+            frames.push(one);
+            rest = r;
+        }
+        assert_eq!(frames, [&b"\x83a"[..], b"", b"\x83bc"]);
+        assert!(rest.is_empty());
+        let truncated = [len_prefixed(b"\x83a"), vec![0, 0, 0, 9, 131]].concat();
+        let (one, rest) = next_in_batch(&truncated).unwrap();
+        assert_eq!((one, rest), (&b"\x83a"[..], &[0u8, 0, 0, 9, 131][..]));
+        assert_eq!(next_in_batch(rest), None);
+        assert_eq!(next_in_batch(&[0, 0]), None);
+    }
+
+    #[test]
+    fn command_frames_are_matched_as_the_decoder_reads_them() {
+        let data = Term::binary(b"some bytes");
+        for n in [0i64, 7, 255, 256, 70000] {
+            let frame = ext::term_to_binary(&Term::Tuple(vec![atom("command"), Term::Int(n), data.clone()]));
+            // The client writes N as a 32-bit integer; the encoder may not.
+            let mut client = vec![131, 104, 3, 100, 0, 7];
+            client.extend_from_slice(b"command");
+            client.push(98);
+            client.extend_from_slice(&(n as i32).to_be_bytes());
+            client.push(109);
+            client.extend_from_slice(&10u32.to_be_bytes());
+            client.extend_from_slice(b"some bytes");
+            for f in [&frame, &client] {
+                if let Some((port, bytes)) = command_frame(f) {
+                    assert_eq!((port, bytes), (PortId(n as u64), &b"some bytes"[..]));
+                }
+            }
+            assert_eq!(command_frame(&client), Some((PortId(n as u64), &b"some bytes"[..])));
+        }
+        // Not a command, a truncated one, a negative port, a list: decoded instead.
+        let other = ext::term_to_binary(&Term::Tuple(vec![atom("command"), Term::Int(1), Term::compact_byte_list(b"ab")]));
+        assert_eq!(command_frame(&other), None);
+        let mut short = ext::term_to_binary(&Term::Tuple(vec![atom("command"), Term::Int(1), data.clone()]));
+        short.pop();
+        assert_eq!(command_frame(&short), None);
+        let neg = ext::term_to_binary(&Term::Tuple(vec![atom("command"), Term::Int(-1), data.clone()]));
+        assert_eq!(command_frame(&neg), None);
     }
 
     #[test]

@@ -46,15 +46,83 @@ run(["hold", Exe, DriverDir]) ->
     out({os_pid, porthost:os_pid(B)}),
     receive after infinity -> ok end;
 run(["hold_node", Node]) ->
-    P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
-    Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
-    out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}),
+    open_two(Node),
     receive after infinity -> ok end;
+run(["spread", Node1, Node2]) ->
+    %% One port on each of two porthost nodes, used at once.
+    [P1, P2] = [porthost:open_port(list_to_atom(N), {spawn_driver, "echo_drv"}, [binary]) || N <- [Node1, Node2]],
+    out([porthost:control(P, 0, atom_to_list(Name)) || {P, Name} <- [{P1, one}, {P2, two}]]),
+    true = porthost:command(P1, <<"to one">>),
+    true = porthost:command(P2, <<"to two">>),
+    out(lists:sort([receive {P, {data, D}} -> D after 5000 -> timeout end || P <- [P1, P2]])),
+    out([porthost:close(P) || P <- [P1, P2]]),
+    out(lists:sort([N || N <- nodes(hidden), N =:= list_to_atom(Node1) orelse N =:= list_to_atom(Node2)]) =:=
+        lists:sort([list_to_atom(Node1), list_to_atom(Node2)]));
+run(["hold_then_quit", Node]) ->
+    open_two(Node);
+run(["quiet_node", Node, Secs]) ->
+    %% Opens ports, says nothing for Secs seconds, then uses them again:
+    %% with a short net_ticktime on both sides, the ticks alone keep the
+    %% connection (and the ports) alive.
+    process_flag(trap_exit, true),
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "echo_drv"}, []),
+    Q = porthost:open_port(Where, {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}),
+    timer:sleep(list_to_integer(Secs) * 1000),
+    out({still, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y"),
+         lists:member(Where, nodes(hidden)),
+         receive {'EXIT', _, _} = E -> norm(E) after 0 -> no_exit end});
+run(["long_call_node", Node, Ms]) ->
+    %% A call that keeps porthost's session busy longer than the
+    %% net_ticktime: the connection stays.
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "crash_drv"}, []),
+    R = porthost:control(P, $s, Ms),
+    out({long_call, R, lists:member(Where, nodes(hidden)), porthost:control(P, $e, "ok")});
+run(["call_node", Node, Ms]) ->
+    %% A call that takes Ms milliseconds in the driver, in an isolated
+    %% port and in-process; the node is killed during it.
+    Where = list_to_atom(Node),
+    P = porthost:open_port(Where, {spawn_driver, "crash_drv"}, []),
+    Q = porthost:open_port(Where, {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    Self = self(),
+    [spawn_link(fun() -> Self ! {calling, X}, porthost:control(X, $s, Ms) end) || X <- [P, Q]],
+    [receive {calling, X} -> ok end || X <- [P, Q]],
+    out(calling),
+    receive after infinity -> ok end;
+run(["backpressure", Exe, DriverDir]) ->
+    %% porthost stalls (a 3 s call); a process pipelines 300 commands of
+    %% 64 KiB meanwhile: it is held back (as a busy port holds back its
+    %% callers), the bridge's mailbox stays small, and nothing is lost.
+    {ok, B} = porthost:start_bridge([{executable, Exe}, {driver_path, DriverDir}]),
+    Slow = porthost:open_port(B, {spawn_driver, "crash_drv"}, []),
+    E = porthost:open_port(B, {spawn_driver, "echo_drv"}, [binary]),
+    Self = self(),
+    spawn_link(fun() -> porthost:control(Slow, $s, "3000") end),
+    timer:sleep(100),
+    Big = binary:copy(<<"x">>, 65536),
+    spawn_link(fun() -> [porthost:command(E, Big) || _ <- lists:seq(1, 300)], Self ! sent end),
+    timer:sleep(1500),
+    {message_queue_len, Queued} = process_info(B, message_queue_len),
+    out({held_back, receive sent -> false after 0 -> true end, Queued < 20}),
+    receive sent -> ok after 30000 -> exit(never_sent) end,
+    out({replies, count_replies(E, 0)});
 run(["load", Exe, Procs, Ports, Rounds]) ->
     {ok, B} = porthost:start_bridge([{executable, Exe}]),
     load(B, list_to_integer(Procs), list_to_integer(Ports), list_to_integer(Rounds));
 run(["load_node", Node, Procs, Ports, Rounds]) ->
     load(list_to_atom(Node), list_to_integer(Procs), list_to_integer(Ports), list_to_integer(Rounds)).
+
+open_two(Node) ->
+    P = porthost:open_port(list_to_atom(Node), {spawn_driver, "echo_drv"}, []),
+    Q = porthost:open_port(list_to_atom(Node), {spawn_driver, "crash_drv"}, [{isolated, port}]),
+    out({open, porthost:control(P, 0, "x"), porthost:control(Q, $e, "y")}).
+
+count_replies(P, N) ->
+    receive {P, {data, <<_:65536/binary>>}} -> count_replies(P, N + 1)
+    after 5000 -> N
+    end.
 
 local_api() ->
     #{open => fun(N, O) -> erlang:open_port(N, O) end,

@@ -9,6 +9,9 @@
  *                               (long enough for the reply to come first,
  *                               even on a loaded machine).
  *   port_control(P, $e, Data)   echoes Data (a healthy call).
+ *   port_control(P, $s, "Ms")   sleeps Ms milliseconds, then answers
+ *                               "slept" (a call still running when its
+ *                               caller goes away).
  *
  * HOW: segv, abort, exit, recurse, loop, alloc. Before each crash the driver
  * sends {data, "before HOW"} with driver_output: that message must reach the
@@ -17,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "erl_driver.h"
 
 typedef struct {
@@ -106,6 +110,22 @@ static ErlDrvSSizeT crash_control(ErlDrvData d, unsigned int cmd, char *buf, Erl
         set_how(c, buf, len);
         driver_set_timer(c->port, 100);
         return 0;
+    case 's': /* sleeps the milliseconds in buf (decimal), then answers "slept" */
+    {
+        char ms[16];
+        struct timespec ts;
+        long n;
+        if (len >= sizeof ms)
+            len = sizeof ms - 1;
+        memcpy(ms, buf, len);
+        ms[len] = 0;
+        n = strtol(ms, NULL, 10);
+        ts.tv_sec = n / 1000;
+        ts.tv_nsec = (n % 1000) * 1000000L;
+        nanosleep(&ts, NULL);
+        memcpy(*rbuf, "slept", 5);
+        return 5;
+    }
     case 'e':
         if (len > rlen)
             len = rlen;
