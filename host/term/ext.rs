@@ -54,7 +54,12 @@ fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
 }
 
 fn put_term(out: &mut Vec<u8>, t: &Term) {
-    grow_stack(|| put_term_here(out, t))
+    // Only a term with terms inside recurses: a leaf needs no stack check.
+    if t.nests() {
+        grow_stack(|| put_term_here(out, t))
+    } else {
+        put_term_here(out, t)
+    }
 }
 
 fn put_term_here(out: &mut Vec<u8>, t: &Term) {
@@ -177,13 +182,12 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
 /// True if `t` has an external format in porthost: it holds no local fun
 /// (see the module documentation).
 pub fn encodable(t: &Term) -> bool {
-    grow_stack(|| match t {
+    match t {
         Term::Fun(Fun::Local(_)) => false,
-        Term::List(items) | Term::Tuple(items) => items.iter().all(encodable),
-        Term::Improper(items, tail) => items.iter().all(encodable) && encodable(tail),
-        Term::Map(pairs) => pairs.iter().all(|(k, v)| encodable(k) && encodable(v)),
+        // Only a term with terms inside recurses: a leaf needs no stack check.
+        t if t.nests() => grow_stack(|| !t.any_inside(|t| !encodable(t))),
         _ => true,
-    })
+    }
 }
 
 /// `term_to_binary(T)`: the external format of `t`, version byte first;
@@ -417,7 +421,21 @@ impl<'a> Decoder<'a, '_, '_> {
     /// The term at the front of the input, decoded with a stack of
     /// [`Frame`]s on the heap rather than by recursion.
     fn term(&mut self) -> Option<Term> {
-        let mut stack: Vec<Frame> = Vec::new();
+        // The stack's buffer is kept per thread between decodes: most
+        // terms are small, and its allocation was a tenth of a decode.
+        thread_local! {
+            static SPARE: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut stack = SPARE.take();
+        let t = self.term_on(&mut stack);
+        if stack.capacity() <= PREALLOCATE {
+            stack.clear();
+            SPARE.set(stack);
+        }
+        t
+    }
+
+    fn term_on(&mut self, stack: &mut Vec<Frame>) -> Option<Term> {
         loop {
             let mut value = match self.step()? {
                 Step::Term(t) => t,
