@@ -406,6 +406,17 @@ impl Process {
         matches: &mut dyn FnMut(&Term) -> bool,
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, BifError> {
+        // The common case first: nothing saved, no exit signal sent, and
+        // the next signal is a message that matches. The channel is in
+        // order, so anything else is handled as the loop below would.
+        if !self.shared.exit_pending.load(Ordering::Acquire) && self.saved.borrow().is_empty() {
+            self.check_dead()?;
+            match self.rx.try_recv() {
+                Ok(Signal::Message(m) | Signal::Counted(m, _)) if matches(&m) => return Ok(Some(m)),
+                Ok(sig) => self.handle(sig)?,
+                Err(_) => {}
+            }
+        }
         self.drain_signals()?;
         // Read the clock only once the process has to wait.
         let mut deadline = None;

@@ -20,7 +20,11 @@ use crate::term::{grow_stack, order, Atom, Fun, Pid, PortId, Ref, Term};
 const NODE: &str = "nonode@nohost";
 
 fn put_atom(out: &mut Vec<u8>, name: &str) {
-    if name.chars().all(|c| (c as u32) < 256) {
+    if name.is_ascii() {
+        out.push(100);
+        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        out.extend_from_slice(name.as_bytes());
+    } else if name.chars().all(|c| (c as u32) < 256) {
         out.push(100);
         out.extend_from_slice(&(name.chars().count() as u16).to_be_bytes());
         out.extend(name.chars().map(|c| c as u8));

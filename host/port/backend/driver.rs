@@ -72,14 +72,16 @@ impl PortBackend for Driver {
             return Err(BifError::badarg(format!("driver {} has no call callback", self.name())));
         }
         let mut arg = term::ext::term_to_binary(data);
-        let reply = in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg))?;
-        term::ext::binary_to_term(&reply).ok_or_else(|| {
-            BifError::badarg(format!(
-                "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
-                self.name(),
-                reply.len()
-            ))
-        })
+        let decode = |reply: &[u8]| {
+            term::ext::binary_to_term(reply).ok_or_else(|| {
+                BifError::badarg(format!(
+                    "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
+                    self.name(),
+                    reply.len()
+                ))
+            })
+        };
+        in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode))?
     }
 
     fn close(&self, port: &Port) -> Close {
