@@ -42,8 +42,9 @@ pub(crate) enum Signal {
     Exit {
         /// The sender (a port or pid term).
         from: Term,
-        /// The exit reason.
-        reason: Term,
+        /// The exit reason (boxed: the channel's slots are as large as the
+        /// largest signal, and most signals are messages).
+        reason: Box<Term>,
     },
     /// `exit(Pid, Reason)` sent by process `from` (unlike a link's exit
     /// signal, `kill` kills even a process that traps exits, and `normal`
@@ -229,6 +230,7 @@ impl Process {
             Signal::Message(m) => self.saved.borrow_mut().push_back((m, None)),
             Signal::Counted(m, r) => self.saved.borrow_mut().push_back((m, Some(r))),
             Signal::Exit { from, reason } => {
+                let reason = *reason;
                 // A linked process or port exited: the link is gone.
                 if let Term::Pid(p) = &from {
                     self.shared.plinks.lock().retain(|l| l != p);
@@ -302,7 +304,7 @@ impl Process {
             }
         };
         if !linked {
-            self.shared.signal(Signal::Exit { from: Term::Pid(pid), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Pid(pid), reason: Box::new(Term::atom("noproc")) });
         }
         self.drain_signals()
     }
@@ -564,7 +566,7 @@ impl Process {
     pub fn link_port(&self, port: PortId) -> Result<(), BifError> {
         self.alive()?;
         if !port::link(&self.host, &self.shared, port) {
-            self.shared.signal(Signal::Exit { from: Term::Port(port), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Port(port), reason: Box::new(Term::atom("noproc")) });
         }
         self.drain_signals()
     }

@@ -236,7 +236,7 @@ pub(crate) fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
     for pid in links {
         if let Some(p) = procs.get(&pid) {
             p.links.lock().retain(|l| *l != port.id);
-            p.signal(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
+            p.signal(Signal::Exit { from: Term::Port(port.id), reason: Box::new(reason.clone()) });
         }
     }
 }
