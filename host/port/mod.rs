@@ -53,7 +53,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex, ReentrantMutex};
 
 use crate::ddll::Driver;
@@ -137,7 +136,7 @@ pub(crate) struct Owner {
     /// worker, where the owner is the stand-in of a parent process and the
     /// worker's proxy holds the links (see `crate::isolate::worker`).
     pub(crate) link: term::Pid,
-    pub(crate) tx: Sender<Signal>,
+    pub(crate) tx: Arc<crate::process::Mailbox>,
     /// The owner's sink, if it has one (see `ProcShared::sink`).
     pub(crate) sink: Option<crate::process::Sink>,
 }
