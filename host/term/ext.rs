@@ -342,6 +342,11 @@ enum Step {
 /// length is only a claim until its elements have been read.
 const PREALLOCATE: usize = 64;
 
+/// How many levels of a term the decoder reads by recursion before it
+/// goes on with a stack of its own (a few hundred bytes of the thread's
+/// stack per level).
+const SHALLOW: u32 = 16;
+
 impl<'a> Decoder<'a, '_, '_> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.b.len() < n {
@@ -422,24 +427,47 @@ impl<'a> Decoder<'a, '_, '_> {
         }
     }
 
-    /// The term at the front of the input, decoded with a stack of
-    /// [`Frame`]s on the heap rather than by recursion.
+    /// The term at the front of the input.
     fn term(&mut self) -> Option<Term> {
-        // The stack's buffer is kept per thread between decodes: most
-        // terms are small, and its allocation was a tenth of a decode.
-        thread_local! {
-            static SPARE: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
-        }
-        let mut stack = SPARE.take();
-        let t = self.term_on(&mut stack);
-        if stack.capacity() <= PREALLOCATE {
-            stack.clear();
-            SPARE.set(stack);
-        }
-        t
+        self.shallow(0)
     }
 
-    fn term_on(&mut self, stack: &mut Vec<Frame>) -> Option<Term> {
+    /// The term at the front of the input, `depth` levels into the term
+    /// being decoded: by recursion for the first [`SHALLOW`] levels (most
+    /// terms; no stack to allocate), then with [`Decoder::deep`].
+    fn shallow(&mut self, depth: u32) -> Option<Term> {
+        if depth == SHALLOW {
+            return self.deep();
+        }
+        match self.step()? {
+            Step::Term(t) => Some(t),
+            Step::Open(Frame::Tuple { mut items, left }) => {
+                for _ in 0..left {
+                    items.push(self.shallow(depth + 1)?);
+                }
+                Some(Term::Tuple(items))
+            }
+            Step::Open(Frame::List { mut items, left }) => {
+                for _ in 0..left {
+                    items.push(self.shallow(depth + 1)?);
+                }
+                let tail = self.shallow(depth + 1)?;
+                Some(Term::cons(items, tail))
+            }
+            Step::Open(Frame::Map { mut pairs, left, .. }) => {
+                for _ in 0..left {
+                    let key = self.shallow(depth + 1)?;
+                    pairs.push((key, self.shallow(depth + 1)?));
+                }
+                map_without_duplicates(pairs)
+            }
+        }
+    }
+
+    /// The term at the front of the input, decoded with a stack of
+    /// [`Frame`]s on the heap rather than by recursion.
+    fn deep(&mut self) -> Option<Term> {
+        let mut stack: Vec<Frame> = Vec::new();
         loop {
             let mut value = match self.step()? {
                 Step::Term(t) => t,
