@@ -208,7 +208,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     crate::check::stopped(port);
     port.queue.lock().clear();
     *port.timer.lock() = None;
-    *port.busy.lock() = false;
+    port.set_busy(false);
     port.busy_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);

@@ -214,6 +214,9 @@ pub(crate) struct Port {
     pub(crate) selected: AtomicUsize,
     /// `set_busy_port`: senders of command data wait while it is set.
     pub(crate) busy: Mutex<bool>,
+    /// A copy of `busy`, written under its lock, so that a command to a
+    /// port that is not busy (nearly every command) takes no lock for it.
+    pub(crate) busy_now: AtomicBool,
     pub(crate) busy_cv: Condvar,
     /// `erl_drv_busy_msgq_limits`: (low, high) in bytes.
     pub(crate) msgq_limits: Mutex<(usize, usize)>,
@@ -275,6 +278,7 @@ impl Port {
             timer_now: AtomicBool::new(false),
             selected: AtomicUsize::new(0),
             busy: Mutex::new(false),
+            busy_now: AtomicBool::new(false),
             busy_cv: Condvar::new(),
             msgq_limits: Mutex::new(default_msgq_limits(driver_flags)),
             os_pid: AtomicI64::new(-1),
@@ -358,6 +362,14 @@ impl Port {
     pub(crate) fn note_command(&self, bytes: usize) {
         self.output.fetch_add(bytes as u64, Ordering::Relaxed);
         self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `set_busy_port(port, on)`'s state change (the caller wakes waiters
+    /// when it clears it).
+    pub(crate) fn set_busy(&self, on: bool) {
+        let mut busy = self.busy.lock();
+        *busy = on;
+        self.busy_now.store(on, Ordering::Release);
     }
 
     /// Counts one message to the owner carrying `bytes` of data.

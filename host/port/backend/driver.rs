@@ -28,14 +28,15 @@ impl PortBackend for Driver {
             return Err(BifError::Posix(Atom::new("notsup")));
         }
         if !force {
-            let mut busy = port.busy.lock();
-            while *busy {
-                if nosuspend {
-                    return Ok(false);
+            if port.busy_now.load(Ordering::Acquire) {
+                let mut busy = port.busy.lock();
+                while *busy {
+                    if nosuspend {
+                        return Ok(false);
+                    }
+                    port.busy_cv.wait(&mut busy);
                 }
-                port.busy_cv.wait(&mut busy);
             }
-            drop(busy);
             if port.phase() != Phase::Open {
                 return Err(BifError::badarg(format!("{} closed while the caller waited", Term::Port(port.id))));
             }
