@@ -194,10 +194,13 @@ pub(crate) struct Port {
     pub(crate) control_flags: AtomicI32,
     /// Bytes the driver sent to the owner (`port_info(P, input)`).
     pub(crate) input: AtomicU64,
-    /// Bytes written to the port (`port_info(P, output)`).
+    /// Bytes written to the port (`port_info(P, output)`). Written only
+    /// under the port lock ([`scope::Locks::note_command`]), read
+    /// from anywhere.
     pub(crate) output: AtomicU64,
     /// Commands written to the port (`port_command`, `Port ! {Owner,
-    /// {command, D}}`): a count, for rankings ([`crate::recon`]).
+    /// {command, D}}`): a count, for rankings ([`crate::recon`]). Written
+    /// as `output`.
     pub(crate) commands: AtomicU64,
     /// Messages the port sent its owner (data, `eof`, exit status, terms):
     /// a count, for rankings ([`crate::recon`]).
@@ -355,13 +358,6 @@ impl Port {
     /// The port's id.
     pub(crate) fn id(&self) -> PortId {
         self.id
-    }
-
-    /// Counts `bytes` written to the port by one command.
-    #[inline]
-    pub(crate) fn note_command(&self, bytes: usize) {
-        self.output.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.commands.fetch_add(1, Ordering::Relaxed);
     }
 
     /// `set_busy_port(port, on)`'s state change (the caller wakes waiters

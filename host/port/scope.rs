@@ -45,6 +45,15 @@ impl<'a> Locks<'a> {
         Some(Locks { state: port.state.try_lock()?, _driver: driver, port })
     }
 
+    /// Counts `bytes` written to the port by one command. The counters'
+    /// only writers hold the port lock, so a load and a store serve: no
+    /// atomic read-modify-write on the command path.
+    pub(crate) fn note_command(&self, bytes: usize) {
+        let port = self.port;
+        port.output.store(port.output.load(Ordering::Relaxed) + bytes as u64, Ordering::Relaxed);
+        port.commands.store(port.commands.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
     /// Runs `f` as a nested callback without the epilogue (for `start` and
     /// `stop`, whose callers handle what follows themselves).
     pub(crate) fn nested<R>(&self, f: impl FnOnce(ErlDrvData) -> R) -> R {
@@ -88,6 +97,12 @@ impl<'a> CallbackScope<'a> {
     pub(crate) fn data(&self) -> ErlDrvData {
         self.data
     }
+
+    /// Counts `bytes` written to the port by one command (see
+    /// [`Locks::note_command`]).
+    pub(crate) fn note_command(&self, bytes: usize) {
+        self.locks.note_command(bytes);
+    }
 }
 
 impl Drop for CallbackScope<'_> {
@@ -115,6 +130,14 @@ impl Drop for CallbackScope<'_> {
 /// Runs `f` as one callback of `port` for `caller`: see [`CallbackScope`].
 pub(crate) fn in_callback<R>(port: &Port, caller: Pid, f: impl FnOnce(ErlDrvData) -> R) -> R {
     let scope = CallbackScope::enter(port, caller);
+    f(scope.data())
+}
+
+/// As [`in_callback`], for a command of `bytes` bytes: counted in the
+/// scope, then `f` runs.
+pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> R {
+    let scope = CallbackScope::enter(port, caller);
+    scope.note_command(bytes);
     f(scope.data())
 }
 
