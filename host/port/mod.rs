@@ -11,9 +11,9 @@
 //!
 //! # The callback protocol
 //! Every operation on a backend runs inside a [`scope::CallbackScope`]:
-//! entering it takes the driver lock (for a driver without
-//! `ERL_DRV_FLAG_USE_PORT_LOCKING`) and then the port lock, always in that
-//! order, and records the process on whose behalf the callback runs
+//! entering it takes the port lock (for a driver without
+//! `ERL_DRV_FLAG_USE_PORT_LOCKING`, the driver's lock, which all its ports
+//! share, as in ERTS: [`lock`]) and records the process on whose behalf the callback runs
 //! (`driver_caller`); leaving it (its `Drop`) carries out what the callback
 //! asked for, when the outermost callback of the port returns: a pending
 //! exit (`driver_failure*`, `driver_exit`), the close of a lingering port
@@ -44,6 +44,7 @@ pub(crate) mod callbacks;
 pub(crate) mod info;
 mod iovec;
 pub(crate) mod lifecycle;
+pub(crate) mod lock;
 pub(crate) mod options;
 pub(crate) mod queue;
 pub(crate) mod scope;
@@ -53,7 +54,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use parking_lot::{Condvar, Mutex, ReentrantMutex};
+use parking_lot::{Condvar, Mutex};
 
 use crate::ddll::Driver;
 use crate::ffi::{ErlDrvData, ErlDrvPort};
@@ -188,8 +189,9 @@ pub(crate) struct Port {
     /// The command string `open_port` was given.
     pub(crate) name: String,
     pub(crate) options: OpenOptions,
-    /// The port lock.
-    pub(crate) state: ReentrantMutex<std::cell::RefCell<PortState>>,
+    /// The port lock (for a driver-level driver, the driver's) and the
+    /// state it guards.
+    pub(crate) state: lock::PortLock,
     pub(crate) queue: Mutex<DriverQueue>,
     pub(crate) control_flags: AtomicI32,
     /// Bytes the driver sent to the owner (`port_info(P, input)`).
@@ -255,6 +257,11 @@ impl Port {
         owner: &ProcShared,
     ) -> Port {
         let driver_flags = backend.driver().map_or(0, |d| d.entry().driver_flags);
+        // ERTS's driver-level locking: the port lock is the driver's.
+        let lock = match backend.driver() {
+            Some(d) if !d.port_locking() => d.driver_lock.clone(),
+            _ => lock::SharedLock::default(),
+        };
         Port {
             id,
             host: Arc::downgrade(host),
@@ -263,13 +270,13 @@ impl Port {
             options,
             phase: AtomicU8::new(phase as u8),
             owner: Mutex::new(Owner::of(owner)),
-            state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
+            state: lock::PortLock::new(lock, PortState {
                 drv_data,
                 links: vec![owner.pid],
                 depth: 0,
                 pending_exit: None,
                 caller: owner.pid,
-            })),
+            }),
             queue: Mutex::new(DriverQueue::default()),
             control_flags: AtomicI32::new(0),
             input: AtomicU64::new(0),

@@ -1,9 +1,10 @@
-//! The port's locks and the callback protocol, in one place.
+//! The port's lock and the callback protocol, in one place.
 //!
-//! Lock order: the driver lock (a driver without
-//! `ERL_DRV_FLAG_USE_PORT_LOCKING`, ERTS's driver-level locking) before the
-//! port lock, everywhere. [`Locks`] takes both for a section that is not a
-//! callback (open, terminate, link changes); [`CallbackScope`] is one
+//! The port lock of a driver without `ERL_DRV_FLAG_USE_PORT_LOCKING`
+//! (ERTS's driver-level locking) is the driver's lock, shared by its ports
+//! ([`super::lock`]): one lock per callback, as in ERTS. [`Locks`] takes it
+//! for a section that is not a callback (open, terminate, link changes);
+//! [`CallbackScope`] is one
 //! callback into the port's backend, and its `Drop` runs the epilogue ERTS
 //! runs when a port's callback returns (`erts_port_task_execute` and
 //! `erts_port_exit` in `beam/erl_port_task.c`, `beam/io.c`): the exit the
@@ -12,37 +13,29 @@
 //! `driver_alloc` on its thread counts against its port ([`account`]).
 #![deny(unsafe_code)]
 
-use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 
-use parking_lot::ReentrantMutexGuard;
-
-use super::{account, lifecycle, Phase, Port, PortState};
+use super::lock::StateGuard;
+use super::{account, lifecycle, Phase, Port};
 use crate::ffi::ErlDrvData;
 use crate::term::Pid;
 
-/// The driver lock (if the port's driver takes one) and the port lock,
-/// held in that order. Dropped in the reverse order.
+/// The port lock, held (for a driver-level driver, the driver's lock: see
+/// [`super::lock`]).
 pub(crate) struct Locks<'a> {
-    pub(crate) state: ReentrantMutexGuard<'a, RefCell<PortState>>,
-    _driver: Option<ReentrantMutexGuard<'a, ()>>,
+    pub(crate) state: StateGuard<'a>,
     port: &'a Port,
 }
 
 impl<'a> Locks<'a> {
-    /// Takes the port's locks, waiting for them.
+    /// Takes the port's lock, waiting for it.
     pub(crate) fn take(port: &'a Port) -> Locks<'a> {
-        let driver = port.driver().and_then(|d| d.lock_for_callbacks());
-        Locks { state: port.state.lock(), _driver: driver, port }
+        Locks { state: port.state.lock(), port }
     }
 
-    /// Takes the port's locks if no other thread holds them.
+    /// Takes the port's lock if no other thread holds it.
     pub(crate) fn try_take(port: &'a Port) -> Option<Locks<'a>> {
-        let driver = match port.driver() {
-            Some(d) => d.try_lock_for_callbacks().ok()?,
-            None => None,
-        };
-        Some(Locks { state: port.state.try_lock()?, _driver: driver, port })
+        Some(Locks { state: port.state.try_lock()?, port })
     }
 
     /// Counts `bytes` written to the port by one command. The counters'
