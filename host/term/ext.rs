@@ -208,9 +208,14 @@ pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
 /// `term_to_binary/1` and `erlang:port_call` check with [`encodable`]).
 pub fn term_to_binary(t: &Term) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    out.push(131);
-    put_term(&mut out, t);
+    term_to_binary_into(&mut out, t);
     out
+}
+
+/// [`term_to_binary`] appended to `out`.
+pub(crate) fn term_to_binary_into(out: &mut Vec<u8>, t: &Term) {
+    out.push(131);
+    put_term(out, t);
 }
 
 /// `binary_to_term(B)`: the term encoded in `bytes`; `None` (ERTS raises

@@ -74,7 +74,15 @@ impl PortBackend for Driver {
         if self.entry().call.is_none() {
             return Err(BifError::badarg(format!("driver {} has no call callback", self.name())));
         }
-        let mut arg = term::ext::term_to_binary(data);
+        // The argument's buffer is kept per thread between calls: most
+        // arguments are small, and its allocation and free were a twentieth
+        // of a port_call.
+        thread_local! {
+            static ARG: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut arg = ARG.take();
+        arg.clear();
+        term::ext::term_to_binary_into(&mut arg, data);
         let decode = |reply: &[u8]| {
             term::ext::binary_to_term(reply).ok_or_else(|| {
                 BifError::badarg(format!(
@@ -84,7 +92,11 @@ impl PortBackend for Driver {
                 ))
             })
         };
-        in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode))?
+        let answer = in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode));
+        if arg.capacity() <= 4096 {
+            ARG.set(arg);
+        }
+        answer?
     }
 
     fn close(&self, port: &Port) -> Close {
