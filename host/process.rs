@@ -44,7 +44,7 @@ pub(crate) enum Signal {
     Exit {
         /// The sender (a port or pid term).
         from: Term,
-        /// The exit reason (boxed: the channel's slots are as large as the
+        /// The exit reason (boxed: the mailbox's slots are as large as the
         /// largest signal, and most signals are messages).
         reason: Box<Term>,
     },
@@ -216,7 +216,7 @@ impl Process {
         }
     }
 
-    /// Moves every signal waiting in the channel into the saved queue,
+    /// Moves every signal waiting in the mailbox into the saved queue,
     /// applying exit signals; returns `Err` once the process is dead.
     fn drain_signals(&self) -> Result<(), BifError> {
         self.check_dead()?;
@@ -412,7 +412,7 @@ impl Process {
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, BifError> {
         // The common case first: nothing saved, no exit signal sent, and
-        // the next signal is a message that matches. The channel is in
+        // the next signal is a message that matches. The mailbox is in
         // order, so anything else is handled as the loop below would.
         if !self.shared.exit_pending.load(Ordering::Acquire) && self.saved.borrow().is_empty() {
             self.check_dead()?;
