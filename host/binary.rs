@@ -94,7 +94,17 @@ pub unsafe fn refc_get(bin: *mut ErlDrvBinary) -> isize {
 /// one reference; the caller must not use it afterwards.
 pub unsafe fn release_raw(bin: *mut ErlDrvBinary) {
     let h = header(NonNull::new(bin).expect("null ErlDrvBinary"));
-    if h.refc.fetch_sub(1, Ordering::AcqRel) == 1 {
+    // The sole reference (the common case: a fresh answer or message)
+    // needs no atomic read-modify-write: only a holder of a reference can
+    // add one, and there is no other. The acquire load orders the other
+    // holders' last uses (their releasing decrements) before the free.
+    let last = if h.refc.load(Ordering::Acquire) == 1 {
+        h.refc.store(0, Ordering::Relaxed);
+        true
+    } else {
+        h.refc.fetch_sub(1, Ordering::AcqRel) == 1
+    };
+    if last {
         if crate::check::quarantining() {
             // The checker keeps the block (so a late use is seen, not a
             // crash) and frees the oldest one it kept.

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
 use crate::error::DdllError;
 use crate::ffi::ErlDrvEntry;
@@ -46,8 +45,9 @@ pub struct Driver {
     path: PathBuf,
     entry: NonNull<ErlDrvEntry>,
     /// Serialises calls into a driver without `ERL_DRV_FLAG_USE_PORT_LOCKING`
-    /// (ERTS's driver-level locking).
-    pub(crate) driver_lock: ReentrantMutex<()>,
+    /// (ERTS's driver-level locking): the port lock of each of its ports
+    /// (see `crate::port::lock`).
+    pub(crate) driver_lock: crate::port::lock::SharedLock,
     library: Option<libloading::os::unix::Library>,
 }
 
@@ -61,7 +61,7 @@ impl Driver {
     /// A driver whose entry lives in code that is already loaded (no library
     /// of its own); its `init` is the caller's business.
     pub(crate) fn from_static(name: &str, entry: NonNull<ErlDrvEntry>) -> Driver {
-        Driver { name: name.to_owned(), path: PathBuf::new(), entry, driver_lock: ReentrantMutex::new(()), library: None }
+        Driver { name: name.to_owned(), path: PathBuf::new(), entry, driver_lock: Default::default(), library: None }
     }
 
     /// The driver name (`driver_name` of its entry).
@@ -80,21 +80,6 @@ impl Driver {
     /// True when the driver asks for port-level locking.
     pub fn port_locking(&self) -> bool {
         self.entry().driver_flags & FLAG_USE_PORT_LOCKING != 0
-    }
-    /// Takes the driver lock if the driver uses driver-level locking (ERTS's
-    /// default: all its ports' callbacks are serialised); `None` for a
-    /// driver with port-level locking. Taken *before* a port's own lock,
-    /// always: the other order deadlocks with a thread running a callback.
-    pub(crate) fn lock_for_callbacks(&self) -> Option<ReentrantMutexGuard<'_, ()>> {
-        (!self.port_locking()).then(|| self.driver_lock.lock())
-    }
-    /// As [`Driver::lock_for_callbacks`] without waiting: `Err(())` if
-    /// another thread holds the driver lock.
-    pub(crate) fn try_lock_for_callbacks(&self) -> Result<Option<ReentrantMutexGuard<'_, ()>>, ()> {
-        if self.port_locking() {
-            return Ok(None);
-        }
-        self.driver_lock.try_lock().map(Some).ok_or(())
     }
 }
 
@@ -189,7 +174,7 @@ fn open_library(dir: &Path, name: &str) -> Result<Arc<Driver>, DdllError> {
         name: name.to_owned(),
         path,
         entry,
-        driver_lock: ReentrantMutex::new(()),
+        driver_lock: Default::default(),
         library: Some(library),
     }))
 }

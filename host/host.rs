@@ -407,7 +407,7 @@ impl HostInner {
         }
         let plinks = std::mem::take(&mut *proc_.plinks.lock());
         for pid in plinks {
-            self.send(pid, Signal::Exit { from: Term::Pid(proc_.pid), reason: reason.clone() });
+            self.send(pid, Signal::Exit { from: Term::Pid(proc_.pid), reason: Box::new(reason.clone()) });
         }
         let watchers = std::mem::take(&mut *proc_.watchers.lock());
         for (r, pid) in watchers {

@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use crate::ddll::Unloaded;
@@ -25,12 +24,15 @@ use crate::host::HostInner;
 use crate::port::{self, Port};
 use crate::term::{Pid, PortId, Ref, Term};
 
+mod mailbox;
+pub(crate) use mailbox::Mailbox;
+
 /// How long a receiving process busy-waits before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
 /// How long of [`SPIN`] a waiting process spins without yielding its CPU.
 const SPIN_ALONE: Duration = Duration::from_micros(5);
 
-/// A signal in a process's mailbox channel.
+/// A signal in a process's [`Mailbox`].
 pub(crate) enum Signal {
     /// An ordinary message.
     Message(Term),
@@ -42,8 +44,9 @@ pub(crate) enum Signal {
     Exit {
         /// The sender (a port or pid term).
         from: Term,
-        /// The exit reason.
-        reason: Term,
+        /// The exit reason (boxed: the mailbox's slots are as large as the
+        /// largest signal, and most signals are messages).
+        reason: Box<Term>,
     },
     /// `exit(Pid, Reason)` sent by process `from` (unlike a link's exit
     /// signal, `kill` kills even a process that traps exits, and `normal`
@@ -60,7 +63,7 @@ pub(crate) enum Signal {
 /// whether exits are trapped.
 pub(crate) struct ProcShared {
     pub(crate) pid: Pid,
-    pub(crate) tx: Sender<Signal>,
+    pub(crate) tx: Arc<Mailbox>,
     pub(crate) trap_exit: AtomicBool,
     /// Ports linked to this process.
     pub(crate) links: Mutex<Vec<PortId>>,
@@ -88,7 +91,7 @@ pub(crate) struct ProcShared {
 impl ProcShared {
     /// Queues a signal; exit signals raise [`ProcShared::exit_pending`]
     /// (after the send, so that a reader who clears it first then finds the
-    /// signal in the channel).
+    /// signal in the mailbox).
     pub(crate) fn signal(&self, sig: Signal) {
         let exit = matches!(sig, Signal::Exit { .. } | Signal::ExitBif { .. });
         let _ = self.tx.send(sig);
@@ -123,8 +126,8 @@ pub(crate) type Sink = Arc<dyn Fn(PortId, Term) + Send + Sync>;
 pub struct Process {
     pub(crate) host: Arc<HostInner>,
     pub(crate) shared: Arc<ProcShared>,
-    rx: Receiver<Signal>,
-    /// Messages taken off the channel but not yet received (selective
+    rx: Inbox,
+    /// Messages taken out of the mailbox but not yet received (selective
     /// receive keeps non-matching messages in order), each with its
     /// receipt if its sender asked for one.
     saved: RefCell<VecDeque<(Term, Option<Receipt>)>>,
@@ -138,7 +141,8 @@ pub struct Process {
 
 impl Process {
     pub(crate) fn new(host: Arc<HostInner>, pid: Pid) -> Process {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let tx = Arc::new(Mailbox::new());
+        let rx = Inbox(tx.clone());
         let shared = Arc::new(ProcShared {
             pid,
             tx,
@@ -212,12 +216,12 @@ impl Process {
         }
     }
 
-    /// Moves every signal waiting in the channel into the saved queue,
+    /// Moves every signal waiting in the mailbox into the saved queue,
     /// applying exit signals; returns `Err` once the process is dead.
     fn drain_signals(&self) -> Result<(), BifError> {
         self.check_dead()?;
         self.shared.exit_pending.store(false, Ordering::Release);
-        while let Ok(sig) = self.rx.try_recv() {
+        while let Some(sig) = self.rx.0.try_recv() {
             self.handle(sig)?;
         }
         Ok(())
@@ -229,6 +233,7 @@ impl Process {
             Signal::Message(m) => self.saved.borrow_mut().push_back((m, None)),
             Signal::Counted(m, r) => self.saved.borrow_mut().push_back((m, Some(r))),
             Signal::Exit { from, reason } => {
+                let reason = *reason;
                 // A linked process or port exited: the link is gone.
                 if let Term::Pid(p) = &from {
                     self.shared.plinks.lock().retain(|l| l != p);
@@ -302,7 +307,7 @@ impl Process {
             }
         };
         if !linked {
-            self.shared.signal(Signal::Exit { from: Term::Pid(pid), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Pid(pid), reason: Box::new(Term::atom("noproc")) });
         }
         self.drain_signals()
     }
@@ -406,6 +411,17 @@ impl Process {
         matches: &mut dyn FnMut(&Term) -> bool,
         timeout: Option<Duration>,
     ) -> Result<Option<Term>, BifError> {
+        // The common case first: nothing saved, no exit signal sent, and
+        // the next signal is a message that matches. The mailbox is in
+        // order, so anything else is handled as the loop below would.
+        if !self.shared.exit_pending.load(Ordering::Acquire) && self.saved.borrow().is_empty() {
+            self.check_dead()?;
+            match self.rx.0.try_recv() {
+                Some(Signal::Message(m) | Signal::Counted(m, _)) if matches(&m) => return Ok(Some(m)),
+                Some(sig) => self.handle(sig)?,
+                None => {}
+            }
+        }
         self.drain_signals()?;
         // Read the clock only once the process has to wait.
         let mut deadline = None;
@@ -419,15 +435,12 @@ impl Process {
                 scanned = saved.len();
             }
             let sig = match self.spin_for_signal(timeout, &mut deadline) {
-                Some(sig) => Ok(sig),
-                None => match deadline {
-                    None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                    Some(d) => self.rx.recv_deadline(d),
-                },
+                Some(sig) => Some(sig),
+                None => self.rx.0.recv_until(deadline),
             };
             match sig {
-                Ok(sig) => self.handle(sig)?,
-                Err(_) => return Ok(None),
+                Some(sig) => self.handle(sig)?,
+                None => return Ok(None),
             }
         }
     }
@@ -445,7 +458,7 @@ impl Process {
         let mut window = None;
         loop {
             for _ in 0..64 {
-                if let Ok(sig) = self.rx.try_recv() {
+                if let Some(sig) = self.rx.0.try_recv() {
                     return Some(sig);
                 }
                 std::hint::spin_loop();
@@ -553,7 +566,7 @@ impl Process {
     pub fn link_port(&self, port: PortId) -> Result<(), BifError> {
         self.alive()?;
         if !port::link(&self.host, &self.shared, port) {
-            self.shared.signal(Signal::Exit { from: Term::Port(port), reason: Term::atom("noproc") });
+            self.shared.signal(Signal::Exit { from: Term::Port(port), reason: Box::new(Term::atom("noproc")) });
         }
         self.drain_signals()
     }
@@ -766,6 +779,17 @@ impl Process {
 /// `{'DOWN', Ref, process, Pid, Reason}`.
 pub(crate) fn down(r: Ref, pid: Pid, reason: Term) -> Term {
     Term::Tuple(vec![Term::atom("DOWN"), Term::Ref(r), Term::atom("process"), Term::Pid(pid), reason])
+}
+
+/// The receiving end of a process's mailbox: when the process goes, the
+/// signals still waiting are dropped (their receipts fire) and later ones
+/// are refused.
+struct Inbox(Arc<Mailbox>);
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Drop for Process {

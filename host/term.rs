@@ -100,6 +100,16 @@ impl std::fmt::Display for AtomError {
 
 impl std::error::Error for AtomError {}
 
+thread_local! {
+    /// [`Atom::recent`]'s cache: (name, index) pairs, `u32::MAX` for none.
+    static RECENT: [std::cell::Cell<(&'static str, u32)>; 64] =
+        const { [const { std::cell::Cell::new(("", u32::MAX)) }; 64] };
+}
+
+fn recent_slot(name: &str) -> usize {
+    name.bytes().fold(name.len(), |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % 64
+}
+
 impl Atom {
     /// Interns `name`, a name that comes from input (a script, a term to
     /// decode): as ERTS, refuses names of more than
@@ -123,7 +133,12 @@ impl Atom {
     /// The atom `name` if it has been interned, without making it
     /// (`list_to_existing_atom/1`, `binary_to_term/2`'s `safe`).
     pub fn existing(name: &str) -> Option<Atom> {
-        atom_table().read().index.get(name).map(|&i| Atom(i))
+        if let Some(a) = Atom::recent(name) {
+            return Some(a);
+        }
+        let a = atom_table().read().index.get(name).map(|&i| Atom(i))?;
+        Atom::remember(a);
+        Some(a)
     }
 
     /// Interns `name` (UTF-8 text) and returns its atom: for the host's
@@ -134,20 +149,26 @@ impl Atom {
     /// own atoms past `ATOM_LIMIT` (ERTS stops the whole VM at its
     /// limit: "no more index entries in atom_tab").
     pub fn new(name: &str) -> Atom {
-        // A small per-thread cache in front of the table: decoding and
-        // building terms intern the same few atoms over and over.
-        thread_local! {
-            static RECENT: [std::cell::Cell<(&'static str, u32)>; 64] =
-                const { [const { std::cell::Cell::new(("", u32::MAX)) }; 64] };
-        }
-        let slot = name.bytes().fold(name.len(), |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % 64;
-        let (text, i) = RECENT.with(|r| r[slot].get());
-        if i != u32::MAX && text == name {
-            return Atom(i);
+        if let Some(a) = Atom::recent(name) {
+            return a;
         }
         let a = Atom::intern(name);
-        RECENT.with(|r| r[slot].set((a.name(), a.0)));
+        Atom::remember(a);
         a
+    }
+
+    /// The atom `name` if this thread met it recently: a small per-thread
+    /// cache in front of the table, as decoding and building terms intern
+    /// the same few atoms over and over. Only interned atoms enter it.
+    #[inline]
+    fn recent(name: &str) -> Option<Atom> {
+        let (text, i) = RECENT.with(|r| r[recent_slot(name)].get());
+        (i != u32::MAX && text == name).then_some(Atom(i))
+    }
+
+    fn remember(a: Atom) {
+        let name = a.name();
+        RECENT.with(|r| r[recent_slot(name)].set((name, a.0)));
     }
 
     fn intern(name: &str) -> Atom {
@@ -673,11 +694,27 @@ impl Clone for Term {
 impl Term {
     /// True for a list, tuple or map with something in it: a term whose
     /// drop would recurse.
-    fn nests(&self) -> bool {
+    pub(crate) fn nests(&self) -> bool {
         match self {
             Term::List(v) | Term::Tuple(v) => !v.is_empty(),
             Term::Improper(..) => true,
             Term::Map(kv) => !kv.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// True for a list, tuple or map holding a term that [`Term::nests`].
+    fn nests_twice(&self) -> bool {
+        self.any_inside(Term::nests)
+    }
+
+    /// True if `f` holds for a term directly inside `self`.
+    #[inline]
+    pub(crate) fn any_inside(&self, f: impl Fn(&Term) -> bool) -> bool {
+        match self {
+            Term::List(v) | Term::Tuple(v) => v.iter().any(f),
+            Term::Improper(v, tail) => f(tail) || v.iter().any(f),
+            Term::Map(kv) => kv.iter().any(|(k, v)| f(k) || f(v)),
             _ => false,
         }
     }
@@ -708,14 +745,12 @@ impl Term {
 impl Drop for Term {
     /// Drops nested terms from a stack on the heap rather than by
     /// recursion (a list nested ten million deep is a valid term).
+    ///
+    /// A term whose elements hold only flat terms (such as
+    /// `{Port, {data, Bin}}`) is left to the drop glue: its recursion is
+    /// two levels deep, and the stack on the heap would cost an allocation.
     fn drop(&mut self) {
-        let nested = match self {
-            Term::List(v) | Term::Tuple(v) => v.iter().any(Term::nests),
-            Term::Improper(v, tail) => tail.nests() || v.iter().any(Term::nests),
-            Term::Map(kv) => kv.iter().any(|(k, v)| k.nests() || v.nests()),
-            _ => false,
-        };
-        if !nested {
+        if !self.any_inside(Term::nests_twice) {
             return;
         }
         let mut stack = Vec::new();

@@ -261,10 +261,18 @@ fn release(rbuf: *mut c_char, orig: *mut c_char, binary: bool) {
 }
 
 /// Calls `call(drv_data, op, buf, len, &rbuf, 255, &flags)` with `arg` (an
-/// external-format term) and returns the `ret` bytes of its answer; a
+/// external-format term) and returns what `answer` makes of the `ret`
+/// bytes of its answer, read where the driver left them (no copy); a
 /// buffer the driver allocated in place of the offered one is freed with
-/// `driver_free`. A negative return is `badarg`.
-pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg: &mut [u8]) -> Result<Vec<u8>, BifError> {
+/// `driver_free` after that. A negative return is `badarg`.
+pub(crate) fn call<R>(
+    port: &Port,
+    driver: &Driver,
+    data: ErlDrvData,
+    op: u32,
+    arg: &mut [u8],
+    answer: impl FnOnce(&[u8]) -> R,
+) -> Result<R, BifError> {
     let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let Some(call) = driver.entry().call else {
@@ -300,15 +308,16 @@ pub(crate) fn call(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, arg:
     }
     let ret = ret as usize;
     if rbuf.is_null() {
-        return Ok(Vec::new());
+        return Ok(answer(&[]));
     }
     if rbuf == orig {
-        return Ok(offered[..ret.min(CALL_RLEN)].to_vec());
+        return Ok(answer(&offered[..ret.min(CALL_RLEN)]));
     }
-    // SAFETY: a driver_alloc'ed answer of `ret` bytes, now ours.
-    let v = unsafe { super::bytes(rbuf, ret) }.to_vec();
+    // SAFETY: a driver_alloc'ed answer of `ret` bytes, now ours (freed
+    // below, after its last use).
+    let r = answer(unsafe { super::bytes(rbuf, ret) });
     release(rbuf, orig, false);
-    Ok(v)
+    Ok(r)
 }
 
 /// The term `Term::Binary` or list for `bytes` in the port's data mode.

@@ -31,7 +31,7 @@ pub unsafe extern "C" fn set_busy_port(port: ErlDrvPort, on: c_int) {
     super::hooked("set_busy_port", port, crate::check::Thread::Callback, || on.to_string(), (), || {
         // SAFETY: live port by contract.
         if let Some(p) = unsafe { super::port_ref(port) } {
-            *p.busy.lock() = on != 0;
+            p.set_busy(on != 0);
             if on == 0 {
                 p.busy_cv.notify_all();
             }

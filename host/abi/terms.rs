@@ -65,7 +65,6 @@ use std::cell::RefCell;
 use std::os::raw::c_int;
 use std::sync::{Arc, Weak};
 
-use crossbeam_channel::Sender;
 use parking_lot::RwLock;
 
 use super::misc::{term_data_atom, term_data_pid, term_data_port, NIL_TERM_DATA};
@@ -211,7 +210,7 @@ unsafe fn send(name: &'static str, port: &Port, to: Receiver, data: *const ErlDr
     };
     // A receiver with a sink (an isolated worker's proxy) gets the term
     // there, with the sending port, in order with the port's other output.
-    let to: Option<(Sender<Signal>, Option<Sink>)> = match to {
+    let to: Option<(Arc<crate::process::Mailbox>, Option<Sink>)> = match to {
         Receiver::Owner => {
             let owner = port.owner.lock();
             Some((owner.tx.clone(), owner.sink.clone()))

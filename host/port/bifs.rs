@@ -117,7 +117,7 @@ pub(crate) fn unlink(host: &HostInner, proc_: &ProcShared, id: PortId) {
 pub(crate) fn port_message(host: &HostInner, sender: term::Pid, id: PortId, msg: &Term) {
     let Ok(port) = lookup_open(host, id) else { return };
     let owner = port.owner_pid();
-    let badsig = || host.send(owner, Signal::Exit { from: Term::Port(id), reason: atom("badsig") });
+    let badsig = || host.send(owner, Signal::Exit { from: Term::Port(id), reason: Box::new(atom("badsig")) });
     let Term::Tuple(t) = msg else { return badsig() };
     let [Term::Pid(from), cmd] = t.as_slice() else { return badsig() };
     if *from != owner {

@@ -208,7 +208,7 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     crate::check::stopped(port);
     port.queue.lock().clear();
     *port.timer.lock() = None;
-    *port.busy.lock() = false;
+    port.set_busy(false);
     port.busy_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);
@@ -236,7 +236,7 @@ pub(crate) fn notify_links(host: &HostInner, port: &Port, reason: &Term) {
     for pid in links {
         if let Some(p) = procs.get(&pid) {
             p.links.lock().retain(|l| *l != port.id);
-            p.signal(Signal::Exit { from: Term::Port(port.id), reason: reason.clone() });
+            p.signal(Signal::Exit { from: Term::Port(port.id), reason: Box::new(reason.clone()) });
         }
     }
 }

@@ -11,9 +11,9 @@
 //!
 //! # The callback protocol
 //! Every operation on a backend runs inside a [`scope::CallbackScope`]:
-//! entering it takes the driver lock (for a driver without
-//! `ERL_DRV_FLAG_USE_PORT_LOCKING`) and then the port lock, always in that
-//! order, and records the process on whose behalf the callback runs
+//! entering it takes the port lock (for a driver without
+//! `ERL_DRV_FLAG_USE_PORT_LOCKING`, the driver's lock, which all its ports
+//! share, as in ERTS: [`lock`]) and records the process on whose behalf the callback runs
 //! (`driver_caller`); leaving it (its `Drop`) carries out what the callback
 //! asked for, when the outermost callback of the port returns: a pending
 //! exit (`driver_failure*`, `driver_exit`), the close of a lingering port
@@ -44,6 +44,7 @@ pub(crate) mod callbacks;
 pub(crate) mod info;
 mod iovec;
 pub(crate) mod lifecycle;
+pub(crate) mod lock;
 pub(crate) mod options;
 pub(crate) mod queue;
 pub(crate) mod scope;
@@ -53,8 +54,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use crossbeam_channel::Sender;
-use parking_lot::{Condvar, Mutex, ReentrantMutex};
+use parking_lot::{Condvar, Mutex};
 
 use crate::ddll::Driver;
 use crate::ffi::{ErlDrvData, ErlDrvPort};
@@ -137,7 +137,7 @@ pub(crate) struct Owner {
     /// worker, where the owner is the stand-in of a parent process and the
     /// worker's proxy holds the links (see `crate::isolate::worker`).
     pub(crate) link: term::Pid,
-    pub(crate) tx: Sender<Signal>,
+    pub(crate) tx: Arc<crate::process::Mailbox>,
     /// The owner's sink, if it has one (see `ProcShared::sink`).
     pub(crate) sink: Option<crate::process::Sink>,
 }
@@ -189,16 +189,20 @@ pub(crate) struct Port {
     /// The command string `open_port` was given.
     pub(crate) name: String,
     pub(crate) options: OpenOptions,
-    /// The port lock.
-    pub(crate) state: ReentrantMutex<std::cell::RefCell<PortState>>,
+    /// The port lock (for a driver-level driver, the driver's) and the
+    /// state it guards.
+    pub(crate) state: lock::PortLock,
     pub(crate) queue: Mutex<DriverQueue>,
     pub(crate) control_flags: AtomicI32,
     /// Bytes the driver sent to the owner (`port_info(P, input)`).
     pub(crate) input: AtomicU64,
-    /// Bytes written to the port (`port_info(P, output)`).
+    /// Bytes written to the port (`port_info(P, output)`). Written only
+    /// under the port lock ([`scope::Locks::note_command`]), read
+    /// from anywhere.
     pub(crate) output: AtomicU64,
     /// Commands written to the port (`port_command`, `Port ! {Owner,
-    /// {command, D}}`): a count, for rankings ([`crate::recon`]).
+    /// {command, D}}`): a count, for rankings ([`crate::recon`]). Written
+    /// as `output`.
     pub(crate) commands: AtomicU64,
     /// Messages the port sent its owner (data, `eof`, exit status, terms):
     /// a count, for rankings ([`crate::recon`]).
@@ -215,6 +219,9 @@ pub(crate) struct Port {
     pub(crate) selected: AtomicUsize,
     /// `set_busy_port`: senders of command data wait while it is set.
     pub(crate) busy: Mutex<bool>,
+    /// A copy of `busy`, written under its lock, so that a command to a
+    /// port that is not busy (nearly every command) takes no lock for it.
+    pub(crate) busy_now: AtomicBool,
     pub(crate) busy_cv: Condvar,
     /// `erl_drv_busy_msgq_limits`: (low, high) in bytes.
     pub(crate) msgq_limits: Mutex<(usize, usize)>,
@@ -250,6 +257,11 @@ impl Port {
         owner: &ProcShared,
     ) -> Port {
         let driver_flags = backend.driver().map_or(0, |d| d.entry().driver_flags);
+        // ERTS's driver-level locking: the port lock is the driver's.
+        let lock = match backend.driver() {
+            Some(d) if !d.port_locking() => d.driver_lock.clone(),
+            _ => lock::SharedLock::default(),
+        };
         Port {
             id,
             host: Arc::downgrade(host),
@@ -258,13 +270,13 @@ impl Port {
             options,
             phase: AtomicU8::new(phase as u8),
             owner: Mutex::new(Owner::of(owner)),
-            state: ReentrantMutex::new(std::cell::RefCell::new(PortState {
+            state: lock::PortLock::new(lock, PortState {
                 drv_data,
                 links: vec![owner.pid],
                 depth: 0,
                 pending_exit: None,
                 caller: owner.pid,
-            })),
+            }),
             queue: Mutex::new(DriverQueue::default()),
             control_flags: AtomicI32::new(0),
             input: AtomicU64::new(0),
@@ -276,6 +288,7 @@ impl Port {
             timer_now: AtomicBool::new(false),
             selected: AtomicUsize::new(0),
             busy: Mutex::new(false),
+            busy_now: AtomicBool::new(false),
             busy_cv: Condvar::new(),
             msgq_limits: Mutex::new(default_msgq_limits(driver_flags)),
             os_pid: AtomicI64::new(-1),
@@ -354,11 +367,12 @@ impl Port {
         self.id
     }
 
-    /// Counts `bytes` written to the port by one command.
-    #[inline]
-    pub(crate) fn note_command(&self, bytes: usize) {
-        self.output.fetch_add(bytes as u64, Ordering::Relaxed);
-        self.commands.fetch_add(1, Ordering::Relaxed);
+    /// `set_busy_port(port, on)`'s state change (the caller wakes waiters
+    /// when it clears it).
+    pub(crate) fn set_busy(&self, on: bool) {
+        let mut busy = self.busy.lock();
+        *busy = on;
+        self.busy_now.store(on, Ordering::Release);
     }
 
     /// Counts one message to the owner carrying `bytes` of data.

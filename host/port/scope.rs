@@ -1,9 +1,10 @@
-//! The port's locks and the callback protocol, in one place.
+//! The port's lock and the callback protocol, in one place.
 //!
-//! Lock order: the driver lock (a driver without
-//! `ERL_DRV_FLAG_USE_PORT_LOCKING`, ERTS's driver-level locking) before the
-//! port lock, everywhere. [`Locks`] takes both for a section that is not a
-//! callback (open, terminate, link changes); [`CallbackScope`] is one
+//! The port lock of a driver without `ERL_DRV_FLAG_USE_PORT_LOCKING`
+//! (ERTS's driver-level locking) is the driver's lock, shared by its ports
+//! ([`super::lock`]): one lock per callback, as in ERTS. [`Locks`] takes it
+//! for a section that is not a callback (open, terminate, link changes);
+//! [`CallbackScope`] is one
 //! callback into the port's backend, and its `Drop` runs the epilogue ERTS
 //! runs when a port's callback returns (`erts_port_task_execute` and
 //! `erts_port_exit` in `beam/erl_port_task.c`, `beam/io.c`): the exit the
@@ -12,37 +13,38 @@
 //! `driver_alloc` on its thread counts against its port ([`account`]).
 #![deny(unsafe_code)]
 
-use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 
-use parking_lot::ReentrantMutexGuard;
-
-use super::{account, lifecycle, Phase, Port, PortState};
+use super::lock::StateGuard;
+use super::{account, lifecycle, Phase, Port};
 use crate::ffi::ErlDrvData;
 use crate::term::Pid;
 
-/// The driver lock (if the port's driver takes one) and the port lock,
-/// held in that order. Dropped in the reverse order.
+/// The port lock, held (for a driver-level driver, the driver's lock: see
+/// [`super::lock`]).
 pub(crate) struct Locks<'a> {
-    pub(crate) state: ReentrantMutexGuard<'a, RefCell<PortState>>,
-    _driver: Option<ReentrantMutexGuard<'a, ()>>,
+    pub(crate) state: StateGuard<'a>,
     port: &'a Port,
 }
 
 impl<'a> Locks<'a> {
-    /// Takes the port's locks, waiting for them.
+    /// Takes the port's lock, waiting for it.
     pub(crate) fn take(port: &'a Port) -> Locks<'a> {
-        let driver = port.driver().and_then(|d| d.lock_for_callbacks());
-        Locks { state: port.state.lock(), _driver: driver, port }
+        Locks { state: port.state.lock(), port }
     }
 
-    /// Takes the port's locks if no other thread holds them.
+    /// Takes the port's lock if no other thread holds it.
     pub(crate) fn try_take(port: &'a Port) -> Option<Locks<'a>> {
-        let driver = match port.driver() {
-            Some(d) => d.try_lock_for_callbacks().ok()?,
-            None => None,
-        };
-        Some(Locks { state: port.state.try_lock()?, _driver: driver, port })
+        Some(Locks { state: port.state.try_lock()?, port })
+    }
+
+    /// Counts `bytes` written to the port by one command. The counters'
+    /// only writers hold the port lock, so a load and a store serve: no
+    /// atomic read-modify-write on the command path.
+    pub(crate) fn note_command(&self, bytes: usize) {
+        let port = self.port;
+        port.output.store(port.output.load(Ordering::Relaxed) + bytes as u64, Ordering::Relaxed);
+        port.commands.store(port.commands.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Runs `f` as a nested callback without the epilogue (for `start` and
@@ -88,6 +90,12 @@ impl<'a> CallbackScope<'a> {
     pub(crate) fn data(&self) -> ErlDrvData {
         self.data
     }
+
+    /// Counts `bytes` written to the port by one command (see
+    /// [`Locks::note_command`]).
+    pub(crate) fn note_command(&self, bytes: usize) {
+        self.locks.note_command(bytes);
+    }
 }
 
 impl Drop for CallbackScope<'_> {
@@ -115,6 +123,14 @@ impl Drop for CallbackScope<'_> {
 /// Runs `f` as one callback of `port` for `caller`: see [`CallbackScope`].
 pub(crate) fn in_callback<R>(port: &Port, caller: Pid, f: impl FnOnce(ErlDrvData) -> R) -> R {
     let scope = CallbackScope::enter(port, caller);
+    f(scope.data())
+}
+
+/// As [`in_callback`], for a command of `bytes` bytes: counted in the
+/// scope, then `f` runs.
+pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> R {
+    let scope = CallbackScope::enter(port, caller);
+    scope.note_command(bytes);
     f(scope.data())
 }
 

@@ -20,7 +20,11 @@ use crate::term::{grow_stack, order, Atom, Fun, Pid, PortId, Ref, Term};
 const NODE: &str = "nonode@nohost";
 
 fn put_atom(out: &mut Vec<u8>, name: &str) {
-    if name.chars().all(|c| (c as u32) < 256) {
+    if name.is_ascii() {
+        out.push(100);
+        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        out.extend_from_slice(name.as_bytes());
+    } else if name.chars().all(|c| (c as u32) < 256) {
         out.push(100);
         out.extend_from_slice(&(name.chars().count() as u16).to_be_bytes());
         out.extend(name.chars().map(|c| c as u8));
@@ -54,7 +58,12 @@ fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
 }
 
 fn put_term(out: &mut Vec<u8>, t: &Term) {
-    grow_stack(|| put_term_here(out, t))
+    // Only a term with terms inside recurses: a leaf needs no stack check.
+    if t.nests() {
+        grow_stack(|| put_term_here(out, t))
+    } else {
+        put_term_here(out, t)
+    }
 }
 
 fn put_term_here(out: &mut Vec<u8>, t: &Term) {
@@ -177,13 +186,12 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
 /// True if `t` has an external format in porthost: it holds no local fun
 /// (see the module documentation).
 pub fn encodable(t: &Term) -> bool {
-    grow_stack(|| match t {
+    match t {
         Term::Fun(Fun::Local(_)) => false,
-        Term::List(items) | Term::Tuple(items) => items.iter().all(encodable),
-        Term::Improper(items, tail) => items.iter().all(encodable) && encodable(tail),
-        Term::Map(pairs) => pairs.iter().all(|(k, v)| encodable(k) && encodable(v)),
+        // Only a term with terms inside recurses: a leaf needs no stack check.
+        t if t.nests() => grow_stack(|| !t.any_inside(|t| !encodable(t))),
         _ => true,
-    })
+    }
 }
 
 /// `term_to_binary(T)`: the external format of `t`, version byte first;
@@ -200,9 +208,14 @@ pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
 /// `term_to_binary/1` and `erlang:port_call` check with [`encodable`]).
 pub fn term_to_binary(t: &Term) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
-    out.push(131);
-    put_term(&mut out, t);
+    term_to_binary_into(&mut out, t);
     out
+}
+
+/// [`term_to_binary`] appended to `out`.
+pub(crate) fn term_to_binary_into(out: &mut Vec<u8>, t: &Term) {
+    out.push(131);
+    put_term(out, t);
 }
 
 /// `binary_to_term(B)`: the term encoded in `bytes`; `None` (ERTS raises
@@ -334,6 +347,11 @@ enum Step {
 /// length is only a claim until its elements have been read.
 const PREALLOCATE: usize = 64;
 
+/// How many levels of a term the decoder reads by recursion before it
+/// goes on with a stack of its own (a few hundred bytes of the thread's
+/// stack per level).
+const SHALLOW: u32 = 16;
+
 impl<'a> Decoder<'a, '_, '_> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.b.len() < n {
@@ -414,9 +432,46 @@ impl<'a> Decoder<'a, '_, '_> {
         }
     }
 
+    /// The term at the front of the input.
+    fn term(&mut self) -> Option<Term> {
+        self.shallow(0)
+    }
+
+    /// The term at the front of the input, `depth` levels into the term
+    /// being decoded: by recursion for the first [`SHALLOW`] levels (most
+    /// terms; no stack to allocate), then with [`Decoder::deep`].
+    fn shallow(&mut self, depth: u32) -> Option<Term> {
+        if depth == SHALLOW {
+            return self.deep();
+        }
+        match self.step()? {
+            Step::Term(t) => Some(t),
+            Step::Open(Frame::Tuple { mut items, left }) => {
+                for _ in 0..left {
+                    items.push(self.shallow(depth + 1)?);
+                }
+                Some(Term::Tuple(items))
+            }
+            Step::Open(Frame::List { mut items, left }) => {
+                for _ in 0..left {
+                    items.push(self.shallow(depth + 1)?);
+                }
+                let tail = self.shallow(depth + 1)?;
+                Some(Term::cons(items, tail))
+            }
+            Step::Open(Frame::Map { mut pairs, left, .. }) => {
+                for _ in 0..left {
+                    let key = self.shallow(depth + 1)?;
+                    pairs.push((key, self.shallow(depth + 1)?));
+                }
+                map_without_duplicates(pairs)
+            }
+        }
+    }
+
     /// The term at the front of the input, decoded with a stack of
     /// [`Frame`]s on the heap rather than by recursion.
-    fn term(&mut self) -> Option<Term> {
+    fn deep(&mut self) -> Option<Term> {
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             let mut value = match self.step()? {

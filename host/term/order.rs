@@ -47,7 +47,12 @@ fn rank(t: &Term) -> u8 {
 /// semantics for numbers (see the module documentation).
 pub fn compare(a: &Term, b: &Term, exact: bool) -> Ordering {
     // Nested terms compare by recursion: on a stack that grows as needed.
-    super::grow_stack(|| compare_here(a, b, exact))
+    // Only terms with terms inside recurse: leaves need no stack check.
+    if a.nests() || b.nests() {
+        super::grow_stack(|| compare_here(a, b, exact))
+    } else {
+        compare_here(a, b, exact)
+    }
 }
 
 fn compare_here(a: &Term, b: &Term, exact: bool) -> Ordering {

@@ -13,7 +13,7 @@ use crate::ddll::Driver;
 use crate::error::BifError;
 use crate::host::HostInner;
 use crate::port::iovec::IoVec;
-use crate::port::scope::{in_callback, run_due_timer, Locks};
+use crate::port::scope::{in_callback, in_command, run_due_timer, Locks};
 use crate::port::{
     atom, lifecycle, OpenOptions, Phase, Port, BUSY_MSGQ_DISABLED, FLAG_NO_BUSY_MSGQ, FLAG_SOFT_BUSY,
     FLAG_USE_INIT_ACK,
@@ -28,14 +28,15 @@ impl PortBackend for Driver {
             return Err(BifError::Posix(Atom::new("notsup")));
         }
         if !force {
-            let mut busy = port.busy.lock();
-            while *busy {
-                if nosuspend {
-                    return Ok(false);
+            if port.busy_now.load(Ordering::Acquire) {
+                let mut busy = port.busy.lock();
+                while *busy {
+                    if nosuspend {
+                        return Ok(false);
+                    }
+                    port.busy_cv.wait(&mut busy);
                 }
-                port.busy_cv.wait(&mut busy);
             }
-            drop(busy);
             if port.phase() != Phase::Open {
                 return Err(BifError::badarg(format!("{} closed while the caller waited", Term::Port(port.id))));
             }
@@ -43,19 +44,21 @@ impl PortBackend for Driver {
         if port.options.input_only {
             return Err(BifError::badarg(format!("{} was opened for input only", Term::Port(port.id))));
         }
-        port.note_command(size);
         let e = self.entry();
         if e.outputv.is_some() {
             let mut ev = IoVec::from_iolist(data, size);
-            in_callback(port, caller, |d| entry::outputv(port, self, d, ev.as_erl_iovec()));
+            in_command(port, caller, size, |d| entry::outputv(port, self, d, ev.as_erl_iovec()));
         } else if e.output.is_some() {
             match data {
-                Term::Binary(b) => in_callback(port, caller, |d| entry::output(port, self, d, b.as_slice())),
+                Term::Binary(b) => in_command(port, caller, size, |d| entry::output(port, self, d, b.as_slice())),
                 _ => {
                     let bytes = data.iolist_to_bytes().ok_or_else(|| not_iolist(data))?;
-                    in_callback(port, caller, |d| entry::output(port, self, d, &bytes));
+                    in_command(port, caller, size, |d| entry::output(port, self, d, &bytes));
                 }
             }
+        } else {
+            // Counted all the same, as before.
+            Locks::take(port).note_command(size);
         }
         Ok(true)
     }
@@ -71,15 +74,29 @@ impl PortBackend for Driver {
         if self.entry().call.is_none() {
             return Err(BifError::badarg(format!("driver {} has no call callback", self.name())));
         }
-        let mut arg = term::ext::term_to_binary(data);
-        let reply = in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg))?;
-        term::ext::binary_to_term(&reply).ok_or_else(|| {
-            BifError::badarg(format!(
-                "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
-                self.name(),
-                reply.len()
-            ))
-        })
+        // The argument's buffer is kept per thread between calls: most
+        // arguments are small, and its allocation and free were a twentieth
+        // of a port_call.
+        thread_local! {
+            static ARG: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut arg = ARG.take();
+        arg.clear();
+        term::ext::term_to_binary_into(&mut arg, data);
+        let decode = |reply: &[u8]| {
+            term::ext::binary_to_term(reply).ok_or_else(|| {
+                BifError::badarg(format!(
+                    "driver {} answered port_call({op}) with {} bytes that are not in the external term format",
+                    self.name(),
+                    reply.len()
+                ))
+            })
+        };
+        let answer = in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode));
+        if arg.capacity() <= 4096 {
+            ARG.set(arg);
+        }
+        answer?
     }
 
     fn close(&self, port: &Port) -> Close {

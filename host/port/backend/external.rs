@@ -21,7 +21,7 @@ use super::{Backend, Close, PortBackend};
 use crate::error::BifError;
 use crate::external::{External, ExternalEvent, ExternalSpec, Program, WriteError};
 use crate::host::HostInner;
-use crate::port::scope::{in_callback, Locks};
+use crate::port::scope::{CallbackScope, Locks};
 use crate::port::{atom, lifecycle, OpenOptions, Phase, Port};
 use crate::process::{ProcShared, Receipt};
 use crate::term::{Atom, Pid, PortId, Term};
@@ -78,9 +78,10 @@ impl PortBackend for ExternalPort {
             return Ok(false);
         }
         let bytes = data.iolist_to_bytes().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
-        in_callback(port, caller, |_| match self.ext.write(&bytes) {
+        let scope = CallbackScope::enter(port, caller);
+        match self.ext.write(&bytes) {
             Ok(_) => {
-                port.note_command(size);
+                scope.note_command(size);
                 Ok(true)
             }
             // ERTS's output calls driver_failure_posix: the command was
@@ -100,7 +101,7 @@ impl PortBackend for ExternalPort {
                 "the input of {} was closed (porthost:close_input/1)",
                 Term::Port(port.id)
             ))),
-        })
+        }
     }
 
     fn control(&self, port: &Port, _caller: Pid, _op: u32, _data: &Term) -> Result<Term, BifError> {

@@ -10,7 +10,7 @@ use super::{Backend, Close, PortBackend};
 use crate::error::BifError;
 use crate::host::HostInner;
 use crate::isolate::Remote;
-use crate::port::scope::{in_callback, Locks};
+use crate::port::scope::{in_callback, CallbackScope, Locks};
 use crate::port::{atom, OpenOptions, Phase, Port};
 use crate::process::ProcShared;
 use crate::term::{Pid, PortId, Term};
@@ -27,7 +27,8 @@ impl PortBackend for Remote {
             opts.push(atom("nosuspend"));
         }
         let data = crate::isolate::wrap_refc(data);
-        let sent = match in_callback(port, caller, |_| self.request(port, "command", caller, vec![data, Term::List(opts)])) {
+        let scope = CallbackScope::enter(port, caller);
+        let sent = match self.request(port, "command", caller, vec![data, Term::List(opts)]) {
             Ok(t) => !t.is_atom("false"),
             // The command was accepted; the worker died running `output`.
             // As when a driver fails in `output` in ERTS, port_command
@@ -36,7 +37,7 @@ impl PortBackend for Remote {
             Err(e) => return Err(e),
         };
         if sent {
-            port.note_command(size);
+            scope.note_command(size);
         }
         Ok(sent)
     }
