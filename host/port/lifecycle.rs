@@ -208,8 +208,6 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     crate::check::stopped(port);
     port.queue.lock().clear();
     *port.timer.lock() = None;
-    port.set_busy(false);
-    port.busy_cv.notify_all();
     port.monitors.lock().clear();
     crate::abi::pdl::port_closed(port);
     // ERTS deselects what a driver left selected without calling
@@ -220,6 +218,11 @@ pub(crate) fn terminate(host: &Arc<HostInner>, port: &Port, reason: Term) {
     if !matches!(port.backend, Backend::External(_)) {
         host.with_ddll(|reg| reg.port_closed(port.driver_name()));
     }
+    // Only now are callers suspended on a busy port resumed (they raise
+    // badarg), as ERTS resumes them once the port is terminated: what they
+    // look at next (erl_ddll's port count, erlang:ports/0) has it gone.
+    port.set_busy(false);
+    port.busy_cv.notify_all();
     // An open_port waiting for erl_drv_init_ack returns the port, now gone.
     drop(port.init_ack.lock());
     port.init_cv.notify_all();

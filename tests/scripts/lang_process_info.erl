@@ -11,7 +11,7 @@ process_info(self(), status).
 process_info(self(), [message_queue_len, status]).
 try process_info(self(), bad) catch C1:R1 -> {C1, R1} end.
 try process_info(x, links) catch C2:R2 -> {C2, R2} end.
-Dead = spawn(fun() -> ok end), timer:sleep(50), process_info(Dead, links).
+{Dead, DeadRef} = spawn_monitor(fun() -> ok end), receive {'DOWN', DeadRef, _, _, _} -> ok end, process_info(Dead, links).
 Self = self(), Pid = spawn_link(fun() -> receive stop -> ok end end), ok.
 {links, [Pid]} = process_info(self(), links), linked.
 {links, [Self]} = process_info(Pid, links), linked_back.

@@ -7,7 +7,7 @@ M = monitor(process, P), P ! go, receive {'DOWN', M, process, P, R} -> R after 1
 M2 = monitor(process, P), receive {'DOWN', M2, process, P, R2} -> R2 after 1000 -> timeout end.
 Q = spawn(fun() -> receive go -> ok end end).
 MQ = monitor(process, Q), demonitor(MQ).
-Q ! go, MQ2 = monitor(process, Q), receive {'DOWN', MQ2, process, Q, RQ} -> RQ after 1000 -> timeout end.
+MQ2 = monitor(process, Q), Q ! go, receive {'DOWN', MQ2, process, Q, RQ} -> RQ after 1000 -> timeout end.
 flush().
 {S, MS} = spawn_monitor(fun() -> exit(monitored) end), receive {'DOWN', MS, process, S, RS} -> RS after 1000 -> timeout end.
 Server = spawn(fun() -> Loop = fun L() -> receive {From, Msg} -> From ! {echo, Msg}, L(); stop -> ok end end, Loop() end).
