@@ -83,6 +83,8 @@ pub(crate) struct ProcShared {
     /// Set after an exit signal is queued: the port BIFs check for death
     /// only then, instead of polling the mailbox on every call.
     pub(crate) exit_pending: AtomicBool,
+    /// What this process pumps while it waits in `receive` (see [`Feed`]).
+    feeds: Mutex<Vec<Weak<dyn Feed>>>,
 }
 
 impl ProcShared {
@@ -94,6 +96,59 @@ impl ProcShared {
         let _ = self.tx.send(sig);
         if exit {
             self.exit_pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Adds `feed` to what this process pumps while it waits (once; feeds
+    /// that are gone are dropped here).
+    pub(crate) fn add_feed(&self, feed: Weak<dyn Feed>) {
+        let mut feeds = self.feeds.lock();
+        if feeds.iter().any(|f| std::ptr::addr_eq(f.as_ptr(), feed.as_ptr())) {
+            return;
+        }
+        feeds.retain(|f| f.strong_count() > 0);
+        feeds.push(feed);
+    }
+}
+
+/// Where a waiting process can take in messages itself instead of waiting
+/// for another thread to deliver them: the ring of an isolated worker that
+/// has sent this process messages or may (`crate::isolate`). While a
+/// process spins in `receive` it pumps its feeds, so output that a worker's
+/// driver sends between requests reaches it without waking the parent's
+/// reader thread and then the process (two thread wake-ups, each tens of
+/// microseconds on a virtual machine). The reader thread still delivers
+/// whatever comes while no process spins.
+pub(crate) trait Feed: Send + Sync {
+    /// Delivers (to whichever processes it is for) what has arrived and no
+    /// other thread is delivering right now; true if it took anything in.
+    /// Cheap when nothing has arrived: a look at shared memory.
+    fn pump(&self) -> bool;
+
+    /// The process starts (`on`) or stops pumping this feed for a while:
+    /// meanwhile whoever fills it need not wake the thread that otherwise
+    /// delivers from it.
+    fn watch(&self, on: bool);
+}
+
+/// The feeds a process pumps while it spins in `receive`, watched (see
+/// [`Feed::watch`]) until the spin ends.
+struct Watching(Vec<Arc<dyn Feed>>);
+
+impl Watching {
+    fn new(p: &ProcShared) -> Watching {
+        let feeds: Vec<Arc<dyn Feed>> = p.feeds.lock().iter().filter_map(Weak::upgrade).collect();
+        for f in &feeds {
+            f.watch(true);
+        }
+        Watching(feeds)
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            f.watch(false);
         }
     }
 }
@@ -150,6 +205,7 @@ impl Process {
             port_watches: Mutex::new(Vec::new()),
             sink: std::sync::OnceLock::new(),
             exit_pending: AtomicBool::new(false),
+            feeds: Mutex::new(Vec::new()),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None), last_port: RefCell::new(Weak::new()) }
@@ -443,6 +499,8 @@ impl Process {
     fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
         let spin = if self.host.busy_wait { SPIN } else { Duration::ZERO };
         let mut window = None;
+        // Taken once the process has to wait at all.
+        let mut feeds: Option<Watching> = None;
         loop {
             for _ in 0..64 {
                 if let Ok(sig) = self.rx.try_recv() {
@@ -450,6 +508,8 @@ impl Process {
                 }
                 std::hint::spin_loop();
             }
+            let feeds = feeds.get_or_insert_with(|| Watching::new(&self.shared));
+            let took = feeds.0.iter().fold(false, |took, f| f.pump() | took);
             let now = Instant::now();
             let (started, until) = *window.get_or_insert_with(|| {
                 if let Some(t) = timeout {
@@ -461,8 +521,9 @@ impl Process {
                 return None;
             }
             // After the first microseconds, let a thread that shares this
-            // CPU (the sender, on a busy machine) run.
-            if now - started > SPIN_ALONE {
+            // CPU (the sender, on a busy machine) run; not when a feed just
+            // gave something, which the next look finds.
+            if !took && now - started > SPIN_ALONE {
                 std::thread::yield_now();
             }
         }

@@ -428,6 +428,10 @@ impl Worker {
         if !self.pids.lock().insert(pid) {
             return;
         }
+        // What the worker sends it, it may take in itself while it waits.
+        if let (Some(me), Some(proc_)) = (self.me.get(), host.procs.read().get(&pid)) {
+            proc_.add_feed(me.clone());
+        }
         // Checked after it is in `pids`: a process that exits from now on
         // finds it there (see `HostInner::process_exited`).
         if !host.procs.read().contains_key(&pid) {
@@ -819,6 +823,28 @@ impl Worker {
         }
         let _ = self.take_in(&mut link.rx, None);
         crashed(self)
+    }
+}
+
+impl crate::process::Feed for Worker {
+    /// Delivers what the worker's drivers sent between requests, on the
+    /// thread of a process that waits in `receive` (see
+    /// [`crate::process::Feed`]), unless a caller or the reader thread is
+    /// reading the ring right now. As the reader thread does, it stops
+    /// while [`MAX_PENDING`] messages wait unreceived.
+    fn pump(&self) -> bool {
+        if !self.rings.to_parent.readable() || self.pending.full() || self.gone_yet() {
+            return false;
+        }
+        let Some(mut link) = self.link.try_lock() else { return false };
+        if let Err(e) = self.take_in_bounded(&mut link.rx, None, true) {
+            self.broken(&mut link, e);
+        }
+        true
+    }
+
+    fn watch(&self, on: bool) {
+        self.rings.to_parent.watch(on);
     }
 }
 

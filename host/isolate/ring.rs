@@ -113,6 +113,10 @@ struct Header {
     writable: Line<AtomicU32>,
     /// The CPU the producer last sent from ([`current_cpu`]).
     producer_cpu: Line<AtomicU32>,
+    /// How many threads of the consumer's process look at the ring for
+    /// [`Sleeper::Standby`]'s frames while they wait for something else
+    /// ([`Ring::watch`]): while any does, a frame for `Standby` wakes no one.
+    watchers: Line<AtomicU32>,
 }
 
 #[repr(C)]
@@ -122,6 +126,9 @@ struct Meta {
 }
 
 const _: () = assert!(std::mem::size_of::<Meta>() <= 64 && 64 + 2 * std::mem::size_of::<Header>() <= DATA);
+// tests/drivers/hostile_drv.c writes into the ring to the parent at this
+// offset, behind the worker's back.
+const _: () = assert!(std::mem::size_of::<Header>() == 384);
 
 /// Which of a consumer's two sleepers a frame wakes (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,6 +377,36 @@ impl Ring {
         wake_word(&self.hdr().sleep.0[who as usize]);
     }
 
+    /// Counts the calling thread among the ring's watchers (`on`), or no
+    /// longer (`!on`): a thread that, while it waits for something else,
+    /// looks at the ring and takes in [`Sleeper::Standby`]'s frames itself
+    /// (a parent process waiting in `receive`, see `crate::process::Feed`).
+    /// While the ring has watchers the producer does not wake `Standby` for
+    /// a frame; the last watcher to leave wakes it if a frame is there. A
+    /// watcher stores the count and then reads `head`, the producer stores
+    /// `head` and then reads the count (Dekker, as for the sleep words), so
+    /// no frame is left with no one to take it in.
+    pub(crate) fn watch(&self, on: bool) {
+        let w = &self.hdr().watchers.0;
+        if on {
+            w.fetch_add(1, SeqCst);
+        } else {
+            w.fetch_sub(1, SeqCst);
+            if self.readable() {
+                self.wake(Sleeper::Standby);
+            }
+        }
+    }
+
+    /// Wakes `who` for a frame just published, unless `who` is
+    /// [`Sleeper::Standby`] and a watcher will take the frame in.
+    fn wake_for_frame(&self, who: Sleeper) {
+        if who == Sleeper::Standby && self.hdr().watchers.0.load(SeqCst) != 0 {
+            return;
+        }
+        self.wake(who);
+    }
+
     /// Ends every wait on this ring, of both sides (the other process died,
     /// or this one is leaving).
     pub(crate) fn interrupt(&self) {
@@ -527,7 +564,7 @@ impl Producer {
                 seen.store(cpu, Relaxed);
             }
             self.ring.hdr().head.0.store(self.head, SeqCst);
-            self.ring.wake(who);
+            self.ring.wake_for_frame(who);
         }
     }
 
