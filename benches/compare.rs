@@ -3,6 +3,10 @@
 //! rounds, ns per operation) as `bench/erts_ops.escript` measures under
 //! ERTS. Prints "NAME NS_PER_OP" lines. Not a divan bench: it mirrors the
 //! ERTS script's loop so the two columns are comparable.
+//!
+//! The driver operations run twice: in-process, and on isolated ports (the
+//! driver in a worker process) as `isolated_NAME`, which `bench/compare.sh`
+//! sets beside ERTS's in-process `NAME`.
 use std::time::{Duration, Instant};
 
 #[path = "common.rs"]
@@ -18,6 +22,11 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
     if std::env::var("PORTHOST_BENCH_ONLY").is_ok_and(|only| only != name) {
         return;
     }
+    let (name, n) = match PREFIX.get() {
+        // Isolated operations take microseconds: fewer rounds.
+        Some(prefix) if !prefix.is_empty() => (format!("{prefix}{name}"), (n / 10).max(200)),
+        _ => (name.to_owned(), n),
+    };
     f(n / 10);
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
@@ -30,9 +39,23 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
     println!("{name} {:.1}", times[3]);
 }
 
+/// The prefix of the operations' names: `isolated_` for isolated ports.
+static PREFIX: std::sync::OnceLock<&str> = std::sync::OnceLock::new();
+
 fn main() {
     let drivers = std::env::var_os("PORTHOST_BENCH_DRIVERS").map(std::path::PathBuf::from);
-    let host = Host::new(HostConfig::default().driver_paths(drivers.iter().cloned().collect()));
+    let config = HostConfig::default().driver_paths(drivers.iter().cloned().collect());
+    if std::env::var_os("PORTHOST_BENCH_ISOLATED").is_some() {
+        PREFIX.set("isolated_").unwrap();
+        let worker = Some(env!("CARGO_BIN_EXE_porthost").into());
+        return run(Host::new(config.isolate(true).worker_exe(worker)), drivers.is_some(), false);
+    }
+    run(Host::new(config), drivers.is_some(), true);
+}
+
+/// Runs every operation on `host`: those of the test drivers if
+/// `test_drivers`, those of external programs if `external`.
+fn run(host: Host, test_drivers: bool, external: bool) {
     let p = host.spawn_process();
     let port = p.open_port_driver("echo_drv", &[]).unwrap();
     let pb = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
@@ -71,41 +94,9 @@ fn main() {
             p.port_close(q).unwrap();
         }
     });
-    let cat = p
-        .open_port(
-            &Term::Tuple(vec![Term::atom("spawn"), Term::string("cat")]),
-            &[Term::atom("binary"), Term::Tuple(vec![Term::atom("packet"), Term::Int(4)])],
-        )
-        .unwrap();
-    report("external_cat_round_trip_28b", 20_000, |n| {
-        for _ in 0..n {
-            p.port_command(cat, &d28).unwrap();
-            drop(p.receive(WAIT).unwrap().unwrap());
-        }
-    });
-    report("external_cat_round_trip_64k", 2_000, |n| {
-        for _ in 0..n {
-            p.port_command(cat, &d64k).unwrap();
-            drop(p.receive(WAIT).unwrap().unwrap());
-        }
-    });
-    // A child writing n MiB as fast as it can, read to its end: ns per MiB.
-    report("external_output_per_mib", 64, |n| {
-        let cmd = format!("head -c {} /dev/zero", n as usize * 1_048_576);
-        let opts = [Term::atom("binary"), Term::atom("eof")];
-        let port = p.open_port(&Term::Tuple(vec![Term::atom("spawn"), Term::string(&cmd)]), &opts).unwrap();
-        let mut got = 0;
-        loop {
-            let msg = p.receive(WAIT).unwrap().expect("output");
-            let Term::Tuple(ref m) = msg else { panic!("not a port message") };
-            match &m[1] {
-                Term::Tuple(d) => got += d[1].iolist_size().unwrap(),
-                _ => break,
-            }
-        }
-        assert_eq!(got, n as usize * 1_048_576);
-        p.port_close(port).unwrap();
-    });
+    if external {
+        external_programs(&p, &d28, &d64k);
+    }
     let q = p.open_port_driver("queue_drv", &[]).unwrap();
     let n28 = Term::string("28");
     report("queue_enqueue_and_dequeue_28b", 200_000, |n| {
@@ -115,7 +106,7 @@ fn main() {
         }
     });
     // The rest needs the test drivers (bench/compare.sh builds them).
-    if drivers.is_none() {
+    if !test_drivers {
         return;
     }
     let control_then_receive = |port, op: char, arg: &str, n: u32| {
@@ -143,5 +134,44 @@ fn main() {
             drop(p.receive(WAIT).unwrap().unwrap());
             common::read_polled(&mut sock, &mut echo);
         }
+    });
+}
+
+/// The external-program operations (`cat`, `head -c`), in-process only.
+fn external_programs(p: &porthost::Process, d28: &Term, d64k: &Term) {
+    let cat = p
+        .open_port(
+            &Term::Tuple(vec![Term::atom("spawn"), Term::string("cat")]),
+            &[Term::atom("binary"), Term::Tuple(vec![Term::atom("packet"), Term::Int(4)])],
+        )
+        .unwrap();
+    report("external_cat_round_trip_28b", 20_000, |n| {
+        for _ in 0..n {
+            p.port_command(cat, d28).unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    });
+    report("external_cat_round_trip_64k", 2_000, |n| {
+        for _ in 0..n {
+            p.port_command(cat, d64k).unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    });
+    // A child writing n MiB as fast as it can, read to its end: ns per MiB.
+    report("external_output_per_mib", 64, |n| {
+        let cmd = format!("head -c {} /dev/zero", n as usize * 1_048_576);
+        let opts = [Term::atom("binary"), Term::atom("eof")];
+        let port = p.open_port(&Term::Tuple(vec![Term::atom("spawn"), Term::string(&cmd)]), &opts).unwrap();
+        let mut got = 0;
+        loop {
+            let msg = p.receive(WAIT).unwrap().expect("output");
+            let Term::Tuple(ref m) = msg else { panic!("not a port message") };
+            match &m[1] {
+                Term::Tuple(d) => got += d[1].iolist_size().unwrap(),
+                _ => break,
+            }
+        }
+        assert_eq!(got, n as usize * 1_048_576);
+        p.port_close(port).unwrap();
     });
 }
