@@ -25,8 +25,11 @@ use crate::host::HostInner;
 use crate::port::{self, Port};
 use crate::term::{Pid, PortId, Ref, Term};
 
-/// How long a receiving process busy-waits before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a receiving process busy-waits before it sleeps, at most (less
+/// while spinning does not pay: `crate::spin`).
+static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
+/// Without [`crate::HostConfig::busy_wait`].
+static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
 /// How long of [`SPIN`] a waiting process spins without yielding its CPU.
 const SPIN_ALONE: Duration = Duration::from_micros(5);
 
@@ -497,13 +500,16 @@ impl Process {
     /// `deadline` is the end of `timeout`, set here from the clock the
     /// first time a wait gets this far (most replies come before that).
     fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
-        let spin = if self.host.busy_wait { SPIN } else { Duration::ZERO };
-        let mut window = None;
+        let budget = if self.host.busy_wait { &SPIN } else { &NO_SPIN };
+        let mut spin: Option<(Instant, crate::spin::Spin<'_>)> = None;
         // Taken once the process has to wait at all.
         let mut feeds: Option<Watching> = None;
         loop {
             for _ in 0..64 {
                 if let Ok(sig) = self.rx.try_recv() {
+                    if let Some((_, s)) = spin {
+                        s.paid();
+                    }
                     return Some(sig);
                 }
                 std::hint::spin_loop();
@@ -511,13 +517,14 @@ impl Process {
             let feeds = feeds.get_or_insert_with(|| Watching::new(&self.shared));
             let took = feeds.0.iter().fold(false, |took, f| f.pump() | took);
             let now = Instant::now();
-            let (started, until) = *window.get_or_insert_with(|| {
+            let (started, s) = spin.get_or_insert_with(|| {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
-                (now, deadline.map_or(now + spin, |d| d.min(now + spin)))
+                (now, crate::spin::Spin::new(budget, now, *deadline))
             });
-            if now >= until {
+            let started = *started;
+            if !s.go_on(now) {
                 return None;
             }
             // After the first microseconds, let a thread that shares this

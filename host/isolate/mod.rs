@@ -133,8 +133,13 @@ fn atom(s: &str) -> Term {
 }
 
 /// How long the caller of a request spins for its reply before it sleeps
-/// (as a receiving process does, see `crate::process`).
-const SPIN: Duration = Duration::from_micros(50);
+/// (as a receiving process does, see `crate::process`), at most: less while
+/// spinning does not pay (`crate::spin`).
+static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
+
+/// The reader thread does not spin: a process that waits in `receive`
+/// takes in what comes soon (see [`crate::process::Feed`]).
+static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
 
 /// What a reply gives a waiting request, or the reason the worker is gone.
 type Answer = Result<Reply, Term>;
@@ -626,7 +631,7 @@ impl Worker {
                     }
                 }
             }
-            link.rx.ring().wait_readable(Sleeper::Active, SPIN, deadline, &|| self.gone_yet());
+            link.rx.ring().wait_readable(Sleeper::Active, &SPIN, deadline, &|| self.gone_yet());
         }
     }
 
@@ -894,7 +899,7 @@ fn read_events(worker: Weak<Worker>, ring: Arc<Ring>, eof: Arc<AtomicBool>) {
             pending.wait(Duration::from_millis(100));
             continue;
         }
-        ring.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| eof.load(Ordering::SeqCst));
+        ring.wait_readable(Sleeper::Standby, &NO_SPIN, None, &|| eof.load(Ordering::SeqCst));
     }
 }
 

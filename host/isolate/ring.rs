@@ -69,6 +69,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::shm::{current_cpu, futex_wait, futex_wake, Shm};
+use crate::spin::{Budget, Spin};
 
 /// The largest frame accepted, in bytes (a 64 MiB command is the practical
 /// limit).
@@ -333,25 +334,26 @@ impl Ring {
 
     /// Waits until the ring is [readable](Ring::readable), `stop()` is
     /// true, or `until` passes, whichever comes first (and at most a second:
-    /// callers loop): spins for `spin` (yielding the CPU between looks after
-    /// [`YIELD_AFTER`]), then sleeps as `who`. May return early. `stop`
-    /// must read state that whoever changes it follows with [`Ring::wake`]
-    /// or [`Ring::interrupt`].
-    pub(crate) fn wait_readable(&self, who: Sleeper, spin: Duration, until: Option<Instant>, stop: &dyn Fn() -> bool) {
+    /// callers loop): spins for what `spin` allows (yielding the CPU between
+    /// looks after [`YIELD_AFTER`]; see [`crate::spin`]), then sleeps as
+    /// `who`. May return early. `stop` must read state that whoever changes
+    /// it follows with [`Ring::wake`] or [`Ring::interrupt`].
+    pub(crate) fn wait_readable(&self, who: Sleeper, spin: &Budget, until: Option<Instant>, stop: &dyn Fn() -> bool) {
         if self.readable() || stop() {
             return;
         }
         let start = Instant::now();
-        let spin_until = until.map_or(start + spin, |u| u.min(start + spin));
+        let mut spin = Spin::new(spin, start, until);
         loop {
             for _ in 0..32 {
                 if self.readable() || stop() {
+                    spin.paid();
                     return;
                 }
                 std::hint::spin_loop();
             }
             let now = Instant::now();
-            if now >= spin_until {
+            if !spin.go_on(now) {
                 break;
             }
             if now - start >= YIELD_AFTER && self.hdr().producer_cpu.0.load(Relaxed) == current_cpu() {
@@ -759,7 +761,7 @@ mod tests {
                 return f.to_vec();
             }
             let ring = c.ring().clone();
-            ring.wait_readable(Sleeper::Active, Duration::from_micros(10), None, &|| false);
+            ring.wait_readable(Sleeper::Active, &Budget::new(Duration::from_micros(10)), None, &|| false);
         }
     }
 
@@ -897,9 +899,9 @@ mod tests {
                     }
                     let ring = c.ring().clone();
                     // No spin half the time: straight to the futex.
-                    let spin = if xorshift(&mut x) % 2 == 0 { Duration::ZERO } else { Duration::from_micros(5) };
+                    let spin = Budget::new(if xorshift(&mut x) % 2 == 0 { Duration::ZERO } else { Duration::from_micros(5) });
                     let start = Instant::now();
-                    ring.wait_readable(who, spin, Some(start + Duration::from_secs(10)), &|| false);
+                    ring.wait_readable(who, &spin, Some(start + Duration::from_secs(10)), &|| false);
                     assert!(start.elapsed() < Duration::from_secs(10), "seed {seed}: frame {i}: a lost wake");
                 };
                 assert_eq!(got, frame(i, n), "seed {seed}: frame {i} of {n} bytes");
@@ -923,7 +925,7 @@ mod tests {
         let t = std::thread::spawn(move || {
             let start = Instant::now();
             while !s.load(SeqCst) {
-                r.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| s.load(SeqCst));
+                r.wait_readable(Sleeper::Standby, &Budget::new(Duration::ZERO), None, &|| s.load(SeqCst));
             }
             start.elapsed()
         });
