@@ -30,8 +30,6 @@ use crate::term::{Pid, PortId, Ref, Term};
 static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
 /// Without [`crate::HostConfig::busy_wait`].
 static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
-/// How long of [`SPIN`] a waiting process spins without yielding its CPU.
-const SPIN_ALONE: Duration = Duration::from_micros(5);
 
 /// A signal in a process's mailbox channel.
 pub(crate) enum Signal {
@@ -124,9 +122,9 @@ impl ProcShared {
 /// whatever comes while no process spins.
 pub(crate) trait Feed: Send + Sync {
     /// Delivers (to whichever processes it is for) what has arrived and no
-    /// other thread is delivering right now; true if it took anything in.
-    /// Cheap when nothing has arrived: a look at shared memory.
-    fn pump(&self) -> bool;
+    /// other thread is delivering right now. Cheap when nothing has
+    /// arrived: a look at shared memory.
+    fn pump(&self);
 
     /// The process starts (`on`) or stops pumping this feed for a while:
     /// meanwhile whoever fills it need not wake the thread that otherwise
@@ -495,19 +493,20 @@ impl Process {
     /// an ERTS scheduler spins before it sleeps: a reply from a driver
     /// thread (poll, timer, async) usually comes within microseconds, and
     /// waking a sleeping thread costs more than that. Gives up after
-    /// [`SPIN`] or at `deadline`.
+    /// [`SPIN`] (less while spinning does not pay: `crate::spin`) or at
+    /// `deadline`. Meanwhile it pumps the process's feeds (see [`Feed`]).
     ///
     /// `deadline` is the end of `timeout`, set here from the clock the
     /// first time a wait gets this far (most replies come before that).
     fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
         let budget = if self.host.busy_wait { &SPIN } else { &NO_SPIN };
-        let mut spin: Option<(Instant, crate::spin::Spin<'_>)> = None;
+        let mut spin: Option<crate::spin::Spin<'_>> = None;
         // Taken once the process has to wait at all.
         let mut feeds: Option<Watching> = None;
         loop {
             for _ in 0..64 {
                 if let Ok(sig) = self.rx.try_recv() {
-                    if let Some((_, s)) = spin {
+                    if let Some(s) = spin {
                         s.paid();
                     }
                     return Some(sig);
@@ -515,23 +514,22 @@ impl Process {
                 std::hint::spin_loop();
             }
             let feeds = feeds.get_or_insert_with(|| Watching::new(&self.shared));
-            let took = feeds.0.iter().fold(false, |took, f| f.pump() | took);
+            for f in &feeds.0 {
+                f.pump();
+            }
             let now = Instant::now();
-            let (started, s) = spin.get_or_insert_with(|| {
+            let s = spin.get_or_insert_with(|| {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
-                (now, crate::spin::Spin::new(budget, now, *deadline))
+                crate::spin::Spin::new(budget, now, *deadline)
             });
-            let started = *started;
+            // No `sched_yield` between looks: with CPU hogs beside porthost
+            // it handed the CPU to a hog for a whole time slice, and the
+            // process, still runnable, was not woken early when its message
+            // came. A spin that loses its CPU ends (see `crate::spin`).
             if !s.go_on(now) {
                 return None;
-            }
-            // After the first microseconds, let a thread that shares this
-            // CPU (the sender, on a busy machine) run; not when a feed just
-            // gave something, which the next look finds.
-            if !took && now - started > SPIN_ALONE {
-                std::thread::yield_now();
             }
         }
     }
