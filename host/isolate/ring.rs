@@ -392,11 +392,8 @@ impl Ring {
         let w = &self.hdr().watchers.0;
         if on {
             w.fetch_add(1, SeqCst);
-        } else {
-            w.fetch_sub(1, SeqCst);
-            if self.readable() {
-                self.wake(Sleeper::Standby);
-            }
+        } else if w.fetch_sub(1, SeqCst) == 1 && self.readable() {
+            self.wake(Sleeper::Standby);
         }
     }
 
@@ -933,6 +930,34 @@ mod tests {
         stop.store(true, SeqCst);
         ring.interrupt();
         assert!(t.join().unwrap() < Duration::from_millis(500));
+    }
+
+    /// While a watcher looks at the ring, a frame for `Standby` wakes no
+    /// one (the watcher takes it in); the last watcher to leave wakes the
+    /// sleeping `Standby` if a frame is there, so none is stranded.
+    #[test]
+    fn a_watched_ring_wakes_no_standby_and_the_last_watcher_hands_over() {
+        let (mut p, mut c) = pair(256);
+        let ring = c.ring().clone();
+        let word = &ring.hdr().sleep.0[Sleeper::Standby as usize];
+        ring.watch(true);
+        // A sleeping Standby, as the reader thread is.
+        word.store(1, SeqCst);
+        p.send(b"one", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 1, "a watched ring's frame woke Standby");
+        assert_eq!(c.try_recv().unwrap().unwrap(), b"one");
+        assert!(c.try_recv().unwrap().is_none());
+        ring.watch(true);
+        ring.watch(false);
+        p.send(b"two", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 1, "one watcher is left");
+        ring.watch(false);
+        assert_eq!(word.load(SeqCst), 0, "the last watcher left a frame and did not wake Standby");
+        assert_eq!(c.try_recv().unwrap().unwrap(), b"two");
+        // Unwatched: the producer wakes Standby itself.
+        word.store(1, SeqCst);
+        p.send(b"three", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 0);
     }
 
     #[test]
