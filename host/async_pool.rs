@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
 use crate::host::HostInner;
@@ -84,12 +84,15 @@ impl AsyncPool {
         if queues.is_empty() {
             for n in 0..self.threads {
                 let (tx, rx) = crossbeam_channel::unbounded::<Job>();
-                let busy_wait = host.busy_wait;
                 let host: Weak<HostInner> = Arc::downgrade(host);
                 std::thread::Builder::new()
                     .name(format!("porthost-async-{n}"))
                     .spawn(move || {
-                        while let Some(job) = next_job(&rx, busy_wait) {
+                        // No spinning for the next job here: a third spinning
+                        // thread on two CPUs kept the threads it waited for
+                        // off them (see `crate::spin`), while a sleeping
+                        // async thread, once woken, gets a CPU at once.
+                        for job in rx {
                             match host.upgrade() {
                                 Some(h) => run_job(&h, job, None),
                                 None => free(job),
@@ -108,37 +111,6 @@ impl AsyncPool {
     pub(crate) fn shutdown(&self) {
         self.queues.lock().clear();
     }
-}
-
-/// How long an async thread spins for its next job before it sleeps, at
-/// most (with [`crate::HostConfig::busy_wait`]; less while spinning does
-/// not pay, see `crate::spin`): a driver that keeps its pool busy gets each
-/// job started without a thread wake-up (tens of microseconds on a virtual
-/// machine, most of an isolated `driver_async` round trip).
-static ASYNC_SPIN: crate::spin::Budget = crate::spin::Budget::new(std::time::Duration::from_micros(100));
-
-/// The next job of an async thread's queue, `None` once the pool is shut
-/// down; spins first if `busy_wait`.
-fn next_job(rx: &Receiver<Job>, busy_wait: bool) -> Option<Job> {
-    if busy_wait {
-        let mut spin = crate::spin::Spin::new(&ASYNC_SPIN, std::time::Instant::now(), None);
-        loop {
-            for _ in 0..64 {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        spin.paid();
-                        return Some(job);
-                    }
-                    Err(TryRecvError::Disconnected) => return None,
-                    Err(TryRecvError::Empty) => std::hint::spin_loop(),
-                }
-            }
-            if !spin.go_on(std::time::Instant::now()) {
-                break;
-            }
-        }
-    }
-    rx.recv().ok()
 }
 
 fn free(job: Job) {
