@@ -475,12 +475,19 @@ impl Process {
                 }
                 scanned = saved.len();
             }
-            let sig = match self.spin_for_signal(timeout, &mut deadline) {
+            let mut spun_from = None;
+            let sig = match self.spin_for_signal(timeout, &mut deadline, &mut spun_from) {
                 Some(sig) => Ok(sig),
-                None => match deadline {
-                    None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                    Some(d) => self.rx.recv_deadline(d),
-                },
+                None => {
+                    let sig = match deadline {
+                        None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                        Some(d) => self.rx.recv_deadline(d),
+                    };
+                    if let (Ok(_), Some(from), true) = (&sig, spun_from, self.host.busy_wait) {
+                        SPIN.slept(from.elapsed());
+                    }
+                    sig
+                }
             };
             match sig {
                 Ok(sig) => self.handle(sig)?,
@@ -498,7 +505,8 @@ impl Process {
     ///
     /// `deadline` is the end of `timeout`, set here from the clock the
     /// first time a wait gets this far (most replies come before that).
-    fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
+    /// `spun_from` is set to when the spin began, if it did.
+    fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>, spun_from: &mut Option<Instant>) -> Option<Signal> {
         let budget = if self.host.busy_wait { &SPIN } else { &NO_SPIN };
         let mut spin: Option<crate::spin::Spin<'_>> = None;
         // Taken once the process has to wait at all.
@@ -522,6 +530,7 @@ impl Process {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
+                *spun_from = Some(now);
                 crate::spin::Spin::new(budget, now, *deadline)
             });
             // No `sched_yield` between looks: with CPU hogs beside porthost

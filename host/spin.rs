@@ -16,9 +16,10 @@
 //! notices it lost its CPU while it spun (two looks at the clock more than
 //! [`PREEMPTED`] apart) stops spinning at once and cuts the budget to a
 //! quarter; a spin that ends with what it waited for doubles it, up to the
-//! maximum. A budget never drops below [`FLOOR`], so a machine that became
-//! quiet again is noticed: short spins pay there, and the budget grows back
-//! within a few waits.
+//! maximum, and so does a wait that slept but would have ended within the
+//! maximum spin ([`Budget::slept`]): spinning would have paid. A budget
+//! never drops below [`FLOOR`], so a machine that became quiet again is
+//! noticed within a few waits.
 #![deny(unsafe_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -29,8 +30,9 @@ use std::time::{Duration, Instant};
 /// the scheduler's slices are milliseconds).
 pub(crate) const PREEMPTED: Duration = Duration::from_micros(50);
 
-/// The least a wait spins, in microseconds, whatever the budget.
-pub(crate) const FLOOR: u32 = 2;
+/// The least a wait spins, in microseconds, whatever the budget: a hand-over
+/// between two running threads takes a few.
+pub(crate) const FLOOR: u32 = 5;
 
 /// How long one kind of wait may spin (see the module docs).
 pub(crate) struct Budget {
@@ -55,6 +57,14 @@ impl Budget {
         let us = self.us.load(Relaxed);
         if us < self.max_us {
             self.us.store(us.saturating_mul(2).max(FLOOR).min(self.max_us), Relaxed);
+        }
+    }
+
+    /// A wait spun, then slept, and ended `waited` after it began: if a spin
+    /// of the maximum would have caught it, the budget doubles.
+    pub(crate) fn slept(&self, waited: Duration) {
+        if waited <= Duration::from_micros(u64::from(self.max_us)) {
+            self.paid();
         }
     }
 
@@ -119,6 +129,11 @@ mod tests {
             Spin::new(&b, Instant::now(), None).paid();
         }
         assert_eq!(b.get(), Duration::from_micros(64), "back to the maximum, not past it");
+        b.preempted();
+        b.slept(Duration::from_millis(1));
+        assert_eq!(b.get(), Duration::from_micros(16), "a long sleep says nothing");
+        b.slept(Duration::from_micros(30));
+        assert_eq!(b.get(), Duration::from_micros(32), "a short sleep: spinning would have paid");
     }
 
     #[test]

@@ -342,8 +342,8 @@ impl Ring {
         if self.readable() || stop() {
             return;
         }
-        let start = Instant::now();
-        let mut spin = Spin::new(spin, start, until);
+        let (start, budget) = (Instant::now(), spin);
+        let mut spin = Spin::new(budget, start, until);
         loop {
             for _ in 0..32 {
                 if self.readable() || stop() {
@@ -371,6 +371,9 @@ impl Ring {
             futex_wait(word, 1, Some(left));
         }
         word.store(0, Relaxed);
+        if self.readable() {
+            budget.slept(start.elapsed());
+        }
     }
 
     /// Ends the wait of the consumer thread `who`, if it sleeps (after its
