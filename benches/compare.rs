@@ -121,11 +121,7 @@ fn run(host: Host, test_drivers: bool, external: bool) {
     let a = p.open_port_driver("async_drv", &[]).unwrap();
     report("async_round_trip", 20_000, |n| control_then_receive(a, 'a', "1", n));
     let s = p.open_port_driver("select_drv", &[]).unwrap();
-    let tcp = p.port_control(s, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    sock.set_nodelay(true).unwrap();
-    sock.set_nonblocking(true).unwrap();
+    let mut sock = common::select_client(&p, s);
     report("select_wakeup_to_ready_input", 20_000, |n| {
         use std::io::Write;
         let mut echo = [0u8; 4];

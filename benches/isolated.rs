@@ -120,11 +120,7 @@ fn async_round_trip(b: Bencher) {
 fn select_wakeup_to_ready_input(b: Bencher) {
     use std::io::Write;
     let (_h, p, port) = setup("select_drv", false);
-    let tcp = p.port_control(port, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    client.set_nodelay(true).unwrap();
-    client.set_nonblocking(true).unwrap();
+    let mut client = common::select_client(&p, port);
     let mut echo = [0u8; 4];
     b.bench_local(|| {
         client.write_all(b"ping").unwrap();
@@ -178,11 +174,7 @@ fn async_send_to_receive(b: Bencher) {
 fn select_send_to_receive(b: Bencher) {
     use std::io::Write;
     let (_h, p, port) = setup("select_drv", false);
-    let tcp = p.port_control(port, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    client.set_nodelay(true).unwrap();
-    client.set_nonblocking(true).unwrap();
+    let mut client = common::select_client(&p, port);
     let mut echo = [0u8; 4];
     let mut first = true;
     b.with_inputs(|| {

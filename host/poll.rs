@@ -359,8 +359,12 @@ fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
             if busy_wait {
                 spin = Some(crate::spin::Spin::new(&POLL_SPIN, Instant::now(), None));
             }
+        } else if spinning {
+            // Nothing yet: let a thread that shares this CPU run (beside
+            // CPU hogs this can cost a time slice; the spin then ends and
+            // its budget shrinks, see `crate::spin`).
+            std::thread::yield_now();
         }
-        // No `sched_yield` while spinning: see `Process::spin_for_signal`.
         ready.clear();
         {
             let st = state.lock();

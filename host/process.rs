@@ -30,6 +30,10 @@ use crate::term::{Pid, PortId, Ref, Term};
 static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
 /// Without [`crate::HostConfig::busy_wait`].
 static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
+/// How long a waiting process spins before it also yields its CPU between
+/// looks (the floor of [`SPIN`]'s budget: a spin cut short by other busy
+/// programs never yields).
+const SPIN_ALONE: Duration = Duration::from_micros(crate::spin::FLOOR as u64);
 
 /// A signal in a process's mailbox channel.
 pub(crate) enum Signal {
@@ -122,9 +126,9 @@ impl ProcShared {
 /// whatever comes while no process spins.
 pub(crate) trait Feed: Send + Sync {
     /// Delivers (to whichever processes it is for) what has arrived and no
-    /// other thread is delivering right now. Cheap when nothing has
-    /// arrived: a look at shared memory.
-    fn pump(&self);
+    /// other thread is delivering right now; true if it took anything in.
+    /// Cheap when nothing has arrived: a look at shared memory.
+    fn pump(&self) -> bool;
 
     /// The process starts (`on`) or stops pumping this feed for a while:
     /// meanwhile whoever fills it need not wake the thread that otherwise
@@ -522,9 +526,7 @@ impl Process {
                 std::hint::spin_loop();
             }
             let feeds = feeds.get_or_insert_with(|| Watching::new(&self.shared));
-            for f in &feeds.0 {
-                f.pump();
-            }
+            let took = feeds.0.iter().fold(false, |took, f| f.pump() | took);
             let now = Instant::now();
             let s = spin.get_or_insert_with(|| {
                 if let Some(t) = timeout {
@@ -533,12 +535,16 @@ impl Process {
                 *spun_from = Some(now);
                 crate::spin::Spin::new(budget, now, *deadline)
             });
-            // No `sched_yield` between looks: with CPU hogs beside porthost
-            // it handed the CPU to a hog for a whole time slice, and the
-            // process, still runnable, was not woken early when its message
-            // came. A spin that loses its CPU ends (see `crate::spin`).
             if !s.go_on(now) {
                 return None;
+            }
+            // After the first microseconds, let a thread that shares this
+            // CPU (the sender) run; not when a feed just gave something,
+            // which the next look finds. Beside CPU hogs a yield can hand
+            // the CPU to a hog for a whole time slice: the spin then ends at
+            // the next look and the budget shrinks (see `crate::spin`).
+            if !took && spun_from.is_some_and(|from| now - from > SPIN_ALONE) {
+                std::thread::yield_now();
             }
         }
     }

@@ -837,14 +837,15 @@ impl crate::process::Feed for Worker {
     /// [`crate::process::Feed`]), unless a caller or the reader thread is
     /// reading the ring right now. As the reader thread does, it stops
     /// while [`MAX_PENDING`] messages wait unreceived.
-    fn pump(&self) {
+    fn pump(&self) -> bool {
         if !self.rings.to_parent.readable() || self.pending.full() || self.gone_yet() {
-            return;
+            return false;
         }
-        let Some(mut link) = self.link.try_lock() else { return };
+        let Some(mut link) = self.link.try_lock() else { return false };
         if let Err(e) = self.take_in_bounded(&mut link.rx, None, true) {
             self.broken(&mut link, e);
         }
+        true
     }
 
     fn watch(&self, on: bool) {
