@@ -77,12 +77,17 @@
 //! `link` lock from before it writes its request until it has read its
 //! reply, reading (and delivering) what comes before the reply itself, so a
 //! round trip wakes no other thread; requests to one worker go one at a
-//! time, as the worker runs them anyway. Between requests a reader thread
-//! takes the lock to deliver what the worker's drivers send from timers,
-//! async jobs and the poll thread; the worker wakes it only for what it
-//! writes outside a request (see `ring`'s `Sleeper`). Both spin briefly
-//! before they sleep. Exits that need a port lock are applied on a thread
-//! of their own.
+//! time, as the worker runs them anyway. Between requests, what the
+//! worker's drivers send from timers, async jobs and the poll thread is
+//! taken in by a parent process that waits in `receive` for it, if one
+//! does: each worker is a `Feed` of the processes it has stand-ins for,
+//! which pump it while they spin (`try_lock` of the link), and while one
+//! watches the ring the worker wakes no other thread. Otherwise a reader
+//! thread takes the lock and delivers; the worker wakes it only for what it
+//! writes outside a request (see `ring`'s `Sleeper`) and while no process
+//! watches. Callers spin briefly before they sleep (`crate::spin`); the
+//! reader thread does not. Exits that need a port lock are applied on a
+//! thread of their own.
 //!
 //! The socket pair the worker is started with carries the memfd
 //! (`SCM_RIGHTS`) and then nothing: its end is how each side learns that

@@ -51,7 +51,9 @@
 //! `Active`; its reader thread, which delivers what workers send between
 //! requests, sleeps on `Standby`. The worker wakes `Active` for what it
 //! writes while a request runs and `Standby` otherwise, so a reply never
-//! wakes the reader thread.
+//! wakes the reader thread. Nor does a frame written while a parent
+//! process that waits in `receive` watches the ring ([`Ring::watch`]): that
+//! process takes it in itself.
 //!
 //! # Trust
 //! The other process may be a crashing driver that scribbles over the
