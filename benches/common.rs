@@ -49,3 +49,18 @@ pub fn read_polled(sock: &mut TcpStream, buf: &mut [u8]) {
         }
     }
 }
+
+/// Has the `select_drv` port `port` listen on TCP (its control `$L`) and
+/// connects a client to it: no delay, non-blocking (read its echo with
+/// [`read_polled`]).
+///
+/// # Panics
+/// If the control or the connection fails.
+pub fn select_client(p: &porthost::Process, port: porthost::PortId) -> TcpStream {
+    let tcp = p.port_control(port, 'L' as u32, &porthost::Term::nil()).unwrap();
+    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
+    let client = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+    client.set_nodelay(true).unwrap();
+    client.set_nonblocking(true).unwrap();
+    client
+}

@@ -3,6 +3,10 @@
 //! rounds, ns per operation) as `bench/erts_ops.escript` measures under
 //! ERTS. Prints "NAME NS_PER_OP" lines. Not a divan bench: it mirrors the
 //! ERTS script's loop so the two columns are comparable.
+//!
+//! The driver operations run twice: in-process, and on isolated ports (the
+//! driver in a worker process) as `isolated_NAME`, which `bench/compare.sh`
+//! sets beside ERTS's in-process `NAME`.
 use std::time::{Duration, Instant};
 
 #[path = "common.rs"]
@@ -18,6 +22,11 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
     if std::env::var("PORTHOST_BENCH_ONLY").is_ok_and(|only| only != name) {
         return;
     }
+    let (name, n) = match PREFIX.get() {
+        // Isolated operations take microseconds: fewer rounds.
+        Some(prefix) if !prefix.is_empty() => (format!("{prefix}{name}"), (n / 10).max(200)),
+        _ => (name.to_owned(), n),
+    };
     f(n / 10);
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
@@ -30,9 +39,23 @@ fn report(name: &str, n: u32, mut f: impl FnMut(u32)) {
     println!("{name} {:.1}", times[3]);
 }
 
+/// The prefix of the operations' names: `isolated_` for isolated ports.
+static PREFIX: std::sync::OnceLock<&str> = std::sync::OnceLock::new();
+
 fn main() {
     let drivers = std::env::var_os("PORTHOST_BENCH_DRIVERS").map(std::path::PathBuf::from);
-    let host = Host::new(HostConfig::default().driver_paths(drivers.iter().cloned().collect()));
+    let config = HostConfig::default().driver_paths(drivers.iter().cloned().collect());
+    if std::env::var_os("PORTHOST_BENCH_ISOLATED").is_some() {
+        PREFIX.set("isolated_").unwrap();
+        let worker = Some(env!("CARGO_BIN_EXE_porthost").into());
+        return run(Host::new(config.isolate(true).worker_exe(worker)), drivers.is_some(), false);
+    }
+    run(Host::new(config), drivers.is_some(), true);
+}
+
+/// Runs every operation on `host`: those of the test drivers if
+/// `test_drivers`, those of external programs if `external`.
+fn run(host: Host, test_drivers: bool, external: bool) {
     let p = host.spawn_process();
     let port = p.open_port_driver("echo_drv", &[]).unwrap();
     let pb = p.open_port_driver("echo_drv", &[Term::atom("binary")]).unwrap();
@@ -71,6 +94,47 @@ fn main() {
             p.port_close(q).unwrap();
         }
     });
+    if external {
+        external_programs(&p, &d28, &d64k);
+    }
+    let q = p.open_port_driver("queue_drv", &[]).unwrap();
+    let n28 = Term::string("28");
+    report("queue_enqueue_and_dequeue_28b", 200_000, |n| {
+        for _ in 0..n {
+            p.port_command(q, &d28).unwrap();
+            drop(p.port_control(q, 'D' as u32, &n28).unwrap());
+        }
+    });
+    // The rest needs the test drivers (bench/compare.sh builds them).
+    if !test_drivers {
+        return;
+    }
+    let control_then_receive = |port, op: char, arg: &str, n: u32| {
+        let arg = Term::string(arg);
+        for _ in 0..n {
+            drop(p.port_control(port, op as u32, &arg).unwrap());
+            drop(p.receive(WAIT).unwrap().unwrap());
+        }
+    };
+    let t = p.open_port_driver("timer_drv", &[]).unwrap();
+    report("timer_fire", 20_000, |n| control_then_receive(t, 's', "0", n));
+    let a = p.open_port_driver("async_drv", &[]).unwrap();
+    report("async_round_trip", 20_000, |n| control_then_receive(a, 'a', "1", n));
+    let s = p.open_port_driver("select_drv", &[]).unwrap();
+    let mut sock = common::select_client(&p, s);
+    report("select_wakeup_to_ready_input", 20_000, |n| {
+        use std::io::Write;
+        let mut echo = [0u8; 4];
+        for _ in 0..n {
+            sock.write_all(b"ping").unwrap();
+            drop(p.receive(WAIT).unwrap().unwrap());
+            common::read_polled(&mut sock, &mut echo);
+        }
+    });
+}
+
+/// The external-program operations (`cat`, `head -c`), in-process only.
+fn external_programs(p: &porthost::Process, d28: &Term, d64k: &Term) {
     let cat = p
         .open_port(
             &Term::Tuple(vec![Term::atom("spawn"), Term::string("cat")]),
@@ -79,13 +143,13 @@ fn main() {
         .unwrap();
     report("external_cat_round_trip_28b", 20_000, |n| {
         for _ in 0..n {
-            p.port_command(cat, &d28).unwrap();
+            p.port_command(cat, d28).unwrap();
             drop(p.receive(WAIT).unwrap().unwrap());
         }
     });
     report("external_cat_round_trip_64k", 2_000, |n| {
         for _ in 0..n {
-            p.port_command(cat, &d64k).unwrap();
+            p.port_command(cat, d64k).unwrap();
             drop(p.receive(WAIT).unwrap().unwrap());
         }
     });
@@ -105,43 +169,5 @@ fn main() {
         }
         assert_eq!(got, n as usize * 1_048_576);
         p.port_close(port).unwrap();
-    });
-    let q = p.open_port_driver("queue_drv", &[]).unwrap();
-    let n28 = Term::string("28");
-    report("queue_enqueue_and_dequeue_28b", 200_000, |n| {
-        for _ in 0..n {
-            p.port_command(q, &d28).unwrap();
-            drop(p.port_control(q, 'D' as u32, &n28).unwrap());
-        }
-    });
-    // The rest needs the test drivers (bench/compare.sh builds them).
-    if drivers.is_none() {
-        return;
-    }
-    let control_then_receive = |port, op: char, arg: &str, n: u32| {
-        let arg = Term::string(arg);
-        for _ in 0..n {
-            drop(p.port_control(port, op as u32, &arg).unwrap());
-            drop(p.receive(WAIT).unwrap().unwrap());
-        }
-    };
-    let t = p.open_port_driver("timer_drv", &[]).unwrap();
-    report("timer_fire", 20_000, |n| control_then_receive(t, 's', "0", n));
-    let a = p.open_port_driver("async_drv", &[]).unwrap();
-    report("async_round_trip", 20_000, |n| control_then_receive(a, 'a', "1", n));
-    let s = p.open_port_driver("select_drv", &[]).unwrap();
-    let tcp = p.port_control(s, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut sock = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    sock.set_nodelay(true).unwrap();
-    sock.set_nonblocking(true).unwrap();
-    report("select_wakeup_to_ready_input", 20_000, |n| {
-        use std::io::Write;
-        let mut echo = [0u8; 4];
-        for _ in 0..n {
-            sock.write_all(b"ping").unwrap();
-            drop(p.receive(WAIT).unwrap().unwrap());
-            common::read_polled(&mut sock, &mut echo);
-        }
     });
 }

@@ -52,12 +52,7 @@ fn async_round_trip(b: Bencher) {
 #[divan::bench]
 fn select_wakeup_to_ready_input(b: Bencher) {
     let (_h, p, port) = setup("select_drv");
-    let tcp = p.port_control(port, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    client.set_nodelay(true).unwrap();
-    // Read by polling (see `common::read_polled`).
-    client.set_nonblocking(true).unwrap();
+    let mut client = common::select_client(&p, port);
     let mut echo = [0u8; 4];
     b.bench_local(|| {
         client.write_all(b"ping").unwrap();

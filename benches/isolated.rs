@@ -120,15 +120,72 @@ fn async_round_trip(b: Bencher) {
 fn select_wakeup_to_ready_input(b: Bencher) {
     use std::io::Write;
     let (_h, p, port) = setup("select_drv", false);
-    let tcp = p.port_control(port, 'L' as u32, &Term::nil()).unwrap();
-    let tcp: u16 = String::from_utf8(tcp.iolist_to_bytes().unwrap()).unwrap().parse().unwrap();
-    let mut client = std::net::TcpStream::connect(("127.0.0.1", tcp)).unwrap();
-    client.set_nodelay(true).unwrap();
-    client.set_nonblocking(true).unwrap();
+    let mut client = common::select_client(&p, port);
     let mut echo = [0u8; 4];
     b.bench_local(|| {
         client.write_all(b"ping").unwrap();
         drop(divan::black_box(p.receive(WAIT).unwrap().unwrap()));
         common::read_polled(&mut client, &mut echo);
     });
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock the test drivers read for
+/// their `$t` (async) and `$T` (select) deadlines.
+fn monotonic_ns() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec, which `ts` is.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// Spins until `CLOCK_MONOTONIC` reaches `at` (nanoseconds).
+fn spin_until(at: i64) {
+    while monotonic_ns() < at {
+        std::hint::spin_loop();
+    }
+}
+
+/// How far ahead the driver is told to send: time enough for the request
+/// that sets it up, and for the worker's async or poll thread to wake.
+const LEAD_NS: i64 = 500_000;
+
+/// Output an async job sends between requests, from the driver's send to
+/// the owner's receive: the job spins in the worker's async thread until a
+/// deadline, then `ready_async` sends `{Port, {data, "sum 0 0"}}`; the
+/// clock starts at that deadline (the bench thread spins until it, untimed)
+/// and stops when `receive` returns. Issue 9's target: 5 µs.
+#[divan::bench(sample_count = 1000, sample_size = 1)]
+fn async_send_to_receive(b: Bencher) {
+    let (_h, p, port) = setup("async_drv", false);
+    b.with_inputs(|| {
+        let at = monotonic_ns() + LEAD_NS;
+        p.port_control(port, 't' as u32, &Term::string(&at.to_string())).unwrap();
+        spin_until(at);
+    })
+    .bench_local_values(|()| p.receive(WAIT).unwrap().unwrap());
+}
+
+/// A `driver_select` wake-up's output, from the driver's send to the
+/// owner's receive: the bench writes to the driver's connection, the
+/// worker's poll thread runs `ready_input`, which waits until a deadline
+/// before it sends `{Port, {data, "got 4"}}`; the clock starts at that
+/// deadline and stops when `receive` returns. Issue 9's target: 5 µs.
+#[divan::bench(sample_count = 1000, sample_size = 1)]
+fn select_send_to_receive(b: Bencher) {
+    use std::io::Write;
+    let (_h, p, port) = setup("select_drv", false);
+    let mut client = common::select_client(&p, port);
+    let mut echo = [0u8; 4];
+    let mut first = true;
+    b.with_inputs(|| {
+        if !std::mem::take(&mut first) {
+            // The previous round's echo.
+            common::read_polled(&mut client, &mut echo);
+        }
+        let at = monotonic_ns() + LEAD_NS;
+        p.port_control(port, 'T' as u32, &Term::string(&at.to_string())).unwrap();
+        client.write_all(b"ping").unwrap();
+        spin_until(at);
+    })
+    .bench_local_values(|()| p.receive(WAIT).unwrap().unwrap());
 }

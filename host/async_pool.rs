@@ -88,6 +88,10 @@ impl AsyncPool {
                 std::thread::Builder::new()
                     .name(format!("porthost-async-{n}"))
                     .spawn(move || {
+                        // No spinning for the next job here: a third spinning
+                        // thread on two CPUs kept the threads it waited for
+                        // off them (see `crate::spin`), while a sleeping
+                        // async thread, once woken, gets a CPU at once.
                         for job in rx {
                             match host.upgrade() {
                                 Some(h) => run_job(&h, job, None),

@@ -77,6 +77,7 @@ pub(crate) mod port;
 pub(crate) mod process;
 pub mod recon;
 pub mod script;
+pub(crate) mod spin;
 pub(crate) mod sys;
 pub(crate) mod term;
 pub mod testing;

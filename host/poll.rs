@@ -332,25 +332,37 @@ impl Poll {
 /// schedulers busy-wait before they sleep: on
 /// a virtual machine, waking a thread whose CPU has gone idle costs tens of
 /// microseconds, more than a request/reply exchange over a socket takes.
-const POLL_SPIN: Duration = Duration::from_micros(100);
+/// At most: less while spinning does not pay (`crate::spin`).
+static POLL_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(100));
 
 fn run(poller: Arc<Poller>, state: Arc<Mutex<State>>, host: Weak<HostInner>) {
     let mut events = Events::new();
     let mut ready: Vec<(RawFd, bool, bool)> = Vec::new();
-    let mut last_event = Instant::now() - POLL_SPIN;
+    // The busy-poll after the last event, while it lasts.
+    let mut spin: Option<crate::spin::Spin<'static>> = None;
     let busy_wait = host.upgrade().is_some_and(|h| h.busy_wait);
     loop {
         events.clear();
         let busy = !state.lock().always_ready.is_empty();
-        let spinning = busy_wait && last_event.elapsed() < POLL_SPIN;
+        if spin.as_mut().is_some_and(|s| !s.go_on(Instant::now())) {
+            spin = None;
+        }
+        let spinning = spin.is_some();
         let timeout = (busy || spinning).then_some(Duration::ZERO);
         if poller.wait(&mut events, timeout).is_err() {
             continue;
         }
         if !events.is_empty() {
-            last_event = Instant::now();
+            if let Some(s) = spin.take() {
+                s.paid();
+            }
+            if busy_wait {
+                spin = Some(crate::spin::Spin::new(&POLL_SPIN, Instant::now(), None));
+            }
         } else if spinning {
-            // Nothing yet: let a thread that shares this CPU run.
+            // Nothing yet: let a thread that shares this CPU run (beside
+            // CPU hogs this can cost a time slice; the spin then ends and
+            // its budget shrinks, see `crate::spin`).
             std::thread::yield_now();
         }
         ready.clear();

@@ -27,10 +27,15 @@ use crate::term::{Pid, PortId, Ref, Term};
 mod mailbox;
 pub(crate) use mailbox::Mailbox;
 
-/// How long a receiving process busy-waits before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
-/// How long of [`SPIN`] a waiting process spins without yielding its CPU.
-const SPIN_ALONE: Duration = Duration::from_micros(5);
+/// How long a receiving process busy-waits before it sleeps, at most (less
+/// while spinning does not pay: `crate::spin`).
+static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
+/// Without [`crate::HostConfig::busy_wait`].
+static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
+/// How long a waiting process spins before it also yields its CPU between
+/// looks (the floor of [`SPIN`]'s budget: a spin cut short by other busy
+/// programs never yields).
+const SPIN_ALONE: Duration = Duration::from_micros(crate::spin::FLOOR as u64);
 
 /// A signal in a process's [`Mailbox`].
 pub(crate) enum Signal {
@@ -86,6 +91,8 @@ pub(crate) struct ProcShared {
     /// Set after an exit signal is queued: the port BIFs check for death
     /// only then, instead of polling the mailbox on every call.
     pub(crate) exit_pending: AtomicBool,
+    /// What this process pumps while it waits in `receive` (see [`Feed`]).
+    feeds: Mutex<Vec<Weak<dyn Feed>>>,
 }
 
 impl ProcShared {
@@ -97,6 +104,59 @@ impl ProcShared {
         let _ = self.tx.send(sig);
         if exit {
             self.exit_pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Adds `feed` to what this process pumps while it waits (once; feeds
+    /// that are gone are dropped here).
+    pub(crate) fn add_feed(&self, feed: Weak<dyn Feed>) {
+        let mut feeds = self.feeds.lock();
+        if feeds.iter().any(|f| std::ptr::addr_eq(f.as_ptr(), feed.as_ptr())) {
+            return;
+        }
+        feeds.retain(|f| f.strong_count() > 0);
+        feeds.push(feed);
+    }
+}
+
+/// Where a waiting process can take in messages itself instead of waiting
+/// for another thread to deliver them: the ring of an isolated worker that
+/// has sent this process messages or may (`crate::isolate`). While a
+/// process spins in `receive` it pumps its feeds, so output that a worker's
+/// driver sends between requests reaches it without waking the parent's
+/// reader thread and then the process (two thread wake-ups, each tens of
+/// microseconds on a virtual machine). The reader thread still delivers
+/// whatever comes while no process spins.
+pub(crate) trait Feed: Send + Sync {
+    /// Delivers (to whichever processes it is for) what has arrived and no
+    /// other thread is delivering right now; true if it took anything in.
+    /// Cheap when nothing has arrived: a look at shared memory.
+    fn pump(&self) -> bool;
+
+    /// The process starts (`on`) or stops pumping this feed for a while:
+    /// meanwhile whoever fills it need not wake the thread that otherwise
+    /// delivers from it.
+    fn watch(&self, on: bool);
+}
+
+/// The feeds a process pumps while it spins in `receive`, watched (see
+/// [`Feed::watch`]) until the spin ends.
+struct Watching(Vec<Arc<dyn Feed>>);
+
+impl Watching {
+    fn new(p: &ProcShared) -> Watching {
+        let feeds: Vec<Arc<dyn Feed>> = p.feeds.lock().iter().filter_map(Weak::upgrade).collect();
+        for f in &feeds {
+            f.watch(true);
+        }
+        Watching(feeds)
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            f.watch(false);
         }
     }
 }
@@ -154,6 +214,7 @@ impl Process {
             port_watches: Mutex::new(Vec::new()),
             sink: std::sync::OnceLock::new(),
             exit_pending: AtomicBool::new(false),
+            feeds: Mutex::new(Vec::new()),
         });
         host.procs.write().insert(pid, shared.clone());
         Process { host, shared, rx, saved: RefCell::new(VecDeque::new()), dead: RefCell::new(None), last_port: RefCell::new(Weak::new()) }
@@ -434,9 +495,16 @@ impl Process {
                 }
                 scanned = saved.len();
             }
-            let sig = match self.spin_for_signal(timeout, &mut deadline) {
+            let mut spun_from = None;
+            let sig = match self.spin_for_signal(timeout, &mut deadline, &mut spun_from) {
                 Some(sig) => Some(sig),
-                None => self.rx.0.recv_until(deadline),
+                None => {
+                    let sig = self.rx.0.recv_until(deadline);
+                    if let (Some(_), Some(from), true) = (&sig, spun_from, self.host.busy_wait) {
+                        SPIN.slept(from.elapsed());
+                    }
+                    sig
+                }
             };
             match sig {
                 Some(sig) => self.handle(sig)?,
@@ -449,33 +517,46 @@ impl Process {
     /// an ERTS scheduler spins before it sleeps: a reply from a driver
     /// thread (poll, timer, async) usually comes within microseconds, and
     /// waking a sleeping thread costs more than that. Gives up after
-    /// [`SPIN`] or at `deadline`.
+    /// [`SPIN`] (less while spinning does not pay: `crate::spin`) or at
+    /// `deadline`. Meanwhile it pumps the process's feeds (see [`Feed`]).
     ///
     /// `deadline` is the end of `timeout`, set here from the clock the
     /// first time a wait gets this far (most replies come before that).
-    fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>) -> Option<Signal> {
-        let spin = if self.host.busy_wait { SPIN } else { Duration::ZERO };
-        let mut window = None;
+    /// `spun_from` is set to when the spin began, if it did.
+    fn spin_for_signal(&self, timeout: Option<Duration>, deadline: &mut Option<Instant>, spun_from: &mut Option<Instant>) -> Option<Signal> {
+        let budget = if self.host.busy_wait { &SPIN } else { &NO_SPIN };
+        let mut spin: Option<crate::spin::Spin<'_>> = None;
+        // Taken once the process has to wait at all.
+        let mut feeds: Option<Watching> = None;
         loop {
             for _ in 0..64 {
                 if let Some(sig) = self.rx.0.try_recv() {
+                    if let Some(s) = spin {
+                        s.paid();
+                    }
                     return Some(sig);
                 }
                 std::hint::spin_loop();
             }
+            let feeds = feeds.get_or_insert_with(|| Watching::new(&self.shared));
+            let took = feeds.0.iter().fold(false, |took, f| f.pump() | took);
             let now = Instant::now();
-            let (started, until) = *window.get_or_insert_with(|| {
+            let s = spin.get_or_insert_with(|| {
                 if let Some(t) = timeout {
                     deadline.get_or_insert(now + t);
                 }
-                (now, deadline.map_or(now + spin, |d| d.min(now + spin)))
+                *spun_from = Some(now);
+                crate::spin::Spin::new(budget, now, *deadline)
             });
-            if now >= until {
+            if !s.go_on(now) {
                 return None;
             }
             // After the first microseconds, let a thread that shares this
-            // CPU (the sender, on a busy machine) run.
-            if now - started > SPIN_ALONE {
+            // CPU (the sender) run; not when a feed just gave something,
+            // which the next look finds. Beside CPU hogs a yield can hand
+            // the CPU to a hog for a whole time slice: the spin then ends at
+            // the next look and the budget shrinks (see `crate::spin`).
+            if !took && spun_from.is_some_and(|from| now - from > SPIN_ALONE) {
                 std::thread::yield_now();
             }
         }

@@ -77,12 +77,17 @@
 //! `link` lock from before it writes its request until it has read its
 //! reply, reading (and delivering) what comes before the reply itself, so a
 //! round trip wakes no other thread; requests to one worker go one at a
-//! time, as the worker runs them anyway. Between requests a reader thread
-//! takes the lock to deliver what the worker's drivers send from timers,
-//! async jobs and the poll thread; the worker wakes it only for what it
-//! writes outside a request (see `ring`'s `Sleeper`). Both spin briefly
-//! before they sleep. Exits that need a port lock are applied on a thread
-//! of their own.
+//! time, as the worker runs them anyway. Between requests, what the
+//! worker's drivers send from timers, async jobs and the poll thread is
+//! taken in by a parent process that waits in `receive` for it, if one
+//! does: each worker is a `Feed` of the processes it has stand-ins for,
+//! which pump it while they spin (`try_lock` of the link), and while one
+//! watches the ring the worker wakes no other thread. Otherwise a reader
+//! thread takes the lock and delivers; the worker wakes it only for what it
+//! writes outside a request (see `ring`'s `Sleeper`) and while no process
+//! watches. Callers spin briefly before they sleep (`crate::spin`); the
+//! reader thread does not. Exits that need a port lock are applied on a
+//! thread of their own.
 //!
 //! The socket pair the worker is started with carries the memfd
 //! (`SCM_RIGHTS`) and then nothing: its end is how each side learns that
@@ -133,8 +138,13 @@ fn atom(s: &str) -> Term {
 }
 
 /// How long the caller of a request spins for its reply before it sleeps
-/// (as a receiving process does, see `crate::process`).
-const SPIN: Duration = Duration::from_micros(50);
+/// (as a receiving process does, see `crate::process`), at most: less while
+/// spinning does not pay (`crate::spin`).
+static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
+
+/// The reader thread does not spin: a process that waits in `receive`
+/// takes in what comes soon (see [`crate::process::Feed`]).
+static NO_SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::ZERO);
 
 /// What a reply gives a waiting request, or the reason the worker is gone.
 type Answer = Result<Reply, Term>;
@@ -428,6 +438,10 @@ impl Worker {
         if !self.pids.lock().insert(pid) {
             return;
         }
+        // What the worker sends it, it may take in itself while it waits.
+        if let (Some(me), Some(proc_)) = (self.me.get(), host.procs.read().get(&pid)) {
+            proc_.add_feed(me.clone());
+        }
         // Checked after it is in `pids`: a process that exits from now on
         // finds it there (see `HostInner::process_exited`).
         if !host.procs.read().contains_key(&pid) {
@@ -622,7 +636,7 @@ impl Worker {
                     }
                 }
             }
-            link.rx.ring().wait_readable(Sleeper::Active, SPIN, deadline, &|| self.gone_yet());
+            link.rx.ring().wait_readable(Sleeper::Active, &SPIN, deadline, &|| self.gone_yet());
         }
     }
 
@@ -822,6 +836,28 @@ impl Worker {
     }
 }
 
+impl crate::process::Feed for Worker {
+    /// Delivers what the worker's drivers sent between requests, on the
+    /// thread of a process that waits in `receive` (see
+    /// [`crate::process::Feed`]), unless a caller or the reader thread is
+    /// reading the ring right now. As the reader thread does, it stops
+    /// while [`MAX_PENDING`] messages wait unreceived.
+    fn pump(&self) -> bool {
+        if !self.rings.to_parent.readable() || self.pending.full() || self.gone_yet() {
+            return false;
+        }
+        let Some(mut link) = self.link.try_lock() else { return false };
+        if let Err(e) = self.take_in_bounded(&mut link.rx, None, true) {
+            self.broken(&mut link, e);
+        }
+        true
+    }
+
+    fn watch(&self, on: bool) {
+        self.rings.to_parent.watch(on);
+    }
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         // The reader thread stops; closing our end ends the worker; reap it.
@@ -868,7 +904,7 @@ fn read_events(worker: Weak<Worker>, ring: Arc<Ring>, eof: Arc<AtomicBool>) {
             pending.wait(Duration::from_millis(100));
             continue;
         }
-        ring.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| eof.load(Ordering::SeqCst));
+        ring.wait_readable(Sleeper::Standby, &NO_SPIN, None, &|| eof.load(Ordering::SeqCst));
     }
 }
 

@@ -51,7 +51,9 @@
 //! `Active`; its reader thread, which delivers what workers send between
 //! requests, sleeps on `Standby`. The worker wakes `Active` for what it
 //! writes while a request runs and `Standby` otherwise, so a reply never
-//! wakes the reader thread.
+//! wakes the reader thread. Nor does a frame written while a parent
+//! process that waits in `receive` watches the ring ([`Ring::watch`]): that
+//! process takes it in itself.
 //!
 //! # Trust
 //! The other process may be a crashing driver that scribbles over the
@@ -69,6 +71,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::shm::{current_cpu, futex_wait, futex_wake, Shm};
+use crate::spin::{Budget, Spin};
 
 /// The largest frame accepted, in bytes (a 64 MiB command is the practical
 /// limit).
@@ -113,6 +116,10 @@ struct Header {
     writable: Line<AtomicU32>,
     /// The CPU the producer last sent from ([`current_cpu`]).
     producer_cpu: Line<AtomicU32>,
+    /// How many threads of the consumer's process look at the ring for
+    /// [`Sleeper::Standby`]'s frames while they wait for something else
+    /// ([`Ring::watch`]): while any does, a frame for `Standby` wakes no one.
+    watchers: Line<AtomicU32>,
 }
 
 #[repr(C)]
@@ -122,6 +129,9 @@ struct Meta {
 }
 
 const _: () = assert!(std::mem::size_of::<Meta>() <= 64 && 64 + 2 * std::mem::size_of::<Header>() <= DATA);
+// tests/drivers/hostile_drv.c writes into the ring to the parent at this
+// offset, behind the worker's back.
+const _: () = assert!(std::mem::size_of::<Header>() == 384);
 
 /// Which of a consumer's two sleepers a frame wakes (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,25 +336,26 @@ impl Ring {
 
     /// Waits until the ring is [readable](Ring::readable), `stop()` is
     /// true, or `until` passes, whichever comes first (and at most a second:
-    /// callers loop): spins for `spin` (yielding the CPU between looks after
-    /// [`YIELD_AFTER`]), then sleeps as `who`. May return early. `stop`
-    /// must read state that whoever changes it follows with [`Ring::wake`]
-    /// or [`Ring::interrupt`].
-    pub(crate) fn wait_readable(&self, who: Sleeper, spin: Duration, until: Option<Instant>, stop: &dyn Fn() -> bool) {
+    /// callers loop): spins for what `spin` allows (yielding the CPU between
+    /// looks after [`YIELD_AFTER`]; see [`crate::spin`]), then sleeps as
+    /// `who`. May return early. `stop` must read state that whoever changes
+    /// it follows with [`Ring::wake`] or [`Ring::interrupt`].
+    pub(crate) fn wait_readable(&self, who: Sleeper, spin: &Budget, until: Option<Instant>, stop: &dyn Fn() -> bool) {
         if self.readable() || stop() {
             return;
         }
-        let start = Instant::now();
-        let spin_until = until.map_or(start + spin, |u| u.min(start + spin));
+        let (start, budget) = (Instant::now(), spin);
+        let mut spin = Spin::new(budget, start, until);
         loop {
             for _ in 0..32 {
                 if self.readable() || stop() {
+                    spin.paid();
                     return;
                 }
                 std::hint::spin_loop();
             }
             let now = Instant::now();
-            if now >= spin_until {
+            if !spin.go_on(now) {
                 break;
             }
             if now - start >= YIELD_AFTER && self.hdr().producer_cpu.0.load(Relaxed) == current_cpu() {
@@ -362,12 +373,42 @@ impl Ring {
             futex_wait(word, 1, Some(left));
         }
         word.store(0, Relaxed);
+        if self.readable() {
+            budget.slept(start.elapsed());
+        }
     }
 
     /// Ends the wait of the consumer thread `who`, if it sleeps (after its
     /// `stop` condition changed, or a frame was published).
     pub(crate) fn wake(&self, who: Sleeper) {
         wake_word(&self.hdr().sleep.0[who as usize]);
+    }
+
+    /// Counts the calling thread among the ring's watchers (`on`), or no
+    /// longer (`!on`): a thread that, while it waits for something else,
+    /// looks at the ring and takes in [`Sleeper::Standby`]'s frames itself
+    /// (a parent process waiting in `receive`, see `crate::process::Feed`).
+    /// While the ring has watchers the producer does not wake `Standby` for
+    /// a frame; the last watcher to leave wakes it if a frame is there. A
+    /// watcher stores the count and then reads `head`, the producer stores
+    /// `head` and then reads the count (Dekker, as for the sleep words), so
+    /// no frame is left with no one to take it in.
+    pub(crate) fn watch(&self, on: bool) {
+        let w = &self.hdr().watchers.0;
+        if on {
+            w.fetch_add(1, SeqCst);
+        } else if w.fetch_sub(1, SeqCst) == 1 && self.readable() {
+            self.wake(Sleeper::Standby);
+        }
+    }
+
+    /// Wakes `who` for a frame just published, unless `who` is
+    /// [`Sleeper::Standby`] and a watcher will take the frame in.
+    fn wake_for_frame(&self, who: Sleeper) {
+        if who == Sleeper::Standby && self.hdr().watchers.0.load(SeqCst) != 0 {
+            return;
+        }
+        self.wake(who);
     }
 
     /// Ends every wait on this ring, of both sides (the other process died,
@@ -527,7 +568,7 @@ impl Producer {
                 seen.store(cpu, Relaxed);
             }
             self.ring.hdr().head.0.store(self.head, SeqCst);
-            self.ring.wake(who);
+            self.ring.wake_for_frame(who);
         }
     }
 
@@ -722,7 +763,7 @@ mod tests {
                 return f.to_vec();
             }
             let ring = c.ring().clone();
-            ring.wait_readable(Sleeper::Active, Duration::from_micros(10), None, &|| false);
+            ring.wait_readable(Sleeper::Active, &Budget::new(Duration::from_micros(10)), None, &|| false);
         }
     }
 
@@ -860,9 +901,9 @@ mod tests {
                     }
                     let ring = c.ring().clone();
                     // No spin half the time: straight to the futex.
-                    let spin = if xorshift(&mut x) % 2 == 0 { Duration::ZERO } else { Duration::from_micros(5) };
+                    let spin = Budget::new(if xorshift(&mut x) % 2 == 0 { Duration::ZERO } else { Duration::from_micros(5) });
                     let start = Instant::now();
-                    ring.wait_readable(who, spin, Some(start + Duration::from_secs(10)), &|| false);
+                    ring.wait_readable(who, &spin, Some(start + Duration::from_secs(10)), &|| false);
                     assert!(start.elapsed() < Duration::from_secs(10), "seed {seed}: frame {i}: a lost wake");
                 };
                 assert_eq!(got, frame(i, n), "seed {seed}: frame {i} of {n} bytes");
@@ -886,7 +927,7 @@ mod tests {
         let t = std::thread::spawn(move || {
             let start = Instant::now();
             while !s.load(SeqCst) {
-                r.wait_readable(Sleeper::Standby, Duration::ZERO, None, &|| s.load(SeqCst));
+                r.wait_readable(Sleeper::Standby, &Budget::new(Duration::ZERO), None, &|| s.load(SeqCst));
             }
             start.elapsed()
         });
@@ -894,6 +935,34 @@ mod tests {
         stop.store(true, SeqCst);
         ring.interrupt();
         assert!(t.join().unwrap() < Duration::from_millis(500));
+    }
+
+    /// While a watcher looks at the ring, a frame for `Standby` wakes no
+    /// one (the watcher takes it in); the last watcher to leave wakes the
+    /// sleeping `Standby` if a frame is there, so none is stranded.
+    #[test]
+    fn a_watched_ring_wakes_no_standby_and_the_last_watcher_hands_over() {
+        let (mut p, mut c) = pair(256);
+        let ring = c.ring().clone();
+        let word = &ring.hdr().sleep.0[Sleeper::Standby as usize];
+        ring.watch(true);
+        // A sleeping Standby, as the reader thread is.
+        word.store(1, SeqCst);
+        p.send(b"one", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 1, "a watched ring's frame woke Standby");
+        assert_eq!(c.try_recv().unwrap().unwrap(), b"one");
+        assert!(c.try_recv().unwrap().is_none());
+        ring.watch(true);
+        ring.watch(false);
+        p.send(b"two", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 1, "one watcher is left");
+        ring.watch(false);
+        assert_eq!(word.load(SeqCst), 0, "the last watcher left a frame and did not wake Standby");
+        assert_eq!(c.try_recv().unwrap().unwrap(), b"two");
+        // Unwatched: the producer wakes Standby itself.
+        word.store(1, SeqCst);
+        p.send(b"three", Sleeper::Standby, &mut never()).unwrap();
+        assert_eq!(word.load(SeqCst), 0);
     }
 
     #[test]

@@ -50,8 +50,9 @@ fn tuple(v: Vec<Term>) -> Term {
     Term::Tuple(v)
 }
 
-/// How long the main thread spins for the next request before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long the main thread spins for the next request before it sleeps,
+/// at most (less while spinning does not pay: `crate::spin`).
+static SPIN: crate::spin::Budget = crate::spin::Budget::new(Duration::from_micros(50));
 
 /// Runs a worker on the inherited socket `fd` (see [`run`]).
 ///
@@ -208,7 +209,7 @@ pub fn run(stream: UnixStream, driver_paths: Vec<PathBuf>) -> io::Result<()> {
             return Ok(());
         }
         let ring = requests.ring();
-        ring.wait_readable(Sleeper::Active, SPIN, None, &|| gone.load(Ordering::SeqCst) || mailbox.nudge.set.load(Ordering::SeqCst));
+        ring.wait_readable(Sleeper::Active, &SPIN, None, &|| gone.load(Ordering::SeqCst) || mailbox.nudge.set.load(Ordering::SeqCst));
         if !ring.readable() && !mailbox.nudge.set.load(Ordering::SeqCst) {
             // A second with nothing to do: look at the whole mailbox, in case
             // a port BIF moved a message out of the channel unseen.

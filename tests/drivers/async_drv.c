@@ -30,6 +30,10 @@
  *              (stop writes to a pipe the job reads), then sleeps 50 ms; its
  *              data comes back through async_free ("async_free(N:wait)").
  *              Replies "ok"
+ *   $t "NS" -> driver_async (no key) of a job that spins in the async thread
+ *              until CLOCK_MONOTONIC reaches NS nanoseconds; ready_async
+ *              then sends "sum 0 0" (a benchmark starts its clock at NS:
+ *              benches/isolated.rs); replies driver_async's return value
  *   $K      -> the event log (then cleared)
  *   other   -> -1 (badarg)
  */
@@ -46,12 +50,13 @@ typedef struct {
     int wake_w; /* write end of the pipe a $w job waits on, or -1 */
 } Asy;
 
-enum kind { SUM, ORDERED, WAIT };
+enum kind { SUM, ORDERED, WAIT, UNTIL };
 
 typedef struct {
     enum kind kind;
     int port_id;
     long n;       /* SUM: the argument; ORDERED: the job number */
+    long long until; /* UNTIL: CLOCK_MONOTONIC ns */
     long total;   /* ORDERED: the batch size */
     long result;
     int wake_r;   /* WAIT: the pipe's read end */
@@ -148,6 +153,14 @@ static void job_invoke(void *p)
             c = 0;
         sleep_ms(50);
         break;
+    case UNTIL: {
+        struct timespec ts;
+        do
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+        while (ts.tv_sec * 1000000000LL + ts.tv_nsec < j->until);
+        j->result = 0;
+        break;
+    }
     }
 }
 
@@ -155,7 +168,7 @@ static void job_free(void *p)
 {
     Job *j = (Job *)p;
     log_id("async_free", j->port_id,
-           j->kind == SUM ? "sum" : j->kind == ORDERED ? "job" : "wait");
+           j->kind == SUM || j->kind == UNTIL ? "sum" : j->kind == ORDERED ? "job" : "wait");
     if (j->kind == WAIT)
         close(j->wake_r);
     driver_free(j);
@@ -168,6 +181,7 @@ static void async_ready_async(ErlDrvData data, ErlDrvThreadData td)
     char text[64];
     switch (j->kind) {
     case SUM:
+    case UNTIL:
         snprintf(text, sizeof text, "sum %ld %ld", j->n, j->result);
         break;
     case ORDERED:
@@ -231,6 +245,18 @@ static ErlDrvSSizeT async_control(ErlDrvData data, unsigned int command,
     switch (command) {
     case 'a':
         j = new_job(a, SUM, parse_num(buf, len));
+        snprintf(text, sizeof text, "%ld",
+                 driver_async(a->port, NULL, job_invoke, j, job_free));
+        return reply_text(text, rbuf, rlen);
+    case 't':
+        j = new_job(a, UNTIL, 0);
+        {
+            char ns[32];
+            ErlDrvSizeT l = len < sizeof ns ? len : sizeof ns - 1;
+            memcpy(ns, buf, l);
+            ns[l] = '\0';
+            j->until = strtoll(ns, NULL, 10);
+        }
         snprintf(text, sizeof text, "%ld",
                  driver_async(a->port, NULL, job_invoke, j, job_free));
         return reply_text(text, rbuf, rlen);

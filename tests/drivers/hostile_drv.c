@@ -221,9 +221,9 @@ static unsigned char *ring_base(void)
     return (unsigned char *)lo;
 }
 
-/* Layout (host/isolate/ring.rs): magic and cap at 0; a 320-byte header per
+/* Layout (host/isolate/ring.rs): magic and cap at 0; a 384-byte header per
  * ring from 64, the ring to the parent second; data areas from 4096. */
-#define HDR_TO_PARENT (64 + 320)
+#define HDR_TO_PARENT (64 + 384)
 
 static void wake_parent(unsigned char *base)
 {

@@ -79,6 +79,9 @@
  *          sometimes calls this stop_select later, not inside driver_select
  *   $t  -> driver_set_timer(port, 10) (this driver has no timeout
  *          callback); replies its result
+ *   $T "NS" -> the next "got N" of conn waits in ready_input until
+ *          CLOCK_MONOTONIC reaches NS nanoseconds before it is sent (a
+ *          benchmark starts its clock then: benches/isolated.rs); replies "ok"
  *   $K  -> the event log (then cleared)
  *   $n  -> the number of descriptors this port has in use, as text
  *   other -> -1 (badarg)
@@ -91,6 +94,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "erl_driver.h"
 
@@ -104,6 +108,7 @@ typedef struct {
     int listen_fd;
     int level_count;
     int kept_w;
+    long long hold_until; /* $T: CLOCK_MONOTONIC ns, or 0 */
     int used[MAX_USED]; /* descriptors selected with ERL_DRV_USE, -1 free */
 } Sel;
 
@@ -240,6 +245,7 @@ static ErlDrvData select_start(ErlDrvPort port, char *command)
     s->listen_fd = -1;
     s->level_count = 0;
     s->kept_w = -1;
+    s->hold_until = 0;
     for (i = 0; i < MAX_USED; i++)
         s->used[i] = -1;
     log_id("start", s->id);
@@ -341,6 +347,13 @@ static void on_conn(Sel *s, int fd)
         return;
     }
     snprintf(text, sizeof text, "got %ld", (long)n);
+    if (s->hold_until) {
+        struct timespec ts;
+        do
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+        while (ts.tv_sec * 1000000000LL + ts.tv_nsec < s->hold_until);
+        s->hold_until = 0;
+    }
     send_text(s->port, text);
     if (write(fd, buf, (size_t)n) != n)
         send_text(s->port, "short write");
@@ -483,6 +496,16 @@ static ErlDrvSSizeT reply_text(const char *text, char **rbuf, ErlDrvSizeT rlen)
     return (ErlDrvSSizeT)len;
 }
 
+static long long parse_ns(const char *buf, ErlDrvSizeT len)
+{
+    char text[32];
+    if (len >= sizeof text)
+        len = sizeof text - 1;
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    return strtoll(text, NULL, 10);
+}
+
 static ErlDrvSSizeT reply_num(long n, char **rbuf, ErlDrvSizeT rlen)
 {
     char text[32];
@@ -582,6 +605,9 @@ static ErlDrvSSizeT select_control(ErlDrvData data, unsigned int command,
         return reply_num(i, rbuf, rlen);
     case 't':
         return reply_num(driver_set_timer(s->port, 10), rbuf, rlen);
+    case 'T':
+        s->hold_until = parse_ns(buf, len);
+        return reply_text("ok", rbuf, rlen);
     case 'K':
         if (event_len > rlen) {
             char *big = driver_alloc(event_len);
