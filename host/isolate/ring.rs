@@ -917,10 +917,17 @@ mod tests {
     fn a_sleeping_consumer_is_woken_by_a_frame_and_by_interrupt() {
         let (mut p, mut c) = pair(256);
         let ring = c.ring().clone();
-        let t = std::thread::spawn(move || recv_blocking(&mut c));
+        let t = std::thread::spawn(move || {
+            let f = recv_blocking(&mut c);
+            // Publishes the tail: the ring is not readable any more, so the
+            // wait below sleeps (rather than spins) until the interrupt.
+            assert!(c.try_recv().unwrap().is_none());
+            f
+        });
         std::thread::sleep(Duration::from_millis(20));
         p.send(b"late", Sleeper::Active, &mut never()).unwrap();
         assert_eq!(t.join().unwrap(), b"late");
+        assert!(!ring.readable());
 
         let stop = Arc::new(AtomicBool::new(false));
         let (s, r) = (stop.clone(), ring.clone());
