@@ -312,6 +312,11 @@ impl Guardian {
         }
         // SAFETY: two fresh descriptors that nothing else owns.
         let (read_end, tell_fd) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // Our end never blocks: a guardian that stopped reading (stopped,
+        // say) must not stall the children thread; a line that does not
+        // fit is lost, and its group goes unguarded.
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe { libc::fcntl(tell_fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
         // Its output goes nowhere: whoever reads porthost's must not wait
         // for the guardian too.
         let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").ok()?;
