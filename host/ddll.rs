@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-
 use crate::error::DdllError;
 use crate::ffi::ErlDrvEntry;
 use crate::term::{Pid, Ref, Term};
@@ -335,7 +334,7 @@ pub(crate) enum MonitorWhen {
 }
 
 /// `{Type, Ref, driver, Name, Tag}`: an `erl_ddll:monitor/2` message.
-pub(crate) fn monitor_message(kind: &str, reference: Ref, name: Term, tag: &str) -> Term {
+fn monitor_message(kind: &str, reference: Ref, name: Term, tag: &str) -> Term {
     Term::Tuple(vec![Term::atom(kind), Term::Ref(reference), Term::atom("driver"), name, Term::atom(tag)])
 }
 

@@ -110,11 +110,14 @@ pub(crate) fn longest(clocks: &Clocks) -> Option<Duration> {
     Some(Duration::from_millis(now.saturating_sub(started)))
 }
 
+/// The time part of the fatal word (the signal is in the top 16 bits).
+const FATAL_TIME: u64 = (1 << 48) - 1;
+
 /// Worker side, from the crash handler: a fatal signal `sig` came (see
 /// [`Clocks::fatal`]). Async-signal-safe: an atomic load and a store.
 pub(crate) fn fatal_signal(sig: i32) {
     if let Some(c) = CLOCKS.get() {
-        c.fatal().store(((sig as u64 & 0xffff) << 48) | (now_ms() & ((1 << 48) - 1)), Relaxed);
+        c.fatal().store(((sig as u64 & 0xffff) << 48) | (now_ms() & FATAL_TIME), Relaxed);
     }
 }
 
@@ -130,8 +133,7 @@ pub(crate) fn fatal(clocks: &Clocks) -> Option<(i32, Duration)> {
     if v == 0 {
         return None;
     }
-    let at = v & ((1 << 48) - 1);
-    let since = (now_ms() & ((1 << 48) - 1)).saturating_sub(at);
+    let since = (now_ms() & FATAL_TIME).saturating_sub(v & FATAL_TIME);
     Some(((v >> 48) as i32, Duration::from_millis(since)))
 }
 
