@@ -136,25 +136,68 @@ pub unsafe fn bytes_of<'a>(bin: *mut ErlDrvBinary) -> &'a mut [u8] {
 /// (`ERL_ONHEAP_BIN_LIMIT`).
 pub(crate) const ONHEAP_BIN_LIMIT: usize = 64;
 
-/// A reference-counted binary term: a byte range of a driver binary.
+/// The most bytes a [`Bin`] holds inline, without a driver binary.
+pub(crate) const INLINE_LIMIT: usize = 30;
+
+/// A binary term: a byte range of a reference-counted driver binary, or,
+/// when small, the bytes themselves.
 ///
-/// Cloning shares the bytes (one more reference); `sub` makes a
-/// sub-binary without copying, as ERTS's sub-binaries do.
+/// Cloning a shared binary shares the bytes (one more reference); `sub`
+/// makes a sub-binary without copying, as ERTS's sub-binaries do.
 ///
-/// Every `Bin` is reference-counted in porthost, but each remembers whether
-/// ERTS would have made it a *heap* binary (small, copied wherever it goes)
-/// or a *refc* binary, because that decides how `port_command` splits an
-/// iolist into an `ErlIOVec` (see `crate::port`): [`Bin::from_slice`] and
-/// [`Bin::sub`] follow ERTS's size rule (heap up to
-/// `ONHEAP_BIN_LIMIT` (64) bytes), `from_slice_refc` is for binaries
-/// ERTS always keeps off-heap (those built with bit syntax by the
-/// evaluator), and driver binaries are refc.
+/// A binary of at most 30 bytes made by [`Bin::from_slice`] is held
+/// *inline*, in the `Bin` itself (32 bytes, like the shared form): making,
+/// cloning and dropping it takes no allocation and no atomic operation, as
+/// ERTS keeps small binaries on the process heap (its heap binaries, up to
+/// `ERL_ONHEAP_BIN_LIMIT`, 64 bytes). Larger ones are shared driver
+/// binaries.
+///
+/// Every `Bin` remembers whether ERTS would have made it a *heap* binary
+/// (small, copied wherever it goes) or a *refc* binary, because that
+/// decides how `port_command` splits an iolist into an `ErlIOVec` (see
+/// `crate::port`): [`Bin::from_slice`] and [`Bin::sub`] follow ERTS's size
+/// rule (heap up to `ONHEAP_BIN_LIMIT` (64) bytes), `from_slice_refc` is
+/// for binaries ERTS always keeps off-heap (those built with bit syntax by
+/// the evaluator), and driver binaries are refc.
 pub struct Bin {
+    repr: Repr,
+}
+
+/// A `Bin`'s two forms; `kind`, the last byte of both, says which.
+#[repr(C)]
+union Repr {
+    shared: Shared,
+    inline: Inline,
+}
+
+/// A range of a driver binary on which the `Bin` owns one reference.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Shared {
     raw: NonNull<ErlDrvBinary>,
     off: usize,
     len: usize,
-    heap: bool,
+    _pad: [u8; 7],
+    kind: u8,
 }
+
+/// The bytes themselves.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Inline {
+    bytes: [u8; INLINE_LIMIT],
+    len: u8,
+    kind: u8,
+}
+
+/// `kind`: a shared refc binary, a shared binary ERTS would keep on the
+/// heap, an inline binary (heap, for ERTS).
+const REFC: u8 = 0;
+const SHARED_HEAP: u8 = 1;
+const INLINE: u8 = 2;
+
+const _: () = assert!(std::mem::size_of::<Shared>() == 32 && std::mem::size_of::<Inline>() == 32);
+const _: () = assert!(std::mem::offset_of!(Shared, kind) == std::mem::offset_of!(Inline, kind));
 
 // SAFETY: the reference count is atomic and a Bin only reads its bytes.
 unsafe impl Send for Bin {}
@@ -162,27 +205,70 @@ unsafe impl Send for Bin {}
 unsafe impl Sync for Bin {}
 
 impl Bin {
-    /// A new binary holding a copy of `bytes`.
+    fn shared(raw: NonNull<ErlDrvBinary>, off: usize, len: usize, heap: bool) -> Bin {
+        let kind = if heap { SHARED_HEAP } else { REFC };
+        Bin { repr: Repr { shared: Shared { raw, off, len, _pad: [0; 7], kind } } }
+    }
+
+    fn kind(&self) -> u8 {
+        // SAFETY: both forms keep an initialised `kind` at the same offset.
+        unsafe { self.repr.inline.kind }
+    }
+
+    /// The shared form, or `None` for an inline binary.
+    fn as_shared(&self) -> Option<&Shared> {
+        // SAFETY: `kind` says which form is live.
+        (self.kind() != INLINE).then(|| unsafe { &self.repr.shared })
+    }
+
+    /// A new binary holding a copy of `bytes` (inline when small).
     pub fn from_slice(bytes: &[u8]) -> Bin {
+        if bytes.len() <= INLINE_LIMIT {
+            let mut inline = Inline { bytes: [0; INLINE_LIMIT], len: bytes.len() as u8, kind: INLINE };
+            inline.bytes[..bytes.len()].copy_from_slice(bytes);
+            return Bin { repr: Repr { inline } };
+        }
+        Bin::allocated_copy(bytes)
+    }
+
+    /// A new binary holding a copy of `bytes` in a driver binary of its own,
+    /// whatever its size: for the places that hand a driver the binary
+    /// itself ([`Bin::raw`]: an `ErlIOVec`'s `binv`, the driver queue).
+    pub(crate) fn allocated_copy(bytes: &[u8]) -> Bin {
         let raw = alloc_raw(bytes.len());
         let raw = NonNull::new(raw).expect("out of memory allocating a binary");
         // SAFETY: fresh allocation of bytes.len() bytes.
         unsafe { bytes_of(raw.as_ptr()).copy_from_slice(bytes) };
-        Bin { raw, off: 0, len: bytes.len(), heap: bytes.len() <= ONHEAP_BIN_LIMIT }
+        Bin::shared(raw, 0, bytes.len(), bytes.len() <= ONHEAP_BIN_LIMIT)
+    }
+
+    /// This binary as one with a driver binary of its own: itself if it has
+    /// one, else an [`Bin::allocated_copy`] of its bytes.
+    pub(crate) fn allocated(self) -> Bin {
+        if self.kind() == INLINE {
+            Bin::allocated_copy(self.as_slice())
+        } else {
+            self
+        }
     }
 
     /// A new binary holding a copy of `bytes` that ERTS would keep off-heap
     /// whatever its size (a non-empty binary built with bit syntax).
     pub(crate) fn from_slice_refc(bytes: &[u8]) -> Bin {
-        let mut b = Bin::from_slice(bytes);
-        b.heap = bytes.is_empty();
+        if bytes.is_empty() {
+            return Bin::from_slice(bytes);
+        }
+        let mut b = Bin::allocated_copy(bytes);
+        // `allocated_copy` makes the shared form (writing a union field is
+        // safe; its `kind` is what changes).
+        b.repr.shared.kind = REFC;
         b
     }
 
     /// True if ERTS would hold this binary on the process heap (see the type
     /// docs).
     pub(crate) fn is_heap(&self) -> bool {
-        self.heap
+        self.kind() != REFC
     }
 
     /// Takes over one reference to a driver binary and views
@@ -193,7 +279,7 @@ impl Bin {
     /// owns one reference, which passes to the returned `Bin`; the range must
     /// lie within its `orig_size`.
     pub(crate) unsafe fn from_raw(raw: *mut ErlDrvBinary, off: usize, len: usize) -> Bin {
-        Bin { raw: NonNull::new(raw).expect("null ErlDrvBinary"), off, len, heap: false }
+        Bin::shared(NonNull::new(raw).expect("null ErlDrvBinary"), off, len, false)
     }
 
     /// Takes one *more* reference to a driver binary (the caller keeps its
@@ -212,40 +298,54 @@ impl Bin {
     }
 
     /// The driver binary this term refers to (no new reference is taken).
+    /// Only a binary made by [`Bin::allocated_copy`], [`Bin::from_slice_refc`]
+    /// or from a driver binary has one; an inline binary panics (a bug).
     pub(crate) fn raw(&self) -> *mut ErlDrvBinary {
-        self.raw.as_ptr()
+        self.as_shared().expect("an inline binary has no driver binary").raw.as_ptr()
     }
 
-    /// The offset of this binary's bytes inside [`Bin::raw`]'s bytes.
+    /// The offset of this binary's bytes inside [`Bin::raw`]'s bytes (0 for
+    /// an inline binary).
     pub(crate) fn offset(&self) -> usize {
-        self.off
+        self.as_shared().map_or(0, |s| s.off)
     }
 
     /// The whole binary this one is a part of (the same binary if it is not
     /// a sub-binary).
     pub fn whole(&self) -> Bin {
+        let Some(s) = self.as_shared() else { return self.clone() };
         let mut b = self.clone();
-        b.off = 0;
         // SAFETY: we hold a reference, so the allocation is live.
-        b.len = unsafe { (*self.raw.as_ptr()).orig_size } as usize;
+        let size = unsafe { (*s.raw.as_ptr()).orig_size } as usize;
+        // `b` is a clone of a shared binary: the shared form.
+        b.repr.shared.off = 0;
+        b.repr.shared.len = size;
         b
     }
 
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: we hold a reference, so the allocation is live; the range
-        // was checked at construction.
-        unsafe { &bytes_of(self.raw.as_ptr())[self.off..self.off + self.len] }
+        match self.as_shared() {
+            // SAFETY: we hold a reference, so the allocation is live; the
+            // range was checked at construction.
+            Some(s) => unsafe { &bytes_of(s.raw.as_ptr())[s.off..s.off + s.len] },
+            // SAFETY: `kind` is INLINE: the inline form is live.
+            None => unsafe { &self.repr.inline.bytes[..self.repr.inline.len as usize] },
+        }
     }
 
     /// The byte size.
     pub fn len(&self) -> usize {
-        self.len
+        match self.as_shared() {
+            Some(s) => s.len,
+            // SAFETY: the inline form is live.
+            None => unsafe { self.repr.inline.len as usize },
+        }
     }
 
     /// True when the binary has no bytes.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// The sub-binary `start..start + len` (relative to this one), sharing
@@ -253,26 +353,33 @@ impl Bin {
     /// counts as a heap binary (ERTS copies it), a larger one as a
     /// sub-binary of a refc binary. Panics if the range is out of bounds.
     pub fn sub(&self, start: usize, len: usize) -> Bin {
-        assert!(start + len <= self.len, "sub-binary out of range");
-        let mut b = self.clone();
-        b.off += start;
-        b.len = len;
-        b.heap = len <= ONHEAP_BIN_LIMIT;
-        b
+        assert!(start + len <= self.len(), "sub-binary out of range");
+        let Some(s) = self.as_shared() else { return Bin::from_slice(&self.as_slice()[start..start + len]) };
+        let (raw, off) = (s.raw, s.off);
+        header(raw).refc.fetch_add(1, Ordering::Relaxed);
+        Bin::shared(raw, off + start, len, len <= ONHEAP_BIN_LIMIT)
     }
 }
 
 impl Clone for Bin {
     fn clone(&self) -> Bin {
-        header(self.raw).refc.fetch_add(1, Ordering::Relaxed);
-        Bin { raw: self.raw, off: self.off, len: self.len, heap: self.heap }
+        match self.as_shared() {
+            Some(s) => {
+                header(s.raw).refc.fetch_add(1, Ordering::Relaxed);
+                Bin { repr: Repr { shared: *s } }
+            }
+            // SAFETY: the inline form is live; it is plain bytes.
+            None => Bin { repr: Repr { inline: unsafe { self.repr.inline } } },
+        }
     }
 }
 
 impl Drop for Bin {
     fn drop(&mut self) {
-        // SAFETY: we own one reference.
-        unsafe { release_raw(self.raw.as_ptr()) }
+        if let Some(s) = self.as_shared() {
+            // SAFETY: we own one reference.
+            unsafe { release_raw(s.raw.as_ptr()) }
+        }
     }
 }
 
@@ -288,7 +395,7 @@ mod tests {
 
     #[test]
     fn clone_and_sub_share_bytes_and_count() {
-        let b = Bin::from_slice(b"hello");
+        let b = Bin::allocated_copy(b"hello");
         let s = b.sub(1, 3);
         assert_eq!(s.as_slice(), b"ell");
         // SAFETY: b is live.
@@ -297,5 +404,29 @@ mod tests {
         // SAFETY: s keeps it live.
         assert_eq!(unsafe { refc_get(s.raw()) }, 1);
         assert_eq!(s.as_slice(), b"ell");
+    }
+
+    #[test]
+    fn small_binaries_are_inline_and_behave_as_shared_ones() {
+        for n in [0, 1, 28, INLINE_LIMIT, INLINE_LIMIT + 1, 64, 65, 1000] {
+            let bytes: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let b = Bin::from_slice(&bytes);
+            assert_eq!(b.kind() == INLINE, n <= INLINE_LIMIT, "{n} bytes");
+            assert_eq!((b.as_slice(), b.len(), b.is_empty()), (&bytes[..], n, n == 0));
+            assert_eq!(b.is_heap(), n <= ONHEAP_BIN_LIMIT);
+            let c = b.clone();
+            drop(b);
+            assert_eq!(c.as_slice(), &bytes[..]);
+            assert_eq!(c.whole().as_slice(), &bytes[..]);
+            if n >= 3 {
+                assert_eq!(c.sub(1, 2).as_slice(), &bytes[1..3]);
+            }
+            // A driver binary of its own, where a driver is handed one.
+            let a = c.clone().allocated();
+            assert_eq!(a.as_slice(), &bytes[..]);
+            // SAFETY: `a` keeps its binary live.
+            assert!(unsafe { refc_get(a.raw()) } >= 1);
+            assert_eq!(Bin::from_slice_refc(&bytes).is_heap(), n == 0);
+        }
     }
 }

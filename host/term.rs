@@ -749,6 +749,7 @@ impl Drop for Term {
     /// A term whose elements hold only flat terms (such as
     /// `{Port, {data, Bin}}`) is left to the drop glue: its recursion is
     /// two levels deep, and the stack on the heap would cost an allocation.
+    #[inline]
     fn drop(&mut self) {
         if !self.any_inside(Term::nests_twice) {
             return;

@@ -35,7 +35,7 @@ pub unsafe extern "C" fn driver_enq(port: ErlDrvPort, buf: *mut c_char, len: Erl
     super::hooked("driver_enq", port, crate::check::Thread::Queue, args, -1, || {
         // SAFETY: live port, `len` readable bytes, by contract.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
-        p.queue.lock().enq(Bin::from_slice(unsafe { bytes(buf, len) }));
+        p.queue.lock().enq(Bin::allocated_copy(unsafe { bytes(buf, len) }));
         0
     })
 }
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn driver_pushq(port: ErlDrvPort, buf: *mut c_char, len: E
     super::hooked("driver_pushq", port, crate::check::Thread::Queue, args, -1, || {
         // SAFETY: as for driver_enq.
         let Some(p) = (unsafe { port_ref(port) }) else { return -1 };
-        p.queue.lock().push(Bin::from_slice(unsafe { bytes(buf, len) }));
+        p.queue.lock().push(Bin::allocated_copy(unsafe { bytes(buf, len) }));
         0
     })
 }

@@ -97,7 +97,7 @@ impl IoVec {
             IoPiece::Bin(b) => segs.push(Seg::Large(b.clone())),
         })
         .expect("caller checked the iolist");
-        let common = (!common.is_empty()).then(|| Bin::from_slice(&common));
+        let common = (!common.is_empty()).then(|| Bin::allocated_copy(&common));
         let mut iov = vec![SysIOVec { iov_base: std::ptr::null_mut(), iov_len: 0 }];
         let mut binv = vec![std::ptr::null_mut()];
         let mut keep = Vec::new();
@@ -125,7 +125,7 @@ impl IoVec {
     /// (ERTS's common binary: a driver may write into it), a refc binary
     /// by reference.
     fn one_binary(b: &Bin) -> IoVec {
-        let bin = if b.is_heap() { Bin::from_slice(b.as_slice()) } else { b.clone() };
+        let bin = if b.is_heap() { Bin::allocated_copy(b.as_slice()) } else { b.clone() };
         let empty = SysIOVec { iov_base: std::ptr::null_mut(), iov_len: 0 };
         let elem = SysIOVec { iov_base: bin.as_slice().as_ptr() as *mut _, iov_len: bin.len() };
         let ev = ErlIOVec { vsize: 2, size: bin.len(), iov: std::ptr::null_mut(), binv: std::ptr::null_mut() };

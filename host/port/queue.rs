@@ -36,13 +36,14 @@ impl DriverQueue {
     }
 
     /// Appends `bin` at the tail (`driver_enq_bin`; `driver_enq` after a
-    /// copy).
+    /// copy). Each segment is a driver binary ([`Bin::allocated`]), which
+    /// `driver_peekqv` hands the driver.
     pub fn enq(&mut self, bin: Bin) {
         if bin.is_empty() {
             return;
         }
         self.size += bin.len();
-        self.segments.push_back(bin);
+        self.segments.push_back(bin.allocated());
     }
 
     /// Puts `bin` at the head (`driver_pushq_bin`).
@@ -51,7 +52,7 @@ impl DriverQueue {
             return;
         }
         self.size += bin.len();
-        self.segments.push_front(bin);
+        self.segments.push_front(bin.allocated());
     }
 
     /// Removes `n` bytes from the head (`driver_deq`). Returns the bytes
