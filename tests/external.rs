@@ -210,8 +210,10 @@ fn max_pending_bounds_what_a_child_writing_at_full_speed_can_queue() {
 fn closed_external_ports_leave_no_descriptor_and_no_zombie() {
     let h = Host::new(HostConfig::default());
     let p = h.spawn_process();
-    // Warm up the engine's shared thread and the host's.
-    let w = open(&p, "true", vec![]);
+    // Warm up the engine's shared thread and the host's, and the guardian
+    // (its pipe stays open: it is started by the first child with a
+    // kill_timeout, and lives as long as porthost).
+    let w = open(&p, "true", vec![tuple(vec![a("kill_timeout"), Term::Int(0)])]);
     let _ = p.port_close(w);
     std::thread::sleep(Duration::from_millis(100));
     let fds = open_fds();

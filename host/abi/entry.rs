@@ -173,7 +173,24 @@ pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut E
 /// term), an answer left in the offered buffer a binary of `ret` bytes;
 /// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
 /// the offered one being freed with `driver_free`.
-pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &mut [u8]) -> Result<Term, BifError> {
+pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &[u8]) -> Result<Term, BifError> {
+    // The driver may write into its input: it gets a copy, on the stack
+    // when small. Not zeroed first: only the bytes copied in are read.
+    const STACK: usize = 256;
+    let mut stack = [std::mem::MaybeUninit::<u8>::uninit(); STACK];
+    let mut heap;
+    let input: &mut [u8] = if input.len() <= STACK {
+        // SAFETY: `[MaybeUninit<u8>]` has the layout of `[u8]`; the copy
+        // initialises the first `input.len()` bytes, all the slice covers.
+        unsafe {
+            let p = stack.as_mut_ptr() as *mut u8;
+            std::ptr::copy_nonoverlapping(input.as_ptr(), p, input.len());
+            std::slice::from_raw_parts_mut(p, input.len())
+        }
+    } else {
+        heap = input.to_vec();
+        &mut heap
+    };
     let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CONTROL);
     let Some(control) = driver.entry().control else {

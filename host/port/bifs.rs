@@ -33,17 +33,19 @@ pub(crate) fn command(
     nosuspend: bool,
 ) -> Result<bool, BifError> {
     let size = data.iolist_size().ok_or_else(|| BifError::badarg(format!("{data} is not an iolist")))?;
-    port.backend.ops().command(port, caller, data, size, force, nosuspend)
+    port.backend.command(port, caller, data, size, force, nosuspend)
 }
 
 /// `port_control/3`.
+#[inline]
 pub(crate) fn control(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
-    port.backend.ops().control(port, caller, op, data)
+    port.backend.control(port, caller, op, data)
 }
 
 /// `erlang:port_call/3`.
+#[inline]
 pub(crate) fn call(caller: term::Pid, port: &Arc<Port>, op: u32, data: &Term) -> Result<Term, BifError> {
-    port.backend.ops().call(port, caller, op, data)
+    port.backend.call(port, caller, op, data)
 }
 
 /// `port_close/1`.

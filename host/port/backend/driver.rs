@@ -150,19 +150,14 @@ fn not_iolist(data: &Term) -> BifError {
     BifError::badarg(format!("{data} is not an iolist"))
 }
 
-/// Runs `f` on the flattened bytes of the iolist `data` (a writable copy,
-/// as a driver may write into its input), on the stack when small.
-fn with_flat_bytes<R>(data: &Term, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, BifError> {
-    const STACK: usize = 256;
+/// Runs `f` on the bytes of the iolist `data`: a binary's own, or a
+/// flattened copy.
+fn with_flat_bytes<R>(data: &Term, f: impl FnOnce(&[u8]) -> R) -> Result<R, BifError> {
     if let Term::Binary(b) = data {
-        if b.len() <= STACK {
-            let mut buf = [0u8; STACK];
-            buf[..b.len()].copy_from_slice(b.as_slice());
-            return Ok(f(&mut buf[..b.len()]));
-        }
+        return Ok(f(b.as_slice()));
     }
-    let mut v = data.iolist_to_bytes().ok_or_else(|| not_iolist(data))?;
-    Ok(f(&mut v))
+    let v = data.iolist_to_bytes().ok_or_else(|| not_iolist(data))?;
+    Ok(f(&v))
 }
 
 /// `open_port/2` on a driver run in this process: finds (or, porthost's

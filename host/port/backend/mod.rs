@@ -92,6 +92,38 @@ impl Backend {
         }
     }
 
+    /// [`PortBackend::command`], dispatched statically: the port BIFs'
+    /// hot paths, inlined into each backend's operation.
+    #[inline]
+    pub(crate) fn command(&self, port: &Port, caller: Pid, data: &Term, size: usize, force: bool, nosuspend: bool)
+        -> Result<bool, BifError> {
+        match self {
+            Backend::Driver(d) => d.command(port, caller, data, size, force, nosuspend),
+            Backend::Isolated(r) => r.command(port, caller, data, size, force, nosuspend),
+            Backend::External(e) => e.command(port, caller, data, size, force, nosuspend),
+        }
+    }
+
+    /// [`PortBackend::control`], dispatched statically.
+    #[inline]
+    pub(crate) fn control(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
+        match self {
+            Backend::Driver(d) => d.control(port, caller, op, data),
+            Backend::Isolated(r) => r.control(port, caller, op, data),
+            Backend::External(e) => e.control(port, caller, op, data),
+        }
+    }
+
+    /// [`PortBackend::call`], dispatched statically.
+    #[inline]
+    pub(crate) fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
+        match self {
+            Backend::Driver(d) => d.call(port, caller, op, data),
+            Backend::Isolated(r) => r.call(port, caller, op, data),
+            Backend::External(e) => e.call(port, caller, op, data),
+        }
+    }
+
     /// The driver loaded in this process, for a port that runs one.
     #[inline]
     pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
