@@ -5,7 +5,9 @@
 # and under porthost (benches/compare.rs, release build), in one run. Prints
 # one table: operation, ERTS ns/op, porthost ns/op, ratio porthost/ERTS.
 # The isolated_NAME rows are porthost's isolated ports (the driver in a
-# worker process) beside ERTS's in-process NAME.
+# worker process) beside ERTS's in-process NAME; the floor_NAME rows the
+# least any host in Rust does for NAME on this machine (benches/compare.rs,
+# `floor`), beside ERTS's NAME.
 # Needs erlang-nox and erlang-dev (see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ for src in drivers/c/echo_drv.c drivers/c/queue_drv.c tests/drivers/timer_drv.c 
 done
 PORTHOST_BENCH_DRIVERS="$work" cargo bench --quiet --bench compare >"$work/porthost.txt"
 PORTHOST_BENCH_DRIVERS="$work" PORTHOST_BENCH_ISOLATED=1 cargo bench --quiet --bench compare >>"$work/porthost.txt"
-escript bench/erts_ops.escript "$work" | awk '{ print; print "isolated_" $0 }' >"$work/erts.txt"
+escript bench/erts_ops.escript "$work" | awk '{ print; print "isolated_" $0; print "floor_" $0 }' >"$work/erts.txt"
 printf '%-38s %12s %14s %8s\n' operation "ERTS ns/op" "porthost ns/op" ratio
 join <(sort "$work/erts.txt") <(sort "$work/porthost.txt") |
   awk '{ printf "%-38s %12.1f %14.1f %8.2f\n", $1, $2, $3, $3 / $2 }'
