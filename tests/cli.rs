@@ -54,6 +54,26 @@ fn an_uncaught_exception_prints_class_and_reason_and_exits_1() {
     assert!(err.contains("is not an open port"), "the reason is on stderr: {err}");
 }
 
+/// porthost has no encoding for a local fun (ERTS passes one to the
+/// driver): `port_call` refuses it with `badarg`, in-process and isolated;
+/// the port stays usable.
+#[test]
+fn port_call_with_a_fun_inside_is_badarg_and_says_why() {
+    let text = "P = open_port({spawn_driver, \"echo_drv\"}, []).\n\
+                catch erlang:port_call(P, 0, {ok, [1, fun() -> x end]}).\n\
+                erlang:port_call(P, 0, {ok, <<\"y\">>}).\n";
+    let path = script("call_fun.erl", text);
+    for isolate in [false, true] {
+        let mut cmd = porthost();
+        if isolate {
+            cmd.arg("--isolate");
+        }
+        let out = cmd.arg("run").arg(&path).output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.ends_with("{'EXIT',{badarg,[]}}\n{ok,<<121>>}\n"), "isolated {isolate}: {stdout}");
+    }
+}
+
 #[test]
 fn driver_path_finds_drivers_by_name() {
     let path = script("probe.erl", "P = open_port({spawn_driver, \"probe_drv a b\"}, []).\nport_control(P, $c, \"\").\n");

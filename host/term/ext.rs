@@ -57,16 +57,38 @@ fn put_big(out: &mut Vec<u8>, b: &eetf::BigInteger) {
     out.extend_from_slice(&bytes);
 }
 
-fn put_term(out: &mut Vec<u8>, t: &Term) {
-    // Only a term with terms inside recurses: a leaf needs no stack check.
-    if t.nests() {
-        grow_stack(|| put_term_here(out, t))
+/// Writes terms into `out`, noting any it has no encoding for.
+struct Encoder<'a> {
+    out: &'a mut Vec<u8>,
+    /// How many containers the term being written is inside.
+    depth: u32,
+    /// A local fun was met (written as the atom `undefined`).
+    local_fun: bool,
+}
+
+/// How many levels the encoder goes down between two checks of the
+/// stack: each level takes well under a kilobyte of the thread's stack,
+/// and a check finds at least `RED_ZONE` (256 KiB) left.
+const STACK_CHECK_EVERY: u32 = 16;
+
+fn put_term(e: &mut Encoder<'_>, t: &Term) {
+    // Only a term with terms inside recurses, and the stack is checked
+    // every STACK_CHECK_EVERY levels, not at each.
+    if e.depth % STACK_CHECK_EVERY == STACK_CHECK_EVERY - 1 && t.nests() {
+        grow_stack(|| put_term_here(e, t))
     } else {
-        put_term_here(out, t)
+        put_term_here(e, t)
     }
 }
 
-fn put_term_here(out: &mut Vec<u8>, t: &Term) {
+fn put_elements(e: &mut Encoder<'_>, items: &[Term]) {
+    e.depth += 1;
+    items.iter().for_each(|t| put_term(e, t));
+    e.depth -= 1;
+}
+
+fn put_term_here(e: &mut Encoder<'_>, t: &Term) {
+    let out = &mut *e.out;
     match t {
         Term::Atom(a) => put_atom(out, a.name()),
         Term::Int(i) if (0..=255).contains(i) => {
@@ -105,8 +127,8 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
         Term::List(items) => {
             out.push(108);
             out.extend_from_slice(&(items.len() as u32).to_be_bytes());
-            items.iter().for_each(|t| put_term(out, t));
-            out.push(106);
+            put_elements(e, items);
+            e.out.push(106);
         }
         Term::ByteList(b) if b.len() < 65536 => {
             out.push(107);
@@ -122,8 +144,8 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
         Term::Improper(items, tail) => {
             out.push(108);
             out.extend_from_slice(&(items.len() as u32).to_be_bytes());
-            items.iter().for_each(|t| put_term(out, t));
-            put_term(out, tail);
+            put_elements(e, items);
+            put_elements(e, std::slice::from_ref(tail));
         }
         Term::Tuple(items) => {
             if items.len() < 256 {
@@ -133,15 +155,17 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
                 out.push(105);
                 out.extend_from_slice(&(items.len() as u32).to_be_bytes());
             }
-            items.iter().for_each(|t| put_term(out, t));
+            put_elements(e, items);
         }
         Term::Map(pairs) => {
             out.push(116);
             out.extend_from_slice(&(pairs.len() as u32).to_be_bytes());
+            e.depth += 1;
             for (k, v) in pairs {
-                put_term(out, k);
-                put_term(out, v);
+                put_term(e, k);
+                put_term(e, v);
             }
+            e.depth -= 1;
         }
         Term::Pid(p) => {
             out.push(88);
@@ -175,11 +199,14 @@ fn put_term_here(out: &mut Vec<u8>, t: &Term) {
             out.push(113);
             put_atom(out, module.name());
             put_atom(out, function.name());
-            put_term(out, &Term::Int(*arity as i64));
+            put_term(e, &Term::Int(*arity as i64));
         }
-        // No encoding (see the module documentation): a placeholder, for
-        // the callers of `term_to_binary` that do not check `encodable`.
-        Term::Fun(Fun::Local(_)) => put_atom(out, "undefined"),
+        // No encoding (see the module documentation): a placeholder, and
+        // noted for the callers that refuse such a term.
+        Term::Fun(Fun::Local(_)) => {
+            put_atom(out, "undefined");
+            e.local_fun = true;
+        }
     }
 }
 
@@ -199,7 +226,8 @@ pub fn encodable(t: &Term) -> bool {
 /// raises `badarg`).
 #[allow(dead_code)]
 pub fn try_term_to_binary(t: &Term) -> Option<Vec<u8>> {
-    encodable(t).then(|| term_to_binary(t))
+    let mut out = Vec::with_capacity(64);
+    try_term_to_binary_into(&mut out, t).then_some(out)
 }
 
 /// `term_to_binary(T)` for a term known to be [`encodable`]. A local fun,
@@ -214,8 +242,17 @@ pub fn term_to_binary(t: &Term) -> Vec<u8> {
 
 /// [`term_to_binary`] appended to `out`.
 pub(crate) fn term_to_binary_into(out: &mut Vec<u8>, t: &Term) {
+    try_term_to_binary_into(out, t);
+}
+
+/// [`term_to_binary_into`], in the same pass telling whether `t` is
+/// [`encodable`]: `false` if it held a local fun (then `out` holds a
+/// placeholder for it).
+pub(crate) fn try_term_to_binary_into(out: &mut Vec<u8>, t: &Term) -> bool {
     out.push(131);
-    put_term(out, t);
+    let mut e = Encoder { out, depth: 0, local_fun: false };
+    put_term(&mut e, t);
+    !e.local_fun
 }
 
 /// `binary_to_term(B)`: the term encoded in `bytes`; `None` (ERTS raises

@@ -82,7 +82,10 @@ impl PortBackend for Driver {
         }
         let mut arg = ARG.take();
         arg.clear();
-        term::ext::term_to_binary_into(&mut arg, data);
+        if !term::ext::try_term_to_binary_into(&mut arg, data) {
+            ARG.set(arg);
+            return Err(crate::process::unencodable(data));
+        }
         let decode = |reply: &[u8]| {
             term::ext::binary_to_term(reply).ok_or_else(|| {
                 BifError::badarg(format!(
