@@ -31,8 +31,8 @@
 //! tells of every such process group (and of each group it has finished
 //! killing). When porthost dies, however it dies, the kernel closes the
 //! write end; the guardian reads end of file, sends each group it still
-//! keeps `SIGTERM`, then `SIGKILL` once the longest of their kill timeouts
-//! has passed, and exits. It leads a process group of its own (a Ctrl-C
+//! keeps `SIGTERM`, then each `SIGKILL` once its own kill timeout has
+//! passed, and exits. It leads a process group of its own (a Ctrl-C
 //! meant for porthost must not end it first) and ignores `SIGINT` and
 //! `SIGHUP`. A cgroup would do the same without a process, but needs a
 //! delegated cgroup tree that most machines do not give a user.
@@ -277,7 +277,7 @@ fn run(c: &'static Children) {
 /// The guardian: `/bin/sh` running this script, its standard input the
 /// pipe. Lines `g PGID MS` (guard the group, kill timeout MS) and `f PGID`
 /// (forget it); at end of file, `SIGTERM` to every group it keeps, then
-/// `SIGKILL` once the longest of their kill timeouts has passed. A shell,
+/// `SIGKILL` to each once its own kill timeout has passed. A shell,
 /// not a forked copy of porthost: a fork would keep a snapshot of
 /// porthost's memory alive for as long as porthost runs.
 const GUARDIAN_SCRIPT: &str = "trap '' INT HUP
@@ -288,11 +288,18 @@ while read -r op id ms; do
     f) n=; for e in $g; do [ \"${e%%:*}\" = \"$id\" ] || n=\"$n $e\"; done; g=$n ;;
   esac
 done
-[ -n \"$g\" ] || exit 0
-m=0
-for e in $g; do kill -s TERM -- \"-${e%%:*}\" 2>/dev/null; t=${e#*:}; [ \"$t\" -gt \"$m\" ] && m=$t; done
-sleep \"$((m / 1000)).$((m % 1000 / 100))$((m % 100 / 10))$((m % 10))\"
-for e in $g; do kill -s KILL -- \"-${e%%:*}\" 2>/dev/null; done
+for e in $g; do kill -s TERM -- \"-${e%%:*}\" 2>/dev/null; done
+el=0
+while [ -n \"$g\" ]; do
+  m=
+  for e in $g; do t=${e#*:}; if [ -z \"$m\" ] || [ \"$t\" -lt \"$m\" ]; then m=$t; fi; done
+  d=$((m - el))
+  [ \"$d\" -gt 0 ] && sleep \"$((d / 1000)).$((d % 1000 / 100))$((d % 100 / 10))$((d % 10))\"
+  el=$m
+  n=
+  for e in $g; do if [ \"${e#*:}\" -le \"$m\" ]; then kill -s KILL -- \"-${e%%:*}\" 2>/dev/null; else n=\"$n $e\"; fi; done
+  g=$n
+done
 ";
 
 /// The guardian process (see the module docs), from porthost's side.

@@ -331,10 +331,19 @@ fn helper_host_for_pdeathsig() {
     if std::env::var_os("PORTHOST_EXT_HELPER").is_none() {
         return;
     }
-    // The shell and `sleep` ignore SIGTERM: the guardian must SIGKILL.
-    let p = sh("sh -c 'trap \"\" TERM; sleep 100 & echo $!; wait'", &[t2(a("kill_timeout"), Term::Int(300))]);
+    // The shell and `sleep` ignore SIGTERM: the guardian must SIGKILL,
+    // each group at its own kill timeout.
+    let cmd = "sh -c 'trap \"\" TERM; sleep 100 & echo $!; wait'";
+    let p = sh(cmd, &[t2(a("kill_timeout"), Term::Int(300))]);
     let ExternalEvent::Data(d) = p.next() else { panic!("no pid") };
-    println!("CHILD_PID {} {}", p.ext.os_pid().unwrap(), String::from_utf8_lossy(&d).trim());
+    let slow = sh(cmd, &[t2(a("kill_timeout"), Term::Int(SLOW_KILL_MS))]);
+    let ExternalEvent::Data(slow_d) = slow.next() else { panic!("no pid") };
+    println!(
+        "CHILD_PID {} {} {}",
+        p.ext.os_pid().unwrap(),
+        String::from_utf8_lossy(&d).trim(),
+        String::from_utf8_lossy(&slow_d).trim()
+    );
     let _ = std::io::stdout().flush();
     std::thread::sleep(Duration::from_secs(30));
 }
@@ -354,17 +363,26 @@ fn child_dies_with_porthost_even_by_sigkill() {
         // libtest may print "test NAME ... " on the same line first.
         if let Some(i) = line.find("CHILD_PID ") {
             let v: Vec<u32> = line[i + "CHILD_PID ".len()..].split_whitespace().filter_map(|w| w.parse().ok()).collect();
-            pids = Some((v[0], v[1]));
+            pids = Some((v[0], v[1], v[2]));
             break;
         }
     }
-    let (child, grandchild) = pids.expect("the helper printed its child's and grandchild's pids");
-    assert!(alive(child) && alive(grandchild));
+    let (child, grandchild, slow) = pids.expect("the helper printed its children's and grandchildren's pids");
+    assert!(alive(child) && alive(grandchild) && alive(slow));
     helper.kill().unwrap();
     helper.wait().unwrap();
     assert!(wait_dead(child), "the child outlived its SIGKILLed host");
     assert!(wait_dead(grandchild), "the grandchild outlived its SIGKILLed host (the guardian)");
+    let fast_dead = Instant::now();
+    // The other group's grandchild dies at its own kill timeout, not at the
+    // first group's, and the first group's did not wait for the second's.
+    assert!(wait_dead(slow), "the slow group's grandchild outlived its kill timeout");
+    let gap = fast_dead.elapsed();
+    assert!(gap > Duration::from_millis(SLOW_KILL_MS as u64 / 2), "the two groups died {gap:?} apart");
 }
+
+/// The kill timeout of the helper's second guarded group.
+const SLOW_KILL_MS: i64 = 3000;
 
 fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
