@@ -216,6 +216,10 @@ impl Bin {
     }
 
     /// The shared form, or `None` for an inline binary.
+    // Not `then_some`: the inline form's bytes must not be read as a
+    // `Shared` (its `raw` may be null), so the reference is made only when
+    // the shared form is the live one.
+    #[allow(clippy::unnecessary_lazy_evaluations)]
     fn as_shared(&self) -> Option<&Shared> {
         // SAFETY: `kind` says which form is live.
         (self.kind() != INLINE).then(|| unsafe { &self.repr.shared })
