@@ -48,6 +48,35 @@ fn a_closed_port_id_never_reaches_a_later_port() {
     assert_eq!(p.port_info(a).unwrap().to_string(), "undefined");
 }
 
+/// A caller that found the port open and then waited for its lock while
+/// another process's callback ended the port gets `badarg`: the driver
+/// never sees a call after its `stop`, as in ERTS. Each BIF the same way.
+#[test]
+fn a_port_closed_while_a_caller_waits_for_its_lock_is_badarg_not_a_call_after_stop() {
+    let h = host();
+    let owner = h.spawn_process();
+    owner.set_trap_exit(true).unwrap();
+    let ops: [(&str, fn(&Process, PortId) -> Result<(), BifError>); 3] = [
+        ("port_control", |p, port| p.port_control(port, 'K' as u32, &Term::nil()).map(drop)),
+        ("port_call", |p, port| p.port_call(port, 0, &Term::atom("x")).map(drop)),
+        ("port_command", |p, port| p.port_command(port, &Term::string("x")).map(drop)),
+    ];
+    for (name, op) in ops {
+        let port = open(&owner, "probe_drv", &[]);
+        let h2 = h.clone();
+        let waiter = std::thread::spawn(move || {
+            let p = h2.spawn_process();
+            // Well inside the sleeping callback below.
+            std::thread::sleep(Duration::from_millis(150));
+            op(&p, port)
+        });
+        // Holds the driver's lock for 500 ms, then exits the port.
+        let _ = owner.port_control(port, 'S' as u32, &Term::string("500"));
+        let r = waiter.join().unwrap();
+        assert!(matches!(&r, Err(BifError::Badarg { .. })), "{name}: {r:?}");
+    }
+}
+
 #[test]
 fn driver_failure_kills_an_owner_that_does_not_trap_exits() {
     let h = host();

@@ -42,6 +42,9 @@
  *   $p "N"      -> driver_failure_posix(port, N) (N = errno number)
  *   $e          -> driver_failure_eof(port)
  *   $x "N"      -> driver_exit(port, N)
+ *   $S "N"      -> sleeps N ms (holding the port's lock), then
+ *                  driver_exit(port, 0): a caller waiting for the lock
+ *                  meanwhile finds the port closed
  *   $n          -> returns -1 (badarg)
  *   $L "N"      -> replies N bytes 0,1,2,...,255,0,... (list mode; uses
  *                  driver_alloc when N > rlen)
@@ -77,6 +80,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "erl_driver.h"
 
 #ifndef PROBE_NAME
@@ -338,6 +342,13 @@ static ErlDrvSSizeT probe_control(ErlDrvData data, unsigned int command,
     case 'x':
         driver_exit(p->port, (int)parse_num(buf, len));
         return 0;
+    case 'S': {
+        long ms = parse_num(buf, len);
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        driver_exit(p->port, 0);
+        return 0;
+    }
     case 'n':
         return -1;
     case 'L':
