@@ -12,8 +12,9 @@
 //! BEAM one port message and one wake-up of the bridge process for many
 //! frames (ERTS delivers one message per `{packet, 4}` packet). A batch
 //! holds up to [`BATCH`] bytes; a larger frame goes alone, written from
-//! where it is. The client sends batches the same way (the requests its
-//! callers made while the bridge process was busy; see
+//! where it is. The client sends every request in a batch: a lone one as
+//! a batch of one, a burst as the requests its callers made while the
+//! bridge process was busy (see `porthost.erl`'s "Bursts" and
 //! [`Session::handle_packet`]).
 
 use std::fs::File;
