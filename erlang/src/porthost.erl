@@ -33,13 +33,17 @@
 %% within 10 microseconds of the same caller's previous one: pipelined
 %% commands) goes through the bridge process (or this node's router for
 %% the porthost node), which writes what its callers sent as one batch
-%% once its mailbox is empty: one system call on each side for many
-%% requests. Order per caller is kept (a caller writes at once only when
-%% nothing waits in the bridge process). Once 256 KiB of requests wait
-%% there, each caller waits until the bridge process has written them
-%% (its `port_command' waits while the port is busy), as a busy port holds
-%% back its callers. The client keeps `$porthost_last_send' (and each
-%% handle's route) in the caller's process dictionary.
+%% once its mailbox is empty, or once the batch holds 32 frames: one
+%% system call on each side for many requests, and yet several batches in
+%% flight when a caller pipelines more, so that porthost answers one while
+%% this node prepares the next (100 pipelined requests in one batch went
+%% back and forth as one, each side idle while the other worked). Order
+%% per caller is kept (a caller writes at once only when nothing waits in
+%% the bridge process). Once 256 KiB of requests wait there, each caller
+%% waits until the bridge process has written them (its `port_command'
+%% waits while the port is busy), as a busy port holds back its callers.
+%% The client keeps `$porthost_last_send' (and each handle's route) in the
+%% caller's process dictionary.
 -module(porthost).
 -export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
 -export([open_port/3, command/2, control/3, call/3, close/1, close_input/1,
@@ -52,8 +56,10 @@
 -export_type([where/0, handle/0]).
 
 %% A batch of frames to porthost is written when it holds this many
-%% frames or bytes.
--define(BATCH_FRAMES, 256).
+%% frames or bytes (see "Bursts": few enough that a pipelining caller
+%% keeps several batches in flight, enough that a write costs little per
+%% frame).
+-define(BATCH_FRAMES, 32).
 -define(BATCH_BYTES, 65536).
 %% Over this many bytes sent to the bridge process and not yet written, a
 %% caller waits until they are (as a busy port suspends its callers).

@@ -13,8 +13,8 @@
 //! frames (ERTS delivers one message per `{packet, 4}` packet). A batch
 //! holds up to [`BATCH`] bytes; a larger frame goes alone, written from
 //! where it is. The client sends every request in a batch: a lone one as
-//! a batch of one, a burst as the requests its callers made while the
-//! bridge process was busy (see `porthost.erl`'s "Bursts" and
+//! a batch of one, a burst as up to 32 requests its callers made while
+//! the bridge process was busy (see `porthost.erl`'s "Bursts" and
 //! [`Session::handle_packet`]).
 
 use std::fs::File;
