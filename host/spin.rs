@@ -107,6 +107,47 @@ impl<'a> Spin<'a> {
     }
 }
 
+/// How long a look at the machine's runnable threads holds (see [`Room`]).
+pub(crate) const ROOM_EVERY: Duration = Duration::from_millis(1);
+
+/// Whether a spin can pay at all now: not while the machine has more
+/// runnable threads than CPUs. A [`Budget`] learns that only once a
+/// spinning thread loses its CPU, and a thread that waits for requests
+/// from another program pays more than that: the scheduler counts its
+/// spins as CPU time used, so when the request comes it no longer wakes
+/// ahead of the programs that hog the CPUs but waits behind a time slice
+/// (milliseconds). Looked up in `/proc/loadavg` (the runnable threads,
+/// the caller included; about a microsecond) at most every [`ROOM_EVERY`];
+/// without `/proc`, never spins.
+pub(crate) struct Room {
+    load: Option<crate::sys::load::LoadAvg>,
+    cpus: u32,
+    looked: Option<Instant>,
+    roomy: bool,
+}
+
+impl Room {
+    /// Looks at the machine for the first time at the first
+    /// [`Room::roomy`].
+    pub(crate) fn new() -> Room {
+        Room::with_cpus(std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)))
+    }
+
+    fn with_cpus(cpus: u32) -> Room {
+        Room { load: crate::sys::load::LoadAvg::open().ok(), cpus, looked: None, roomy: false }
+    }
+
+    /// True if every runnable thread had a CPU when last looked (at most
+    /// [`ROOM_EVERY`] before `now`).
+    pub(crate) fn roomy(&mut self, now: Instant) -> bool {
+        if self.looked.is_none_or(|t| now.saturating_duration_since(t) >= ROOM_EVERY) {
+            self.looked = Some(now);
+            self.roomy = self.load.as_ref().and_then(|l| l.runnable()).is_some_and(|r| r <= self.cpus);
+        }
+        self.roomy
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +175,19 @@ mod tests {
         assert_eq!(b.get(), Duration::from_micros(16), "a long sleep says nothing");
         b.slept(Duration::from_micros(30));
         assert_eq!(b.get(), Duration::from_micros(32), "a short sleep: spinning would have paid");
+    }
+
+    #[test]
+    fn a_room_counts_the_runnable_threads_against_the_cpus_and_holds_its_look() {
+        let t0 = Instant::now();
+        // This thread runs: never room on no CPU, always on countless.
+        assert!(!Room::with_cpus(0).roomy(t0));
+        let mut wide = Room::with_cpus(u32::MAX);
+        assert!(wide.roomy(t0));
+        // A look holds for ROOM_EVERY, then the next one looks again.
+        wide.cpus = 0;
+        assert!(wide.roomy(t0 + ROOM_EVERY / 2));
+        assert!(!wide.roomy(t0 + ROOM_EVERY));
     }
 
     #[test]

@@ -29,16 +29,20 @@
 %%
 %% == Bursts ==
 %% A lone request is written by its caller, straight to the bridge's port
-%% (or sent to the porthost node). A burst (a request within 10
-%% microseconds of the same caller's previous one: pipelined commands)
-%% goes through the bridge process (or this node's router for the porthost
-%% node), which writes what its callers sent as one batch once its mailbox
-%% is empty: one system call on each side for many requests. Order per
-%% caller is kept (a caller writes at once only when nothing waits in the
-%% bridge process). Once 256 KiB of requests wait there, each caller waits
-%% until the bridge process has written them (its `port_command' waits
-%% while the port is busy), as a busy port holds back its callers. The
-%% client keeps `$porthost_last_send' (and each handle's route) in the
+%% (or sent to the porthost node), as a batch of one. A burst (a request
+%% within 10 microseconds of the same caller's previous one: pipelined
+%% commands) goes through the bridge process (or this node's router for
+%% the porthost node), which writes what its callers sent as one batch
+%% once its mailbox is empty, or once the batch holds 32 frames: one
+%% system call on each side for many requests, and yet several batches in
+%% flight when a caller pipelines more, so that porthost answers one while
+%% this node prepares the next (100 pipelined requests in one batch went
+%% back and forth as one, each side idle while the other worked). Order
+%% per caller is kept (a caller writes at once only when nothing waits in
+%% the bridge process). Once 256 KiB of requests wait there, each caller
+%% waits until the bridge process has written them (its `port_command'
+%% waits while the port is busy), as a busy port holds back its callers.
+%% The client keeps `$porthost_last_send' (and each handle's route) in the
 %% caller's process dictionary.
 -module(porthost).
 -export([start_bridge/0, start_bridge/1, start_link/1, stop/1, os_pid/1]).
@@ -52,8 +56,10 @@
 -export_type([where/0, handle/0]).
 
 %% A batch of frames to porthost is written when it holds this many
-%% frames or bytes.
--define(BATCH_FRAMES, 256).
+%% frames or bytes (see "Bursts": few enough that a pipelining caller
+%% keeps several batches in flight, enough that a write costs little per
+%% frame).
+-define(BATCH_FRAMES, 32).
 -define(BATCH_BYTES, 65536).
 %% Over this many bytes sent to the bridge process and not yet written, a
 %% caller waits until they are (as a busy port suspends its callers).
@@ -61,6 +67,10 @@
 %% A caller's request within this many microseconds of its previous one
 %% is part of a burst (see send/2).
 -define(BURST_US, 10).
+%% A binary command of at most this many bytes is copied into its packet
+%% (27 bytes before it), which so stays a heap binary (up to 64 bytes, in
+%% the process's heap; a larger one is reference-counted, off the heap).
+-define(INLINE_BYTES, 37).
 
 -record(st, {
     send :: {port, port()} | {node, node()},
@@ -70,16 +80,9 @@
     %% Frames for ports whose open has not returned yet.
     early = #{} :: #{integer() => [tuple()]},
     opening = 0 :: non_neg_integer(),
-    %% Frames to porthost not written yet (a bridge), newest first; how
-    %% many, and their bytes.
-    out = [] :: [iodata()],
-    out_n = 0 :: non_neg_integer(),
-    out_bytes = 0 :: non_neg_integer(),
     %% Bytes callers have sent this process and it has not written yet
-    %% (an atomics array of one; see send/2), and how many of out_bytes
-    %% they are.
-    pending :: atomics:atomics_ref() | undefined,
-    out_charged = 0 :: non_neg_integer()
+    %% (an atomics array of one; see send/2).
+    pending :: atomics:atomics_ref() | undefined
 }).
 
 %%% Starting a bridge
@@ -150,10 +153,10 @@ open_port(_, _, _) ->
 %% an iolist.
 -spec command(handle(), iodata()) -> true.
 command(Port, Data) ->
-    _ = iolist_size(Data),
+    _ = is_binary(Data) orelse iolist_size(Data),
     {Send, N} = route(Port),
     case is_alive(Port) of
-        true -> send(Send, command_frame(N, Data)), true;
+        true -> send(Send, command_packet(N, Data)), true;
         false -> error(badarg)
     end.
 
@@ -267,12 +270,22 @@ is_alive(Port) when node(Port) =:= node() ->
     end;
 is_alive(_) -> true.
 
-%% term_to_binary({command, N, Data}), without copying a binary Data: the
-%% port writes the iolist with writev.
-command_frame(N, Data) when is_binary(Data), N < 1 bsl 31 ->
-    [<<131, 104, 3, 100, 7:16, "command", 98, N:32, 109, (byte_size(Data)):32>>, Data];
-command_frame(N, Data) ->
-    binary_last_frame({command, N, Data}).
+%% term_to_binary({command, N, Data}) with its 4-byte length (a packet,
+%% see send/2): one binary for a small binary Data (one term to copy into
+%% the bridge process, one element to write); a larger binary is not
+%% copied (the port writes the iolist with writev).
+command_packet(N, Data) when is_binary(Data), byte_size(Data) =< ?INLINE_BYTES, N < 1 bsl 31 ->
+    Size = byte_size(Data),
+    <<(Size + 23):32, 131, 104, 3, 100, 7:16, "command", 98, N:32, 109, Size:32, Data/binary>>;
+command_packet(N, Data) when is_binary(Data), N < 1 bsl 31 ->
+    Size = byte_size(Data),
+    [<<(Size + 23):32, 131, 104, 3, 100, 7:16, "command", 98, N:32, 109, Size:32>>, Data];
+command_packet(N, Data) ->
+    packet(binary_last_frame({command, N, Data})).
+
+%% A frame with its 4-byte length: how frames travel in a batch.
+packet(Frame) ->
+    [<<(iolist_size(Frame)):32>>, Frame].
 
 %% term_to_binary(Tuple), as an iolist holding Tuple's last element
 %% itself when it is a binary (no copy of the data).
@@ -288,21 +301,25 @@ binary_last_frame(Tuple) ->
             term_to_binary(Tuple)
     end.
 
-send({via, Bridge, Pending, Transport}, Frame) ->
+%% Sends a packet (a frame with its length, see packet/1) to porthost.
+send({via, Bridge, Pending, Transport, Burst}, Packet) ->
     %% A request that follows this caller's previous one closely (a burst:
     %% pipelined commands) goes through the bridge process (or the node's
     %% router), to be written in a batch; another one is written at once,
-    %% if no frame waits in the bridge process (so that none of this
-    %% caller's is overtaken).
-    Now = erlang:monotonic_time(microsecond),
+    %% as a batch of one, if no frame waits in the bridge process (so that
+    %% none of this caller's is overtaken). The clock is the performance
+    %% counter (a third of the cost of monotonic_time/1 here), Burst
+    %% is ?BURST_US in its unit; a counter that is not monotonic across CPUs
+    %% only misjudges a burst, the order does not depend on it.
+    Now = os:perf_counter(),
     Last = put('$porthost_last_send', Now),
-    case is_integer(Last) andalso Now - Last < ?BURST_US orelse atomics:get(Pending, 1) =/= 0 of
+    case is_integer(Last) andalso Now - Last < Burst orelse atomics:get(Pending, 1) =/= 0 of
         false ->
-            try write(Transport, Frame)
+            try write(Transport, [0 | Packet])
             catch error:_ -> ok
             end;
         true ->
-            send_through(Bridge, Pending, Frame)
+            send_through(Bridge, Pending, Packet)
     end.
 
 %% Writes a frame, or a batch, to porthost.
@@ -311,14 +328,14 @@ write({port, P}, Data) ->
 write({node, Node}, Data) ->
     erlang:send({porthost, Node}, iolist_to_binary(Data)).
 
-send_through(Bridge, Pending, Frame) ->
-    Size = iolist_size(Frame),
+send_through(Bridge, Pending, Packet) ->
+    Size = iolist_size(Packet),
     %% Counted before it is sent: the bridge subtracts it once written.
     case atomics:add_get(Pending, 1, Size) > ?MAX_PENDING of
         true ->
             %% Back-pressure: wait until the bridge has written (its
             %% port_command waits while the port is busy).
-            Bridge ! {'$porthost_out', Frame, Size},
+            Bridge ! {'$porthost_out', Packet, Size},
             MRef = erlang:monitor(process, Bridge),
             Bridge ! {'$porthost_sync', self(), MRef},
             receive
@@ -326,7 +343,7 @@ send_through(Bridge, Pending, Frame) ->
                 {'DOWN', MRef, _, _, _} -> ok
             end;
         false ->
-            Bridge ! {'$porthost_out', Frame, Size},
+            Bridge ! {'$porthost_out', Packet, Size},
             ok
     end.
 
@@ -337,7 +354,7 @@ request(Port, Make) ->
     {Send, N} = route(Port),
     is_alive(Port) orelse error(badarg),
     MRef = erlang:monitor(process, Port),
-    send(Send, binary_last_frame(Make(term_to_binary({self(), MRef}), N))),
+    send(Send, packet(binary_last_frame(Make(term_to_binary({self(), MRef}), N)))),
     receive
         {MRef, Reply} ->
             erlang:demonitor(MRef, [flush]),
@@ -438,31 +455,41 @@ host_args(Opts) ->
          (_) -> []
       end, Opts).
 
-loop(#st{out = []} = St) ->
-    receive
-        Msg -> dispatch(Msg, St)
-    end;
+%% The loop's state is St and the batch being gathered: the packets
+%% callers sent (newest first), how many, and their bytes. The batch is
+%% kept in arguments, not in St, so that a request costs no copy of St.
 loop(St) ->
-    %% Frames to write: more may be waiting; written when none is.
+    loop(St, [], 0, 0).
+
+loop(St, [], _, _) ->
     receive
-        Msg -> dispatch(Msg, St)
+        Msg -> dispatch(Msg, St, [], 0, 0)
+    end;
+loop(St, Out, N, Bytes) ->
+    %% Packets to write: more may be waiting; written when none is.
+    receive
+        Msg -> dispatch(Msg, St, Out, N, Bytes)
     after 0 ->
-        loop(flush(St))
+        loop(flush(Out, Bytes, St))
     end.
 
-dispatch({P, {data, Frame}}, #st{send = {port, P}} = St) ->
-    loop(frame(Frame, St));
-dispatch(Frame, #st{send = {node, _}} = St) when is_binary(Frame) ->
-    loop(frame(Frame, St));
-dispatch({'$porthost_out', Frame, Size}, St) ->
-    loop(out(Frame, Size, St));
-dispatch(Msg, St) ->
-    other(Msg, St).
+dispatch({'$porthost_out', Packet, Size}, St, Out, N, Bytes) ->
+    case N + 1 < ?BATCH_FRAMES andalso Bytes + Size < ?BATCH_BYTES of
+        true -> loop(St, [Packet | Out], N + 1, Bytes + Size);
+        false -> loop(flush([Packet | Out], Bytes + Size, St))
+    end;
+dispatch({P, {data, Frame}}, #st{send = {port, P}} = St, Out, N, Bytes) ->
+    loop(frame(Frame, St), Out, N, Bytes);
+dispatch(Frame, #st{send = {node, _}} = St, Out, N, Bytes) when is_binary(Frame) ->
+    loop(frame(Frame, St), Out, N, Bytes);
+dispatch(Msg, St, Out, _, Bytes) ->
+    %% Anything else is rare: the batch goes first, and the frames this
+    %% process writes of its own follow at once (out/2).
+    other(Msg, flush(Out, Bytes, St)).
 
 other({'$porthost_sync', From, Ref}, St) ->
-    St1 = flush(St),
     From ! {Ref, written},
-    loop(St1);
+    loop(St);
 other({'$gen_call', From, Req}, St) ->
     loop(server_call(Req, From, St));
 other({system, From, Req}, #st{parent = Parent} = St) ->
@@ -506,39 +533,30 @@ server_call(_, From, St) ->
     gen_server:reply(From, {error, error, badarg}),
     St.
 
-%% A frame to porthost. Frames wait in the bridge process (or the node's
-%% router) until its mailbox is empty (or a batch is full), and go out
-%% together: one write, one packet or message (the byte 0, then each frame
-%% with its 4-byte length: host/dist/session.rs). A burst of commands from
-%% many callers, or from one that pipelines, so costs one system call on
-%% each side.
-%% A frame of this process's own.
+%% A frame of this process's own, written at once (the batch has just
+%% been written: see dispatch/5).
 out(Frame, St) ->
-    queue_out(Frame, iolist_size(Frame), St).
+    write_batch([packet(Frame)], St).
 
-%% A frame a caller sent (Size bytes, counted in pending).
-out(Frame, Size, #st{out_charged = C} = St) ->
-    queue_out(Frame, Size, St#st{out_charged = C + Size}).
-
-queue_out(Frame, Size, #st{out = Out, out_n = N, out_bytes = B} = St) ->
-    St1 = St#st{out = [[<<Size:32>>, Frame] | Out], out_n = N + 1, out_bytes = B + Size},
-    case N + 1 >= ?BATCH_FRAMES orelse B + Size >= ?BATCH_BYTES of
-        true -> flush(St1);
-        false -> St1
-    end.
-
-flush(#st{out = []} = St) ->
+%% The packets callers sent (Out, newest first, Bytes in all, counted in
+%% pending). They wait in the bridge process (or the node's router) until
+%% its mailbox is empty (or a batch is full), and go out together: one
+%% write, one packet or message (the byte 0, then each frame with its
+%% 4-byte length: host/dist/session.rs). A burst of commands from many
+%% callers, or from one that pipelines, so costs one system call on each
+%% side.
+flush([], _, St) ->
     St;
-flush(#st{send = Transport, out = Out, out_n = N, pending = Pending, out_charged = C} = St) ->
-    Data = case {N, Out} of
-               {1, [[_Len, Frame]]} -> Frame;
-               _ -> [0 | lists:reverse(Out)]
-           end,
-    try write(Transport, Data)
+flush(Out, Bytes, #st{pending = Pending} = St) ->
+    St1 = write_batch(lists:reverse(Out), St),
+    atomics:sub(Pending, 1, Bytes),
+    St1.
+
+write_batch(Packets, #st{send = Transport} = St) ->
+    try write(Transport, [0 | Packets])
     catch error:_ -> self() ! '$porthost_gone'
     end,
-    C > 0 andalso atomics:sub(Pending, 1, C),
-    St#st{out = [], out_n = 0, out_bytes = 0, out_charged = 0}.
+    St.
 
 %% @private
 system_continue(_Parent, _Debug, St) -> loop(St).
@@ -575,6 +593,11 @@ frame(<<131, 104, 3, 100, 5:16, "reply", 109, TLen:32, Tag:TLen/binary, Result/b
 frame(Frame, St) ->
     decoded(binary_to_term(Frame), St).
 
+frames(<<Len:32, 131, 104, 3, 100, 3:16, "msg", 97, N, 104, 2, 100, 4:16, "data",
+         109, DLen:32, Data:DLen/binary, Rest/binary>>, St) when Len =:= DLen + 25 ->
+    %% {msg, N, {data, Data}} (N < 256), the most frequent frame, matched
+    %% in the same pass as the batch.
+    frames(Rest, msg(N, {data, Data}, St));
 frames(<<Len:32, Frame:Len/binary, Rest/binary>>, St) ->
     frames(Rest, frame(Frame, St));
 frames(_, St) ->
@@ -615,7 +638,8 @@ opened(From, Owner, {ok, N}, #st{ports = Ports, opening = O} = St) ->
     Self = self(),
     %% Callers write their frames, or send them through this process in a
     %% burst (see send/2).
-    Send = {via, Self, St#st.pending, St#st.send},
+    Burst = erlang:convert_time_unit(?BURST_US, microsecond, perf_counter),
+    Send = {via, Self, St#st.pending, St#st.send, Burst},
     Proxy = spawn_link(fun() -> proxy_init(Self, Send, N, Owner, From) end),
     St1 = St#st{ports = Ports#{N => {Proxy, Owner}}, opening = O - 1},
     {Early, E} = case maps:take(N, St1#st.early) of
@@ -740,4 +764,4 @@ simple(R) when is_atom(R) -> R;
 simple(_) -> '$beam_reason'.
 
 send_quiet(Send, Frame) ->
-    try send(Send, Frame) catch error:badarg -> ok end.
+    try send(Send, packet(Frame)) catch error:badarg -> ok end.

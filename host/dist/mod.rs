@@ -33,8 +33,9 @@
 //! each with its 4-byte big-endian length (over the bridge, inside one
 //! `{packet, 4}` packet; over distribution, as one binary message). A
 //! frame in the external term format starts with 131, so the two cannot
-//! be confused. The client batches its callers' bursts, porthost the frames
-//! it writes while running requests it has already read (see
+//! be confused. The client sends every request in a batch (a lone one as
+//! a batch of one, a burst of its callers' as one), porthost batches the
+//! frames it writes while running requests it has already read (see
 //! [`bridge`]'s "Batches").
 //!
 //! All ports a connection opens belong to one porthost process (the

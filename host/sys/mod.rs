@@ -5,6 +5,7 @@ pub mod crash;
 pub mod stderr;
 pub mod stdio;
 pub mod introspect;
+pub mod load;
 
 /// The real user id of this process (`getuid`).
 pub fn uid() -> u32 {

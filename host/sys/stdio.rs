@@ -36,3 +36,14 @@ pub fn grow_pipe(fd: &impl AsFd, size: usize) {
     // takes an int and touches no memory of ours.
     unsafe { libc::fcntl(raw, libc::F_SETPIPE_SZ, size) };
 }
+
+/// True if a `read` on `fd` would not block now (data, end of input or an
+/// error is pending): `poll` with a zero timeout. A failed `poll` says
+/// true, so that the caller's `read` reports the error.
+pub fn readable_now(fd: &impl AsFd) -> bool {
+    let mut p = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd()), events: libc::POLLIN, revents: 0 };
+    // SAFETY: poll on one pollfd that lives on this stack for the call,
+    // for a descriptor the caller keeps open; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n != 0
+}
