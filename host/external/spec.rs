@@ -133,6 +133,10 @@ pub(crate) struct ExternalSpec {
     pub(crate) max_pending: Option<usize>,
     /// `{limits, [...]}` (beyond ERTS).
     pub(crate) limits: Vec<Limit>,
+    /// The reader thread looks for more output for a while after each read
+    /// before it sleeps (the host's [`crate::HostConfig::busy_wait`], not an
+    /// option of `open_port`; default `false`).
+    pub(crate) busy_wait: bool,
 }
 
 fn badarg(why: impl Into<String>) -> BifError {
@@ -183,6 +187,7 @@ impl ExternalSpec {
             kill_timeout: None,
             max_pending: None,
             limits: Vec::new(),
+            busy_wait: false,
         };
         let (mut packet, mut line) = (0u8, 0usize);
         let (mut inp, mut out) = (false, false);

@@ -191,6 +191,7 @@ pub(crate) fn open(
     if spec.kill_timeout.is_none() {
         spec.kill_timeout = host.kill_timeout;
     }
+    spec.busy_wait = host.busy_wait;
     let port_name = match &spec.program {
         Program::Shell { command } => String::from_utf8_lossy(command).into_owned(),
         Program::Executable { file, .. } => String::from_utf8_lossy(file).into_owned(),
