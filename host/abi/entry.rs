@@ -174,6 +174,10 @@ pub(crate) fn outputv(port: &Port, driver: &Driver, data: ErlDrvData, ev: *mut E
 /// otherwise a list of `ret` bytes, a buffer the driver allocated in place of
 /// the offered one being freed with `driver_free`.
 pub(crate) fn control(port: &Port, driver: &Driver, data: ErlDrvData, op: u32, input: &[u8]) -> Result<Term, BifError> {
+    // Under the port lock: a caller that waited for it may find the port
+    // closed (here rather than around the callback: a `Result` more around
+    // the answer costs a copy of it).
+    crate::port::scope::still_open(port)?;
     // The driver may write into its input: it gets a copy, on the stack
     // when small. Not zeroed first: only the bytes copied in are read.
     const STACK: usize = 256;
@@ -290,6 +294,8 @@ pub(crate) fn call<R>(
     arg: &mut [u8],
     answer: impl FnOnce(&[u8]) -> R,
 ) -> Result<R, BifError> {
+    // As in `control`.
+    crate::port::scope::still_open(port)?;
     let _busy = crate::isolate::clock::Busy::begin();
     let _slice = Timeslice::begin(port.handle(), spent::CALL);
     let Some(call) = driver.entry().call else {

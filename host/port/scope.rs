@@ -77,23 +77,7 @@ impl<'a> CallbackScope<'a> {
     /// Takes the locks and enters a callback of `port` for `caller` (its
     /// `driver_caller`).
     pub(crate) fn enter(port: &'a Port, caller: Pid) -> CallbackScope<'a> {
-        CallbackScope::with_locks(port, caller, Locks::take(port))
-    }
-
-    /// As [`CallbackScope::enter`] for a port BIF, if the port is still open
-    /// once its lock is held: the BIF looked the port up before it waited
-    /// for the lock, and another thread may have closed it meanwhile (its
-    /// driver's `stop` has then run). ERTS re-checks a port's state under
-    /// its lock the same way; `badarg` if it is no longer open.
-    pub(crate) fn enter_open(port: &'a Port, caller: Pid) -> Result<CallbackScope<'a>, BifError> {
         let locks = Locks::take(port);
-        if port.phase() != Phase::Open {
-            return Err(BifError::badarg(format!("{} closed while the caller waited for it", Term::Port(port.id))));
-        }
-        Ok(CallbackScope::with_locks(port, caller, locks))
-    }
-
-    fn with_locks(port: &'a Port, caller: Pid, locks: Locks<'a>) -> CallbackScope<'a> {
         let data = {
             let mut s = locks.state.borrow_mut();
             s.depth += 1;
@@ -143,19 +127,33 @@ pub(crate) fn in_callback<R>(port: &Port, caller: Pid, f: impl FnOnce(ErlDrvData
     f(scope.data())
 }
 
-/// As [`in_callback`] for a port BIF: `badarg` if the port was closed
-/// while the caller waited for its lock ([`CallbackScope::enter_open`]).
-pub(crate) fn in_open_callback<R>(port: &Port, caller: Pid, f: impl FnOnce(ErlDrvData) -> R) -> Result<R, BifError> {
-    let scope = CallbackScope::enter_open(port, caller)?;
-    Ok(f(scope.data()))
+/// As [`in_callback`], for a command of `bytes` bytes: counted in the
+/// scope, then `f` runs.
+pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> R {
+    let scope = CallbackScope::enter(port, caller);
+    scope.note_command(bytes);
+    f(scope.data())
 }
 
-/// As [`in_open_callback`], for a command of `bytes` bytes: counted in the
-/// scope, then `f` runs.
-pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> Result<R, BifError> {
-    let scope = CallbackScope::enter_open(port, caller)?;
-    scope.note_command(bytes);
-    Ok(f(scope.data()))
+/// For a port BIF, inside its callback scope: `Err(badarg)` if the port is
+/// no longer open. The BIF looked the port up before it waited for the
+/// lock, and another thread may have closed it meanwhile (its driver's
+/// `stop` has then run, and its data is gone); ERTS re-checks a port's
+/// state under its lock the same way. (A check inside the callback's
+/// closure, not a `Result` around the scope: one more layer around the
+/// answer costs a copy of it.)
+#[inline]
+pub(crate) fn still_open(port: &Port) -> Result<(), BifError> {
+    if port.phase() == Phase::Open {
+        Ok(())
+    } else {
+        Err(closed_meanwhile(port))
+    }
+}
+
+#[cold]
+fn closed_meanwhile(port: &Port) -> BifError {
+    BifError::badarg(format!("{} closed while the caller waited for it", Term::Port(port.id)))
 }
 
 /// Runs a 0 ms timer set during the callback that just ended, on this

@@ -13,7 +13,7 @@ use crate::ddll::Driver;
 use crate::error::BifError;
 use crate::host::HostInner;
 use crate::port::iovec::IoVec;
-use crate::port::scope::{in_callback, in_command, in_open_callback, run_due_timer, Locks};
+use crate::port::scope::{in_callback, in_command, run_due_timer, still_open, Locks};
 use crate::port::{
     atom, lifecycle, OpenOptions, Phase, Port, BUSY_MSGQ_DISABLED, FLAG_NO_BUSY_MSGQ, FLAG_SOFT_BUSY,
     FLAG_USE_INIT_ACK,
@@ -47,13 +47,13 @@ impl PortBackend for Driver {
         let e = self.entry();
         if e.outputv.is_some() {
             let mut ev = IoVec::from_iolist(data, size);
-            in_command(port, caller, size, |d| entry::outputv(port, self, d, ev.as_erl_iovec()))?;
+            in_command(port, caller, size, |d| still_open(port).map(|()| entry::outputv(port, self, d, ev.as_erl_iovec())))?;
         } else if e.output.is_some() {
             match data {
-                Term::Binary(b) => in_command(port, caller, size, |d| entry::output(port, self, d, b.as_slice()))?,
+                Term::Binary(b) => in_command(port, caller, size, |d| still_open(port).map(|()| entry::output(port, self, d, b.as_slice())))?,
                 _ => {
                     let bytes = data.iolist_to_bytes().ok_or_else(|| not_iolist(data))?;
-                    in_command(port, caller, size, |d| entry::output(port, self, d, &bytes))?;
+                    in_command(port, caller, size, |d| still_open(port).map(|()| entry::output(port, self, d, &bytes)))?;
                 }
             }
         } else {
@@ -67,7 +67,8 @@ impl PortBackend for Driver {
         if self.entry().control.is_none() {
             return Err(BifError::badarg(format!("driver {} has no control callback", self.name())));
         }
-        with_flat_bytes(data, |bytes| in_open_callback(port, caller, |d| entry::control(port, self, d, op, bytes)))??
+        // entry::control checks that the port is still open (`still_open`).
+        with_flat_bytes(data, |bytes| in_callback(port, caller, |d| entry::control(port, self, d, op, bytes)))?
     }
 
     fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
@@ -95,11 +96,12 @@ impl PortBackend for Driver {
                 ))
             })
         };
-        let answer = in_open_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode));
+        // entry::call checks that the port is still open (`still_open`).
+        let answer = in_callback(port, caller, |d| entry::call(port, self, d, op, &mut arg, decode));
         if arg.capacity() <= 4096 {
             ARG.set(arg);
         }
-        answer??
+        answer?
     }
 
     fn close(&self, port: &Port) -> Close {
