@@ -56,7 +56,8 @@ fn a_port_closed_while_a_caller_waits_for_its_lock_is_badarg_not_a_call_after_st
     let h = host();
     let owner = h.spawn_process();
     owner.set_trap_exit(true).unwrap();
-    let ops: [(&str, fn(&Process, PortId) -> Result<(), BifError>); 3] = [
+    type Bif = fn(&Process, PortId) -> Result<(), BifError>;
+    let ops: [(&str, Bif); 3] = [
         ("port_control", |p, port| p.port_control(port, 'K' as u32, &Term::nil()).map(drop)),
         ("port_call", |p, port| p.port_call(port, 0, &Term::atom("x")).map(drop)),
         ("port_command", |p, port| p.port_command(port, &Term::string("x")).map(drop)),
