@@ -21,7 +21,11 @@ fn fds() -> usize {
 
 fn main() {
     let n: usize = std::env::var("PORTHOST_SCALE_PORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let host = Host::new(HostConfig::default());
+    // Room for all the idle ports at once (ERTS's `+Q`; the default is
+    // 65,536, as in ERTS 25).
+    let mut config = HostConfig::default();
+    config.port_limit = n + 1024;
+    let host = Host::new(config);
     let p = host.spawn_process();
     // Load the driver and run some cycles first, so that one-time costs
     // (the driver, the allocator's and the port table's first growth) are
@@ -60,7 +64,11 @@ fn main() {
     // Message throughput with 1, 2 and 4 threads, each driving its own port
     // (28-byte port_command → driver_output → receive, pipelined by 100).
     for threads in [1, 2, 4] {
-        let host = Host::new(HostConfig::default());
+        // Room for all the idle ports at once (ERTS's `+Q`; the default is
+    // 65,536, as in ERTS 25).
+    let mut config = HostConfig::default();
+    config.port_limit = n + 1024;
+    let host = Host::new(config);
         let per_thread = 200_000usize;
         let t = std::time::Instant::now();
         let handles: Vec<_> = (0..threads)
