@@ -556,6 +556,10 @@ impl<'a> Decoder<'a, '_, '_> {
 
     /// Reads one tag and what follows it up to the first element of a
     /// container.
+    // Inlined into `shallow` and `deep`: returned by value, the `Step` was
+    // written and read straight back, a store-forwarding stall per term
+    // (`docs/performance.md`, "The floor"; port_call 186-214 -> 179-185 ns).
+    #[inline(always)]
     fn step(&mut self) -> Option<Step> {
         if self.limits.nodes == 0 {
             self.limits.refused = Some(Refused::Nodes);
