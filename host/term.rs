@@ -113,11 +113,11 @@ fn recent_slot(name: &str) -> usize {
 impl Atom {
     /// Interns `name`, a name that comes from input (a script, a term to
     /// decode): as ERTS, refuses names of more than
-    /// [`MAX_ATOM_CHARACTERS`] characters and new atoms once the table
-    /// holds [`ATOM_LIMIT`].
+    /// 255 characters (`MAX_ATOM_CHARACTERS`) and new atoms once the
+    /// table holds `ATOM_LIMIT` (1,048,576, ERTS's default).
     ///
     /// # Errors
-    /// [`AtomError`], which ERTS reports as `system_limit` (or `badarg`
+    /// `AtomError`, which ERTS reports as `system_limit` (or `badarg`
     /// from `binary_to_term/1`).
     pub fn try_new(name: &str) -> Result<Atom, AtomError> {
         if name.len() > MAX_ATOM_CHARACTERS && name.chars().count() > MAX_ATOM_CHARACTERS {
@@ -325,7 +325,7 @@ impl std::fmt::Debug for Fun {
 ///
 /// Terms may nest as deep as memory allows (ERTS's are heap data): cloning,
 /// dropping, comparing, printing and encoding one never recurse on the
-/// thread's stack past [`grow_stack`]'s margin.
+/// thread's stack past `grow_stack`'s margin.
 #[derive(Debug)]
 pub enum Term {
     /// An atom.

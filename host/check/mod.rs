@@ -3,11 +3,11 @@
 //!
 //! # Where it hooks
 //! Every call into a driver passes `crate::abi::entry`, which opens a
-//! [`Callback`] (this thread now runs callback `cb` of a port of a driver);
+//! `Callback` (this thread now runs callback `cb` of a port of a driver);
 //! every call out of a driver passes `crate::abi::hooked` (or, for the
 //! allocator and lock functions that have no `guard`, a direct call to one of
 //! the `check_*` functions here). Both first load one `static` atomic
-//! ([`hooks`], relaxed) and do nothing else when neither `--check` nor
+//! (`hooks`, relaxed) and do nothing else when neither `--check` nor
 //! `--trace` is on: that load is the whole cost on the hot path.
 //!
 //! # What is checked
@@ -24,7 +24,7 @@
 //! exits 3 when it is not 0.
 //!
 //! Limits: handles are recognised by address (dead ports are kept, up to
-//! [`GRAVEYARD`], so their addresses are not reused meanwhile); a worker
+//! `GRAVEYARD`, so their addresses are not reused meanwhile); a worker
 //! process (`--isolate`) checks its own drivers when `PORTHOST_CHECK` is set
 //! (`porthost run --check` sets it), but its findings do not reach the
 //! parent's count. Timers and monitors a port leaves at `stop` are not

@@ -7,7 +7,7 @@
 //! two porthost versions never share one, and a file is written once):
 //! - `drivers/*.so`: the bundled drivers (`drivers/c/`), found by name like
 //!   any driver in the driver path, in-process and by isolated workers;
-//! - `lib/libporthost_erl_driver.so`: the API shim (see [`shim`]);
+//! - `lib/libporthost_erl_driver.so`: the API shim (see `shim`);
 //! - `include/*.h`: the C headers, for `porthost config --cflags`.
 #![deny(unsafe_code)]
 
