@@ -127,21 +127,23 @@ pub(crate) fn in_callback<R>(port: &Port, caller: Pid, f: impl FnOnce(ErlDrvData
     f(scope.data())
 }
 
-/// As [`in_callback`], for a command of `bytes` bytes: counted in the
-/// scope, then `f` runs.
-pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> R {
+/// As [`in_callback`], for a command (a port BIF) of `bytes` bytes: if the
+/// port is [`still_open`] under its lock, the command is counted and `f`
+/// runs.
+pub(crate) fn in_command<R>(port: &Port, caller: Pid, bytes: usize, f: impl FnOnce(ErlDrvData) -> R) -> Result<R, BifError> {
     let scope = CallbackScope::enter(port, caller);
+    still_open(port)?;
     scope.note_command(bytes);
-    f(scope.data())
+    Ok(f(scope.data()))
 }
 
 /// For a port BIF, inside its callback scope: `Err(badarg)` if the port is
 /// no longer open. The BIF looked the port up before it waited for the
 /// lock, and another thread may have closed it meanwhile (its driver's
 /// `stop` has then run, and its data is gone); ERTS re-checks a port's
-/// state under its lock the same way. (A check inside the callback's
-/// closure, not a `Result` around the scope: one more layer around the
-/// answer costs a copy of it.)
+/// state under its lock the same way. (`control` and `call` check inside
+/// their entry functions, not with a `Result` around the scope: one more
+/// layer around the answer costs a copy of it.)
 #[inline]
 pub(crate) fn still_open(port: &Port) -> Result<(), BifError> {
     if port.phase() == Phase::Open {

@@ -13,7 +13,7 @@ use crate::ddll::Driver;
 use crate::error::BifError;
 use crate::host::HostInner;
 use crate::port::iovec::IoVec;
-use crate::port::scope::{in_callback, in_command, run_due_timer, still_open, Locks};
+use crate::port::scope::{in_callback, in_command, run_due_timer, Locks};
 use crate::port::{
     atom, lifecycle, OpenOptions, Phase, Port, BUSY_MSGQ_DISABLED, FLAG_NO_BUSY_MSGQ, FLAG_SOFT_BUSY,
     FLAG_USE_INIT_ACK,
@@ -47,13 +47,13 @@ impl PortBackend for Driver {
         let e = self.entry();
         if e.outputv.is_some() {
             let mut ev = IoVec::from_iolist(data, size);
-            in_command(port, caller, size, |d| still_open(port).map(|()| entry::outputv(port, self, d, ev.as_erl_iovec())))?;
+            in_command(port, caller, size, |d| entry::outputv(port, self, d, ev.as_erl_iovec()))?;
         } else if e.output.is_some() {
             match data {
-                Term::Binary(b) => in_command(port, caller, size, |d| still_open(port).map(|()| entry::output(port, self, d, b.as_slice())))?,
+                Term::Binary(b) => in_command(port, caller, size, |d| entry::output(port, self, d, b.as_slice()))?,
                 _ => {
                     let bytes = data.iolist_to_bytes().ok_or_else(|| not_iolist(data))?;
-                    in_command(port, caller, size, |d| still_open(port).map(|()| entry::output(port, self, d, &bytes)))?;
+                    in_command(port, caller, size, |d| entry::output(port, self, d, &bytes))?;
                 }
             }
         } else {
