@@ -68,6 +68,24 @@ impl Budget {
         }
     }
 
+    /// Spins, for at most this budget's time, until `ready` says yes (it
+    /// is asked first, then after each pause): true if it did (the spin
+    /// paid), false if the time ran out or the thread lost its CPU. For a
+    /// wait that then sleeps and reports it with [`Budget::slept`].
+    pub(crate) fn spin_until(&self, mut ready: impl FnMut() -> bool) -> bool {
+        let mut spin = Spin::new(self, Instant::now(), None);
+        loop {
+            if ready() {
+                spin.paid();
+                return true;
+            }
+            std::hint::spin_loop();
+            if !spin.go_on(Instant::now()) {
+                return false;
+            }
+        }
+    }
+
     /// A spinning thread lost its CPU: the budget drops to a quarter.
     fn preempted(&self) {
         self.us.store(self.us.load(Relaxed) / 4, Relaxed);

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::session::{Exits, Out, Session};
-use crate::spin::{Budget, Room, Spin};
+use crate::spin::{Budget, Room};
 use crate::{Host, HostConfig};
 
 /// The largest frame accepted (the `{packet, 4}` length is checked
@@ -90,12 +90,8 @@ impl Read for SpinRead {
             return self.file.read(buf);
         }
         let start = Instant::now();
-        let mut spin = Spin::new(&READ_SPIN, start, None);
-        while spin.go_on(Instant::now()) {
-            if crate::sys::stdio::readable_now(&self.file) {
-                spin.paid();
-                return self.file.read(buf);
-            }
+        if READ_SPIN.spin_until(|| crate::sys::stdio::readable_now(&self.file)) {
+            return self.file.read(buf);
         }
         let n = self.file.read(buf);
         READ_SPIN.slept(start.elapsed());

@@ -87,7 +87,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::BifError;
-use crate::spin::{Budget, Room, Spin};
+use crate::spin::{Budget, Room};
 use crate::term::Atom;
 
 pub(crate) use framing::Framing;
@@ -615,22 +615,13 @@ static READ_SPIN: Budget = Budget::new(Duration::from_micros(40));
 /// `poll` without sleeping, again and again, for at most [`READ_SPIN`]:
 /// its result (0 if nothing came).
 fn poll_spinning(pfds: &mut [libc::pollfd]) -> i32 {
-    let mut spin = Spin::new(&READ_SPIN, Instant::now(), None);
-    loop {
+    let mut r = 0;
+    READ_SPIN.spin_until(|| {
         // SAFETY: `pfds` is a live array of pollfd of the length given.
-        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
-        if r > 0 {
-            spin.paid();
-            return r;
-        }
-        if r < 0 {
-            return r;
-        }
-        std::hint::spin_loop();
-        if !spin.go_on(Instant::now()) {
-            return 0;
-        }
-    }
+        r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 0) };
+        r != 0
+    });
+    r
 }
 
 impl Reader {
