@@ -683,12 +683,8 @@ impl Process {
     /// encode (see `term::ext`; ERTS passes it to the driver).
     pub fn port_call(&self, port: PortId, op: u32, data: &Term) -> Result<Term, BifError> {
         self.alive()?;
+        // Each backend refuses an argument holding a fun as it encodes it.
         let port = self.open_port_ref(port)?;
-        // A driver in this process has its argument encoded in one pass
-        // that also finds a fun (see `port::backend::driver`).
-        if !matches!(port.backend, port::Backend::Driver(_)) && !crate::term::ext::encodable(data) {
-            return Err(unencodable(data));
-        }
         self.settled(port::call(self.pid(), &port, op, data))
     }
 

@@ -47,6 +47,11 @@ impl PortBackend for Remote {
     }
 
     fn call(&self, port: &Port, caller: Pid, op: u32, data: &Term) -> Result<Term, BifError> {
+        // The request carries `data` to the worker in the external format,
+        // which has no encoding for a local fun.
+        if !crate::term::ext::encodable(data) {
+            return Err(crate::process::unencodable(data));
+        }
         in_callback(port, caller, |_| self.request(port, "call", caller, vec![Term::Int(op as i64), data.clone()]))
     }
 
