@@ -674,17 +674,14 @@ impl Reader {
             }
             let spun_from = spin_next.then(Instant::now).filter(|&now| self.room.roomy(now));
             spin_next = false;
-            let r = if spun_from.is_some() { poll_spinning(&mut pfds) } else { 0 };
-            let r = if r == 0 {
+            let mut r = if spun_from.is_some() { poll_spinning(&mut pfds) } else { 0 };
+            if r == 0 {
                 // SAFETY: `pfds` is a live array of pollfd of the length given.
-                let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
+                r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
                 if let Some(from) = spun_from {
                     READ_SPIN.slept(from.elapsed());
                 }
-                r
-            } else {
-                r
-            };
+            }
             if r < 0 {
                 continue;
             }
